@@ -1,0 +1,197 @@
+"""Run a source's data contract (config/contracts/<source>.yaml) with Great Expectations.
+
+Each contract rule becomes one GX expectation, tagged with the rule id. GX validates
+pandas DataFrames (Arrow-backed strings) in chunks of `chunk_rows`, which bounds memory
+on a whole-country BRP extract; rules that compare rows with each other (uniqueness)
+run once over the whole column.
+
+GX's COMPLETE result format copies failing values (a BSN) into its results: here every
+result is reduced at once to counts and internal row ids (`scrub`), and only that
+reduced form is kept, written or logged.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from dataclasses import dataclass, field
+
+logging.getLogger("great_expectations").setLevel(logging.ERROR)
+
+import great_expectations as gx  # noqa: E402
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from great_expectations.data_context.types.base import ProgressBarsConfig
+
+from ..settings import Contract, Source
+from .expectations import CUSTOM
+
+log = logging.getLogger("wijksignaal.ingest")
+_names = itertools.count()
+
+# The expectation types a contract may use: a whitelist, not whatever GX offers.
+BUILTIN = {
+    "expect_column_values_to_not_be_null": gx.expectations.ExpectColumnValuesToNotBeNull,
+    "expect_column_values_to_be_in_set": gx.expectations.ExpectColumnValuesToBeInSet,
+    "expect_column_values_to_match_regex": gx.expectations.ExpectColumnValuesToMatchRegex,
+    "expect_column_values_to_be_unique": gx.expectations.ExpectColumnValuesToBeUnique,
+    "expect_column_value_lengths_to_be_between": gx.expectations.ExpectColumnValueLengthsToBeBetween,
+}
+ALLOWED = {**BUILTIN, **CUSTOM}
+WHOLE_COLUMN = {"expect_column_values_to_be_unique"}
+STRING = {pa.string(): pd.StringDtype("pyarrow")}.get
+
+
+class ContractError(Exception):
+    """The contract itself is wrong, or GX could not evaluate a rule."""
+
+
+@dataclass
+class RuleResult:
+    rule: str
+    expectation: str
+    column: str
+    description: str
+    checked: int = 0
+    failed: int = 0
+
+    @property
+    def success(self) -> bool:
+        return self.failed == 0
+
+
+@dataclass
+class ContractOutcome:
+    source: str
+    rules: list[RuleResult]
+    failures: dict[int, list[str]] = field(default_factory=dict)  # _rid -> rule ids
+
+    def as_dict(self) -> dict:
+        """The GX outcome as written to quality/<source>.json and audit.json: no values."""
+        return {
+            "source": self.source,
+            "engine": f"great_expectations {gx.__version__}",
+            "success": all(r.success for r in self.rules),
+            "rules": [
+                {"rule": r.rule, "expectation": r.expectation, "column": r.column, "description": r.description,
+                 "rows_checked": r.checked, "rows_failed": r.failed, "success": r.success}
+                for r in self.rules
+            ],
+        }
+
+
+def build_expectations(contract: Contract, source: Source, codelists: dict[str, list[str]]) -> list:
+    out = []
+    for e in contract.expectations:
+        cls = ALLOWED.get(e.expect)
+        if cls is None:
+            raise ContractError(f"contract '{contract.source}', rule {e.rule}: expectation '{e.expect}' is not allowed; "
+                                f"allowed: {', '.join(sorted(ALLOWED))}")
+        if e.column not in source.columns:
+            raise ContractError(f"contract '{contract.source}', rule {e.rule}: column '{e.column}' is not in sources.yaml")
+        kwargs = dict(e.kwargs)
+        if "value_set_from" in kwargs:
+            name = kwargs.pop("value_set_from")
+            if name not in codelists:
+                raise ContractError(f"contract '{contract.source}', rule {e.rule}: unknown code list '{name}'")
+            kwargs["value_set"] = codelists[name]
+        if e.expect == "expect_column_values_to_be_valid_dates":
+            kwargs.setdefault("format", source.date_format)
+        if e.expect == "expect_column_values_to_be_decimal_amounts":
+            kwargs.setdefault("decimal", source.decimal)
+        try:
+            out.append((e, cls(column=e.column, meta={"rule": e.rule}, **kwargs)))
+        except Exception as exc:  # pydantic validation inside GX
+            raise ContractError(f"contract '{contract.source}', rule {e.rule}: {exc}") from None
+    return out
+
+
+def scrub(result) -> tuple[str, int, list[int]]:
+    """(rule, rows checked, failing _rid list) from one GX ExpectationValidationResult."""
+    rule = result.expectation_config.meta["rule"]
+    info = result.exception_info or {}
+    raised = info.get("raised_exception") or any(
+        isinstance(v, dict) and v.get("raised_exception") for v in info.values()
+    )
+    if raised:
+        # the message may quote data: name the rule only
+        raise ContractError(f"rule {rule}: Great Expectations could not evaluate this expectation")
+    res = result.result or {}
+    rows = [int(d["_rid"]) for d in (res.get("unexpected_index_list") or [])]
+    return rule, int(res.get("element_count") or 0), rows
+
+
+_CTX = None
+
+
+def _context():
+    """One ephemeral GX context per process: nothing of it is written to disk."""
+    global _CTX
+    if _CTX is None:
+        _CTX = gx.get_context(mode="ephemeral")
+        _CTX.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    return _CTX
+
+
+def _run(name: str, expectations: list, frame: pd.DataFrame) -> list:
+    ctx = _context()
+    name = f"{name}-{next(_names)}"
+    batch = ctx.data_sources.add_pandas(name).add_dataframe_asset(name).add_batch_definition_whole_dataframe(name)
+    suite = ctx.suites.add(gx.ExpectationSuite(name=name, expectations=[x for _, x in expectations]))
+    vd = ctx.validation_definitions.add(gx.ValidationDefinition(name=name, data=batch, suite=suite))
+    res = vd.run(
+        batch_parameters={"dataframe": frame},
+        result_format={
+            "result_format": "COMPLETE",
+            "unexpected_index_column_names": ["_rid"],
+            "return_unexpected_index_query": False,
+            "partial_unexpected_count": 0,
+        },
+    )
+    try:
+        return [scrub(r) for r in res.results]
+    finally:
+        del res
+        ctx.validation_definitions.delete(name)
+        ctx.suites.delete(name)
+        ctx.data_sources.delete(name)
+
+
+def validate(
+    name: str, table: pa.Table, contract: Contract, source: Source, codelists: dict[str, list[str]],
+    chunk_rows: int = 2_000_000,
+) -> ContractOutcome:
+    expectations = build_expectations(contract, source, codelists)
+    rules = {e.rule: RuleResult(e.rule, e.expect, e.column, e.description) for e, _ in expectations}
+    failures: dict[int, list[str]] = {}
+
+    def collect(results):
+        for rule, checked, rows in results:
+            rules[rule].checked += checked
+            rules[rule].failed += len(rows)
+            for rid in rows:
+                failures.setdefault(rid, []).append(rule)
+
+    chunked = [x for x in expectations if x[0].expect not in WHOLE_COLUMN]
+    whole = [x for x in expectations if x[0].expect in WHOLE_COLUMN]
+    columns = sorted({e.column for e, _ in chunked}) + ["_rid"]
+    n = table.num_rows
+    for start in range(0, max(n, 1), chunk_rows):
+        frame = table.slice(start, chunk_rows).select(columns).to_pandas(types_mapper=STRING)
+        collect(_run(f"{name}-{start}", chunked, frame))
+        if n > chunk_rows:
+            log.info("%s: contract checked %d of %d rows", name, min(start + chunk_rows, n), n)
+    for e, x in whole:
+        frame = table.select([e.column, "_rid"]).to_pandas(types_mapper=STRING)
+        collect(_run(f"{name}-{e.rule}", [(e, x)], frame))
+    for rid in failures:
+        failures[rid] = sorted(set(failures[rid]), key=list(rules).index)
+    # a null that also fails a map rule is reported once per rule; counts stay per rule
+    for r in rules.values():
+        r.failed = sum(1 for v in failures.values() if r.rule in v)
+    return ContractOutcome(name, list(rules.values()), failures)
+
+
+def failing_rows(outcome: ContractOutcome) -> np.ndarray:
+    return np.array(sorted(outcome.failures), dtype=np.int64)

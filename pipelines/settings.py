@@ -1,0 +1,125 @@
+"""Models for the files in `config/`: municipality settings, sources and data contracts."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from .configfile import Strict, load_model
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CONFIG_DIR = REPO_ROOT / "config"
+REFERENCE_DIR = CONFIG_DIR / "reference"
+SELECTIONS_DIR = REPO_ROOT / "selections"
+
+CANONICAL_NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
+PERIOD = re.compile(r"^(19|20)\d{2}-(0[1-9]|1[0-2])$")
+GEMEENTE = re.compile(r"^GM\d{4}$")
+
+
+class Source(Strict):
+    """One source extract: where it is, how to read it, and which contract checks it."""
+
+    title: str
+    file: str = Field(description="file name or glob, relative to the sources directory")
+    format: Literal["csv", "ddas-json"]
+    encoding: Literal["utf-8", "cp1252"] = "utf-8"
+    delimiter: Literal[",", ";", "\t", "|"] = ","
+    decimal: Literal[".", ","] = "."
+    date_format: Literal["%Y-%m-%d", "%d-%m-%Y", "%Y%m%d"] = "%Y-%m-%d"
+    contract: str = Field(description="data contract file, relative to the config directory")
+    columns: dict[str, str] = Field(
+        description="canonical column name -> column header in the file (CSV) or field path (JSON)"
+    )
+
+    @field_validator("columns")
+    @classmethod
+    def _canonical_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for name in value:
+            if not CANONICAL_NAME.match(name):
+                raise ValueError(f"column name '{name}' must match {CANONICAL_NAME.pattern}")
+        return value
+
+
+SOURCE_IDS = ("brp", "uitkeringen", "vroegsignalen", "wmo")
+
+
+class SourcesFile(Strict):
+    sources: dict[Literal["brp", "uitkeringen", "vroegsignalen", "wmo"], Source]
+
+    @model_validator(mode="after")
+    def _all_present(self) -> "SourcesFile":
+        missing = [s for s in SOURCE_IDS if s not in self.sources]
+        if missing:
+            raise ValueError(f"sources missing: {', '.join(missing)}")
+        return self
+
+
+class Expectation(Strict):
+    """One rule of a data contract, run as a Great Expectations expectation."""
+
+    rule: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,60}$", description="stable rule id, shown in quarantine")
+    expect: str = Field(description="Great Expectations expectation type, e.g. expect_column_values_to_not_be_null")
+    column: str
+    description: str
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+
+
+class Contract(Strict):
+    source: str
+    description: str
+    expectations: list[Expectation]
+
+
+class Settings(Strict):
+    """Municipality settings for one run (`config/gemeente.yaml` or a work directory's copy)."""
+
+    gemeente: str = Field(description="CBS gemeentecode, GM + 4 digits; or NL for every gemeente")
+    period: str = Field(description="reference period, YYYY-MM")
+    sources_dir: str = Field(description="directory holding the source extracts, relative to this file")
+    work_dir: str = Field(description="work directory: warehouse, quarantine, releases; relative to this file")
+    config_dir: str = Field(default=str(CONFIG_DIR), description="directory with sources.yaml, dpia.yaml, contracts")
+    selections_dir: str = Field(default=str(SELECTIONS_DIR))
+    key_file: str = Field(
+        default="~/.config/wijksignaal/pseudonym.key",
+        description="pseudonymisation key; created on first use; must lie outside the repository and work dir",
+    )
+    achterstand_lookback_months: int = Field(
+        default=3, ge=1, le=12, description="a household counts as in arrears if a vroegsignaal arrived in this many months up to the period end"
+    )
+    validation_chunk_rows: int = Field(default=2_000_000, ge=10_000)
+
+    @field_validator("gemeente")
+    @classmethod
+    def _gemeente(cls, v: str) -> str:
+        if v != "NL" and not GEMEENTE.match(v):
+            raise ValueError("must be GM followed by 4 digits (e.g. GM0164), or NL")
+        return v
+
+    @field_validator("period")
+    @classmethod
+    def _period(cls, v: str) -> str:
+        if not PERIOD.match(v):
+            raise ValueError("must be YYYY-MM, e.g. 2026-10")
+        return v
+
+
+def load_settings(path: Path | str) -> tuple[Settings, Path]:
+    path = Path(path).resolve()
+    return load_model(Settings, path), path.parent
+
+
+def resolve(base: Path, value: str) -> Path:
+    p = Path(value).expanduser()
+    return (p if p.is_absolute() else base / p).resolve()
+
+
+def load_sources(config_dir: Path) -> SourcesFile:
+    return load_model(SourcesFile, config_dir / "sources.yaml")
+
+
+def load_contract(config_dir: Path, source: Source) -> Contract:
+    return load_model(Contract, config_dir / source.contract)

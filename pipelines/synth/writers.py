@@ -1,0 +1,167 @@
+"""Write a synthetic population as the extracts municipalities really receive.
+
+* ``brp.csv``           BRP extract, UTF-8, comma-separated (includes a name column that
+                        the pipeline never reads: the mapping in sources.yaml leaves it out)
+* ``uitkeringen.csv``   benefits-system export: ``;``-separated, decimal comma, cp1252,
+                        dates as dd-mm-jjjj, Ja/Nee flags
+* ``vroegsignalen_<YYYY-MM>.json``  one DDAS v0.9 delivery per month
+* ``wmo.csv``           Wmo allocations (iWmo 301 content), UTF-8
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from .population import Population
+
+SURNAMES = [
+    ("", "Jansen"), ("de", "Jong"), ("de", "Vries"), ("van den", "Berg"), ("van", "Dijk"), ("", "Bakker"),
+    ("", "Janssen"), ("", "Visser"), ("", "Smit"), ("", "Meijer"), ("de", "Boer"), ("", "Mulder"),
+    ("de", "Groot"), ("", "Bos"), ("", "Vos"), ("", "Peters"), ("", "Hendriks"), ("van", "Leeuwen"),
+    ("", "Dekker"), ("", "Brouwer"), ("de", "Wit"), ("", "Dijkstra"), ("", "Smits"), ("de", "Graaf"),
+    ("", "Yilmaz"), ("", "El Amrani"), ("", "Öztürk"), ("", "Kaya"), ("", "Nguyen"), ("", "Wiśniewski"),
+]
+STREETS = ["Kerkstraat", "Dorpsstraat", "Schoolstraat", "Molenweg", "Stationsweg", "Julianastraat",
+           "Beatrixlaan", "Oranjestraat", "Parallelweg", "Prinses Irenestraat", "Lindelaan", "Esdoornlaan",
+           "Wilhelminaplein", "Veldweg", "Industrieweg", "Eikenlaan", "Beukenstraat", "Weverstraat"]
+
+WRITE = pacsv.WriteOptions(include_header=True, quoting_style="needed")
+
+
+def _d(values: pd.Series) -> pa.Array:
+    return pa.array(values.to_numpy(dtype="datetime64[D]"), type=pa.date32())
+
+
+def write_brp(pop: Population, out: Path, rng: np.random.Generator) -> Path:
+    p, h, b = pop.persons, pop.households, pop.buurten
+    hh = p.hh.to_numpy()
+    surname_idx = rng.integers(0, len(SURNAMES), len(h))[hh]
+    names = pa.DictionaryArray.from_arrays(
+        pa.array(surname_idx.astype(np.int32)),
+        pa.array([(f"{v} " if v else "") + n for v, n in SURNAMES]),
+    )
+    table = pa.table(
+        {
+            "BSN": pa.array(p.bsn.to_numpy(), type=pa.binary()).cast(pa.string()),
+            "Geslachtsnaam": names.cast(pa.string()),
+            "Geboortedatum": _d(p.birth_date),
+            "Huishoudnummer": pa.array(h.address_id.to_numpy()[hh]),
+            "Postcode": pa.array(h.postcode.to_numpy()[hh]),
+            "Huisnummer": pa.array(h.huisnummer.to_numpy()[hh]),
+            "Buurtcode": pa.array(b.buurtcode.to_numpy()[h.buurt.to_numpy()[hh]]),
+        }
+    )
+    path = out / "brp.csv"
+    pacsv.write_csv(table, path, WRITE)
+    return path
+
+
+def write_uitkeringen(pop: Population, out: Path) -> Path:
+    u = pop.uitkeringen
+    bsn = pop.persons.bsn.to_numpy()[u.person.to_numpy()].astype("U9")
+    df = pd.DataFrame(
+        {
+            "BSN": bsn,
+            "Regeling": u.regeling,
+            "Ingangsdatum": u.ingangsdatum.dt.strftime("%d-%m-%Y"),
+            "Einddatum": u.einddatum.dt.strftime("%d-%m-%Y"),
+            "Inhouding": np.where(u.inhouding, "Ja", "Nee"),
+            "Bedrag inhouding (€)": u.inhouding_bedrag,
+            "Budgetbeheer": np.where(u.budgetbeheer, "Ja", "Nee"),
+        }
+    )
+    path = out / "uitkeringen.csv"
+    df.to_csv(path, sep=";", decimal=",", encoding="cp1252", index=False, float_format="%.2f", lineterminator="\r\n")
+    return path
+
+
+def write_wmo(pop: Population, out: Path) -> Path:
+    w = pop.wmo
+    table = pa.table(
+        {
+            "BSN": pa.array(pop.persons.bsn.to_numpy()[w.person.to_numpy()], type=pa.binary()).cast(pa.string()),
+            "Productcategorie": pa.array(w.productcategorie.to_numpy()),
+            "Productcode": pa.array(w.productcode.to_numpy()),
+            "Ingangsdatum": _d(w.ingangsdatum),
+            "Einddatum": _d(w.einddatum),
+        }
+    )
+    path = out / "wmo.csv"
+    pacsv.write_csv(table, path, WRITE)
+    return path
+
+
+def write_ddas(pop: Population, out: Path, rng: np.random.Generator) -> list[Path]:
+    """One DDAS v0.9 `Uitwisselmodel` file per month, a `levering` per gemeente."""
+    vs, p, h, b = pop.vroegsignalen, pop.persons, pop.households, pop.buurten
+    person = vs.person.to_numpy()
+    hh = vs.hh.to_numpy()
+    buurt = h.buurt.to_numpy()[hh]
+    surname = rng.integers(0, len(SURNAMES), len(h))[hh]
+    initials = np.array(list("ABCDEFGHIJKLMNOPRSTWY"))[rng.integers(0, 21, len(vs))]
+    street = np.array(STREETS)[(buurt * 7 + (h.huisnummer.to_numpy()[hh] // 48)) % len(STREETS)]
+    month_of = vs.month.to_numpy()
+    fields = zip(
+        vs.seq.tolist(), vs.crisissignaal.tolist(), vs.warme_overdracht.tolist(), vs.bedrag.tolist(),
+        vs.ontstaansdatum.dt.strftime("%Y-%m-%d").tolist(), vs.signaaldatum.dt.strftime("%Y-%m-%d").tolist(),
+        vs.signaalpartner.tolist(), p.bsn.to_numpy()[person].astype("U9").tolist(),
+        p.birth_date.to_numpy()[person].astype("datetime64[D]").astype(str).tolist(),
+        h.postcode.to_numpy()[hh].tolist(), h.huisnummer.to_numpy()[hh].astype(str).tolist(),
+        b.gemeentenaam.to_numpy()[buurt].tolist(), b.gemeentecode.to_numpy()[buurt].tolist(),
+        street.tolist(), surname.tolist(), initials.tolist(), month_of.tolist(),
+    )
+    by_month: dict[str, dict[str, list]] = {m: {} for m in pop.months}
+    for (seq, crisis, warm, bedrag, ontstaan, signaal, partner, bsn, birth, pc, nr, plaats, gm, straat,
+         sn, ini, month) in fields:
+        prefix, name = SURNAMES[sn]
+        client = {"Burgerservicenummer": bsn, "Voorletters": ini + "."}
+        if prefix:
+            client["Voorvoegsel"] = prefix
+        client.update(Achternaam=name, Geboortedatum=birth, Straatnaam=straat, Postcode=pc, Huisnummer=nr,
+                      Plaatsnaam=plaats)
+        by_month[month].setdefault(gm, []).append(
+            {
+                "ID": f"VS-{month[:4]}-{seq:08d}",
+                "crisissignaal": crisis,
+                "warmeOverdracht": warm,
+                "bedrag": bedrag,
+                "ontstaansdatum": ontstaan,
+                "signaaldatum": signaal,
+                "status": "Nog niet opgepakt",
+                "signaalpartner": {"type": partner},
+                "client": client,
+            }
+        )
+    paths = []
+    gm_names = dict(zip(b.gemeentecode, b.gemeentenaam))
+    for month in pop.months:
+        start = pd.Period(month, freq="M")
+        per_gm = by_month[month]
+        doc = {
+            "codeGegevensleverancier": "WIJKSIGNAAL-SYNTH",
+            "startdatumLevering": str(start.start_time.date()),
+            "einddatumLevering": str(start.end_time.date()),
+            "aanleverdatumEnTijd": f"{(start + 1).start_time.date()}T06:00:00Z",
+            "leveringen": [
+                {
+                    "teller": n,
+                    "gemeentecode": gm[2:],
+                    "aanleverende_organisatie": {
+                        "naam": f"Gemeente {gm_names[gm]}",
+                        "contactpersoonen": [{"naam": "Team Vroegsignalering", "functietitel": "Synthetische testlevering"}],
+                    },
+                    "vroegsignalen": per_gm[gm],
+                }
+                for n, gm in enumerate(sorted(per_gm), start=1)
+            ],
+        }
+        path = out / f"vroegsignalen_{month}.json"
+        path.write_text(json.dumps(doc, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+        paths.append(path)
+    return paths
