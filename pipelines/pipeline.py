@@ -1,0 +1,252 @@
+"""The stages of a run as plain functions: prepare, ingest, link, tabulate, protect,
+publish. The Prefect flow (flow.py) wraps each in a task; tests call them directly.
+
+No stage takes or returns personal data: between stages pass paths, counts and
+aggregated cells. Each stage opens the warehouse itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from importlib.metadata import version as pkg_version
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from privacy import disclosure
+from privacy.dpia import DpiaRules
+from privacy.pseudonymise import load_or_create_key, pads
+
+from . import geography
+from .configfile import ConfigError
+from .ingest import ingest_source, write_quarantine
+from .link import link, load_buurten, period_bounds
+from .publish import Release, publish, release_id
+from .selections import LoadedSelection, load_dpia, load_selections
+from .settings import REPO_ROOT, SOURCE_IDS, Settings, SourcesFile, load_contract, load_settings, load_sources, resolve
+from .tabulate import COMBINATIES, STAPELING, additivity_violations, tabulate
+
+log = logging.getLogger("wijksignaal")
+
+TABLE_DESCRIPTIONS = {
+    "stapeling": "households by number of problem domains (uitkering, achterstand, wmo): totaal, 0, 1, 2, 3+",
+    "combinaties": "households by combination of problem domains; totaal = households with at least one domain",
+}
+
+
+@dataclass
+class Run:
+    settings: Settings
+    base: Path
+    sources: SourcesFile
+    dpia: DpiaRules
+    selections: list[LoadedSelection]
+    overrides: dict = field(default_factory=dict)
+
+    @property
+    def period(self) -> str:
+        return self.overrides.get("period") or self.settings.period
+
+    def path(self, key: str) -> Path:
+        return resolve(self.base, self.overrides.get(key) or getattr(self.settings, key))
+
+    @property
+    def config_dir(self) -> Path:
+        return self.path("config_dir")
+
+    @property
+    def sources_dir(self) -> Path:
+        return self.path("sources_dir")
+
+    @property
+    def work_dir(self) -> Path:
+        return self.path("work_dir")
+
+    @property
+    def warehouse(self) -> Path:
+        return self.work_dir / "warehouse.duckdb"
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(str(self.warehouse))
+        tmp = self.work_dir / "tmp"
+        tmp.mkdir(exist_ok=True)
+        con.execute("SET temp_directory = ?", [str(tmp)])
+        return con
+
+    def buurten(self) -> pd.DataFrame:
+        return geography.buurten(self.settings.gemeente)
+
+    def key(self) -> bytes:
+        return load_or_create_key(
+            resolve(self.base, self.settings.key_file), forbidden=[REPO_ROOT, self.work_dir, self.sources_dir]
+        )
+
+
+def prepare(settings_file: Path | str, overrides: dict | None = None) -> Run:
+    """Load and check all configuration before any data is touched; raise ConfigError."""
+    settings, base = load_settings(settings_file)
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+    if "period" in overrides:
+        settings.model_validate({**settings.model_dump(), "period": overrides["period"]})
+    config_dir = resolve(base, overrides.get("config_dir") or settings.config_dir)
+    problems = []
+    try:
+        sources = load_sources(config_dir)
+        for src in sources.sources.values():
+            load_contract(config_dir, src)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+        sources = None
+    try:
+        dpia = load_dpia(config_dir)
+        selections = load_selections(resolve(base, settings.selections_dir), dpia)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+    if problems:
+        raise ConfigError(problems)
+    return Run(settings, base, sources, dpia, selections, overrides)
+
+
+def stage_ingest(run: Run, source: str) -> dict:
+    con = run.connect()
+    try:
+        account, records = ingest_source(
+            con, source, run.sources.sources[source], run.sources_dir, run.config_dir, pads(run.key()),
+            {"buurten": run.buurten().buurtcode.tolist()}, run.settings.validation_chunk_rows,
+        )
+    finally:
+        con.close()
+    write_quarantine(run.work_dir / "quarantine" / run.period / f"{source}.csv", records)
+    quality = run.work_dir / "quality" / run.period
+    quality.mkdir(parents=True, exist_ok=True)
+    (quality / f"{source}.json").write_text(json.dumps(account.contract, indent=2) + "\n", encoding="utf-8")
+    return account.as_dict()
+
+
+def stage_link(run: Run) -> dict:
+    con = run.connect()
+    try:
+        load_buurten(con, run.buurten())
+        return link(con, run.period, run.settings.achterstand_lookback_months)
+    finally:
+        con.close()
+
+
+def stage_tabulate(run: Run) -> pd.DataFrame:
+    con = run.connect()
+    try:
+        return tabulate(con, run.period, run.selections)
+    finally:
+        con.close()
+
+
+def thresholds(run: Run, cells: pd.DataFrame) -> dict[str, int]:
+    out = {}
+    for table in cells.table.unique():
+        if table.startswith("selectie:"):
+            sel = next(s.selection for s in run.selections if f"selectie:{s.selection.id}" == table)
+            out[table] = run.dpia.threshold(sel.purpose, sel.min_cell_size)
+        else:
+            out[table] = run.dpia.threshold(run.dpia.stapeling_purpose)
+    return out
+
+
+def stage_protect(run: Run, cells: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    problems = additivity_violations(cells)
+    if problems:
+        raise RuntimeError("tables are not additive before protection: " + "; ".join(problems[:5]))
+    t = thresholds(run, cells)
+    protected = disclosure.primary_suppression(cells, t)
+    summary = disclosure.summary(protected, t)
+    summary["additive_before_protection"] = True
+    summary["threshold_min"] = min(t.values())
+    summary["statement_nl"] = (
+        "Nog niet toegepast: secundaire afscherming. Een afgeschermd aantal kan soms worden "
+        "teruggerekend uit totalen of andere tabellen in deze publicatie."
+    )
+    log.info("protected: %d of %d cells suppressed (primary only)", summary["suppressed"], summary["cells"])
+    return protected, summary
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def build_audit(run: Run, accounts: dict[str, dict], linking: dict, protection: dict) -> dict:
+    b = run.buurten()
+    cfg = run.config_dir
+    rules = {
+        "dpia": {"id": run.dpia.dpia.id, "version": run.dpia.dpia.version, "sha256": _sha(cfg / "dpia.yaml"),
+                 "approval": {"by": run.dpia.dpia.approval.by, "date": str(run.dpia.dpia.approval.date)}},
+        "sources_yaml_sha256": _sha(cfg / "sources.yaml"),
+        "contracts": {s: _sha(cfg / run.sources.sources[s].contract) for s in SOURCE_IDS},
+        "selections": [
+            {"id": s.selection.id, "title": s.selection.title, "version": s.version, "purpose": s.selection.purpose,
+             "threshold": run.dpia.threshold(s.selection.purpose, s.selection.min_cell_size)}
+            for s in sorted(run.selections, key=lambda s: s.selection.id)
+        ],
+    }
+    accounting = {
+        s: {"rows_read": a["rows_read"], "rows_loaded": a["rows_loaded"], "rows_quarantined": a["rows_quarantined"],
+            "holds": a["rows_read"] == a["rows_loaded"] + a["rows_quarantined"],
+            "quarantined_by_rule": a["quarantined_by_rule"]}
+        for s, a in accounts.items()
+    }
+    inputs = [dict(source=s, **f) for s, a in accounts.items() for f in a["files"]]
+    bounds = period_bounds(run.period, run.settings.achterstand_lookback_months)
+    fingerprint = {"inputs": [(i["source"], i["name"], i["sha256"]) for i in inputs], "rules": rules,
+                   "settings": {"gemeente": run.settings.gemeente, "period": run.period,
+                                "lookback": run.settings.achterstand_lookback_months},
+                   "software": pkg_version("wijksignaal")}
+    synthetic = (run.sources_dir / "synth_manifest.json").exists()
+    gemeente = run.settings.gemeente
+    return {
+        "format": "wijksignaal-audit/1",
+        "release_id": release_id(gemeente, run.period, fingerprint),
+        "gemeente": {"code": gemeente, "name": geography.gemeente_name(gemeente), "buurten": int(len(b)),
+                     "wijken": int(b.wijkcode.nunique())},
+        "period": run.period,
+        "synthetic": synthetic,
+        "software": {p: pkg_version(p) for p in ("wijksignaal", "duckdb", "great_expectations", "prefect", "pandas")},
+        "inputs": inputs,
+        "rules": rules,
+        "row_accounting": accounting,
+        "data_quality": {s: a["contract"] for s, a in accounts.items()},
+        "linking": {k: v for k, v in linking.items() if k != "seconds"},
+        "definitions": {
+            "unit": "huishouden (BRP household / address)",
+            "period_end": str(bounds["period_end"]),
+            "uitkering": "an uitkering (Participatiewet, IOAW, IOAZ, Bbz) runs on at least one day of the period",
+            "achterstand": f"a vroegsignaal with signaaldatum from {bounds['lookback_start']} to {bounds['period_end']}",
+            "wmo": "a Wmo allocation runs on at least one day of the period",
+            "achterstand_lookback_months": run.settings.achterstand_lookback_months,
+        },
+        "tables": {
+            **{t: {"description": d, "categories": list(STAPELING if t == "stapeling" else COMBINATIES)}
+               for t, d in TABLE_DESCRIPTIONS.items()},
+            **{f"selectie:{s['id']}": {"description": s["title"], "categories": ["totaal"]} for s in rules["selections"]},
+        },
+        "disclosure": protection,
+    }
+
+
+def stage_publish(run: Run, cells: pd.DataFrame, accounts: dict[str, dict], linking: dict, protection: dict) -> Release:
+    audit = build_audit(run, accounts, linking, protection)
+    release = publish(run.work_dir, audit["release_id"], cells, audit, {"buurten": run.buurten()})
+    log.info("published release %s in %s", release.release_id, release.folder)
+    return release
+
+
+def run_all(settings_file: Path | str, overrides: dict | None = None) -> Release:
+    """The whole run without Prefect (tests, benchmarks)."""
+    run = prepare(settings_file, overrides)
+    accounts = {s: stage_ingest(run, s) for s in SOURCE_IDS}
+    linking = stage_link(run)
+    cells = stage_tabulate(run)
+    protected, protection = stage_protect(run, cells)
+    return stage_publish(run, protected, accounts, linking, protection)

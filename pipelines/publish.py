@@ -1,0 +1,92 @@
+"""Publish: the release folder of DESIGN.md (tables.csv, audit.json, report.html) and
+one ledger entry. A release is written to a temporary folder, scanned for anything
+that looks like a BSN, and only then moved into place; a failing scan publishes nothing.
+
+Everything in the release is deterministic: same inputs, seed and rules give the same
+bytes (the release id is a hash of inputs and rules; wall-clock time lives only in the
+ledger).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from privacy import ledger
+from privacy.leakscan import scan_files
+
+from .report import render_report
+from .tabulate import CELL_COLUMNS
+
+TABLES_COLUMNS = CELL_COLUMNS + ["status"]
+FORMAT = "wijksignaal-release/1"
+
+
+class PublishRefused(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Release:
+    release_id: str
+    folder: Path
+    files: dict[str, str]  # name -> sha256
+
+
+def release_id(gemeente: str, period: str, fingerprint: dict) -> str:
+    digest = hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode("utf-8")).hexdigest()
+    return f"{gemeente}-{period}-{digest[:10]}"
+
+
+def tables_csv(cells: pd.DataFrame) -> bytes:
+    """tables.csv exactly as DESIGN.md specifies: value empty when suppressed."""
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(TABLES_COLUMNS)
+    for row in cells[TABLES_COLUMNS].itertuples(index=False):
+        value = "" if row.status == "suppressed" else str(int(row.value))
+        w.writerow([row.table, row.period, row.level, row.area_code, row.area_name, row.category, value, row.status])
+    return out.getvalue().encode("utf-8")
+
+
+def publish(work_dir: Path, rid: str, cells: pd.DataFrame, audit: dict, report_context: dict) -> Release:
+    releases = work_dir / "releases"
+    final = releases / rid
+    staging = releases / f".{rid}.partial"
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    try:
+        (staging / "tables.csv").write_bytes(tables_csv(cells))
+        (staging / "report.html").write_text(render_report(cells, audit, report_context), encoding="utf-8")
+        pre = scan_files([staging / "tables.csv", staging / "report.html"])
+        audit = {**audit, "leak_scan": {"rule": "no 9-digit number passing the 11-proef in any release file",
+                                        "hits": pre}}
+        (staging / "audit.json").write_text(json.dumps(audit, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        hits = scan_files([staging / "tables.csv", staging / "report.html", staging / "audit.json"])
+        if hits:
+            raise PublishRefused(
+                "refusing to publish: BSN-like numbers found in " + ", ".join(f"{k} ({v})" for k, v in sorted(hits.items()))
+            )
+        if final.exists():
+            shutil.rmtree(final)
+        staging.rename(final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    files = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(final.iterdir())}
+    ledger.append(
+        work_dir / "ledger.jsonl",
+        {
+            "release_id": rid, "gemeente": audit["gemeente"]["code"], "period": audit["period"], "files": files,
+            "dpia": audit["rules"]["dpia"], "selections": audit["rules"]["selections"],
+        },
+    )
+    return Release(rid, final, files)

@@ -1,0 +1,117 @@
+"""Tabulate: the stacking tables and selection counts per buurt, wijk and gemeente.
+
+Every table is built at buurt level over *all* buurten of the run (a buurt without
+households gets zeros) and summed upwards, so before protection the tables are
+additive: categories sum to `totaal`, buurten to their wijk, wijken to their gemeente.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+
+import duckdb
+import pandas as pd
+
+from .selections import LoadedSelection
+from .sql import sql
+
+log = logging.getLogger("wijksignaal.tabulate")
+
+DOMAINS = ("uitkering", "achterstand", "wmo")
+STAPELING = ("totaal", "0", "1", "2", "3+")
+COMBINATIES = ("totaal",) + tuple(
+    "+".join(c) for k in range(1, len(DOMAINS) + 1) for c in itertools.combinations(DOMAINS, k)
+)
+LEVELS = ("gemeente", "wijk", "buurt")
+CELL_COLUMNS = ["table", "period", "level", "area_code", "area_name", "category", "value"]
+
+
+def _grid(buurten: pd.DataFrame, counts: pd.DataFrame, categories: tuple[str, ...]) -> pd.DataFrame:
+    """buurt x category matrix of counts, zeros where nothing was counted."""
+    wide = counts.pivot_table(index="buurtcode", columns="category", values="n", aggfunc="sum", fill_value=0)
+    return wide.reindex(index=buurten.buurtcode, columns=list(categories), fill_value=0).fillna(0).astype("int64")
+
+
+def _long(table: str, period: str, buurten: pd.DataFrame, grid: pd.DataFrame) -> pd.DataFrame:
+    b = buurten.set_index("buurtcode")
+    frames = []
+    for level, code, name in (("buurt", "buurtcode", "buurtnaam"), ("wijk", "wijkcode", "wijknaam"),
+                              ("gemeente", "gemeentecode", "gemeentenaam")):
+        if level == "buurt":
+            g = grid.copy()
+            names = b.buurtnaam
+        else:
+            g = grid.groupby(b[code].reindex(grid.index).to_numpy()).sum()
+            names = b.drop_duplicates(code).set_index(code)[name]
+        g.index.name = "area_code"
+        stacked = g.stack().rename("value").reset_index().rename(columns={"level_1": "category", "category": "category"})
+        stacked.columns = ["area_code", "category", "value"]
+        stacked["area_name"] = stacked.area_code.map(names)
+        stacked["level"] = level
+        frames.append(stacked)
+    out = pd.concat(frames, ignore_index=True)
+    out["table"] = table
+    out["period"] = period
+    return out[CELL_COLUMNS]
+
+
+def tabulate(con: duckdb.DuckDBPyConnection, period: str, selections: list[LoadedSelection]) -> pd.DataFrame:
+    t0 = time.perf_counter()
+    buurten = con.execute("SELECT * FROM buurten ORDER BY buurtcode").df()
+    counts = con.execute(sql("stapeling_counts"), {"period": period}).df()
+    flags = counts[list(DOMAINS)].astype(bool)
+    n_domains = flags.sum(axis=1)
+
+    stap = pd.concat([
+        counts.assign(category=n_domains.map(lambda k: "3+" if k >= 3 else str(k)))[["buurtcode", "category", "n"]],
+        counts.assign(category="totaal")[["buurtcode", "category", "n"]],
+    ])
+    combo_name = flags.apply(lambda r: "+".join(d for d in DOMAINS if r[d]), axis=1) if len(counts) else pd.Series(dtype=str)
+    some = counts[n_domains > 0]
+    comb = pd.concat([
+        some.assign(category=combo_name[n_domains > 0])[["buurtcode", "category", "n"]],
+        some.assign(category="totaal")[["buurtcode", "category", "n"]],
+    ])
+    tables = [
+        _long("stapeling", period, buurten, _grid(buurten, stap, STAPELING)),
+        _long("combinaties", period, buurten, _grid(buurten, comb, COMBINATIES)),
+    ]
+    for s in sorted(selections, key=lambda s: s.selection.id):
+        query, params = s.compile()
+        sel = con.execute(query, [period] + params[1:]).df().assign(category="totaal")
+        tables.append(_long(f"selectie:{s.selection.id}", period, buurten, _grid(buurten, sel, ("totaal",))))
+    cells = pd.concat(tables, ignore_index=True)
+    cells = sort_cells(cells)
+    log.info("tabulated %d cells in %d tables (%.1f s)", len(cells), len(tables), time.perf_counter() - t0)
+    return cells
+
+
+def category_order(table: str) -> tuple[str, ...]:
+    return {"stapeling": STAPELING, "combinaties": COMBINATIES}.get(table, ("totaal",))
+
+
+def sort_cells(cells: pd.DataFrame) -> pd.DataFrame:
+    tables = list(dict.fromkeys(["stapeling", "combinaties"] + sorted(t for t in cells.table.unique()
+                                                                       if t.startswith("selectie:"))))
+    key_table = cells.table.map({t: i for i, t in enumerate(tables)})
+    key_level = cells.level.map({lv: i for i, lv in enumerate(LEVELS)})
+    key_cat = [category_order(t).index(c) for t, c in zip(cells.table, cells.category)]
+    return (
+        cells.assign(_t=key_table, _l=key_level, _c=key_cat)
+        .sort_values(["_t", "period", "_l", "area_code", "_c"], kind="stable")
+        .drop(columns=["_t", "_l", "_c"])
+        .reset_index(drop=True)
+    )
+
+
+def additivity_violations(cells: pd.DataFrame) -> list[str]:
+    """Checks the additivity contract of DESIGN.md on unprotected cells; [] when it holds."""
+    problems = []
+    for (table, period, level, area), g in cells.groupby(["table", "period", "level", "area_code"]):
+        v = dict(zip(g.category, g.value))
+        parts = sum(val for cat, val in v.items() if cat != "totaal")
+        if len(v) > 1 and parts != v["totaal"]:
+            problems.append(f"{table} {period} {area}: categories sum to {parts}, totaal is {v['totaal']}")
+    return problems

@@ -1,0 +1,111 @@
+"""The DPIA rules (`config/dpia.yaml`) and the checks every selection must pass.
+
+A selection may run only when:
+  * its purpose is a purpose in the DPIA rules;
+  * every source and field it reads is allowed for that purpose;
+  * every output it asks for is allowed for that purpose;
+  * it does not ask for a cell size below its purpose's (which is never below the
+    global minimum);
+  * it carries an approval (who, when).
+`check_selection` returns every violation at once, each with the key it concerns, so
+the caller can name the file and line.
+"""
+
+from __future__ import annotations
+
+from datetime import date as Date
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from pipelines.configfile import Strict
+
+SourceId = Literal["brp", "uitkeringen", "vroegsignalen", "wmo"]
+Output = Literal["buurt_tables", "signal_list"]
+Level = Literal["buurt", "wijk", "gemeente"]
+
+
+class Approval(Strict):
+    by: str = Field(min_length=2)
+    date: Date
+
+
+class LegalBasis(Strict):
+    text: str
+    link: str = Field(pattern=r"^https://")
+
+
+class Purpose(Strict):
+    title: str
+    description: str
+    legal_basis: LegalBasis
+    allowed_sources: dict[SourceId, list[str]]
+    allowed_outputs: list[Output]
+    lowest_level: Level = "buurt"
+    min_cell_size: int = Field(ge=1)
+
+
+class DpiaMeta(Strict):
+    id: str
+    version: str
+    title: str
+    approval: Approval
+
+
+class Disclosure(Strict):
+    min_cell_size: int = Field(default=10, ge=1, description="global minimum: no purpose may go below it")
+    zeros: Literal["publish"] = "publish"
+
+
+class DpiaRules(Strict):
+    dpia: DpiaMeta
+    disclosure: Disclosure = Disclosure()
+    stapeling_purpose: str = Field(description="the purpose under which the standard stapeling tables are made")
+    purposes: dict[str, Purpose]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "DpiaRules":
+        low = [k for k, p in self.purposes.items() if p.min_cell_size < self.disclosure.min_cell_size]
+        if low:
+            raise ValueError(
+                f"purpose(s) {', '.join(low)} set min_cell_size below the global minimum "
+                f"{self.disclosure.min_cell_size}"
+            )
+        if self.stapeling_purpose not in self.purposes:
+            raise ValueError(f"stapeling_purpose '{self.stapeling_purpose}' is not a purpose")
+        return self
+
+    def threshold(self, purpose: str, requested: int | None = None) -> int:
+        base = max(self.disclosure.min_cell_size, self.purposes[purpose].min_cell_size)
+        return max(base, requested or 0)
+
+
+def check_selection(
+    rules: DpiaRules, *, purpose: str, reads: set[tuple[str, str]], outputs: list[str],
+    min_cell_size: int | None, approval: object | None,
+) -> list[tuple[tuple, str]]:
+    """Every DPIA violation of a selection as (key path in the selection, message)."""
+    problems: list[tuple[tuple, str]] = []
+    if approval is None:
+        problems.append((("approval",), "the selection has no approval (by whom, when); it may not run"))
+    p = rules.purposes.get(purpose)
+    if p is None:
+        problems.append((("purpose",), f"purpose '{purpose}' is not in the DPIA rules; known purposes: "
+                         f"{', '.join(sorted(rules.purposes))}"))
+        return problems
+    for source, field in sorted(reads):
+        if source not in p.allowed_sources:
+            problems.append((("criteria",), f"reads source '{source}', which purpose '{purpose}' does not allow; "
+                             f"allowed sources: {', '.join(sorted(p.allowed_sources))}"))
+        elif field not in p.allowed_sources[source]:
+            problems.append((("criteria",), f"reads field '{source}.{field}', which purpose '{purpose}' does not "
+                             f"allow; allowed fields of {source}: {', '.join(p.allowed_sources[source])}"))
+    for i, out in enumerate(outputs):
+        if out not in p.allowed_outputs:
+            problems.append((("outputs", i), f"output '{out}' is not allowed for purpose '{purpose}'; allowed: "
+                             f"{', '.join(p.allowed_outputs)}"))
+    floor = rules.threshold(purpose)
+    if min_cell_size is not None and min_cell_size < floor:
+        problems.append((("min_cell_size",), f"min_cell_size {min_cell_size} is below the minimum {floor} for "
+                         f"purpose '{purpose}'"))
+    return problems

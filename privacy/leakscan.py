@@ -1,0 +1,28 @@
+"""Find numbers that could be BSNs: standalone 9-digit numbers that pass the 11-proef.
+
+Used as a last guard before publishing (a release holding one is refused) and by the
+tests on the warehouse, logs and GX output. Validation is python-stdnum's.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from stdnum.nl import bsn
+
+_NINE = re.compile(r"(?<![0-9A-Za-z])[0-9]{9}(?![0-9A-Za-z])")
+
+
+def bsn_like(text: str) -> list[str]:
+    return [m for m in _NINE.findall(text) if bsn.is_valid(m)]
+
+
+def scan_files(paths: list[Path]) -> dict[str, int]:
+    """file name -> number of BSN-like numbers found (only files with hits)."""
+    hits = {}
+    for p in paths:
+        found = bsn_like(p.read_text(encoding="utf-8", errors="replace"))
+        if found:
+            hits[p.name] = len(found)
+    return hits
