@@ -67,13 +67,17 @@ class Criterion(Strict):
                 raise ValueError(f"field '{self.field}' is yes/no: use = or !=")
         return self
 
-    def reads(self) -> set[tuple[str, str]]:
+    def reads(self, loc: tuple = ("criteria",)) -> list[tuple[str, str, tuple]]:
+        """(source, field, key path of the comparison) for every field this criterion reads."""
         if self.field is not None:
             source, _, _ = FIELDS[self.field]
-            return {(source, self.field.split(".", 1)[1])}
-        out: set[tuple[str, str]] = set()
-        for child in (self.all or []) + (self.any or []) + ([self.not_] if self.not_ else []):
-            out |= child.reads()
+            return [(source, self.field.split(".", 1)[1], loc + ("field",))]
+        out: list[tuple[str, str, tuple]] = []
+        for key in ("all", "any"):
+            for i, child in enumerate(getattr(self, key) or []):
+                out.extend(child.reads(loc + (key, i)))
+        if self.not_ is not None:
+            out.extend(self.not_.reads(loc + ("not",)))
         return out
 
     def to_sql(self, params: list) -> str:

@@ -81,7 +81,7 @@ class DpiaRules(Strict):
 
 
 def check_selection(
-    rules: DpiaRules, *, purpose: str, reads: set[tuple[str, str]], outputs: list[str],
+    rules: DpiaRules, *, purpose: str, reads: list[tuple[str, str, tuple]], outputs: list[str],
     min_cell_size: int | None, approval: object | None,
 ) -> list[tuple[tuple, str]]:
     """Every DPIA violation of a selection as (key path in the selection, message)."""
@@ -93,12 +93,12 @@ def check_selection(
         problems.append((("purpose",), f"purpose '{purpose}' is not in the DPIA rules; known purposes: "
                          f"{', '.join(sorted(rules.purposes))}"))
         return problems
-    for source, field in sorted(reads):
+    for source, field, loc in reads:
         if source not in p.allowed_sources:
-            problems.append((("criteria",), f"reads source '{source}', which purpose '{purpose}' does not allow; "
+            problems.append((loc, f"reads source '{source}', which purpose '{purpose}' does not allow; "
                              f"allowed sources: {', '.join(sorted(p.allowed_sources))}"))
         elif field not in p.allowed_sources[source]:
-            problems.append((("criteria",), f"reads field '{source}.{field}', which purpose '{purpose}' does not "
+            problems.append((loc, f"reads field '{source}.{field}', which purpose '{purpose}' does not "
                              f"allow; allowed fields of {source}: {', '.join(p.allowed_sources[source])}"))
     for i, out in enumerate(outputs):
         if out not in p.allowed_outputs:

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 logging.getLogger("great_expectations").setLevel(logging.ERROR)
 
 import great_expectations as gx  # noqa: E402
+
+logging.getLogger("great_expectations").setLevel(logging.ERROR)
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -134,28 +136,33 @@ def _context():
     return _CTX
 
 
-def _run(name: str, expectations: list, frame: pd.DataFrame) -> list:
-    ctx = _context()
-    name = f"{name}-{next(_names)}"
-    batch = ctx.data_sources.add_pandas(name).add_dataframe_asset(name).add_batch_definition_whole_dataframe(name)
-    suite = ctx.suites.add(gx.ExpectationSuite(name=name, expectations=[x for _, x in expectations]))
-    vd = ctx.validation_definitions.add(gx.ValidationDefinition(name=name, data=batch, suite=suite))
-    res = vd.run(
-        batch_parameters={"dataframe": frame},
-        result_format={
-            "result_format": "COMPLETE",
-            "unexpected_index_column_names": ["_rid"],
-            "return_unexpected_index_query": False,
-            "partial_unexpected_count": 0,
-        },
-    )
-    try:
+class _Validation:
+    """One GX suite and validation definition, run on any number of DataFrame chunks."""
+
+    def __init__(self, name: str, expectations: list):
+        self.ctx = _context()
+        self.name = f"{name}-{next(_names)}"
+        batch = (self.ctx.data_sources.add_pandas(self.name).add_dataframe_asset(self.name)
+                 .add_batch_definition_whole_dataframe(self.name))
+        suite = self.ctx.suites.add(gx.ExpectationSuite(name=self.name, expectations=[x for _, x in expectations]))
+        self.vd = self.ctx.validation_definitions.add(gx.ValidationDefinition(name=self.name, data=batch, suite=suite))
+
+    def run(self, frame: pd.DataFrame) -> list:
+        res = self.vd.run(
+            batch_parameters={"dataframe": frame},
+            result_format={
+                "result_format": "COMPLETE",
+                "unexpected_index_column_names": ["_rid"],
+                "return_unexpected_index_query": False,
+                "partial_unexpected_count": 0,
+            },
+        )
         return [scrub(r) for r in res.results]
-    finally:
-        del res
-        ctx.validation_definitions.delete(name)
-        ctx.suites.delete(name)
-        ctx.data_sources.delete(name)
+
+    def close(self) -> None:
+        self.ctx.validation_definitions.delete(self.name)
+        self.ctx.suites.delete(self.name)
+        self.ctx.data_sources.delete(self.name)
 
 
 def validate(
@@ -177,14 +184,23 @@ def validate(
     whole = [x for x in expectations if x[0].expect in WHOLE_COLUMN]
     columns = sorted({e.column for e, _ in chunked}) + ["_rid"]
     n = table.num_rows
-    for start in range(0, max(n, 1), chunk_rows):
-        frame = table.slice(start, chunk_rows).select(columns).to_pandas(types_mapper=STRING)
-        collect(_run(f"{name}-{start}", chunked, frame))
-        if n > chunk_rows:
-            log.info("%s: contract checked %d of %d rows", name, min(start + chunk_rows, n), n)
+    if chunked:
+        v = _Validation(name, chunked)
+        try:
+            for start in range(0, max(n, 1), chunk_rows):
+                frame = table.slice(start, chunk_rows).select(columns).to_pandas(types_mapper=STRING)
+                collect(v.run(frame))
+                del frame
+                if n > chunk_rows:
+                    log.info("%s: contract checked %d of %d rows", name, min(start + chunk_rows, n), n)
+        finally:
+            v.close()
     for e, x in whole:
-        frame = table.select([e.column, "_rid"]).to_pandas(types_mapper=STRING)
-        collect(_run(f"{name}-{e.rule}", [(e, x)], frame))
+        v = _Validation(name, [(e, x)])
+        try:
+            collect(v.run(table.select([e.column, "_rid"]).to_pandas(types_mapper=STRING)))
+        finally:
+            v.close()
     for rid in failures:
         failures[rid] = sorted(set(failures[rid]), key=list(rules).index)
     # a null that also fails a map rule is reported once per rule; counts stay per rule

@@ -1,0 +1,89 @@
+import csv
+import json
+
+import duckdb
+import pytest
+
+from pipelines.geography import buurten
+from pipelines.ingest import ingest_source
+from pipelines.settings import CONFIG_DIR, load_sources
+from privacy.pseudonymise import pads
+
+SOURCES = load_sources(CONFIG_DIR).sources
+CODES = {"buurten": buurten("GM0164").buurtcode.tolist()}
+PADS = pads(b"k" * 32)
+
+
+def ingest(name, folder):
+    con = duckdb.connect()
+    return ingest_source(con, name, SOURCES[name], folder, CONFIG_DIR, PADS, CODES)
+
+
+@pytest.mark.parametrize("name", ["brp", "uitkeringen", "vroegsignalen", "wmo"])
+def test_generated_sources_pass_their_contracts(sources, name):
+    account, records = ingest(name, sources)
+    assert account.rows_quarantined == 0 and records == []
+    assert account.rows_read == account.rows_loaded > 0
+    assert account.contract["success"] is True
+
+
+def _rewrite_csv_row(path, encoding, delimiter, row, column, value):
+    with path.open(encoding=encoding, newline="") as fh:
+        rows = list(csv.reader(fh, delimiter=delimiter))
+    col = rows[0].index(column)
+    rows[row][col] = value
+    with path.open("w", encoding=encoding, newline="") as fh:
+        csv.writer(fh, delimiter=delimiter, lineterminator="\n").writerows(rows)
+
+
+def test_corrupted_rows_are_quarantined_with_file_row_and_rule(sources_copy):
+    brp = sources_copy / "brp.csv"
+    _rewrite_csv_row(brp, "utf-8", ",", 10, "BSN", "123456789")  # fails the 11-proef
+    _rewrite_csv_row(brp, "utf-8", ",", 20, "Geboortedatum", "1980-02-30")
+    _rewrite_csv_row(brp, "utf-8", ",", 30, "Buurtcode", "BU99999999")
+    account, records = ingest("brp", sources_copy)
+    got = sorted((r["file"], r["row"], r["rule"]) for r in records)
+    assert got == [("brp.csv", 10, "bsn-elfproef"), ("brp.csv", 20, "geboortedatum-geldig"),
+                   ("brp.csv", 30, "buurtcode-bekend")]
+    assert account.rows_quarantined == 3
+    assert account.rows_read == account.rows_loaded + account.rows_quarantined
+    assert account.quarantined_by_rule == {"bsn-elfproef": 1, "buurtcode-bekend": 1, "geboortedatum-geldig": 1}
+    # quarantine says where and why, never what: no values from the row
+    assert all(set(r) == {"source", "file", "row", "rule", "column", "message"} for r in records)
+    assert "123456789" not in json.dumps(records)
+
+
+def test_a_duplicate_bsn_quarantines_both_rows(sources_copy):
+    brp = sources_copy / "brp.csv"
+    with brp.open(encoding="utf-8") as fh:
+        first = list(csv.DictReader(fh))[0]["BSN"]
+    _rewrite_csv_row(brp, "utf-8", ",", 7, "BSN", first)
+    account, records = ingest("brp", sources_copy)
+    assert sorted(r["row"] for r in records if r["rule"] == "bsn-uniek") == [1, 7]
+    assert account.rows_read == account.rows_loaded + 2
+
+
+def test_cp1252_export_with_a_bad_date_and_amount(sources_copy):
+    path = sources_copy / "uitkeringen.csv"
+    _rewrite_csv_row(path, "cp1252", ";", 3, "Ingangsdatum", "2026-01-01")  # ISO where dd-mm-jjjj is agreed
+    _rewrite_csv_row(path, "cp1252", ";", 4, "Bedrag inhouding (€)", "12.50")
+    _rewrite_csv_row(path, "cp1252", ";", 5, "Regeling", "WW")
+    account, records = ingest("uitkeringen", sources_copy)
+    assert sorted((r["row"], r["rule"]) for r in records) == [
+        (3, "ingangsdatum-geldig"), (4, "inhouding-bedrag"), (5, "regeling-codelijst")]
+    assert account.rows_read == account.rows_loaded + 3
+
+
+def test_ddas_signal_with_unknown_partner_and_missing_bsn(sources_copy):
+    path = sources_copy / "vroegsignalen_2026-10.json"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    signals = doc["leveringen"][0]["vroegsignalen"]
+    signals[0]["signaalpartner"]["type"] = "Telefoon"
+    del signals[1]["client"]["Burgerservicenummer"]
+    signals[2] = "not a signal"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    account, records = ingest("vroegsignalen", sources_copy)
+    mine = sorted((r["row"], r["rule"]) for r in records)
+    assert mine == [(1, "signaalpartner-codelijst"), (2, "bsn-verplicht"), (3, "ddas-structure")]
+    assert {r["file"] for r in records} == {"vroegsignalen_2026-10.json"}
+    assert account.rows_read == account.rows_loaded + 3

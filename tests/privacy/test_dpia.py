@@ -1,0 +1,116 @@
+"""Each refusal of a selection, with its exact message naming file and line."""
+
+from pathlib import Path
+
+import pytest
+
+from pipelines.configfile import ConfigError
+from pipelines.selections import load_dpia, load_selection
+from pipelines.settings import CONFIG_DIR
+
+RULES = load_dpia(CONFIG_DIR)
+
+BASE = """\
+id: {id}
+title: Test
+description: Een testselectie.
+purpose: {purpose}
+owner: Team Test
+{approval}unit: huishouden
+outputs: [{outputs}]
+{extra}criteria:
+  all:
+    - field: {field}
+      op: "="
+      value: true
+"""
+APPROVAL = "approval:\n  by: FG\n  date: 2026-09-01\n"
+
+
+def write(tmp_path: Path, id="t-sel", purpose="vroegsignalering-inhoudingen", approval=APPROVAL,
+          outputs="buurt_tables", extra="", field="uitkeringen.inhouding") -> Path:
+    path = tmp_path / f"{id}.yaml"
+    path.write_text(BASE.format(id=id, purpose=purpose, approval=approval, outputs=outputs, extra=extra, field=field),
+                    encoding="utf-8")
+    return path
+
+
+def problems(path):
+    with pytest.raises(ConfigError) as e:
+        load_selection(path, RULES)
+    return [str(p) for p in e.value.problems]
+
+
+def test_a_valid_selection_loads(tmp_path):
+    assert load_selection(write(tmp_path), RULES).selection.id == "t-sel"
+
+
+def test_unknown_purpose(tmp_path):
+    p = write(tmp_path, purpose="fraudebestrijding")
+    assert problems(p) == [f"{p}:4: purpose 'fraudebestrijding' is not in the DPIA rules; known purposes: "
+                           "stapelingsmonitor, vroegsignalering-inhoudingen"]
+
+
+def test_source_not_allowed_for_the_purpose(tmp_path):
+    p = write(tmp_path, field="wmo.lopend")
+    assert problems(p) == [f"{p}:13: reads source 'wmo', which purpose 'vroegsignalering-inhoudingen' does not allow; "
+                           "allowed sources: brp, uitkeringen"]
+
+
+def test_field_not_allowed_for_the_purpose(tmp_path):
+    p = write(tmp_path, field="brp.aantal_75plus")
+    p.write_text(p.read_text(encoding="utf-8").replace('op: "="\n      value: true', 'op: ">="\n      value: 1'),
+                 encoding="utf-8")
+    assert problems(p) == [f"{p}:13: reads field 'brp.aantal_75plus', which purpose 'vroegsignalering-inhoudingen' "
+                           "does not allow; allowed fields of brp: aantal_personen"]
+
+
+def test_output_not_allowed_for_the_purpose(tmp_path):
+    p = write(tmp_path, outputs="buurt_tables, signal_list")
+    assert problems(p) == [f"{p}:10: output 'signal_list' is not allowed for purpose 'vroegsignalering-inhoudingen'; "
+                           "allowed: buurt_tables"]
+
+
+def test_smaller_cell_size(tmp_path):
+    p = write(tmp_path, extra="min_cell_size: 5\n")
+    assert problems(p) == [f"{p}:11: min_cell_size 5 is below the minimum 10 for purpose 'vroegsignalering-inhoudingen'"]
+
+
+def test_no_approval(tmp_path):
+    p = write(tmp_path, approval="")
+    assert problems(p) == [f"{p}:1: the selection has no approval (by whom, when); it may not run"]
+
+
+def test_unknown_key_lists_what_is_allowed(tmp_path):
+    p = write(tmp_path, extra="sql: DROP TABLE persons\n")
+    msg = problems(p)
+    assert msg == [f"{p}:11: sql: unknown key 'sql'; allowed: approval, criteria, description, id, min_cell_size, "
+                   "outputs, owner, purpose, title, unit"]
+
+
+def test_sql_in_a_field_name_is_rejected(tmp_path):
+    p = write(tmp_path, field='inhouding" OR 1=1 --')
+    (msg,) = problems(p)
+    assert msg.startswith(f"{p}:13: criteria.all.0: Value error, unknown field 'inhouding\" OR 1=1 --'; allowed: ")
+
+
+def test_sql_in_a_value_stays_a_bound_value(tmp_path):
+    path = tmp_path / "v-sel.yaml"
+    path.write_text(BASE.format(id="v-sel", purpose="vroegsignalering-inhoudingen", approval=APPROVAL,
+                                outputs="buurt_tables", extra="", field="uitkeringen.inhouding")
+                    .replace("value: true", "value: \"true'; DROP TABLE persons; --\""), encoding="utf-8")
+    (msg,) = problems(path)
+    assert "field 'uitkeringen.inhouding' takes bool values" in msg
+
+
+def test_every_problem_is_reported_at_once(tmp_path):
+    p = write(tmp_path, purpose="onbekend", approval="")
+    assert len(problems(p)) == 2
+
+
+def test_global_minimum_cannot_be_undercut_by_a_purpose(tmp_path):
+    text = (CONFIG_DIR / "dpia.yaml").read_text(encoding="utf-8").replace("    min_cell_size: 10\n", "    min_cell_size: 5\n", 1)
+    (tmp_path / "dpia.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_dpia(tmp_path)
+    assert "purpose(s) stapelingsmonitor set min_cell_size below the global minimum 10" in str(e.value)

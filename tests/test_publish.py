@@ -1,0 +1,57 @@
+import json
+
+import pytest
+
+from conftest import GEMEENTE, PERIOD, SCALE, SEED, write_settings
+from pipelines.pipeline import prepare, run_all, stage_ingest, stage_link, stage_protect, stage_tabulate
+from pipelines.publish import PublishRefused, publish
+from pipelines.synth import synthesize
+from privacy import ledger
+
+
+def test_same_seed_gives_a_byte_identical_release(release, tmp_path):
+    """Fresh sources from the same seed, another work dir and even another key: same bytes."""
+    sources = tmp_path / "sources"
+    synthesize(sources, gemeente=GEMEENTE, period=PERIOD, seed=SEED, scale=SCALE)
+    again = run_all(write_settings(tmp_path / "b", sources, tmp_path / "otherkey" / "k.key"))
+    first = release["release"]
+    assert again.release_id == first.release_id
+    for name in ("tables.csv", "audit.json", "report.html"):
+        assert (again.folder / name).read_bytes() == (first.folder / name).read_bytes(), name
+
+
+def test_audit_records_inputs_rules_accounting_and_protection(release):
+    audit = json.loads((release["release"].folder / "audit.json").read_text(encoding="utf-8"))
+    assert {i["source"] for i in audit["inputs"]} == {"brp", "uitkeringen", "vroegsignalen", "wmo"}
+    assert all(len(i["sha256"]) == 64 for i in audit["inputs"])
+    for acc in audit["row_accounting"].values():
+        assert acc["holds"] and acc["rows_read"] == acc["rows_loaded"] + acc["rows_quarantined"]
+    assert audit["rules"]["dpia"]["id"] == "DPIA-WIJKSIGNAAL-2026-01"
+    assert [s["id"] for s in audit["rules"]["selections"]] == ["inhouding-zonder-budgetbeheer"]
+    assert audit["disclosure"]["secondary_suppression"]["applied"] is False
+    assert audit["disclosure"]["secondary_suppression"]["statement"].startswith("Secondary suppression is not yet applied")
+    assert audit["leak_scan"]["hits"] == {}
+
+
+def test_ledger_has_an_intact_entry_for_the_release(release):
+    path = release["work"] / "ledger.jsonl"
+    entries = ledger.entries(path)
+    assert entries[-1]["release_id"] == release["release"].release_id
+    assert entries[-1]["files"]["tables.csv"] == release["release"].files["tables.csv"]
+    assert ledger.verify(path) == []
+
+
+def test_a_release_with_a_bsn_like_number_is_refused(release, tmp_path):
+    run = prepare(release["settings"], {"work_dir": str(tmp_path / "w")})
+    cells, summary = stage_protect(run, stage_tabulate(prepare(release["settings"])))
+    cells.loc[cells.index[5], "area_name"] = "Buurt 123456782"  # a valid 11-proef number
+    with pytest.raises(PublishRefused, match=r"refusing to publish: BSN-like numbers found in tables.csv \(1\)$"):
+        publish(tmp_path / "w", "GM0164-2026-10-test", cells, {"gemeente": {"code": "GM0164", "name": "Hengelo"},
+                                                              "period": PERIOD, **_audit_stub(release)}, {"buurten": run.buurten()})
+    assert not (tmp_path / "w" / "releases" / "GM0164-2026-10-test").exists()
+    assert not (tmp_path / "w" / "ledger.jsonl").exists()
+
+
+def _audit_stub(release):
+    audit = json.loads((release["release"].folder / "audit.json").read_text(encoding="utf-8"))
+    return {k: audit[k] for k in ("rules", "row_accounting", "disclosure", "definitions", "release_id", "synthetic")}

@@ -1,0 +1,47 @@
+import pandas as pd
+
+from pipelines.tabulate import COMBINATIES, STAPELING, additivity_violations
+
+
+def cells_of(release):
+    return pd.read_csv(release["release"].folder / "tables.csv", dtype={"value": "Int64"}, keep_default_na=False,
+                       na_values={"value": [""]})
+
+
+def test_tables_csv_has_exactly_the_design_columns(release):
+    header = (release["release"].folder / "tables.csv").read_text(encoding="utf-8").splitlines()[0]
+    assert header == "table,period,level,area_code,area_name,category,value,status"
+
+
+def test_tables_are_additive_before_suppression(release):
+    from pipelines.pipeline import prepare, stage_tabulate
+
+    cells = stage_tabulate(prepare(release["settings"]))
+    assert additivity_violations(cells) == []
+    # wijk = sum of its buurten, gemeente = sum of its wijken, for every table and category
+    b = prepare(release["settings"]).buurten().set_index("buurtcode")
+    buurt = cells[cells.level == "buurt"].assign(wijk=lambda d: d.area_code.map(b.wijkcode))
+    wijk_sum = buurt.groupby(["table", "wijk", "category"]).value.sum()
+    wijk = cells[cells.level == "wijk"].set_index(["table", "area_code", "category"]).value
+    assert (wijk_sum.sort_index().to_numpy() == wijk.sort_index().to_numpy()).all()
+    gm = cells[cells.level == "gemeente"].set_index(["table", "category"]).value
+    gm_sum = cells[cells.level == "wijk"].groupby(["table", "category"]).value.sum()
+    assert (gm.sort_index() == gm_sum.sort_index()).all()
+
+
+def test_categories_and_areas_are_complete(release):
+    cells = cells_of(release)
+    stap = cells[cells.table == "stapeling"]
+    assert set(stap.category) == set(STAPELING)
+    assert set(cells[cells.table == "combinaties"].category) == set(COMBINATIES)
+    assert stap[stap.level == "buurt"].area_code.nunique() == 62
+    assert set(cells.table) == {"stapeling", "combinaties", "selectie:inhouding-zonder-budgetbeheer"}
+    assert set(cells.status) == {"published", "suppressed"}
+
+
+def test_suppressed_cells_are_empty_and_published_cells_at_least_threshold_or_zero(release):
+    cells = cells_of(release)
+    sup = cells[cells.status == "suppressed"]
+    assert len(sup) > 0 and sup.value.isna().all()
+    pub = cells[cells.status == "published"].value
+    assert ((pub == 0) | (pub >= 10)).all()
