@@ -1,24 +1,41 @@
 """The Prefect flow: each stage of pipeline.py as a task, nothing more.
 
 Flow and task parameters are paths, a period and a source name: never personal data.
-Tasks do not cache (NO_CACHE): inputs are never hashed or stored by Prefect. The
-pipeline's own loggers (`wijksignaal.*`) are forwarded to Prefect's run logs; they
-carry counts and timings only.
+Tasks do not cache (NO_CACHE): inputs are never hashed or stored by Prefect. While a
+task runs, the pipeline's own loggers (`wijksignaal.*`) are forwarded to Prefect's run
+logs; they carry counts and timings only.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+from contextlib import contextmanager
 
-os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "wijksignaal")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 from prefect import flow, task  # noqa: E402
 from prefect.artifacts import create_markdown_artifact  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
+from prefect.logging.handlers import APILogHandler  # noqa: E402
 
 from . import pipeline  # noqa: E402
 from .settings import SOURCE_IDS  # noqa: E402
+
+
+@contextmanager
+def _to_prefect_logs():
+    handler = APILogHandler()
+    logger = logging.getLogger("wijksignaal")
+    level = logger.level
+    if logger.getEffectiveLevel() > logging.INFO:
+        logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 def _run(settings_file: str, overrides: dict) -> pipeline.Run:
@@ -27,27 +44,32 @@ def _run(settings_file: str, overrides: dict) -> pipeline.Run:
 
 @task(name="ingest", task_run_name="ingest-{source}", cache_policy=NO_CACHE)
 def ingest_task(settings_file: str, overrides: dict, source: str) -> dict:
-    return pipeline.stage_ingest(_run(settings_file, overrides), source)
+    with _to_prefect_logs():
+        return pipeline.stage_ingest(_run(settings_file, overrides), source)
 
 
 @task(name="link", cache_policy=NO_CACHE)
 def link_task(settings_file: str, overrides: dict) -> dict:
-    return pipeline.stage_link(_run(settings_file, overrides))
+    with _to_prefect_logs():
+        return pipeline.stage_link(_run(settings_file, overrides))
 
 
 @task(name="tabulate", cache_policy=NO_CACHE)
 def tabulate_task(settings_file: str, overrides: dict):
-    return pipeline.stage_tabulate(_run(settings_file, overrides))
+    with _to_prefect_logs():
+        return pipeline.stage_tabulate(_run(settings_file, overrides))
 
 
 @task(name="protect", cache_policy=NO_CACHE)
 def protect_task(settings_file: str, overrides: dict, cells):
-    return pipeline.stage_protect(_run(settings_file, overrides), cells)
+    with _to_prefect_logs():
+        return pipeline.stage_protect(_run(settings_file, overrides), cells)
 
 
 @task(name="publish", cache_policy=NO_CACHE)
 def publish_task(settings_file: str, overrides: dict, cells, accounts: dict, linking: dict, protection: dict) -> dict:
-    release = pipeline.stage_publish(_run(settings_file, overrides), cells, accounts, linking, protection)
+    with _to_prefect_logs():
+        release = pipeline.stage_publish(_run(settings_file, overrides), cells, accounts, linking, protection)
     rows = "\n".join(
         f"| {s} | {a['rows_read']} | {a['rows_loaded']} | {a['rows_quarantined']} |" for s, a in accounts.items()
     )

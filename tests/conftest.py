@@ -87,3 +87,12 @@ def source_bsns(sources) -> set[str]:
 
     with (sources / "brp.csv").open(encoding="utf-8") as fh:
         return {row["BSN"] for row in csv.DictReader(fh)}
+
+
+@pytest.fixture(scope="session")
+def prefect_server():
+    """One temporary Prefect server for the whole session (it takes 7-16 s to start)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=60):
+        yield
