@@ -40,7 +40,7 @@ def link(con: duckdb.DuckDBPyConnection, period: str, lookback_months: int) -> d
     con.execute(sql("household_facts_schema"))
     con.execute("DELETE FROM household_facts WHERE period = ?", [period])
     con.execute(sql("household_facts"), bounds)
-    households, multi = con.execute("SELECT count(*), count(*) FILTER (WHERE n_buurten > 1) FROM households").fetchone()
+    households, multi = con.execute("SELECT count(*), count(*) FILTER (WHERE several_buurten) FROM households").fetchone()
     unlinked = dict(con.execute(sql("unlinked")).fetchall())
     facts = con.execute("SELECT count(*) FROM household_facts WHERE period = ?", [period]).fetchone()[0]
     seconds = round(time.perf_counter() - t0, 2)

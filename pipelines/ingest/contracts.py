@@ -32,7 +32,7 @@ import pyarrow as pa
 from great_expectations.data_context.types.base import ProgressBarsConfig
 
 from ..settings import Contract, Source
-from .expectations import CUSTOM
+from .expectations import CUSTOM, register_codelists
 
 log = logging.getLogger("wijksignaal.ingest")
 _names = itertools.count()
@@ -98,11 +98,9 @@ def build_expectations(contract: Contract, source: Source, codelists: dict[str, 
         if e.column not in source.columns:
             raise ContractError(f"contract '{contract.source}', rule {e.rule}: column '{e.column}' is not in sources.yaml")
         kwargs = dict(e.kwargs)
-        if "value_set_from" in kwargs:
-            name = kwargs.pop("value_set_from")
-            if name not in codelists:
-                raise ContractError(f"contract '{contract.source}', rule {e.rule}: unknown code list '{name}'")
-            kwargs["value_set"] = codelists[name]
+        if e.expect == "expect_column_values_to_be_in_codelist" and kwargs.get("codelist") not in codelists:
+            raise ContractError(f"contract '{contract.source}', rule {e.rule}: unknown code list "
+                                f"'{kwargs.get('codelist')}'; known: {', '.join(sorted(codelists))}")
         if e.expect == "expect_column_values_to_be_valid_dates":
             kwargs.setdefault("format", source.date_format)
         if e.expect == "expect_column_values_to_be_decimal_amounts":
@@ -175,6 +173,7 @@ def validate(
     chunk_rows: int = 2_000_000,
 ) -> ContractOutcome:
     expectations = build_expectations(contract, source, codelists)
+    register_codelists(codelists)
     rules = {e.rule: RuleResult(e.rule, e.expect, e.column, e.description) for e, _ in expectations}
     failures: dict[int, list[str]] = {}
 

@@ -1,5 +1,5 @@
 -- Persons -> households -> buurt. A household lives in the buurt of its members;
--- n_buurten > 1 flags a household whose members the BRP places in several buurten.
+-- several_buurten flags a household whose members the BRP places in different buurten.
 CREATE OR REPLACE TABLE households AS
 SELECT
     hid,
@@ -7,6 +7,6 @@ SELECT
     count(*)::INTEGER                                            AS n_personen,
     count(*) FILTER (WHERE geboortejaar > $year - 18)::INTEGER   AS n_minderjarigen,
     count(*) FILTER (WHERE geboortejaar <= $year - 75)::INTEGER  AS n_75plus,
-    count(DISTINCT buurtcode)::INTEGER                           AS n_buurten
+    min(buurtcode) <> max(buurtcode)                             AS several_buurten
 FROM persons
 GROUP BY hid;

@@ -1,9 +1,15 @@
 -- BRP extract -> persons. No BSN, name or address is kept: the person and household
 -- are pseudonyms, the birth date is reduced to the year (enough for age bands).
+-- The household pseudonym is computed once per household, not once per member.
 CREATE OR REPLACE TABLE persons AS
+WITH household AS (
+    SELECT h, pseudonym('hh:' || h, $ipad, $opad) AS hid
+    FROM (SELECT DISTINCT trim(huishouden_id) AS h FROM staging)
+)
 SELECT
-    pseudonym(lpad(trim(bsn), 9, '0'), $ipad, $opad)          AS pid,
-    pseudonym('hh:' || trim(huishouden_id), $ipad, $opad)      AS hid,
-    year(strptime(geboortedatum, $date_format))::SMALLINT      AS geboortejaar,
-    buurtcode
-FROM staging;
+    pseudonym(lpad(trim(s.bsn), 9, '0'), $ipad, $opad)        AS pid,
+    household.hid,
+    year(strptime(s.geboortedatum, $date_format))::SMALLINT    AS geboortejaar,
+    s.buurtcode
+FROM staging s
+JOIN household ON trim(s.huishouden_id) = household.h;

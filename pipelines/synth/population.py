@@ -27,7 +27,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-HH_SIZE_P = np.array([0.37, 0.33, 0.12, 0.12, 0.06])  # 1..5 persons
+HH_SIZE_P = np.array([0.36, 0.33, 0.12, 0.13, 0.06])  # 1..5 persons, mean 2.2
 SIGNALS_PER_1000_PER_MONTH = 4.0
 BIJSTAND_SHARE = 0.05
 BSN_WEIGHTS = np.array([9, 8, 7, 6, 5, 4, 3, 2], dtype=np.int64)
@@ -66,7 +66,8 @@ def month_list(period: str, months: int) -> list[str]:
 
 
 def bsn_numbers(n: int, seed: int) -> np.ndarray:
-    """`n` distinct 9-digit BSNs (as 'S9' bytes, leading zeros kept) passing the 11-proef.
+    """`n` distinct BSNs passing the 11-proef, as int64 (format with 9 digits: leading
+    zeros occur and are part of the number).
 
     A bijection i -> (a*i + b) mod M scrambles 8-digit prefixes without collisions;
     the ninth digit makes the weighted sum divisible by 11, prefixes that would
@@ -79,13 +80,17 @@ def bsn_numbers(n: int, seed: int) -> np.ndarray:
     want = int(n * 1.12) + 64
     i = np.arange(want, dtype=np.int64)
     prefix = 1_000_000 + (a * i + b) % M
-    digits = (prefix[:, None] // 10 ** np.arange(7, -1, -1)) % 10
-    check = (digits @ BSN_WEIGHTS) % 11
+    total = np.zeros(want, dtype=np.int64)
+    rest = prefix.copy()
+    for weight in BSN_WEIGHTS[::-1]:  # units digit has weight 2, ..., leading digit 9
+        total += (rest % 10) * weight
+        rest //= 10
+    check = total % 11
     keep = check < 10
     prefix, check = prefix[keep][:n], check[keep][:n]
     if len(prefix) < n:  # pragma: no cover - 1.12 covers the 1/11 rejection rate
         raise RuntimeError("not enough BSN candidates")
-    return np.char.zfill((prefix * 10 + check).astype("U9"), 9).astype("S9")
+    return prefix * 10 + check
 
 
 def _logistic(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -99,7 +104,7 @@ def generate(buurten: pd.DataFrame, period: str, seed: int, scale: float = 1.0, 
     nb = len(buurten)
 
     # --- buurten --------------------------------------------------------------
-    sizes = np.clip(np.round(rng.lognormal(np.log(540), 0.8, nb) * scale), 5, 4000).astype(np.int64)
+    sizes = np.clip(np.round(rng.lognormal(np.log(495), 0.8, nb) * scale), 5, 4000).astype(np.int64)
     z = rng.normal(0, 1, nb)
     a = rng.normal(0, 1, nb)
     b = buurten.copy()
@@ -119,9 +124,7 @@ def generate(buurten: pd.DataFrame, period: str, seed: int, scale: float = 1.0, 
     risk = 0.8 * z[hb] + rng.normal(0, 1, H) + 0.9 * single_parent + 0.4 * (size == 1)
     within = np.arange(H) - np.repeat(np.cumsum(sizes) - sizes, sizes)  # index within buurt
     gmh = gm[hb]
-    address_id = np.char.add(
-        np.char.zfill(gmh.astype("U4"), 4), np.char.add("01", np.char.zfill(np.arange(H).astype("U10"), 10))
-    )
+    address_id = gmh.astype(np.int64) * 10**12 + 10**10 + np.arange(H, dtype=np.int64)  # 16 digits: GGGG01NNNNNNNNNN
     letters = np.array(list("ABCDEFGHJKLMNPRSTVWXZ"))
     pc6 = within // 24
     postcode = np.char.add(
@@ -138,7 +141,7 @@ def generate(buurten: pd.DataFrame, period: str, seed: int, scale: float = 1.0, 
             "single_parent": single_parent,
             "head_age": head_age,
             "risk": risk,
-            "address_id": address_id,
+            "address_id": address_id,  # int64; written with 16 digits
             "postcode": postcode,
             "huisnummer": huisnummer,
         }

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from .population import Population
@@ -34,6 +35,11 @@ STREETS = ["Kerkstraat", "Dorpsstraat", "Schoolstraat", "Molenweg", "Stationsweg
 WRITE = pacsv.WriteOptions(include_header=True, quoting_style="needed")
 
 
+def digits(values: np.ndarray, width: int) -> pa.Array:
+    """Integers as fixed-width digit strings (BSN: 9, BAG id: 16), leading zeros kept."""
+    return pc.utf8_lpad(pc.cast(pa.array(values, type=pa.int64()), pa.string()), width=width, padding="0")
+
+
 def _d(values: pd.Series) -> pa.Array:
     return pa.array(values.to_numpy(dtype="datetime64[D]"), type=pa.date32())
 
@@ -48,10 +54,10 @@ def write_brp(pop: Population, out: Path, rng: np.random.Generator) -> Path:
     )
     table = pa.table(
         {
-            "BSN": pa.array(p.bsn.to_numpy(), type=pa.binary()).cast(pa.string()),
+            "BSN": digits(p.bsn.to_numpy(), 9),
             "Geslachtsnaam": names.cast(pa.string()),
             "Geboortedatum": _d(p.birth_date),
-            "Huishoudnummer": pa.array(h.address_id.to_numpy()[hh]),
+            "Huishoudnummer": digits(h.address_id.to_numpy()[hh], 16),
             "Postcode": pa.array(h.postcode.to_numpy()[hh]),
             "Huisnummer": pa.array(h.huisnummer.to_numpy()[hh]),
             "Buurtcode": pa.array(b.buurtcode.to_numpy()[h.buurt.to_numpy()[hh]]),
@@ -64,7 +70,7 @@ def write_brp(pop: Population, out: Path, rng: np.random.Generator) -> Path:
 
 def write_uitkeringen(pop: Population, out: Path) -> Path:
     u = pop.uitkeringen
-    bsn = pop.persons.bsn.to_numpy()[u.person.to_numpy()].astype("U9")
+    bsn = digits(pop.persons.bsn.to_numpy()[u.person.to_numpy()], 9).to_numpy(zero_copy_only=False)
     df = pd.DataFrame(
         {
             "BSN": bsn,
@@ -85,7 +91,7 @@ def write_wmo(pop: Population, out: Path) -> Path:
     w = pop.wmo
     table = pa.table(
         {
-            "BSN": pa.array(pop.persons.bsn.to_numpy()[w.person.to_numpy()], type=pa.binary()).cast(pa.string()),
+            "BSN": digits(pop.persons.bsn.to_numpy()[w.person.to_numpy()], 9),
             "Productcategorie": pa.array(w.productcategorie.to_numpy()),
             "Productcode": pa.array(w.productcode.to_numpy()),
             "Ingangsdatum": _d(w.ingangsdatum),
@@ -110,7 +116,7 @@ def write_ddas(pop: Population, out: Path, rng: np.random.Generator) -> list[Pat
     fields = zip(
         vs.seq.tolist(), vs.crisissignaal.tolist(), vs.warme_overdracht.tolist(), vs.bedrag.tolist(),
         vs.ontstaansdatum.dt.strftime("%Y-%m-%d").tolist(), vs.signaaldatum.dt.strftime("%Y-%m-%d").tolist(),
-        vs.signaalpartner.tolist(), p.bsn.to_numpy()[person].astype("U9").tolist(),
+        vs.signaalpartner.tolist(), digits(p.bsn.to_numpy()[person], 9).to_pylist(),
         p.birth_date.to_numpy()[person].astype("datetime64[D]").astype(str).tolist(),
         h.postcode.to_numpy()[hh].tolist(), h.huisnummer.to_numpy()[hh].astype(str).tolist(),
         b.gemeentenaam.to_numpy()[buurt].tolist(), b.gemeentecode.to_numpy()[buurt].tolist(),

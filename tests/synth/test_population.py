@@ -13,7 +13,7 @@ def pop():
 
 
 def test_bsns_are_unique_and_pass_the_elfproef_by_stdnum():
-    numbers = bsn_numbers(200_000, seed=3).astype("U9")
+    numbers = np.char.zfill(bsn_numbers(200_000, seed=3).astype("U9"), 9)
     assert len(set(numbers)) == len(numbers)
     sample = numbers[:: 97]
     assert all(stdnum_bsn.is_valid(n) for n in sample)
