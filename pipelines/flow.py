@@ -42,6 +42,12 @@ def _run(settings_file: str, overrides: dict) -> pipeline.Run:
     return pipeline.prepare(settings_file, overrides)
 
 
+@task(name="preflight", cache_policy=NO_CACHE)
+def preflight_task(settings_file: str, overrides: dict) -> dict:
+    with _to_prefect_logs():
+        return pipeline.stage_preflight(_run(settings_file, overrides))
+
+
 @task(name="ingest", task_run_name="ingest-{source}", cache_policy=NO_CACHE)
 def ingest_task(settings_file: str, overrides: dict, source: str) -> dict:
     with _to_prefect_logs():
@@ -89,6 +95,7 @@ def publish_task(settings_file: str, overrides: dict, cells, accounts: dict, lin
 def release_flow(settings_file: str, period: str, sources_dir: str | None = None, work_dir: str | None = None) -> dict:
     overrides = {"period": period, "sources_dir": sources_dir, "work_dir": work_dir}
     _run(settings_file, overrides)  # configuration and DPIA checks fail the flow before any data is read
+    preflight_task(settings_file, overrides)  # unreadable files fail it before the warehouse is touched
     accounts = {s: ingest_task(settings_file, overrides, s) for s in SOURCE_IDS}
     linking = link_task(settings_file, overrides)
     cells = tabulate_task(settings_file, overrides)

@@ -24,6 +24,7 @@ from privacy.pseudonymise import load_or_create_key, pads
 from . import geography
 from .configfile import ConfigError
 from .ingest import ingest_source, write_quarantine
+from .ingest.readers import preflight
 from .link import link, load_buurten, period_bounds
 from .publish import Release, publish, release_id
 from .selections import LoadedSelection, load_dpia, load_selections
@@ -110,6 +111,12 @@ def prepare(settings_file: Path | str, overrides: dict | None = None) -> Run:
     if problems:
         raise ConfigError(problems)
     return Run(settings, base, sources, dpia, selections, overrides)
+
+
+def stage_preflight(run: Run) -> dict[str, list[str]]:
+    """Every source file exists and has its columns, checked before the warehouse is touched:
+    a run that would stop halfway stops here instead."""
+    return {s: [p.name for p in preflight(s, run.sources.sources[s], run.sources_dir)] for s in SOURCE_IDS}
 
 
 def stage_ingest(run: Run, source: str) -> dict:
@@ -245,6 +252,7 @@ def stage_publish(run: Run, cells: pd.DataFrame, accounts: dict[str, dict], link
 def run_all(settings_file: Path | str, overrides: dict | None = None) -> Release:
     """The whole run without Prefect (tests, benchmarks)."""
     run = prepare(settings_file, overrides)
+    stage_preflight(run)
     accounts = {s: stage_ingest(run, s) for s in SOURCE_IDS}
     linking = stage_link(run)
     cells = stage_tabulate(run)

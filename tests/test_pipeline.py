@@ -12,13 +12,17 @@ def _nothing_published(work):
     return (not releases.exists() or not any(releases.iterdir())) and not (work / "ledger.jsonl").exists()
 
 
+def _warehouse_untouched(work):
+    return not (work / "warehouse.duckdb").exists()
+
+
 @pytest.mark.parametrize(
     "damage, message",
     [
         (lambda s: (s / "wmo.csv").unlink(), "source 'wmo', file {s}/wmo.csv: file not found"),
         (lambda s: (s / "brp.csv").write_bytes((s / "brp.csv").read_bytes().replace(b"Buurtcode", b"Wijk", 1)),
          "source 'brp', file {s}/brp.csv: missing column(s) 'Buurtcode'"),
-        (lambda s: (s / "uitkeringen.csv").write_bytes(b"BSN;Regeling\n\x81\x8d;x\n"),
+        (lambda s: (s / "uitkeringen.csv").write_bytes(b"BSN;Regeling\x81\n1;x\n"),
          "source 'uitkeringen', file {s}/uitkeringen.csv: cannot be decoded as cp1252"),
     ],
 )
@@ -29,6 +33,7 @@ def test_unreadable_source_stops_the_run_and_publishes_nothing(sources_copy, key
         run_all(settings)
     assert str(e.value).startswith(message.format(s=sources_copy))
     assert _nothing_published(tmp_path / "run" / "work")
+    assert _warehouse_untouched(tmp_path / "run" / "work")  # the preflight stopped it before any load
 
 
 def test_quarantined_rows_are_counted_in_the_release(sources_copy, key_file, tmp_path):

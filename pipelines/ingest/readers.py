@@ -198,6 +198,20 @@ def _read_ddas_file(name: str, path: Path, source: Source) -> tuple[pa.Table, li
     return table.append_column("_row", pa.array(rows, type=pa.int64())), rejected
 
 
+def preflight(name: str, source: Source, sources_dir: Path) -> list[Path]:
+    """Cheap checks of every file of a source before anything is loaded: it exists, its
+    header decodes and names the mapped columns (CSV), it starts as a JSON object (DDAS)."""
+    files = source_files(name, source, sources_dir)
+    for path in files:
+        if source.format == "csv":
+            _check_columns(name, path, source, _read_header(name, path, source))
+        else:
+            head = path.open("rb").read(64).lstrip()
+            if not head.startswith(b"{"):
+                raise SourceFileError(name, path, "is not a DDAS Uitwisselmodel: the file does not start with a JSON object")
+    return files
+
+
 def read_source(name: str, source: Source, sources_dir: Path) -> RawSource:
     tables, rejected, infos = [], [], []
     for path in source_files(name, source, sources_dir):
