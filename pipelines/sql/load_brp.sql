@@ -1,6 +1,8 @@
 -- BRP extract -> persons. No BSN, name or address is kept: the person and household
 -- are pseudonyms, the birth date is reduced to the year (enough for age bands).
 -- The household pseudonym is computed once per household, not once per member.
+-- Loaded while the data contract checks the same rows: values are parsed with try_
+-- functions and _rid is kept, so that rows the contract quarantines can be deleted after.
 CREATE OR REPLACE TABLE persons AS
 WITH household AS (
     SELECT h, pseudonym('hh:' || h, $ipad, $opad) AS hid
@@ -9,7 +11,8 @@ WITH household AS (
 SELECT
     pseudonym(lpad(trim(s.bsn), 9, '0'), $ipad, $opad)        AS pid,
     household.hid,
-    year(strptime(s.geboortedatum, $date_format))::SMALLINT    AS geboortejaar,
-    s.buurtcode
+    year(try_strptime(s.geboortedatum, $date_format))::SMALLINT    AS geboortejaar,
+    s.buurtcode,
+    s._rid
 FROM staging s
-JOIN household ON trim(s.huishouden_id) = household.h;
+LEFT JOIN household ON trim(s.huishouden_id) = household.h;

@@ -1,12 +1,15 @@
 -- DDAS vroegsignalen -> vroegsignalen (one row per signal). The client's BSN and the
 -- partner's signal ID become pseudonyms; name, address and birth date are never read.
+-- Loaded while the data contract checks the same rows: values are parsed with try_
+-- functions and _rid is kept, so that rows the contract quarantines can be deleted after.
 CREATE OR REPLACE TABLE vroegsignalen AS
 SELECT
     pseudonym('vs:' || signaal_id, $ipad, $opad)               AS sid,
     pseudonym(lpad(trim(bsn), 9, '0'), $ipad, $opad)          AS pid,
     signaalpartner,
-    bedrag::INTEGER                                            AS bedrag,
-    strptime(ontstaansdatum, $date_format)::DATE               AS ontstaansdatum,
-    strptime(signaaldatum, $date_format)::DATE                 AS signaaldatum,
-    coalesce(crisissignaal = 'true', false)                    AS crisissignaal
+    TRY_CAST(bedrag AS INTEGER)                                            AS bedrag,
+    try_strptime(ontstaansdatum, $date_format)::DATE               AS ontstaansdatum,
+    try_strptime(signaaldatum, $date_format)::DATE                 AS signaaldatum,
+    coalesce(crisissignaal = 'true', false)                    AS crisissignaal,
+    _rid
 FROM staging;
