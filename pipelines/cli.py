@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import textwrap
 from pathlib import Path
 
 from .configfile import ConfigError
@@ -108,6 +107,7 @@ def cmd_check(args) -> int:
 
 
 def cmd_explain(args) -> int:
+    from .explain import explain
     from .selections import load_dpia, load_selection
 
     dpia = load_dpia(Path(args.config_dir))
@@ -115,19 +115,7 @@ def cmd_explain(args) -> int:
     if not path.exists():
         print(f"error: no selection '{args.selection}' in {args.selections}", file=sys.stderr)
         return 1
-    loaded = load_selection(path, dpia)
-    s, purpose = loaded.selection, dpia.purposes[loaded.selection.purpose]
-    query, params = loaded.compile()
-    reads = sorted({f"{src}.{f}" for src, f, _ in s.criteria.reads()})
-    print(f"{s.title} ({s.id}, version {loaded.version[:12]})\n")
-    print(textwrap.fill(s.description, 88) + "\n")
-    print(f"Purpose:      {s.purpose}: {purpose.title}")
-    print("Legal basis:  " + textwrap.fill(purpose.legal_basis.text, 74, subsequent_indent=" " * 14))
-    print(f"              {purpose.legal_basis.link}")
-    print(f"Reads:        {', '.join(reads)}")
-    print(f"Outputs:      {', '.join(s.outputs)} (cell size at least {dpia.threshold(s.purpose, s.min_cell_size)})")
-    print(f"Owner:        {s.owner}; approved by {s.approval.by} on {s.approval.date}\n")
-    print(f"SQL:\n  {query}\nParameters: {params}")
+    print(explain(load_selection(path, dpia), dpia, args.period))
     return 0
 
 
@@ -167,6 +155,7 @@ def parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("explain", help="what a selection means, reads, may do, and its SQL")
     e.add_argument("selection", help="selection id")
+    e.add_argument("--period", default="2026-10", help="reference period the SQL is shown for")
     e.add_argument("--config-dir", default=str(CONFIG_DIR))
     e.add_argument("--selections", default=str(SELECTIONS_DIR))
     e.set_defaults(func=cmd_explain)

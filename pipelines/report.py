@@ -14,6 +14,7 @@ import pandas as pd
 from .tabulate import COMBINATIES, STAPELING
 
 SUPPRESSED_MARK = "·"
+NOT_PUBLISHED = object()  # the table has no cell for this area (its purpose stops at a higher level)
 
 
 def _env() -> jinja2.Environment:
@@ -25,7 +26,9 @@ def _env() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["n"] = lambda v: SUPPRESSED_MARK if v is None else f"{int(v):,}".replace(",", ".")
+    env.filters["n"] = lambda v: "–" if v is NOT_PUBLISHED else (
+        SUPPRESSED_MARK if v is None else f"{int(v):,}".replace(",", "."))
+    env.tests["not_published"] = lambda v: v is NOT_PUBLISHED
     env.filters["pct"] = lambda v: "" if v is None else f"{v:.1f}".replace(".", ",") + "%"
     return env
 
@@ -55,7 +58,7 @@ def render_report(cells: pd.DataFrame, audit: dict, context: dict) -> str:
         return {
             "code": code, "name": name, "level": level, "stap": stap, "two_plus": two_plus,
             "two_plus_pct": _share(two_plus, stap["totaal"]),
-            "sel": [v.get((s, code, "totaal")) for s in selections],
+            "sel": [v.get((s, code, "totaal"), NOT_PUBLISHED) for s in selections],
         }
 
     gemeenten = []

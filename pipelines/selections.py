@@ -1,98 +1,229 @@
 """Selections: YAML target groups, parsed strictly, checked against the DPIA rules and
-compiled to SQL over a fixed whitelist of fields.
+compiled to SQL over the field catalogue (catalogue.py).
 
-User text never becomes SQL: field names must be keys of `FIELDS` (which map to fixed,
-quoted column names) and every value is a bound parameter.
+A criterion is one of:
+  * a group:      ``all: [...]``, ``any: [...]`` or ``not: {...}``
+  * a source:     ``source: vroegsignalen`` with ``where`` (field comparisons on its rows),
+                  time rules (``active``, ``within_months``, ``duration_months``) and a
+                  ``count`` (default: at least 1), optionally of ``distinct`` values;
+  * an attribute: ``field: huishouden.aantal_minderjarigen``, ``op``, ``value``.
+
+User text never becomes SQL: sources and fields must be catalogue keys (fixed, quoted
+expressions), every value is a bound parameter, and text values that look like SQL
+(quotes, semicolons, comment markers) are refused outright.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Literal, Optional, Union
 
+import pandas as pd
 from pydantic import Field, model_validator
 
-from privacy.dpia import Approval, DpiaRules, check_selection
+from privacy.dpia import LEVELS, Approval, DpiaRules, check_selection
 
-from .configfile import ConfigError, Problem, Strict, YamlDoc, parse_model, read_yaml
+from .catalogue import DPIA_SOURCE, SOURCES
+from .configfile import ConfigError, Problem, Strict, load_model, parse_model, read_yaml
 
-# selection field -> (source, household_facts column, type). The only names SQL may see.
-FIELDS: dict[str, tuple[str, str, type]] = {
-    "brp.aantal_personen": ("brp", "n_personen", int),
-    "brp.aantal_minderjarigen": ("brp", "n_minderjarigen", int),
-    "brp.aantal_75plus": ("brp", "n_75plus", int),
-    "uitkeringen.lopend": ("uitkeringen", "uitkering", bool),
-    "uitkeringen.inhouding": ("uitkeringen", "inhouding", bool),
-    "uitkeringen.budgetbeheer": ("uitkeringen", "budgetbeheer", bool),
-    "vroegsignalen.achterstand": ("vroegsignalen", "achterstand", bool),
-    "vroegsignalen.aantal": ("vroegsignalen", "n_signalen", int),
-    "vroegsignalen.crisissignaal": ("vroegsignalen", "crisissignaal", bool),
-    "wmo.lopend": ("wmo", "wmo", bool),
-}
-OPS = {"=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">=", "in": "IN"}
-Value = Union[bool, int, str, list[Union[bool, int, str]]]
+Op = Literal["=", "!=", "<", "<=", ">", ">=", "in", "between", "is_set"]
+SQL_OP = {"=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+Scalar = Union[bool, int, float, str]
+SAFE_TEXT = re.compile(r"^[\w .,+()/&-]{1,80}$", re.UNICODE)
+SQL_LIKE = re.compile(r"(--|;|'|\"|/\*|\*/|\b(select|drop|insert|update|delete|union|alter)\b)", re.IGNORECASE)
+
+
+def _check_text(value: str) -> None:
+    if SQL_LIKE.search(value) or not SAFE_TEXT.match(value):
+        raise ValueError(f"value {value!r} is refused: values are data, not SQL (no quotes, semicolons, "
+                         "comment markers or SQL keywords)")
+
+
+class Comparison(Strict):
+    field: str
+    op: Op
+    value: Optional[Union[Scalar, list[Scalar]]] = None
+
+    def check(self, source: str) -> None:
+        fields = SOURCES[source].fields
+        if self.field not in fields:
+            raise ValueError(f"unknown field '{self.field}' for source '{source}'; allowed: {', '.join(fields)}")
+        f = fields[self.field]
+        if self.op == "is_set":
+            if self.value not in (None, True, False):
+                raise ValueError("op 'is_set' takes true, false or no value")
+            return
+        values = self.value if isinstance(self.value, list) else [self.value]
+        if self.op == "in" and not (isinstance(self.value, list) and self.value):
+            raise ValueError("op 'in' takes a non-empty list")
+        if self.op == "between" and not (isinstance(self.value, list) and len(self.value) == 2):
+            raise ValueError("op 'between' takes a list of two values [low, high]")
+        if self.op not in ("in", "between") and isinstance(self.value, list):
+            raise ValueError(f"op '{self.op}' takes one value, not a list")
+        for v in values:
+            if v is None:
+                raise ValueError(f"op '{self.op}' needs a value")
+            ok = {"bool": isinstance(v, bool), "int": isinstance(v, int) and not isinstance(v, bool),
+                  "number": isinstance(v, (int, float)) and not isinstance(v, bool), "text": isinstance(v, str)}[f.kind]
+            if not ok:
+                raise ValueError(f"field '{self.field}' takes {f.kind} values, got {v!r}")
+            if isinstance(v, str):
+                _check_text(v)
+                if f.values and v not in f.values:
+                    raise ValueError(f"{v!r} is not a value of '{self.field}'; allowed: {', '.join(f.values)}")
+        if f.kind == "bool" and self.op not in ("=", "!="):
+            raise ValueError(f"field '{self.field}' is yes/no: use = or !=")
+        if f.kind == "text" and self.op in ("<", "<=", ">", ">=", "between"):
+            raise ValueError(f"field '{self.field}' is text: use =, !=, in or is_set")
+
+    def to_sql(self, expr: str, params: list) -> str:
+        if self.op == "is_set":
+            return f"({expr} IS {'NOT ' if self.value in (None, True) else ''}NULL)"
+        if self.op == "in":
+            params.extend(self.value)
+            return f"({expr} IN ({', '.join('?' for _ in self.value)}))"
+        if self.op == "between":
+            params.extend(self.value)
+            return f"({expr} BETWEEN ? AND ?)"
+        params.append(self.value)
+        return f"({expr} {SQL_OP[self.op]} ?)"
+
+
+class CountRule(Strict):
+    op: Literal["=", ">=", ">"]
+    value: int = Field(ge=1)
 
 
 class Criterion(Strict):
-    """Either a comparison (field, op, value) or a group: all / any / not."""
+    """One of: all / any / not (groups), source (+ where, time rules, count), field (attribute)."""
 
     all: Optional[list["Criterion"]] = None
     any: Optional[list["Criterion"]] = None
     not_: Optional["Criterion"] = Field(default=None, alias="not")
+    source: Optional[Literal["brp", "uitkeringen", "vroegsignalen", "wmo"]] = None
+    where: list[Comparison] = Field(default_factory=list)
+    active: Optional[bool] = Field(default=None, description="the row runs during the reference period")
+    within_months: Optional[int] = Field(default=None, ge=1, le=60, description="signal date within N months")
+    duration_months: Optional[CountRule] = Field(default=None, description="months since ingangsdatum")
+    count: Optional[CountRule] = None
+    distinct: Optional[str] = None
     field: Optional[str] = None
-    op: Optional[Literal["=", "!=", "<", "<=", ">", ">=", "in"]] = None
-    value: Optional[Value] = None
+    op: Optional[Op] = None
+    value: Optional[Union[Scalar, list[Scalar]]] = None
 
     @model_validator(mode="after")
     def _one_form(self) -> "Criterion":
-        groups = [k for k in ("all", "any", "not_") if getattr(self, k) is not None]
-        if len(groups) > 1 or (groups and self.field is not None):
-            raise ValueError("use exactly one of: all, any, not, or field/op/value")
-        if not groups:
-            if self.field is None or self.op is None or self.value is None:
-                raise ValueError("a comparison needs field, op and value")
-            if self.field not in FIELDS:
-                raise ValueError(f"unknown field '{self.field}'; allowed: {', '.join(FIELDS)}")
-            kind = FIELDS[self.field][2]
-            values = self.value if isinstance(self.value, list) else [self.value]
-            if (self.op == "in") != isinstance(self.value, list):
-                raise ValueError("op 'in' takes a list; other ops take one value")
-            for v in values:
-                if type(v) is not kind:
-                    raise ValueError(f"field '{self.field}' takes {kind.__name__} values, got {v!r}")
-            if kind is bool and self.op not in ("=", "!="):
-                raise ValueError(f"field '{self.field}' is yes/no: use = or !=")
+        forms = [k for k in ("all", "any", "not_", "source", "field") if getattr(self, k) is not None]
+        if len(forms) != 1:
+            raise ValueError("a criterion is exactly one of: all, any, not, source (with where/count/...), "
+                             "or field/op/value")
+        form = forms[0]
+        source_keys = ("where", "active", "within_months", "duration_months", "count", "distinct")
+        if form != "source" and any(getattr(self, k) not in (None, []) for k in source_keys):
+            raise ValueError(f"{', '.join(source_keys)} belong with 'source'")
+        if form != "field" and (self.op is not None or self.value is not None):
+            raise ValueError("op and value belong with 'field' (or inside 'where')")
+        if form == "field":
+            src, _, name = (self.field or "").partition(".")
+            if src != "huishouden":
+                raise ValueError(f"unknown field '{self.field}'; attributes are "
+                                 f"{', '.join('huishouden.' + f for f in SOURCES['huishouden'].fields)}; "
+                                 "other fields go inside 'where' of a source")
+            Comparison(field=name, op=self.op, value=self.value).check("huishouden")
+        if form == "source":
+            spec = SOURCES[self.source]
+            for c in self.where:
+                c.check(self.source)
+            if self.distinct is not None and self.distinct not in spec.fields:
+                raise ValueError(f"distinct: unknown field '{self.distinct}' for source '{self.source}'; "
+                                 f"allowed: {', '.join(spec.fields)}")
+            if (self.active is not None or self.duration_months is not None) and not spec.period_fields:
+                raise ValueError(f"source '{self.source}' has no ingangsdatum/einddatum: active and "
+                                 "duration_months do not apply")
+            if self.within_months is not None and spec.window_field is None:
+                raise ValueError(f"source '{self.source}' has no signal date: within_months does not apply")
         return self
 
-    def reads(self, loc: tuple = ("criteria",)) -> list[tuple[str, str, tuple]]:
-        """(source, field, key path of the comparison) for every field this criterion reads."""
-        if self.field is not None:
-            source, _, _ = FIELDS[self.field]
-            return [(source, self.field.split(".", 1)[1], loc + ("field",))]
+    # -- what it reads -------------------------------------------------------------
+    def reads(self, loc: tuple = ("criteria",), lookback: int = 3) -> list[tuple[str, str, tuple]]:
+        """(DPIA source, field, key path) for every field this criterion reads, implicit ones included."""
         out: list[tuple[str, str, tuple]] = []
         for key in ("all", "any"):
             for i, child in enumerate(getattr(self, key) or []):
-                out.extend(child.reads(loc + (key, i)))
+                out.extend(child.reads(loc + (key, i), lookback))
         if self.not_ is not None:
-            out.extend(self.not_.reads(loc + ("not",)))
+            out.extend(self.not_.reads(loc + ("not",), lookback))
+        if self.field is not None:
+            out.append((DPIA_SOURCE["huishouden"], self.field.split(".", 1)[1], loc + ("field",)))
+        if self.source is not None:
+            spec, dpia_src = SOURCES[self.source], DPIA_SOURCE[self.source]
+            for i, c in enumerate(self.where):
+                out.append((dpia_src, c.field, loc + ("where", i, "field")))
+            if self.distinct:
+                out.append((dpia_src, self.distinct, loc + ("distinct",)))
+            if spec.period_fields and self._active():
+                out.extend((dpia_src, f, loc + ("source",)) for f in spec.period_fields)
+            if self.duration_months is not None:
+                out.append((dpia_src, spec.period_fields[0], loc + ("duration_months",)))
+            if spec.window_field:
+                out.append((dpia_src, spec.window_field, loc + ("source",)))
         return out
 
-    def to_sql(self, params: list) -> str:
+    def _active(self) -> bool:
+        return self.active is not False  # running in the period unless `active: false`
+
+    # -- SQL --------------------------------------------------------------------------
+    def to_sql(self, unit: str, period: dict, lookback: int, params: list) -> str:
         if self.all is not None:
-            return "(" + " AND ".join(c.to_sql(params) for c in self.all) + ")" if self.all else "TRUE"
+            return "(" + " AND ".join(c.to_sql(unit, period, lookback, params) for c in self.all) + ")" \
+                if self.all else "TRUE"
         if self.any is not None:
-            return "(" + " OR ".join(c.to_sql(params) for c in self.any) + ")" if self.any else "FALSE"
+            return "(" + " OR ".join(c.to_sql(unit, period, lookback, params) for c in self.any) + ")" \
+                if self.any else "FALSE"
         if self.not_ is not None:
-            return f"(NOT {self.not_.to_sql(params)})"
-        column = FIELDS[self.field][1]  # whitelisted identifier
-        if self.op == "in":
-            params.extend(self.value)
-            return f'("{column}" IN ({", ".join("?" for _ in self.value)}))'
-        params.append(self.value)
-        return f'("{column}" {OPS[self.op]} ?)'
+            return f"(NOT {self.not_.to_sql(unit, period, lookback, params)})"
+        if self.field is not None:
+            name = self.field.split(".", 1)[1]
+            return Comparison(field=name, op=self.op, value=self.value).to_sql(
+                SOURCES["huishouden"].fields[name].sql, params)
+        return self._source_sql(unit, period, lookback, params)
+
+    def _source_sql(self, unit: str, period: dict, lookback: int, params: list) -> str:
+        spec = SOURCES[self.source]
+        conds: list[str] = []
+        for c in self.where:
+            expr = spec.fields[c.field].sql
+            if "{year}" in expr:
+                params.append(period["year"])
+                expr = expr.replace("{year}", "?")
+            conds.append(c.to_sql(expr, params))
+        if spec.period_fields and self._active():
+            params.extend([period["end"], period["start"]])
+            conds.append('(t."ingangsdatum" <= ? AND (t."einddatum" IS NULL OR t."einddatum" >= ?))')
+        if self.duration_months is not None:
+            params.extend([period["end"], self.duration_months.value])
+            conds.append(f"(date_diff('month', t.\"ingangsdatum\", ?::DATE) {self.duration_months.op} ?)")
+        if spec.window_field:
+            months = self.within_months or lookback
+            start = (pd.Period(period["period"], freq="M") - (months - 1)).start_time.date()
+            params.extend([start, period["end"]])
+            conds.append(f't."{spec.window_field}" BETWEEN ? AND ?')
+        count = self.count or CountRule(op=">=", value=1)
+        counted = f'count(DISTINCT {spec.fields[self.distinct].sql})' if self.distinct else "count(*)"
+        where = " AND ".join(conds) or "TRUE"
+        if self.source == "brp":  # person rows carry their household
+            key, inner, frm = ("t.hid", "h.hid", "persons t") if unit == "huishouden" else ("t.pid", "p.pid", "persons t")
+        elif unit == "huishouden":
+            key, inner, frm = "pp.hid", "h.hid", f'"{spec.table}" t JOIN persons pp ON pp.pid = t.pid'
+        else:
+            key, inner, frm = "t.pid", "p.pid", f'"{spec.table}" t'
+        params.append(count.value)
+        return f"({inner} IN (SELECT {key} FROM {frm} WHERE {where} GROUP BY {key} HAVING {counted} {count.op} ?))"
 
 
 class Selection(Strict):
@@ -104,10 +235,18 @@ class Selection(Strict):
     purpose: str = Field(description="a purpose key in config/dpia.yaml")
     owner: str
     approval: Optional[Approval] = None
-    unit: Literal["huishouden"] = "huishouden"
+    unit: Literal["huishouden", "persoon"] = "huishouden"
+    lookback_months: int = Field(default=3, ge=1, le=60, description="default window for vroegsignalen")
     outputs: list[Literal["buurt_tables", "signal_list"]] = Field(min_length=1)
+    levels: list[Literal["gemeente", "wijk", "buurt"]] = Field(default_factory=lambda: list(LEVELS))
     min_cell_size: Optional[int] = Field(default=None, ge=1)
     criteria: Criterion
+
+
+def period_bounds(period: str) -> dict:
+    p = pd.Period(period, freq="M")
+    end: date = p.end_time.date()
+    return {"period": period, "start": p.start_time.date(), "end": end, "year": end.year}
 
 
 @dataclass(frozen=True)
@@ -116,23 +255,27 @@ class LoadedSelection:
     path: Path
     version: str  # sha256 of the file
 
-    def compile(self) -> tuple[str, list]:
+    def reads(self) -> list[tuple[str, str, tuple]]:
+        return self.selection.criteria.reads(lookback=self.selection.lookback_months)
+
+    def compile(self, period: str) -> tuple[str, list]:
+        s = self.selection
         params: list = []
-        where = self.selection.criteria.to_sql(params)
-        query = (
-            "SELECT buurtcode, count(*)::INTEGER AS n FROM household_facts "
-            f"WHERE period = ? AND {where} GROUP BY buurtcode ORDER BY buurtcode"
-        )
-        return query, ["<period>"] + params
+        where = s.criteria.to_sql(s.unit, period_bounds(period), s.lookback_months, params)
+        base = "households h" if s.unit == "huishouden" else "persons p JOIN households h ON h.hid = p.hid"
+        query = (f'SELECT h."buurtcode" AS buurtcode, count(*)::INTEGER AS n FROM {base} '
+                 f"WHERE {where} GROUP BY 1 ORDER BY 1")
+        return query, params
 
 
 def load_selection(path: Path, rules: DpiaRules) -> LoadedSelection:
     doc = read_yaml(path)
     sel = parse_model(Selection, doc)
+    loaded = LoadedSelection(sel, path, hashlib.sha256(path.read_bytes()).hexdigest())
     problems = [
         Problem(str(path), doc.line_of(loc), msg)
         for loc, msg in check_selection(
-            rules, purpose=sel.purpose, reads=sel.criteria.reads(), outputs=list(sel.outputs),
+            rules, purpose=sel.purpose, reads=loaded.reads(), outputs=list(sel.outputs), levels=list(sel.levels),
             min_cell_size=sel.min_cell_size, approval=sel.approval,
         )
     ]
@@ -140,7 +283,7 @@ def load_selection(path: Path, rules: DpiaRules) -> LoadedSelection:
         problems.append(Problem(str(path), doc.line_of(("id",)), f"id '{sel.id}' must equal the file name '{path.stem}'"))
     if problems:
         raise ConfigError(problems)
-    return LoadedSelection(sel, path, hashlib.sha256(path.read_bytes()).hexdigest())
+    return loaded
 
 
 def load_selections(folder: Path, rules: DpiaRules) -> list[LoadedSelection]:
@@ -164,10 +307,4 @@ def json_schema() -> str:
 
 
 def load_dpia(config_dir: Path) -> DpiaRules:
-    from .configfile import load_model
-
     return load_model(DpiaRules, config_dir / "dpia.yaml")
-
-
-__all__ = ["Selection", "LoadedSelection", "load_selection", "load_selections", "load_dpia", "json_schema", "FIELDS",
-           "YamlDoc"]

@@ -79,9 +79,10 @@ def tabulate(con: duckdb.DuckDBPyConnection, period: str, selections: list[Loade
         _long("combinaties", period, buurten, _grid(buurten, comb, COMBINATIES)),
     ]
     for s in sorted(selections, key=lambda s: s.selection.id):
-        query, params = s.compile()
-        sel = con.execute(query, [period] + params[1:]).df().assign(category="totaal")
-        tables.append(_long(f"selectie:{s.selection.id}", period, buurten, _grid(buurten, sel, ("totaal",))))
+        query, params = s.compile(period)
+        sel = con.execute(query, params).df().assign(category="totaal")
+        long = _long(f"selectie:{s.selection.id}", period, buurten, _grid(buurten, sel, ("totaal",)))
+        tables.append(long[long.level.isin(s.selection.levels)])
     cells = pd.concat(tables, ignore_index=True)
     cells = sort_cells(cells)
     log.info("tabulated %d cells in %d tables (%.1f s)", len(cells), len(tables), time.perf_counter() - t0)

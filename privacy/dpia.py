@@ -2,8 +2,11 @@
 
 A selection may run only when:
   * its purpose is a purpose in the DPIA rules;
-  * every source and field it reads is allowed for that purpose;
-  * every output it asks for is allowed for that purpose;
+  * every source and field it reads is allowed for that purpose (fields read by time
+    rules, such as ingangsdatum and signaaldatum, count too);
+  * every output it asks for is allowed for that purpose (and implemented: signal
+    lists are reserved for a later version);
+  * it asks for no geographic level below its purpose's lowest level;
   * it does not ask for a cell size below its purpose's (which is never below the
     global minimum);
   * it carries an approval (who, when).
@@ -14,7 +17,7 @@ the caller can name the file and line.
 from __future__ import annotations
 
 from datetime import date as Date
-from typing import Literal
+from typing import Literal, Optional
 
 from pydantic import Field, model_validator
 
@@ -23,6 +26,8 @@ from pipelines.configfile import Strict
 SourceId = Literal["brp", "uitkeringen", "vroegsignalen", "wmo"]
 Output = Literal["buurt_tables", "signal_list"]
 Level = Literal["buurt", "wijk", "gemeente"]
+LEVELS = ("gemeente", "wijk", "buurt")  # from coarse to fine
+IMPLEMENTED_OUTPUTS = ("buurt_tables",)
 
 
 class Approval(Strict):
@@ -35,6 +40,10 @@ class LegalBasis(Strict):
     link: str = Field(pattern=r"^https://")
 
 
+class Rounding(Strict):
+    base: int = Field(ge=2, le=100, description="published counts are rounded to a multiple of this base")
+
+
 class Purpose(Strict):
     title: str
     description: str
@@ -43,6 +52,16 @@ class Purpose(Strict):
     allowed_outputs: list[Output]
     lowest_level: Level = "buurt"
     min_cell_size: int = Field(ge=1)
+    rounding: Optional[Rounding] = None
+    retention_months: dict[SourceId, int] = Field(
+        default_factory=dict, description="how long each source's data may be kept for this purpose")
+
+    @model_validator(mode="after")
+    def _retention_for_read_sources(self) -> "Purpose":
+        missing = [s for s in self.allowed_sources if s not in self.retention_months]
+        if missing:
+            raise ValueError(f"retention_months missing for source(s) {', '.join(missing)}")
+        return self
 
 
 class DpiaMeta(Strict):
@@ -82,7 +101,7 @@ class DpiaRules(Strict):
 
 def check_selection(
     rules: DpiaRules, *, purpose: str, reads: list[tuple[str, str, tuple]], outputs: list[str],
-    min_cell_size: int | None, approval: object | None,
+    levels: list[str], min_cell_size: int | None, approval: object | None,
 ) -> list[tuple[tuple, str]]:
     """Every DPIA violation of a selection as (key path in the selection, message)."""
     problems: list[tuple[tuple, str]] = []
@@ -93,7 +112,12 @@ def check_selection(
         problems.append((("purpose",), f"purpose '{purpose}' is not in the DPIA rules; known purposes: "
                          f"{', '.join(sorted(rules.purposes))}"))
         return problems
+    seen: set = set()
     for source, field, loc in reads:
+        key = source if source not in p.allowed_sources else (source, field)
+        if key in seen:
+            continue
+        seen.add(key)
         if source not in p.allowed_sources:
             problems.append((loc, f"reads source '{source}', which purpose '{purpose}' does not allow; "
                              f"allowed sources: {', '.join(sorted(p.allowed_sources))}"))
@@ -104,6 +128,13 @@ def check_selection(
         if out not in p.allowed_outputs:
             problems.append((("outputs", i), f"output '{out}' is not allowed for purpose '{purpose}'; allowed: "
                              f"{', '.join(p.allowed_outputs)}"))
+        elif out not in IMPLEMENTED_OUTPUTS:
+            problems.append((("outputs", i), f"output '{out}' is reserved for a later version of wijksignaal"))
+    lowest = LEVELS.index(p.lowest_level)
+    for i, level in enumerate(levels):
+        if LEVELS.index(level) > lowest:
+            problems.append((("levels", i), f"level '{level}' is below the lowest level '{p.lowest_level}' "
+                             f"allowed for purpose '{purpose}'"))
     floor = rules.threshold(purpose)
     if min_cell_size is not None and min_cell_size < floor:
         problems.append((("min_cell_size",), f"min_cell_size {min_cell_size} is below the minimum {floor} for "

@@ -8,20 +8,21 @@ from pipelines.cli import main
 
 def test_check_passes_on_the_shipped_configuration(capsys):
     assert main(["check"]) == 0
-    assert capsys.readouterr().out == ("OK: 1 selection(s) valid under DPIA-WIJKSIGNAAL-2026-01 version 1.0; "
-                                       "2 purpose(s); sources and contracts valid\n")
+    assert capsys.readouterr().out == ("OK: 5 selection(s) valid under DPIA-WIJKSIGNAAL-2026-01 version 1.1; "
+                                       "5 purpose(s); sources and contracts valid\n")
 
 
 def test_check_lists_every_problem_and_fails(tmp_path, capsys):
     (tmp_path / "a-sel.yaml").write_text(
         "id: a-sel\ntitle: A\ndescription: d\npurpose: geheim\nowner: o\noutputs: [buurt_tables]\n"
-        "criteria: {field: wmo.lopend, op: '=', value: true}\n", encoding="utf-8")
+        "criteria: {source: wmo}\n", encoding="utf-8")
     (tmp_path / "b-sel.yaml").write_text("id: b-sel\nkleur: rood\n", encoding="utf-8")
     assert main(["check", "--selections", str(tmp_path)]) == 1
     err = capsys.readouterr().err.splitlines()
     assert err[0] == f"{tmp_path}/a-sel.yaml:1: the selection has no approval (by whom, when); it may not run"
     assert err[1] == (f"{tmp_path}/a-sel.yaml:4: purpose 'geheim' is not in the DPIA rules; known purposes: "
-                      "stapelingsmonitor, vroegsignalering-inhoudingen")
+                      "kinderen-en-armoede, ouderen-zorg-en-geldzorgen, stapelingsmonitor, vroeg-eropaf, "
+                      "vroegsignalering-inhoudingen")
     assert any(line.startswith(f"{tmp_path}/b-sel.yaml:2: kleur: unknown key 'kleur'; allowed: approval, criteria")
                for line in err)
     assert f"{tmp_path}/b-sel.yaml:1: title: required key is missing" in err
@@ -33,8 +34,11 @@ def test_explain_shows_purpose_legal_basis_reads_and_sql(capsys):
     out = capsys.readouterr().out
     assert out.startswith("Inhouding op de uitkering zonder budgetbeheer (inhouding-zonder-budgetbeheer, version ")
     assert "Purpose:      vroegsignalering-inhoudingen: Vroegsignalering bij inhoudingen op de uitkering" in out
-    assert "Reads:        uitkeringen.budgetbeheer, uitkeringen.inhouding, uitkeringen.lopend" in out
-    assert 'WHERE period = ? AND (("uitkering" = ?) AND ("inhouding" = ?) AND ("budgetbeheer" = ?))' in out
+    assert "Legal basis:  Art. 6 lid 1 sub e AVG met art. 2 en art. 3a Wet gemeentelijke" in out
+    assert "Reads:        uitkeringen: budgetbeheer, einddatum, ingangsdatum, inhouding" in out
+    assert "        waarbij inhouding is ja\n        waarbij budgetbeheer is nee\n" in out
+    assert 'FROM "uitkeringen" t JOIN persons pp ON pp.pid = t.pid WHERE (t."inhouding" = ?)' in out
+    assert "Parameters:   ['True', 'False', '2026-10-31', '2026-10-01', '1', 'True', '2026-10-31', '2026-10-01', '1']" in out
 
 
 def test_explain_unknown_selection(capsys):

@@ -27,7 +27,11 @@ def test_audit_records_inputs_rules_accounting_and_protection(release):
     for acc in audit["row_accounting"].values():
         assert acc["holds"] and acc["rows_read"] == acc["rows_loaded"] + acc["rows_quarantined"]
     assert audit["rules"]["dpia"]["id"] == "DPIA-WIJKSIGNAAL-2026-01"
-    assert [s["id"] for s in audit["rules"]["selections"]] == ["inhouding-zonder-budgetbeheer"]
+    assert [s["id"] for s in audit["rules"]["selections"]] == [
+        "inhouding-zonder-budgetbeheer", "kinderen-uitkering-huurachterstand", "ouderen-wmo-en-achterstand",
+        "stapeling-drie-domeinen", "verse-achterstand-zorg-energie"]
+    assert all(len(s["version"]) == 64 for s in audit["rules"]["selections"])
+    assert len(audit["rules"]["dpia"]["sha256"]) == 64
     assert audit["disclosure"]["secondary_suppression"]["applied"] is False
     assert audit["disclosure"]["secondary_suppression"]["statement"].startswith("Secondary suppression is not yet applied")
     assert audit["leak_scan"]["hits"] == {}

@@ -20,6 +20,7 @@ def test_tables_are_additive_before_suppression(release):
     assert additivity_violations(cells) == []
     # wijk = sum of its buurten, gemeente = sum of its wijken, for every table and category
     b = prepare(release["settings"]).buurten().set_index("buurtcode")
+    cells = cells[cells.table.isin(cells[cells.level == "buurt"].table.unique())]  # tables with buurt cells
     buurt = cells[cells.level == "buurt"].assign(wijk=lambda d: d.area_code.map(b.wijkcode))
     wijk_sum = buurt.groupby(["table", "wijk", "category"]).value.sum()
     wijk = cells[cells.level == "wijk"].set_index(["table", "area_code", "category"]).value
@@ -35,7 +36,12 @@ def test_categories_and_areas_are_complete(release):
     assert set(stap.category) == set(STAPELING)
     assert set(cells[cells.table == "combinaties"].category) == set(COMBINATIES)
     assert stap[stap.level == "buurt"].area_code.nunique() == 62
-    assert set(cells.table) == {"stapeling", "combinaties", "selectie:inhouding-zonder-budgetbeheer"}
+    assert set(cells.table) == {"stapeling", "combinaties"} | {f"selectie:{s}" for s in (
+        "inhouding-zonder-budgetbeheer", "kinderen-uitkering-huurachterstand", "ouderen-wmo-en-achterstand",
+        "stapeling-drie-domeinen", "verse-achterstand-zorg-energie")}
+    # a selection whose purpose stops at wijk level publishes no buurt cells
+    ouderen = cells[cells.table == "selectie:ouderen-wmo-en-achterstand"]
+    assert set(ouderen.level) == {"gemeente", "wijk"}
     assert set(cells.status) == {"published", "suppressed"}
 
 
@@ -45,3 +51,20 @@ def test_suppressed_cells_are_empty_and_published_cells_at_least_threshold_or_ze
     assert len(sup) > 0 and sup.value.isna().all()
     pub = cells[cells.status == "published"].value
     assert ((pub == 0) | (pub >= 10)).all()
+
+
+def test_selection_compiler_agrees_with_the_household_facts(release):
+    """Two independent routes to 'inhouding zonder budgetbeheer' give the same count per buurt."""
+    from pipelines.pipeline import prepare, stage_tabulate
+
+    raw = stage_tabulate(prepare(release["settings"]))
+    raw = raw[(raw.table == "selectie:inhouding-zonder-budgetbeheer") & (raw.level == "buurt")]
+    con = prepare(release["settings"]).connect()
+    try:
+        facts = dict(con.execute(
+            "SELECT buurtcode, count(*) FROM household_facts WHERE period = '2026-10' AND inhouding "
+            "AND NOT budgetbeheer GROUP BY 1").fetchall())
+    finally:
+        con.close()
+    assert dict(zip(raw.area_code, raw.value)) == {b: facts.get(b, 0) for b in raw.area_code}
+    assert sum(facts.values()) > 20 and len(raw) == 62

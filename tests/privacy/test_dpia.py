@@ -19,19 +19,20 @@ owner: Team Test
 {approval}unit: huishouden
 outputs: [{outputs}]
 {extra}criteria:
-  all:
+  source: {source}
+  where:
     - field: {field}
-      op: "="
-      value: true
+      op: "{op}"
+      value: {value}
 """
 APPROVAL = "approval:\n  by: FG\n  date: 2026-09-01\n"
 
 
 def write(tmp_path: Path, id="t-sel", purpose="vroegsignalering-inhoudingen", approval=APPROVAL,
-          outputs="buurt_tables", extra="", field="uitkeringen.inhouding") -> Path:
+          outputs="buurt_tables", extra="", source="uitkeringen", field="inhouding", op="=", value="true") -> Path:
     path = tmp_path / f"{id}.yaml"
-    path.write_text(BASE.format(id=id, purpose=purpose, approval=approval, outputs=outputs, extra=extra, field=field),
-                    encoding="utf-8")
+    path.write_text(BASE.format(id=id, purpose=purpose, approval=approval, outputs=outputs, extra=extra,
+                                source=source, field=field, op=op, value=value), encoding="utf-8")
     return path
 
 
@@ -48,27 +49,48 @@ def test_a_valid_selection_loads(tmp_path):
 def test_unknown_purpose(tmp_path):
     p = write(tmp_path, purpose="fraudebestrijding")
     assert problems(p) == [f"{p}:4: purpose 'fraudebestrijding' is not in the DPIA rules; known purposes: "
-                           "stapelingsmonitor, vroegsignalering-inhoudingen"]
+                           "kinderen-en-armoede, ouderen-zorg-en-geldzorgen, stapelingsmonitor, vroeg-eropaf, "
+                           "vroegsignalering-inhoudingen"]
 
 
 def test_source_not_allowed_for_the_purpose(tmp_path):
-    p = write(tmp_path, field="wmo.lopend")
-    assert problems(p) == [f"{p}:13: reads source 'wmo', which purpose 'vroegsignalering-inhoudingen' does not allow; "
+    p = write(tmp_path, source="wmo", field="productcategorie", value='"01"')
+    assert problems(p) == [f"{p}:14: reads source 'wmo', which purpose 'vroegsignalering-inhoudingen' does not allow; "
                            "allowed sources: brp, uitkeringen"]
 
 
 def test_field_not_allowed_for_the_purpose(tmp_path):
-    p = write(tmp_path, field="brp.aantal_75plus")
-    p.write_text(p.read_text(encoding="utf-8").replace('op: "="\n      value: true', 'op: ">="\n      value: 1'),
-                 encoding="utf-8")
-    assert problems(p) == [f"{p}:13: reads field 'brp.aantal_75plus', which purpose 'vroegsignalering-inhoudingen' "
-                           "does not allow; allowed fields of brp: aantal_personen"]
+    p = write(tmp_path, field="inhouding_bedrag", op=">", value="100")
+    assert problems(p) == [f"{p}:14: reads field 'uitkeringen.inhouding_bedrag', which purpose "
+                           "'vroegsignalering-inhoudingen' does not allow; allowed fields of uitkeringen: regeling, "
+                           "inhouding, budgetbeheer, ingangsdatum, einddatum"]
+
+
+def test_implicit_time_fields_count_as_read(tmp_path):
+    p = write(tmp_path, purpose="vroeg-eropaf", source="vroegsignalen", field="signaalpartner", value="Huur")
+    load_selection(p, RULES)  # signaaldatum is allowed for vroeg-eropaf
+    p = write(tmp_path, id="u-sel", purpose="vroeg-eropaf", source="brp", field="aantal_personen", op=">", value="1")
+    (msg,) = problems(p)
+    assert "unknown field 'aantal_personen' for source 'brp'; allowed: leeftijd" in msg
 
 
 def test_output_not_allowed_for_the_purpose(tmp_path):
     p = write(tmp_path, outputs="buurt_tables, signal_list")
     assert problems(p) == [f"{p}:10: output 'signal_list' is not allowed for purpose 'vroegsignalering-inhoudingen'; "
                            "allowed: buurt_tables"]
+
+
+def test_signal_list_is_reserved_even_where_the_purpose_allows_it(tmp_path):
+    p = write(tmp_path, purpose="vroeg-eropaf", outputs="signal_list", source="vroegsignalen", field="signaalpartner",
+              value="Huur")
+    assert problems(p) == [f"{p}:10: output 'signal_list' is reserved for a later version of wijksignaal"]
+
+
+def test_level_below_the_purposes_lowest_level(tmp_path):
+    p = write(tmp_path, purpose="ouderen-zorg-en-geldzorgen", source="brp", field="leeftijd", op=">=", value="75",
+              extra="levels: [gemeente, wijk, buurt]\n")
+    assert problems(p) == [f"{p}:11: level 'buurt' is below the lowest level 'wijk' allowed for purpose "
+                           "'ouderen-zorg-en-geldzorgen'"]
 
 
 def test_smaller_cell_size(tmp_path):
@@ -83,24 +105,29 @@ def test_no_approval(tmp_path):
 
 def test_unknown_key_lists_what_is_allowed(tmp_path):
     p = write(tmp_path, extra="sql: DROP TABLE persons\n")
-    msg = problems(p)
-    assert msg == [f"{p}:11: sql: unknown key 'sql'; allowed: approval, criteria, description, id, min_cell_size, "
-                   "outputs, owner, purpose, title, unit"]
+    assert problems(p) == [f"{p}:11: sql: unknown key 'sql'; allowed: approval, criteria, description, id, levels, "
+                           "lookback_months, min_cell_size, outputs, owner, purpose, title, unit"]
 
 
 def test_sql_in_a_field_name_is_rejected(tmp_path):
     p = write(tmp_path, field='inhouding" OR 1=1 --')
     (msg,) = problems(p)
-    assert msg.startswith(f"{p}:13: criteria.all.0: Value error, unknown field 'inhouding\" OR 1=1 --'; allowed: ")
+    assert msg.startswith(f"{p}:11: criteria: Value error, unknown field 'inhouding\" OR 1=1 --' for source "
+                          "'uitkeringen'; allowed: regeling, inhouding, inhouding_bedrag, budgetbeheer")
 
 
-def test_sql_in_a_value_stays_a_bound_value(tmp_path):
-    path = tmp_path / "v-sel.yaml"
-    path.write_text(BASE.format(id="v-sel", purpose="vroegsignalering-inhoudingen", approval=APPROVAL,
-                                outputs="buurt_tables", extra="", field="uitkeringen.inhouding")
-                    .replace("value: true", "value: \"true'; DROP TABLE persons; --\""), encoding="utf-8")
-    (msg,) = problems(path)
-    assert "field 'uitkeringen.inhouding' takes bool values" in msg
+def test_sql_in_a_value_is_rejected(tmp_path):
+    p = write(tmp_path, purpose="stapelingsmonitor", source="wmo", field="productcode",
+              value="\"01A01'; DROP TABLE persons; --\"")
+    (msg,) = problems(p)
+    assert msg == (f"{p}:11: criteria: Value error, value \"01A01'; DROP TABLE persons; --\" is refused: values are "
+                   "data, not SQL (no quotes, semicolons, comment markers or SQL keywords)")
+
+
+def test_value_outside_the_code_list(tmp_path):
+    p = write(tmp_path, purpose="vroeg-eropaf", source="vroegsignalen", field="signaalpartner", value="Telefoon")
+    (msg,) = problems(p)
+    assert "'Telefoon' is not a value of 'signaalpartner'; allowed: Energie, Huur, Hypotheek" in msg
 
 
 def test_every_problem_is_reported_at_once(tmp_path):

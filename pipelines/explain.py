@@ -1,0 +1,89 @@
+"""Plain-language explanation of a selection: what it means, reads, may do, and its SQL."""
+
+from __future__ import annotations
+
+import textwrap
+
+from privacy.dpia import DpiaRules
+
+from .catalogue import DPIA_SOURCE, SOURCES
+from .selections import Criterion, LoadedSelection
+
+OP_NL = {"=": "is", "!=": "is niet", "<": "kleiner dan", "<=": "ten hoogste", ">": "groter dan", ">=": "ten minste",
+         "in": "is een van", "between": "ligt tussen", "is_set": "is ingevuld"}
+
+
+def _value(v) -> str:
+    if isinstance(v, bool):
+        return "ja" if v else "nee"
+    if isinstance(v, list):
+        return " en ".join(str(x) for x in v) if len(v) == 2 and not isinstance(v[0], str) else ", ".join(map(str, v))
+    return str(v)
+
+
+def _comparison(field: str, op: str, value) -> str:
+    if op == "is_set":
+        return f"{field} {'is ingevuld' if value in (None, True) else 'is niet ingevuld'}"
+    return f"{field} {OP_NL[op]} {_value(value)}"
+
+
+def describe(c: Criterion, unit: str, lookback: int, depth: int = 0) -> list[str]:
+    """The criterion as indented Dutch lines."""
+    pad = "  " * depth
+    if c.all is not None:
+        return [f"{pad}alle volgende:"] + [x for ch in c.all for x in describe(ch, unit, lookback, depth + 1)]
+    if c.any is not None:
+        return [f"{pad}minstens één van:"] + [x for ch in c.any for x in describe(ch, unit, lookback, depth + 1)]
+    if c.not_ is not None:
+        return [f"{pad}NIET:"] + describe(c.not_, unit, lookback, depth + 1)
+    if c.field is not None:
+        return [f"{pad}- {_comparison(c.field, c.op, c.value)}"]
+    who = "het huishouden" if unit == "huishouden" else "de persoon"
+    spec = SOURCES[c.source]
+    count = c.count.value if c.count else 1
+    op = {">=": "minstens", ">": "meer dan", "=": "precies"}[c.count.op if c.count else ">="]
+    what = f"{op} {count} verschillende {c.distinct}" if c.distinct else f"{op} {count} regel(s)"
+    parts = [f"{pad}- {who} heeft in '{c.source}' ({spec.description}) {what}"]
+    for w in c.where:
+        parts.append(f"{pad}    waarbij {_comparison(w.field, w.op, w.value)}")
+    if spec.period_fields and c.active is not False:
+        parts.append(f"{pad}    die loopt in de peilmaand")
+    if c.duration_months is not None:
+        parts.append(f"{pad}    die {OP_NL[c.duration_months.op]} {c.duration_months.value} maanden loopt")
+    if spec.window_field:
+        parts.append(f"{pad}    met een signaaldatum in de laatste {c.within_months or lookback} maand(en)")
+    return parts
+
+
+def explain(loaded: LoadedSelection, dpia: DpiaRules, period: str = "2026-10") -> str:
+    s = loaded.selection
+    purpose = dpia.purposes[s.purpose]
+    reads: dict[str, set[str]] = {}
+    for src, field, _ in loaded.reads():
+        reads.setdefault(src, set()).add(field)
+    query, params = loaded.compile(period)
+    lines = [
+        f"{s.title} ({s.id}, version {loaded.version[:12]})",
+        "",
+        textwrap.fill(" ".join(s.description.split()), 88),
+        "",
+        f"Unit:         {s.unit}; reference period {period}, look-back {s.lookback_months} month(s)",
+        "Criteria:",
+        *["  " + x for x in describe(s.criteria, s.unit, s.lookback_months)],
+        f"Purpose:      {s.purpose}: {purpose.title}",
+        "Legal basis:  " + textwrap.fill(" ".join(purpose.legal_basis.text.split()), 74, subsequent_indent=" " * 14),
+        f"              {purpose.legal_basis.link}",
+        "Reads:        " + "; ".join(f"{src}: {', '.join(sorted(f))}" for src, f in sorted(reads.items())),
+        f"Outputs:      {', '.join(s.outputs)} at {', '.join(s.levels)} level; cells of at least "
+        f"{dpia.threshold(s.purpose, s.min_cell_size)}",
+        f"Owner:        {s.owner}; approved by {s.approval.by} on {s.approval.date}",
+        f"DPIA:         {dpia.dpia.id} version {dpia.dpia.version}",
+        "",
+        "SQL (values are bound parameters, never part of the text):",
+        textwrap.indent(query, "  "),
+        f"Parameters:   {[str(p) for p in params]}",
+    ]
+    return "\n".join(lines)
+
+
+__all__ = ["explain", "describe", "DPIA_SOURCE"]
