@@ -119,6 +119,19 @@ def cmd_explain(args) -> int:
     return 0
 
 
+def cmd_register(args) -> int:
+    from .register import write_register
+    from .selections import load_dpia, load_selections
+
+    dpia = load_dpia(Path(args.config_dir))
+    written = write_register(Path(args.out), load_selections(Path(args.selections), dpia), dpia)
+    print(f"wrote the register of {len(written) - 2} selection(s):")
+    for p in written[:2]:
+        print(f"  {p}")
+    print(f"  {Path(args.out) / 'algoritmeregister'}/<id>.json")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="wijksignaal", description=__doc__.split("\n")[0])
     p.add_argument("-v", "--verbose", action="store_true")
@@ -159,6 +172,12 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--config-dir", default=str(CONFIG_DIR))
     e.add_argument("--selections", default=str(SELECTIONS_DIR))
     e.set_defaults(func=cmd_explain)
+
+    g = sub.add_parser("register", help="the privacy officer's overview (HTML, CSV) and Algoritmeregister exports")
+    g.add_argument("--out", default="work/register")
+    g.add_argument("--config-dir", default=str(CONFIG_DIR))
+    g.add_argument("--selections", default=str(SELECTIONS_DIR))
+    g.set_defaults(func=cmd_register)
     return p
 
 

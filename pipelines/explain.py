@@ -37,12 +37,15 @@ def describe(c: Criterion, unit: str, lookback: int, depth: int = 0) -> list[str
     if c.not_ is not None:
         return [f"{pad}NIET:"] + describe(c.not_, unit, lookback, depth + 1)
     if c.field is not None:
-        return [f"{pad}- {_comparison(c.field, c.op, c.value)}"]
+        name = c.field.split(".", 1)[1]
+        meaning = SOURCES["huishouden"].fields[name].description
+        return [f"{pad}- {meaning} ({c.field}) {OP_NL[c.op]} {_value(c.value)}"]
     who = "het huishouden" if unit == "huishouden" else "de persoon"
     spec = SOURCES[c.source]
     count = c.count.value if c.count else 1
     op = {">=": "minstens", ">": "meer dan", "=": "precies"}[c.count.op if c.count else ">="]
-    what = f"{op} {count} verschillende {c.distinct}" if c.distinct else f"{op} {count} regel(s)"
+    what = (f"{op} {count} verschillende waarden van {c.distinct}" if c.distinct
+            else f"{op} {count} {'regel' if count == 1 else 'regels'}")
     parts = [f"{pad}- {who} heeft in '{c.source}' ({spec.description}) {what}"]
     for w in c.where:
         parts.append(f"{pad}    waarbij {_comparison(w.field, w.op, w.value)}")

@@ -68,6 +68,7 @@ class DpiaMeta(Strict):
     id: str
     version: str
     title: str
+    organisation: str = Field(default="Gemeente (in te vullen)", description="organisation responsible")
     approval: Approval
 
 

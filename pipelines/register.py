@@ -1,0 +1,137 @@
+"""`wijksignaal register`: the privacy officer's overview of all selections.
+
+Writes into the output folder:
+  * register.html   Dutch overview: per selection its purpose, legal basis, the sources and
+                    fields it reads (with their meaning), outputs, approval, version hash;
+  * register.csv    the same, one row per selection;
+  * algoritmeregister/<id>.json
+                    per selection an export shaped like the Dutch Algoritmeregister
+                    publication standard (naam, organisatie, korte omschrijving, doel en
+                    impact, wettelijke basis, gegevens, menselijke tussenkomst,
+                    risicobeheer, impacttoetsen with the DPIA reference, status).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from importlib import resources
+from pathlib import Path
+
+import jinja2
+
+from privacy.dpia import DpiaRules
+
+from .catalogue import DPIA_SOURCE, SOURCES
+from .explain import describe
+from .selections import LoadedSelection
+
+CSV_COLUMNS = ["id", "titel", "doel", "wettelijke_basis", "link_wettelijke_basis", "bronnen", "velden", "uitvoer",
+               "niveaus", "minimale_celgrootte", "eenheid", "eigenaar", "goedgekeurd_door", "goedgekeurd_op", "versie",
+               "dpia"]
+
+
+def _field_description(dpia_source: str, field: str) -> str:
+    for name, spec in SOURCES.items():
+        if DPIA_SOURCE[name] == dpia_source and field in spec.fields:
+            return spec.fields[field].description
+    return {"ingangsdatum": "ingangsdatum (om te bepalen of iets loopt in de peilmaand, of hoe lang)",
+            "einddatum": "einddatum (om te bepalen of iets loopt in de peilmaand)",
+            "signaaldatum": "datum van het vroegsignaal (om te bepalen of het in de terugkijkperiode valt)"}.get(field, field)
+
+
+def entry(loaded: LoadedSelection, dpia: DpiaRules) -> dict:
+    s, purpose = loaded.selection, dpia.purposes[loaded.selection.purpose]
+    reads: dict[str, list[str]] = {}
+    for src, field, _ in loaded.reads():
+        if field not in reads.setdefault(src, []):
+            reads[src].append(field)
+    threshold = dpia.threshold(s.purpose, s.min_cell_size)
+    gegevens = [
+        {"bron": src, "velden": [{"veld": f, "betekenis": _field_description(src, f)} for f in fields],
+         "bewaartermijn_maanden": purpose.retention_months.get(src)}
+        for src, fields in sorted(reads.items())
+    ]
+    return {
+        "id": s.id,
+        "versie": loaded.version,
+        "naam": s.title,
+        "organisatie": dpia.dpia.organisation,
+        "afdeling": s.owner,
+        "korte_omschrijving": _short(s.description),
+        "omschrijving": " ".join(s.description.split()),
+        "criteria": describe(s.criteria, s.unit, s.lookback_months),
+        "eenheid": s.unit,
+        "doel_en_impact": {
+            "doel": s.purpose,
+            "doel_titel": purpose.title,
+            "doel_omschrijving": " ".join(purpose.description.split()),
+            "impact": (f"Alleen aantallen {'huishoudens' if s.unit == 'huishouden' else 'personen'} per "
+                       f"{', '.join(s.levels)}; geen gegevens over individuele inwoners en geen besluiten over "
+                       "personen."),
+        },
+        "wettelijke_basis": " ".join(purpose.legal_basis.text.split()),
+        "link_wettelijke_basis": purpose.legal_basis.link,
+        "gegevens": gegevens,
+        "uitvoer": {"soorten": list(s.outputs), "niveaus": list(s.levels), "minimale_celgrootte": threshold,
+                    "afronding": purpose.rounding.base if purpose.rounding else None},
+        "menselijke_tussenkomst": (
+            "De selectie levert alleen beschermde tellingen per gebied voor wijkteams en beleid; zij "
+            "neemt geen besluit en wijst geen personen aan. Medewerkers bepalen zelf of en hoe zij in een "
+            "buurt of wijk inzetten. Een selectie draait pas na goedkeuring door de functionaris "
+            "gegevensbescherming."),
+        "risicobeheer": [
+            "Pseudonimisering bij inlezen (HMAC-SHA256 met een sleutel buiten de repository en het datapakhuis).",
+            "Elke selectie wordt vóór gebruik getoetst aan de DPIA-regels: doel, bronnen, velden, uitvoer, "
+            "niveau, celgrootte en goedkeuring.",
+            f"Cellen met 1 tot en met {threshold - 1} eenheden worden afgeschermd (primaire afscherming); "
+            "secundaire afscherming is in deze versie nog niet toegepast.",
+            "Elke publicatie krijgt een audit (audit.json) en een regel in een hash-geketend logboek.",
+        ],
+        "impacttoetsen": [{"soort": "DPIA", "id": dpia.dpia.id, "versie": dpia.dpia.version,
+                           "goedgekeurd_door": dpia.dpia.approval.by, "goedgekeurd_op": str(dpia.dpia.approval.date)}],
+        "goedkeuring": {"door": s.approval.by, "op": str(s.approval.date)} if s.approval else None,
+        "status": "in gebruik" if s.approval else "in ontwikkeling",
+    }
+
+
+def _short(text: str, limit: int = 150) -> str:
+    text = " ".join(text.split())
+    first = text.split(". ")[0].rstrip(".") + "."
+    return first if len(first) <= limit else first[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+def _csv(entries: list[dict]) -> str:
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(CSV_COLUMNS)
+    for e in entries:
+        w.writerow([
+            e["id"], e["naam"], e["doel_en_impact"]["doel"], e["wettelijke_basis"], e["link_wettelijke_basis"],
+            "; ".join(g["bron"] for g in e["gegevens"]),
+            "; ".join(f"{g['bron']}.{v['veld']}" for g in e["gegevens"] for v in g["velden"]),
+            "; ".join(e["uitvoer"]["soorten"]), "; ".join(e["uitvoer"]["niveaus"]), e["uitvoer"]["minimale_celgrootte"],
+            e["eenheid"], e["afdeling"], (e["goedkeuring"] or {}).get("door", ""), (e["goedkeuring"] or {}).get("op", ""),
+            e["versie"], f"{e['impacttoetsen'][0]['id']} v{e['impacttoetsen'][0]['versie']}",
+        ])
+    return out.getvalue()
+
+
+def write_register(out: Path, selections: list[LoadedSelection], dpia: DpiaRules) -> list[Path]:
+    entries = [entry(s, dpia) for s in sorted(selections, key=lambda s: s.selection.id)]
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "algoritmeregister").mkdir(exist_ok=True)
+    written = []
+    for e in entries:
+        p = out / "algoritmeregister" / f"{e['id']}.json"
+        p.write_text(json.dumps(e, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        written.append(p)
+    (out / "register.csv").write_text(_csv(entries), encoding="utf-8")
+    env = jinja2.Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
+    template = env.from_string(
+        resources.files("pipelines").joinpath("templates", "register.html.j2").read_text(encoding="utf-8"))
+    purposes = {k: p for k, p in dpia.purposes.items()}
+    (out / "register.html").write_text(template.render(entries=entries, dpia=dpia, purposes=purposes),
+                                       encoding="utf-8")
+    return [out / "register.html", out / "register.csv", *written]

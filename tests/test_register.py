@@ -1,0 +1,32 @@
+import csv
+import json
+
+from pipelines.cli import main
+
+
+def test_register_writes_html_csv_and_algoritmeregister_exports(tmp_path, capsys):
+    assert main(["register", "--out", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.startswith("wrote the register of 5 selection(s):")
+    rows = list(csv.DictReader((tmp_path / "register.csv").open(encoding="utf-8")))
+    assert [r["id"] for r in rows] == ["inhouding-zonder-budgetbeheer", "kinderen-uitkering-huurachterstand",
+                                       "ouderen-wmo-en-achterstand", "stapeling-drie-domeinen",
+                                       "verse-achterstand-zorg-energie"]
+    kids = rows[1]
+    assert kids["velden"] == ("brp.aantal_minderjarigen; uitkeringen.ingangsdatum; uitkeringen.einddatum; "
+                              "vroegsignalen.signaalpartner; vroegsignalen.signaaldatum")
+    assert kids["link_wettelijke_basis"] == "https://wetten.overheid.nl/BWBR0015703"
+    assert len(kids["versie"]) == 64
+
+    export = json.loads((tmp_path / "algoritmeregister" / "verse-achterstand-zorg-energie.json").read_text("utf-8"))
+    for key in ("naam", "organisatie", "korte_omschrijving", "doel_en_impact", "wettelijke_basis", "gegevens",
+                "menselijke_tussenkomst", "risicobeheer", "impacttoetsen", "status"):
+        assert export[key], key
+    assert len(export["korte_omschrijving"]) <= 150
+    assert export["impacttoetsen"][0]["id"] == "DPIA-WIJKSIGNAAL-2026-01"
+    assert export["status"] == "in gebruik"
+    assert {g["bron"] for g in export["gegevens"]} == {"vroegsignalen"}
+
+    html = (tmp_path / "register.html").read_text(encoding="utf-8")
+    assert '<h2 id="ouderen-wmo-en-achterstand">75-plussers met Wmo-ondersteuning en een betalingsachterstand</h2>' in html
+    assert "art. 2.1.2 en 2.3.2 Wmo 2015" in html
+    assert "<code>leeftijd</code>: leeftijd in jaren op de peildatum" in html
