@@ -68,3 +68,14 @@ def test_selection_compiler_agrees_with_the_household_facts(release):
         con.close()
     assert dict(zip(raw.area_code, raw.value)) == {b: facts.get(b, 0) for b in raw.area_code}
     assert sum(facts.values()) > 20 and len(raw) == 62
+
+
+def test_three_domain_selection_equals_the_combinaties_cell_everywhere(release):
+    from pipelines.pipeline import prepare, stage_tabulate
+
+    cells = stage_tabulate(prepare(release["settings"]))
+    sel = cells[cells.table == "selectie:stapeling-drie-domeinen"].set_index(["level", "area_code"]).value
+    comb = cells[(cells.table == "combinaties") & (cells.category == "uitkering+achterstand+wmo")]
+    comb = comb.set_index(["level", "area_code"]).value
+    assert sel.sum() > 0
+    assert sel.sort_index().equals(comb.sort_index())
