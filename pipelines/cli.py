@@ -183,6 +183,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from privacy.pseudonymise import KeyFileError
+    from privacy.secondary import ProtectionFailed
 
     from .ingest import AccountingError
     from .ingest.contracts import ContractError
@@ -197,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
         for problem in exc.problems:
             print(f"error: {problem}", file=sys.stderr)
         return 1
-    except (SourceFileError, KeyFileError, AccountingError, ContractError, PublishRefused) as exc:
+    except (SourceFileError, KeyFileError, AccountingError, ContractError, PublishRefused, ProtectionFailed) as exc:
         print(f"error: {exc}", file=sys.stderr)
         print("nothing was published", file=sys.stderr)
         return 1

@@ -85,7 +85,8 @@ def publish_task(settings_file: str, overrides: dict, cells, accounts: dict, lin
         markdown=(
             f"# Release {release.release_id}\n\n| source | read | loaded | quarantined |\n|---|---|---|---|\n{rows}\n\n"
             f"Cells: {protection['cells']}, suppressed: {protection['suppressed']}. "
-            f"Secondary suppression applied: {protection['secondary_suppression']['applied']}.\n"
+            f"Secondary suppressions: {protection['secondary_suppression']['cells']}. Audit passed: "
+            f"{protection['audit']['passed']}.\n"
         ),
     )
     return {"release_id": release.release_id, "folder": str(release.folder), "files": release.files}

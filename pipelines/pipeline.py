@@ -168,15 +168,18 @@ def stage_protect(run: Run, cells: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     if problems:
         raise RuntimeError("tables are not additive before protection: " + "; ".join(problems[:5]))
     t = thresholds(run, cells)
-    protected = disclosure.primary_suppression(cells, t)
-    summary = disclosure.summary(protected, t)
+    persons = {f"selectie:{s.selection.id}" for s in run.selections if s.selection.unit == "persoon"}
+    protected, summary = disclosure.protect(cells, run.buurten(), t, persons)
     summary["additive_before_protection"] = True
     summary["threshold_min"] = min(t.values())
     summary["statement_nl"] = (
-        "Nog niet toegepast: secundaire afscherming. Een afgeschermd aantal kan soms worden "
-        "teruggerekend uit totalen of andere tabellen in deze publicatie."
+        "Daarnaast zijn andere vakjes afgeschermd, zodat een klein aantal niet is terug te rekenen uit "
+        "totalen, andere niveaus of andere tabellen in deze publicatie (secundaire afscherming, "
+        "rekenkundig gecontroleerd). Eerdere publicaties tellen in die controle nog niet mee."
     )
-    log.info("protected: %d of %d cells suppressed (primary only)", summary["suppressed"], summary["cells"])
+    log.info("protected: %d of %d cells suppressed (%d secondary); audit: %d cell(s) provably below the threshold",
+             summary["suppressed"], summary["cells"], summary["secondary_suppression"]["cells"],
+             summary["audit"]["provably_below_threshold"])
     return protected, summary
 
 

@@ -1,24 +1,33 @@
 """Disclosure control of a release: which cells may be published.
 
-Primary rule (this version): a count of 1 up to (threshold - 1) households is unsafe
-and is suppressed. The threshold is the largest of the DPIA's global minimum, the
-purpose's minimum and the selection's own minimum. Zeros are published (the DPIA says
-`zeros: publish`): a zero reveals no household.
+1. Primary rule: a count of 1 up to (threshold - 1) is unsafe and is suppressed. The
+   threshold is the largest of the DPIA's global minimum, the purpose's minimum and the
+   selection's own. Zeros are published (`zeros: publish`): a zero reveals no household,
+   and it lets the attacker (and the audit) know that every suppressed cell is >= 1.
+2. Secondary suppression (secondary.py) over all tables of the release at once, until
+3. the LP audit (audit.py) proves that for every suppressed unsafe cell the largest
+   value an attacker can derive from everything published reaches the threshold.
+   If that cannot be proven, the release is refused (ProtectionFailed): nothing is
+   published.
 
-Secondary suppression (making sure a suppressed cell cannot be recovered from totals,
-other levels, other tables or earlier releases) is NOT yet applied in this version:
-the audit says so in plain words, and the report repeats it.
+Which suppressed cells are primary and which secondary is never published: it would
+tell an attacker which cells are small.
+
+Not yet covered (stated in every audit.json): earlier releases are not part of the
+audit, and the DPIA's rounding option is recorded but not applied.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-SECONDARY_NOT_APPLIED = (
-    "Secondary suppression is not yet applied: a suppressed cell may be recoverable from "
-    "published totals, other levels or other tables of this release. Only primary "
-    "suppression (counts below the threshold) protects this release."
-)
+from .relations import build, check
+from .secondary import ProtectionFailed, secondary_suppression
+
+NOT_YET = [
+    "earlier releases of the same gemeente are not yet part of the audit",
+    "rounding of published counts (DPIA option) is recorded but not yet applied",
+]
 
 
 def primary_suppression(cells: pd.DataFrame, thresholds: dict[str, int]) -> pd.DataFrame:
@@ -33,7 +42,36 @@ def primary_suppression(cells: pd.DataFrame, thresholds: dict[str, int]) -> pd.D
     return out
 
 
-def summary(cells: pd.DataFrame, thresholds: dict[str, int]) -> dict:
+def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, int],
+            person_tables: set[str] = frozenset()) -> tuple[pd.DataFrame, dict]:
+    """Primary and secondary suppression with the audit; (protected cells, summary for audit.json)."""
+    primary = primary_suppression(cells, thresholds)
+    rels = build(primary, buurten, person_tables)
+    inconsistent = check(primary, rels)
+    if inconsistent:
+        raise ProtectionFailed(f"{len(inconsistent)} relation(s) do not hold on the unprotected tables "
+                               f"(first: {inconsistent[0].kind}); refusing to protect inconsistent tables")
+    protected, result, stats = secondary_suppression(primary, rels, thresholds)
+    summary = summarise(protected, thresholds)
+    summary["relations"] = {"count": len(rels), "kinds": sorted({r.kind for r in rels})}
+    summary["secondary_suppression"] = {
+        "applied": True,
+        "method": "audit-and-fix: suppress the nearest published cell with enough room (inner cells before "
+                  "totals, smallest first) for every cell the audit finds provably below the threshold; repeat",
+        "rounds": stats["rounds"],
+        "cells": stats["secondary"],
+        "suppressed_value": stats["suppressed_total_value"],
+        "statement": "Secondary suppression is applied over all tables and levels of this release together; "
+                     "the audit below proves that no suppressed small cell can be shown to lie below the "
+                     "threshold from what this release publishes.",
+    }
+    summary["audit"] = result.summary()
+    summary["audit"]["seconds"] = None  # timings are not part of a deterministic release
+    summary["not_yet_covered"] = NOT_YET
+    return protected.drop(columns=["reason"]), summary
+
+
+def summarise(cells: pd.DataFrame, thresholds: dict[str, int]) -> dict:
     per_table = {}
     for table, g in cells.groupby("table", sort=False):
         per_table[table] = {
@@ -43,12 +81,15 @@ def summary(cells: pd.DataFrame, thresholds: dict[str, int]) -> dict:
             "suppressed": int((g.status == "suppressed").sum()),
         }
     return {
-        "primary_rule": "a count of 1 up to threshold-1 households is suppressed; zeros are published",
+        "primary_rule": "a count of 1 up to threshold-1 is suppressed; zeros are published",
         "cells": int(len(cells)),
         "published": int((cells.status == "published").sum()),
         "suppressed": int((cells.status == "suppressed").sum()),
+        "primary": int((cells.get("reason", pd.Series(dtype=str)) == "primary").sum()),
         "tables": per_table,
-        "secondary_suppression": {"applied": False, "statement": SECONDARY_NOT_APPLIED},
         "rounding": None,
         "additive_after_protection": "suppressed cells are empty; published cells are exact counts",
     }
+
+
+__all__ = ["primary_suppression", "protect", "summarise", "ProtectionFailed", "NOT_YET"]

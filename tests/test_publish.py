@@ -32,8 +32,13 @@ def test_audit_records_inputs_rules_accounting_and_protection(release):
         "stapeling-drie-domeinen", "verse-achterstand-zorg-energie"]
     assert all(len(s["version"]) == 64 for s in audit["rules"]["selections"])
     assert len(audit["rules"]["dpia"]["sha256"]) == 64
-    assert audit["disclosure"]["secondary_suppression"]["applied"] is False
-    assert audit["disclosure"]["secondary_suppression"]["statement"].startswith("Secondary suppression is not yet applied")
+    assert audit["disclosure"]["secondary_suppression"]["applied"] is True
+    assert audit["disclosure"]["secondary_suppression"]["cells"] > 0
+    assert audit["disclosure"]["audit"]["passed"] is True
+    assert audit["disclosure"]["audit"]["provably_below_threshold"] == 0
+    assert audit["disclosure"]["not_yet_covered"] == [
+        "earlier releases of the same gemeente are not yet part of the audit",
+        "rounding of published counts (DPIA option) is recorded but not yet applied"]
     assert audit["leak_scan"]["hits"] == {}
 
 

@@ -1,0 +1,93 @@
+"""What an attacker knows about how the cells of a release hang together.
+
+Every relation is a linear equation or inequality over cells, true of the unprotected
+counts; the attacker knows all of them (they follow from DESIGN.md's table definitions):
+
+  * within a table and area: the categories sum to `totaal`;
+  * across levels: a wijk's cell is the sum of its buurten, a gemeente's of its wijken;
+  * stapeling <-> combinaties, per area: `1` = the single-domain combinations, `2` = the
+    pairs, `3+` = the triple, combinaties `totaal` = stapeling `1` + `2` + `3+`;
+  * a household selection is a subset of the households: selectie <= stapeling `totaal`.
+
+A relation is (cells, coefficients, sense) meaning sum(coef * cell) {=, <=} 0.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+DOMAINS = ("uitkering", "achterstand", "wmo")
+
+
+@dataclass(frozen=True)
+class Relation:
+    cells: tuple[int, ...]
+    coefs: tuple[float, ...]
+    sense: str  # "=" or "<="
+    kind: str
+
+
+def _combos(k: int) -> list[str]:
+    return ["+".join(c) for c in itertools.combinations(DOMAINS, k)]
+
+
+def build(cells: pd.DataFrame, buurten: pd.DataFrame, person_tables: set[str] = frozenset()) -> list[Relation]:
+    """All relations among `cells` (index = cell id). `buurten` maps buurt -> wijk -> gemeente."""
+    idx = {(t, p, lv, a, c): i for i, t, p, lv, a, c in
+           zip(cells.index, cells.table, cells.period, cells.level, cells.area_code, cells.category)}
+    rels: list[Relation] = []
+
+    def add(parent, children, kind):
+        if parent in idx and children and all(ch in idx for ch in children):
+            rels.append(Relation((idx[parent],) + tuple(idx[ch] for ch in children),
+                                 (1.0,) + (-1.0,) * len(children), "=", kind))
+
+    # within a table and area: categories sum to totaal
+    for (t, p, lv, a), g in cells.groupby(["table", "period", "level", "area_code"], sort=False):
+        cats = [c for c in g.category if c != "totaal"]
+        if cats:
+            add((t, p, lv, a, "totaal"), [(t, p, lv, a, c) for c in cats], "categories")
+
+    # hierarchy
+    buurten_of = buurten.groupby("wijkcode").buurtcode.apply(sorted).to_dict()
+    wijken_of = buurten.drop_duplicates("wijkcode").groupby("gemeentecode").wijkcode.apply(sorted).to_dict()
+    for (t, p, c), _ in cells.groupby(["table", "period", "category"], sort=False):
+        for w, bs in buurten_of.items():
+            add((t, p, "wijk", w, c), [(t, p, "buurt", b, c) for b in bs], "wijk=sum(buurten)")
+        for g, ws in wijken_of.items():
+            add((t, p, "gemeente", g, c), [(t, p, "wijk", w, c) for w in ws], "gemeente=sum(wijken)")
+
+    # stapeling <-> combinaties
+    stap = cells[cells.table == "stapeling"]
+    for p, lv, a in stap[["period", "level", "area_code"]].drop_duplicates().itertuples(index=False):
+        for k, cat in ((1, "1"), (2, "2"), (3, "3+")):
+            add(("stapeling", p, lv, a, cat), [("combinaties", p, lv, a, c) for c in _combos(k)], "stapeling=combinaties")
+        add(("combinaties", p, lv, a, "totaal"), [("stapeling", p, lv, a, c) for c in ("1", "2", "3+")],
+            "combinaties totaal=stapeling 1+2+3+")
+
+    # a household selection is a subset of all households
+    sel = cells[cells.table.str.startswith("selectie:") & ~cells.table.isin(person_tables)]
+    for i, p, lv, a in zip(sel.index, sel.period, sel.level, sel.area_code):
+        total = idx.get(("stapeling", p, lv, a, "totaal"))
+        if total is not None:
+            rels.append(Relation((i, total), (1.0, -1.0), "<=", "selectie<=huishoudens"))
+    return rels
+
+
+def check(cells: pd.DataFrame, rels: list[Relation]) -> list[Relation]:
+    """Relations the unprotected values violate ([] for a consistent release)."""
+    v = cells.value.to_numpy(dtype=float)
+    pos = {i: k for k, i in enumerate(cells.index)}
+    bad = []
+    for r in rels:
+        s = sum(c * v[pos[i]] for i, c in zip(r.cells, r.coefs))
+        if (r.sense == "=" and abs(s) > 1e-9) or (r.sense == "<=" and s > 1e-9):
+            bad.append(r)
+    return bad
+
+
+__all__ = ["Relation", "build", "check", "np"]
