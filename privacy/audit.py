@@ -12,8 +12,11 @@ feasible value reaches the threshold: otherwise the attacker can prove it lies b
 the threshold, i.e. that it is a small group.
 
 The LPs are solved per connected component of suppressed cells (cells that share a
-relation), each component's model built once and re-solved with a new objective per
-cell (warm start).
+relation), each component's model built once and re-solved with new objectives (warm
+start). Every LP solution is a witness for all cells: a cell that a feasible solution
+puts at or above the threshold is proven protected without an LP of its own (its
+maximum is then reported as "at least" that value); only cells no witness settles get
+an exact LP. Minima are exact (a witness at 1 is the lower bound itself).
 """
 
 from __future__ import annotations
@@ -54,8 +57,9 @@ class CellBound:
     cell: int
     value: int
     threshold: int
-    low: float
-    high: float
+    low: float  # the attacker's minimum (exact)
+    high: float  # the attacker's maximum; exact when high_exact, else a feasible value >= threshold
+    high_exact: bool = True
 
     @property
     def protected(self) -> bool:
@@ -88,6 +92,78 @@ class AuditResult:
             "components": self.components,
             "passed": not failing,
         }
+
+
+def _solve(h: highspy.Highs, cols: np.ndarray, sense) -> tuple[float, np.ndarray | None]:
+    """Optimise the sum of `cols` (cost 1 on each); (objective, primal solution or None if unbounded)."""
+    h.changeColsCost(len(cols), cols.astype(np.int32), np.ones(len(cols)))
+    h.changeObjectiveSense(sense)
+    h.run()
+    st = h.getModelStatus()  # read before the model changes again: a change resets the status
+    if st == highspy.HighsModelStatus.kOptimal:
+        out = h.getInfo().objective_function_value, np.asarray(h.getSolution().col_value)
+    elif st == highspy.HighsModelStatus.kUnbounded:
+        out = INF, None
+    else:
+        out = None
+    h.changeColsCost(len(cols), cols.astype(np.int32), np.zeros(len(cols)))
+    if out is not None:
+        return out
+    raise RuntimeError(f"disclosure audit LP ended in state {h.modelStatusToString(st)}: the published tables "
+                       "are inconsistent with their relations")
+
+
+def _bound_component(h, targets: list[int], col: dict[int, int], value: dict, thr, both: bool, out: dict) -> int:
+    """Bounds of every target cell of one component; returns the number of LPs solved.
+
+    Every LP solution is a point the attacker cannot exclude, so it is a witness for all
+    cells at once: a cell that some solution puts at or above its threshold is proven
+    protected (its maximum is at least that value), one that some solution puts at 1 has
+    minimum 1 (the lower bound). Exact LPs are solved only for cells no witness settles."""
+    lps = 0
+    high = {c: -INF for c in targets}  # best witnessed value (exact when `exact_high`)
+    low = {c: INF for c in targets}
+    exact_high: set[int] = set()
+    exact_low: set[int] = set()
+
+    def witness(x):
+        for c in targets:
+            v = x[col[c]]
+            high[c] = max(high[c], v)
+            low[c] = min(low[c], v)
+
+    cols = np.array([col[c] for c in targets])
+    obj, x = _solve(h, cols, highspy.ObjSense.kMaximize)  # push all small cells up at once
+    lps += 1
+    if x is None:  # unbounded: the sum can grow without limit; fall back to per-cell LPs
+        pass
+    else:
+        witness(x)
+    for c in targets:
+        if high[c] >= thr[c] - 1e-6:
+            continue
+        obj, x = _solve(h, np.array([col[c]]), highspy.ObjSense.kMaximize)
+        lps += 1
+        if x is None:
+            high[c] = INF
+        else:
+            witness(x)
+            high[c] = obj
+        exact_high.add(c)
+    if both:
+        for c in targets:
+            if low[c] <= 1 + 1e-6:
+                low[c] = 1.0
+                continue
+            obj, x = _solve(h, np.array([col[c]]), highspy.ObjSense.kMinimize)
+            lps += 1
+            witness(x)
+            low[c] = obj
+            exact_low.add(c)
+    for c in targets:
+        out[c] = CellBound(c, int(value[c]), int(thr[c]), low[c] if both else 1.0, high[c],
+                           high_exact=c in exact_high or high[c] == INF)
+    return lps
 
 
 def audit(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str, int], *, both: bool = True,
@@ -154,25 +230,7 @@ def audit(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str, int],
         for vs, cs, sense, rhs in rows_of.get(comp, []):
             lo = rhs if sense == "=" else -INF
             h.addRow(lo, rhs, len(vs), np.array([local[v] for v in vs], dtype=np.int32), np.array(cs, dtype=float))
-        for c in sorted(targets):
-            j = local[var[c]]
-            h.changeColCost(j, 1.0)
-            bounds = []
-            senses = (highspy.ObjSense.kMinimize, highspy.ObjSense.kMaximize) if both else (highspy.ObjSense.kMaximize,)
-            if not both:
-                bounds.append(1.0)
-            for sense in senses:
-                h.changeObjectiveSense(sense)
-                h.run()
-                result.lps += 1
-                st = h.getModelStatus()
-                if st == highspy.HighsModelStatus.kOptimal:
-                    bounds.append(h.getInfo().objective_function_value)
-                elif st == highspy.HighsModelStatus.kUnbounded:
-                    bounds.append(INF)
-                else:  # infeasible would mean inconsistent published data: treat as disclosed
-                    bounds.append(float(value[c]))
-            h.changeColCost(j, 0.0)
-            result.bounds[c] = CellBound(c, int(value[c]), int(thr[c]), bounds[0], bounds[1])
+        result.lps += _bound_component(h, sorted(targets), {c: local[var[c]] for c in targets}, value, thr, both,
+                                       result.bounds)
     result.seconds = time.perf_counter() - t0
     return result
