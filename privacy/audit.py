@@ -35,6 +35,7 @@ from scipy.sparse.csgraph import connected_components
 from .relations import Relation
 
 INF = highspy.kHighsInf
+WORKERS = min(2, os.cpu_count() or 1)
 
 
 def new_highs() -> highspy.Highs:
@@ -100,10 +101,18 @@ def _solve(h: highspy.Highs, cols: np.ndarray, sense) -> tuple[float, np.ndarray
     h.changeObjectiveSense(sense)
     h.run()
     st = h.getModelStatus()  # read before the model changes again: a change resets the status
+    if st not in (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kUnbounded,
+                  highspy.HighsModelStatus.kUnboundedOrInfeasible):
+        # a warm start can end without a verdict: solve again from scratch, without presolve
+        h.clearSolver()
+        h.setOptionValue("presolve", "off")
+        h.run()
+        h.setOptionValue("presolve", "choose")
+        st = h.getModelStatus()
     if st == highspy.HighsModelStatus.kOptimal:
         out = h.getInfo().objective_function_value, np.asarray(h.getSolution().col_value)
-    elif st == highspy.HighsModelStatus.kUnbounded:
-        out = INF, None
+    elif st in (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible):
+        out = INF, None  # the model is always feasible (the true counts satisfy it): unbounded
     else:
         out = None
     h.changeColsCost(len(cols), cols.astype(np.int32), np.zeros(len(cols)))
@@ -151,6 +160,10 @@ def _bound_component(h, targets: list[int], col: dict[int, int], value: dict, th
             high[c] = obj
         exact_high.add(c)
     if both:
+        if any(low[c] > 1 + 1e-6 for c in targets):
+            obj, x = _solve(h, cols, highspy.ObjSense.kMinimize)  # pull all small cells down at once
+            lps += 1
+            witness(x)
         for c in targets:
             if low[c] <= 1 + 1e-6:
                 low[c] = 1.0
@@ -164,6 +177,34 @@ def _bound_component(h, targets: list[int], col: dict[int, int], value: dict, th
         out[c] = CellBound(c, int(value[c]), int(thr[c]), low[c] if both else 1.0, high[c],
                            high_exact=c in exact_high or high[c] == INF)
     return lps
+
+
+def _component_task(task) -> tuple[dict, int]:
+    n, rows, targets, col, value, thr, both = task
+    h = new_highs()
+    h.addVars(n, np.ones(n), np.full(n, INF))
+    for idx, coefs, lo, hi in rows:
+        h.addRow(lo, hi, len(idx), idx, coefs)
+    out: dict = {}
+    lps = _bound_component(h, targets, col, value, thr, both, out)
+    return out, lps
+
+
+def _map(tasks: list) -> list:
+    """Solve components, in WORKERS processes when the work is large enough to pay for them."""
+    work = sum(len(t[2]) for t in tasks)
+    if WORKERS < 2 or len(tasks) < 2 or work < 2_000:
+        return [_component_task(t) for t in tasks]
+    import multiprocessing as mp
+
+    with mp.get_context("fork").Pool(WORKERS) as pool:
+        # largest components first, so that no worker is left with a big one at the end
+        order = sorted(range(len(tasks)), key=lambda i: -len(tasks[i][2]))
+        done = pool.map(_component_task, [tasks[i] for i in order], chunksize=1)
+    out = [None] * len(tasks)
+    for i, r in zip(order, done):
+        out[i] = r
+    return out
 
 
 def audit(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str, int], *, both: bool = True,
@@ -220,17 +261,19 @@ def audit(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str, int],
         for c in unsafe:
             if label[var[c]] not in redo and c in previous.bounds:
                 result.bounds[c] = previous.bounds[c]
-    for comp, targets in by_comp.items():
+    tasks = []
+    for comp, targets in sorted(by_comp.items()):
         if redo is not None and comp not in redo:
             continue
         members = np.flatnonzero(label == comp)
         local = {v: k for k, v in enumerate(members)}
-        h = new_highs()
-        h.addVars(len(members), np.ones(len(members)), np.full(len(members), INF))
-        for vs, cs, sense, rhs in rows_of.get(comp, []):
-            lo = rhs if sense == "=" else -INF
-            h.addRow(lo, rhs, len(vs), np.array([local[v] for v in vs], dtype=np.int32), np.array(cs, dtype=float))
-        result.lps += _bound_component(h, sorted(targets), {c: local[var[c]] for c in targets}, value, thr, both,
-                                       result.bounds)
+        comp_rows = [(np.array([local[v] for v in vs], dtype=np.int32), np.array(cs, dtype=float),
+                      rhs if sense == "=" else -INF, rhs) for vs, cs, sense, rhs in rows_of.get(comp, [])]
+        targets = sorted(targets)
+        tasks.append((len(members), comp_rows, targets, {c: local[var[c]] for c in targets},
+                      {c: value[c] for c in targets}, {c: thr[c] for c in targets}, both))
+    for bounds, lps in _map(tasks):
+        result.bounds.update(bounds)
+        result.lps += lps
     result.seconds = time.perf_counter() - t0
     return result

@@ -16,11 +16,14 @@ so "a suppressed cell is at least 1" stays true for the attacker and for the aud
 
 from __future__ import annotations
 
+import logging
+
 import pandas as pd
 
 from .audit import AuditResult, audit
 from .relations import Relation
 
+log = logging.getLogger("wijksignaal.protect")
 LEVEL_RANK = {"buurt": 0, "wijk": 1, "gemeente": 2}
 MAX_ROUNDS = 200
 
@@ -69,6 +72,8 @@ def secondary_suppression(cells: pd.DataFrame, rels: list[Relation], thresholds:
     while True:
         result = audit(cells, rels, thresholds, both=False, touched=touched, previous=result)
         failing = result.failing
+        log.info("protection round %d: %d small cell(s) audited, %d provably below the threshold (%d LPs, %.1f s)",
+                 rounds + 1, len(result.bounds), len(failing), result.lps, result.seconds)
         if not failing:
             break
         rounds += 1
@@ -90,6 +95,8 @@ def secondary_suppression(cells: pd.DataFrame, rels: list[Relation], thresholds:
         cells.loc[sorted(chosen), "reason"] = "secondary"
         touched = chosen | {b.cell for b in failing}
     result = audit(cells, rels, thresholds)  # the final audit: minimum and maximum of every small cell
+    log.info("final audit: %d small cell(s), %d provably below the threshold (%d LPs, %.1f s)",
+             len(result.bounds), len(result.failing), result.lps, result.seconds)
     if result.failing:  # pragma: no cover - the loop above ends only when the maximum passes
         raise ProtectionFailed(f"{len(result.failing)} cell(s) provably below the threshold after protection")
     stats = {"rounds": rounds, "secondary": int((cells.reason == "secondary").sum()),
