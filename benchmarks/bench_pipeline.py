@@ -51,6 +51,12 @@ class Peak:
 
 
 def main() -> None:
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    logging.getLogger("wijksignaal").addHandler(handler)
+    logging.getLogger("wijksignaal").setLevel(logging.INFO)
     ap = argparse.ArgumentParser()
     ap.add_argument("--gemeente", default="GM0164")
     ap.add_argument("--country", action="store_true", help="all 12,005 buurten")
