@@ -35,8 +35,12 @@ def _combos(k: int) -> list[str]:
     return ["+".join(c) for c in itertools.combinations(DOMAINS, k)]
 
 
-def build(cells: pd.DataFrame, buurten: pd.DataFrame, person_tables: set[str] = frozenset()) -> list[Relation]:
-    """All relations among `cells` (index = cell id). `buurten` maps buurt -> wijk -> gemeente."""
+def build(cells: pd.DataFrame, buurten: pd.DataFrame, person_tables: set[str] = frozenset(),
+          categories: dict[str, dict[str, list[str]]] | None = None) -> list[Relation]:
+    """All relations among `cells` (index = cell id). `buurten` maps buurt -> wijk -> gemeente.
+    `categories` gives, per table, a hierarchy parent -> children; by default every table is
+    flat (`totaal` = the sum of its other categories)."""
+    categories = categories or {}
     idx = {(t, p, lv, a, c): i for i, t, p, lv, a, c in
            zip(cells.index, cells.table, cells.period, cells.level, cells.area_code, cells.category)}
     rels: list[Relation] = []
@@ -46,11 +50,12 @@ def build(cells: pd.DataFrame, buurten: pd.DataFrame, person_tables: set[str] = 
             rels.append(Relation((idx[parent],) + tuple(idx[ch] for ch in children),
                                  (1.0,) + (-1.0,) * len(children), "=", kind))
 
-    # within a table and area: categories sum to totaal
+    # within a table and area: categories sum to their parent (flat: to totaal)
     for (t, p, lv, a), g in cells.groupby(["table", "period", "level", "area_code"], sort=False):
-        cats = [c for c in g.category if c != "totaal"]
-        if cats:
-            add((t, p, lv, a, "totaal"), [(t, p, lv, a, c) for c in cats], "categories")
+        tree = categories.get(t) or {"totaal": [c for c in g.category if c != "totaal"]}
+        for parent, children in tree.items():
+            if children:
+                add((t, p, lv, a, parent), [(t, p, lv, a, c) for c in children], "categories")
 
     # hierarchy
     buurten_of = buurten.groupby("wijkcode").buurtcode.apply(sorted).to_dict()
