@@ -81,17 +81,13 @@ def secondary_suppression(cells: pd.DataFrame, rels: list[Relation], thresholds:
             raise ProtectionFailed(f"secondary suppression did not converge in {MAX_ROUNDS} rounds")
         status = dict(zip(cells.index, cells.status))
         chosen: set[int] = set()
-        helped: set[int] = set()  # cells sharing a relation with a cell chosen this round
         for b in sorted(failing, key=lambda b: b.cell):
-            if b.cell in helped:
-                continue  # may be protected by this round's choices already: the next audit tells
             need = thr[b.cell] - b.value
             options = _candidates(b.cell, partners, status, value, chosen)
             if not options:
                 continue
             best = min(options, key=lambda p: (options[p], value[p] - 1 < need, level[p], total[p], value[p], p))
             chosen.add(best)
-            helped |= partners.get(best, set())
         if not chosen:
             raise ProtectionFailed(
                 f"{len(failing)} cell(s) stay provably below the threshold and no published partner is left")
