@@ -6,7 +6,7 @@ import textwrap
 
 from privacy.dpia import DpiaRules
 
-from .catalogue import DPIA_SOURCE, SOURCES
+from .catalogue import SOURCES
 from .selections import Criterion, LoadedSelection
 
 OP_NL = {"=": "is", "!=": "is niet", "<": "kleiner dan", "<=": "ten hoogste", ">": "groter dan", ">=": "ten minste",
@@ -89,4 +89,4 @@ def explain(loaded: LoadedSelection, dpia: DpiaRules, period: str = "2026-10") -
     return "\n".join(lines)
 
 
-__all__ = ["explain", "describe", "DPIA_SOURCE"]
+__all__ = ["explain", "describe"]

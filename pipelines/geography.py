@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -11,15 +10,6 @@ import pandas as pd
 from .settings import REFERENCE_DIR
 
 BUURTEN_CSV = REFERENCE_DIR / "cbs_buurten_2014.csv"
-# BU + 4-digit gemeentecode + 4 digits (to 2022) or 4 alphanumerics (since 2023, e.g. BU0363AD03)
-BUURTCODE_PATTERN = r"^BU[0-9]{4}[0-9A-Z]{4}$"
-_BUURTCODE = re.compile(BUURTCODE_PATTERN)
-
-
-def is_buurtcode(code: str) -> bool:
-    return bool(_BUURTCODE.match(code))
-
-
 @lru_cache(maxsize=4)
 def _all_buurten(path: Path = BUURTEN_CSV) -> pd.DataFrame:
     return pd.read_csv(path, dtype=str, keep_default_na=False).assign(

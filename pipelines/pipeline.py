@@ -29,7 +29,7 @@ from .link import link, load_buurten, period_bounds
 from .publish import Release, publish, release_id
 from .selections import LoadedSelection, load_dpia, load_selections
 from .settings import REPO_ROOT, SOURCE_IDS, Settings, SourcesFile, load_contract, load_settings, load_sources, resolve
-from .tabulate import COMBINATIES, STAPELING, additivity_violations, tabulate
+from .tabulate import COMBINATIES, STAPELING, tabulate
 
 log = logging.getLogger("wijksignaal")
 
@@ -164,9 +164,8 @@ def thresholds(run: Run, cells: pd.DataFrame) -> dict[str, int]:
 
 
 def stage_protect(run: Run, cells: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
-    problems = additivity_violations(cells)
-    if problems:
-        raise RuntimeError("tables are not additive before protection: " + "; ".join(problems[:5]))
+    """Protect all tables; disclosure.protect refuses tables whose relations (categories to
+    totaal, buurten to wijk to gemeente, ...) do not hold, so additivity is checked there."""
     t = thresholds(run, cells)
     persons = {f"selectie:{s.selection.id}" for s in run.selections if s.selection.unit == "persoon"}
     protected, summary = disclosure.protect(cells, run.buurten(), t, persons)

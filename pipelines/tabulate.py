@@ -40,13 +40,12 @@ def _long(table: str, period: str, buurten: pd.DataFrame, grid: pd.DataFrame) ->
     for level, code, name in (("buurt", "buurtcode", "buurtnaam"), ("wijk", "wijkcode", "wijknaam"),
                               ("gemeente", "gemeentecode", "gemeentenaam")):
         if level == "buurt":
-            g = grid.copy()
+            g = grid
             names = b.buurtnaam
         else:
             g = grid.groupby(b[code].reindex(grid.index).to_numpy()).sum()
             names = b.drop_duplicates(code).set_index(code)[name]
-        g.index.name = "area_code"
-        stacked = g.stack().rename("value").reset_index().rename(columns={"level_1": "category", "category": "category"})
+        stacked = g.stack().reset_index()
         stacked.columns = ["area_code", "category", "value"]
         stacked["area_name"] = stacked.area_code.map(names)
         stacked["level"] = level

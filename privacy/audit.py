@@ -133,7 +133,6 @@ def _bound_component(h, targets: list[int], col: dict[int, int], value: dict, th
     high = {c: -INF for c in targets}  # best witnessed value (exact when `exact_high`)
     low = {c: INF for c in targets}
     exact_high: set[int] = set()
-    exact_low: set[int] = set()
 
     def witness(x):
         for c in targets:
@@ -144,9 +143,7 @@ def _bound_component(h, targets: list[int], col: dict[int, int], value: dict, th
     cols = np.array([col[c] for c in targets])
     obj, x = _solve(h, cols, highspy.ObjSense.kMaximize)  # push all small cells up at once
     lps += 1
-    if x is None:  # unbounded: the sum can grow without limit; fall back to per-cell LPs
-        pass
-    else:
+    if x is not None:  # None: the sum is unbounded; the per-cell LPs below decide
         witness(x)
     for c in targets:
         if high[c] >= thr[c] - 1e-6:
@@ -172,7 +169,6 @@ def _bound_component(h, targets: list[int], col: dict[int, int], value: dict, th
             lps += 1
             witness(x)
             low[c] = obj
-            exact_low.add(c)
     for c in targets:
         out[c] = CellBound(c, int(value[c]), int(thr[c]), low[c] if both else 1.0, high[c],
                            high_exact=c in exact_high or high[c] == INF)
@@ -249,7 +245,7 @@ def audit(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str, int],
     for row in rows:
         rows_of.setdefault(label[row[0][0]], []).append(row)
 
-    thr = cells.table.map(thresholds)
+    thr = dict(zip(cells.index, cells.table.map(thresholds)))
     unsafe = [c for c in suppressed if 0 < value[c] < thr[c]]
     by_comp: dict[int, list[int]] = {}
     for c in unsafe:
@@ -261,11 +257,13 @@ def audit(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str, int],
         for c in unsafe:
             if label[var[c]] not in redo and c in previous.bounds:
                 result.bounds[c] = previous.bounds[c]
+    order = np.argsort(label, kind="stable")  # variables grouped by component, in index order
+    starts = np.searchsorted(label[order], np.arange(ncomp + 1))
     tasks = []
     for comp, targets in sorted(by_comp.items()):
         if redo is not None and comp not in redo:
             continue
-        members = np.flatnonzero(label == comp)
+        members = order[starts[comp]:starts[comp + 1]]
         local = {v: k for k, v in enumerate(members)}
         comp_rows = [(np.array([local[v] for v in vs], dtype=np.int32), np.array(cs, dtype=float),
                       rhs if sense == "=" else -INF, rhs) for vs, cs, sense, rhs in rows_of.get(comp, [])]

@@ -85,10 +85,6 @@ def pads(key: bytes) -> Pads:
     return Pads(bytes(b ^ 0x36 for b in key), bytes(b ^ 0x5C for b in key))
 
 
-def normalise_bsn(value: str) -> str:
-    return value.strip().zfill(9)
-
-
 def hmac_python(key: bytes, message: str) -> str:
     """Reference implementation: the pseudonym of an already normalised message."""
     return hmac.new(key, message.encode("utf-8"), hashlib.sha256).hexdigest()[:PSEUDONYM_HEX]

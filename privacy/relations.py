@@ -17,7 +17,6 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 DOMAINS = ("uitkering", "achterstand", "wmo")
@@ -95,4 +94,4 @@ def check(cells: pd.DataFrame, rels: list[Relation]) -> list[Relation]:
     return bad
 
 
-__all__ = ["Relation", "build", "check", "np"]
+__all__ = ["Relation", "build", "check"]

@@ -100,6 +100,5 @@ def secondary_suppression(cells: pd.DataFrame, rels: list[Relation], thresholds:
     if result.failing:  # pragma: no cover - the loop above ends only when the maximum passes
         raise ProtectionFailed(f"{len(result.failing)} cell(s) provably below the threshold after protection")
     stats = {"rounds": rounds, "secondary": int((cells.reason == "secondary").sum()),
-             "primary": int((cells.reason == "primary").sum()),
              "suppressed_total_value": int(cells.value[cells.reason == "secondary"].sum())}
     return cells, result, stats

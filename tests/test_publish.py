@@ -3,7 +3,7 @@ import json
 import pytest
 
 from conftest import GEMEENTE, PERIOD, SCALE, SEED, write_settings
-from pipelines.pipeline import prepare, run_all, stage_ingest, stage_link, stage_protect, stage_tabulate
+from pipelines.pipeline import prepare, run_all, stage_protect, stage_tabulate
 from pipelines.publish import PublishRefused, publish
 from pipelines.synth import synthesize
 from privacy import ledger
