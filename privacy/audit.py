@@ -186,17 +186,17 @@ def _component_task(task) -> tuple[dict, int]:
     return out, lps
 
 
-def _map(tasks: list) -> list:
-    """Solve components, in WORKERS processes when the work is large enough to pay for them."""
-    work = sum(len(t[2]) for t in tasks)
-    if WORKERS < 2 or len(tasks) < 2 or work < 2_000:
-        return [_component_task(t) for t in tasks]
+def parallel_map(fn, tasks: list, sizes: list[int]) -> list:
+    """[fn(t) for t in tasks], in WORKERS forked processes when the work (sum of `sizes`) is
+    large enough to pay for them; the largest tasks go first, so no worker is left with a
+    big one at the end. Results come back in the order of `tasks`."""
+    if WORKERS < 2 or len(tasks) < 2 or sum(sizes) < 2_000:
+        return [fn(t) for t in tasks]
     import multiprocessing as mp
 
+    order = sorted(range(len(tasks)), key=lambda i: -sizes[i])
     with mp.get_context("fork").Pool(WORKERS) as pool:
-        # largest components first, so that no worker is left with a big one at the end
-        order = sorted(range(len(tasks)), key=lambda i: -len(tasks[i][2]))
-        done = pool.map(_component_task, [tasks[i] for i in order], chunksize=1)
+        done = pool.map(fn, [tasks[i] for i in order], chunksize=1)
     out = [None] * len(tasks)
     for i, r in zip(order, done):
         out[i] = r
@@ -270,7 +270,7 @@ def audit(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str, int],
         targets = sorted(targets)
         tasks.append((len(members), comp_rows, targets, {c: local[var[c]] for c in targets},
                       {c: value[c] for c in targets}, {c: thr[c] for c in targets}, both))
-    for bounds, lps in _map(tasks):
+    for bounds, lps in parallel_map(_component_task, tasks, [len(t[2]) for t in tasks]):
         result.bounds.update(bounds)
         result.lps += lps
     result.seconds = time.perf_counter() - t0

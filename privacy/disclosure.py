@@ -56,9 +56,12 @@ def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, in
     summary["relations"] = {"count": len(rels), "kinds": sorted({r.kind for r in rels})}
     summary["secondary_suppression"] = {
         "applied": True,
-        "method": "audit-and-fix: suppress the nearest published cell with enough room (inner cells before "
-                  "totals, smallest first) for every cell the audit finds provably below the threshold; repeat",
-        "rounds": stats["rounds"],
+        "method": "one linear program per unsafe cell finds the cheapest table, consistent with everything "
+                  "published, in which the cell reaches the threshold; every published cell that table changes is "
+                  "suppressed (inner cells before totals, small before large, cells already suppressed reused); "
+                  "audit-and-fix rounds would follow if the audit still found a cell provably below the threshold",
+        "protection_lps": stats["lps"],
+        "fix_rounds": stats["fix_rounds"],
         "cells": stats["secondary"],
         "suppressed_value": stats["suppressed_total_value"],
         "statement": "Secondary suppression is applied over all tables and levels of this release together; "

@@ -1,0 +1,55 @@
+import pandas as pd
+
+from privacy.audit import audit
+from privacy.disclosure import primary_suppression
+from privacy.relations import build
+from privacy.secondary import _fix_rounds, lp_secondary, secondary_suppression
+
+from small_tables import BUURTEN, table
+
+
+def suppressed(cells: pd.DataFrame) -> set[tuple[str, str]]:
+    s = cells[cells.status == "suppressed"]
+    return set(zip(s.area_code, s.category))
+
+
+def test_a_lone_small_cell_gets_the_cheapest_rectangle_and_no_totals():
+    # (BU1, a) = 3 must be able to reach 10: +7 there, -7 on (BU1, b), and the same in reverse in
+    # another buurt. BU2 (20, 30) is cheaper to hide than BU3 (25, 25) by 1 + ln(1 + value).
+    cells = primary_suppression(table({"BU1": (3, 40), "BU2": (20, 30), "BU3": (25, 25)}), {"t": 10})
+    protected, result, stats = secondary_suppression(cells, build(cells, BUURTEN), {"t": 10})
+    assert suppressed(protected) == {("BU1", "a"), ("BU1", "b"), ("BU2", "a"), ("BU2", "b")}
+    assert stats["secondary"] == 3 and stats["fix_rounds"] == 0
+    (bound,) = result.bounds.values()
+    assert bound.high >= 10
+
+
+def test_a_partner_without_room_is_not_enough():
+    # (BU1, b) = 5 can go down by 4 only (a suppressed cell is >= 1), not by the 7 that (BU1, a) = 3
+    # needs: the witness must lift the buurt's totaal or find room elsewhere.
+    cells = primary_suppression(table({"BU1": (3, 5), "BU2": (20, 30), "BU3": (25, 25)}), {"t": 10})
+    rels = build(cells, BUURTEN)
+    protected, result, _ = secondary_suppression(cells, rels, {"t": 10})
+    assert not result.failing
+    assert all(b.high >= 10 for b in audit(protected, rels, {"t": 10}).bounds.values())
+
+
+def test_the_need_and_floor_options_give_the_weaker_percentage_protection():
+    # tau-ARGUS's terms: a 30 % range (3 -> needs +1) and cells >= 0. Still a rectangle here,
+    # but a smaller requirement never needs more cells.
+    cells = primary_suppression(table({"BU1": (3, 40), "BU2": (20, 30), "BU3": (25, 25)}), {"t": 10})
+    rels = build(cells, BUURTEN)
+    full, _ = lp_secondary(cells, rels, {"t": 10})
+    weak, _ = lp_secondary(cells, rels, {"t": 10}, need=(0.3 * cells.value).round().to_numpy(dtype=float), floor=0)
+    assert len(weak) <= len(full) == 3
+
+
+def test_audit_and_fix_rounds_alone_also_reach_a_passing_audit():
+    cells = primary_suppression(table({"BU1": (3, 40), "BU2": (6, 30), "BU3": (25, 2)}), {"t": 10})
+    cells["reason"] = cells.status.map({"suppressed": "primary", "published": ""})
+    rels = build(cells, BUURTEN)
+    first = audit(cells, rels, {"t": 10})
+    assert first.failing
+    rounds = _fix_rounds(cells, rels, {"t": 10}, first)
+    assert rounds >= 1 and not audit(cells, rels, {"t": 10}).failing
+    assert (cells.status[cells.value == 0] == "published").all()
