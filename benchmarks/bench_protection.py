@@ -5,10 +5,18 @@
 most of them small. Prints cells, unsafe cells, secondary suppressions,
 suppressed value, and seconds for protection and for the final audit.
 
-    python benchmarks/bench_protection.py [--seed 1] [--threshold 10]
+    python benchmarks/bench_protection.py [--seed 1] [--threshold 10] [--range 30]
 
-(pytauargus, where installed, is the reference to compare with; it is not on PyPI's
-default path here, so its figures are not produced by this script yet.)
+Where pytauargus is installed (`pip install -e ".[bench]"`), the identical table also
+goes through tau-ARGUS's modular (MOD) and optimal (OPT) methods with the rule
+FREQ(threshold, range): a cell below the threshold is unsafe and needs a protection
+interval of `range` % of its value. Side by side, for every pattern:
+  * secondary suppressions and their total value, and seconds;
+  * "provably below threshold": our LP audit of that pattern against the attacker of
+    this release (every published cell, all relations, suppressed cells >= 1 because
+    zeros are published): the small cells whose maximum stays under the threshold.
+A fourth row runs our protection LPs on tau-ARGUS's own terms (the percentage range
+and cells >= 0), to compare the two methods' choices for the same requirement.
 """
 
 from __future__ import annotations
@@ -27,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from privacy.audit import audit  # noqa: E402
 from privacy.disclosure import primary_suppression  # noqa: E402
 from privacy.relations import build  # noqa: E402
-from privacy.secondary import secondary_suppression  # noqa: E402
+from privacy.secondary import lp_secondary, secondary_suppression  # noqa: E402
 
 LEAVES = {"A": ["a1", "a2", "a3", "a4"], "B": ["b1", "b2", "b3", "b4"]}
 TREE = {"totaal": ["A", "B"], **LEAVES}
@@ -57,10 +65,49 @@ def standard_table(seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     return pd.DataFrame(rows), buurten
 
 
+def tauargus(cells: pd.DataFrame, buurten: pd.DataFrame, method: str, threshold: int, range_pct: int,
+             workdir: Path) -> tuple[list[int], float]:
+    """tau-ARGUS's secondary suppressions (cell ids of `cells`) and its seconds."""
+    from pytauargus import protect
+
+    leaves = [c for cs in LEAVES.values() for c in cs]
+    leaf = cells[(cells.level == "buurt") & cells.category.isin(leaves)]
+    rows = leaf.loc[leaf.index.repeat(leaf.value)]  # one microdata record per counted unit
+    micro = pd.DataFrame({"buurt": rows.area_code.to_numpy(), "cat": rows.category.to_numpy(), "one": 1.0})
+    workdir.mkdir(parents=True, exist_ok=True)
+    with open(workdir / "buurt.hrc", "w", encoding="utf-8") as f:
+        for w, g in buurten.groupby("wijkcode"):
+            f.write(w + "\n" + "".join(f"@{b}\n" for b in g.buurtcode))
+    with open(workdir / "cat.hrc", "w", encoding="utf-8") as f:
+        for parent, children in LEAVES.items():
+            f.write(parent + "\n" + "".join(f"@{c}\n" for c in children))
+    t0 = time.perf_counter()
+    res = protect(micro, ["buurt", "cat"], response="one", safety_rules=f"FREQ({threshold},{range_pct})",
+                  suppress=f"{method}(1)", hrc={"buurt": str(workdir / "buurt.hrc"), "cat": str(workdir / "cat.hrc")},
+                  hierleadstring="@", totcode="Total", workdir=str(workdir / method))
+    seconds = time.perf_counter() - t0
+    df = res.tables[0].dataframe()
+    key = {(a, c): i for i, a, c in zip(cells.index, cells.area_code, cells.category)}
+    gemeente = cells.area_code[cells.level == "gemeente"].iloc[0]
+    ids = [key[(gemeente if b == "Total" else b, "totaal" if c == "Total" else c)] for b, c in zip(df.buurt, df.cat)]
+    return sorted(i for i, st in zip(ids, df.status) if st == "M"), seconds
+
+
+def pattern_row(name: str, primary: pd.DataFrame, rels, thr: dict, secondary: list[int], seconds: float) -> dict:
+    pattern = primary.copy()
+    pattern.loc[secondary, "status"] = "suppressed"
+    result = audit(pattern, rels, thr)
+    return {"method": name, "secondary_suppressions": len(secondary),
+            "secondary_suppressed_value": int(primary.value.loc[secondary].sum()), "seconds": round(seconds, 2),
+            "provably_below_threshold": len(result.failing), "small_cells_audited": len(result.bounds)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threshold", type=int, default=10)
+    ap.add_argument("--range", type=int, default=30, help="tau-ARGUS's safety range in percent")
+    ap.add_argument("--work", default="/tmp/wijksignaal-bench-tauargus")
     args = ap.parse_args()
     cells, buurten = standard_table(args.seed)
     thr = {"t": args.threshold}
@@ -86,6 +133,28 @@ def main() -> None:
         "audit_lps": final.lps,
     }
     print(json.dumps(out, indent=2))
+
+    ours = protected.index[(protected.status == "suppressed") & (primary.status == "published")].tolist()
+    rows = [pattern_row("wijksignaal (threshold)", primary, rels, thr, ours, t1 - t0)]
+    t3 = time.perf_counter()
+    need = np.ceil(primary.value.to_numpy(dtype=float) * args.range / 100 - 1e-9)
+    weak, _ = lp_secondary(primary, rels, thr, need=need, floor=0.0)
+    rows.append(pattern_row(f"wijksignaal ({args.range} % range, cells >= 0)", primary, rels, thr, weak,
+                            time.perf_counter() - t3))
+    try:
+        import pytauargus
+    except ImportError:
+        print("pytauargus is not installed: no tau-ARGUS figures (pip install -e '.[bench]')")
+    else:
+        for method in ("MOD", "OPT"):
+            sec, seconds = tauargus(cells, buurten, method, args.threshold, args.range, Path(args.work))
+            rows.append(pattern_row(f"tau-ARGUS {method} (pytauargus {pytauargus.__version__}, FREQ({args.threshold},"
+                                    f"{args.range}))", primary, rels, thr, sec, seconds))
+    print(f"\n{'method':<52} {'secondary':>9} {'value':>7} {'seconds':>8} {'provably < threshold':>21}")
+    for r in rows:
+        print(f"{r['method']:<52} {r['secondary_suppressions']:>9} {r['secondary_suppressed_value']:>7} "
+              f"{r['seconds']:>8.2f} {r['provably_below_threshold']:>10} of {r['small_cells_audited']:<7}")
+    print(json.dumps(rows, indent=2))
 
 
 if __name__ == "__main__":
