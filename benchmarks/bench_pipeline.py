@@ -95,7 +95,7 @@ def main() -> None:
     accounts = stage("ingest", lambda: {s: pipeline.stage_ingest(run, s) for s in SOURCE_IDS})
     linking = stage("link", pipeline.stage_link, run)
     cells = stage("tabulate", pipeline.stage_tabulate, run)
-    protected, protection = stage("protect", pipeline.stage_protect, run, cells)
+    protected, protection = stage("protect", pipeline.stage_protect, run, cells, accounts)
     release = stage("publish", pipeline.stage_publish, run, protected, accounts, linking, protection)
     end_to_end = time.perf_counter() - t0
     maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024

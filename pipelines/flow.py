@@ -67,9 +67,9 @@ def tabulate_task(settings_file: str, overrides: dict):
 
 
 @task(name="protect", cache_policy=NO_CACHE)
-def protect_task(settings_file: str, overrides: dict, cells):
+def protect_task(settings_file: str, overrides: dict, cells, accounts: dict):
     with _to_prefect_logs():
-        return pipeline.stage_protect(_run(settings_file, overrides), cells)
+        return pipeline.stage_protect(_run(settings_file, overrides), cells, accounts)
 
 
 @task(name="publish", cache_policy=NO_CACHE)
@@ -100,5 +100,5 @@ def release_flow(settings_file: str, period: str, sources_dir: str | None = None
     accounts = {s: ingest_task(settings_file, overrides, s) for s in SOURCE_IDS}
     linking = link_task(settings_file, overrides)
     cells = tabulate_task(settings_file, overrides)
-    protected, protection = protect_task(settings_file, overrides, cells)
+    protected, protection = protect_task(settings_file, overrides, cells, accounts)
     return publish_task(settings_file, overrides, protected, accounts, linking, protection)

@@ -19,6 +19,7 @@ import pandas as pd
 
 from privacy import disclosure
 from privacy.dpia import DpiaRules
+from privacy.earlier import published_before
 from privacy.pseudonymise import load_or_create_key, pads
 
 from . import geography
@@ -163,18 +164,23 @@ def thresholds(run: Run, cells: pd.DataFrame) -> dict[str, int]:
     return out
 
 
-def stage_protect(run: Run, cells: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+def stage_protect(run: Run, cells: pd.DataFrame, accounts: dict[str, dict] | None = None
+                  ) -> tuple[pd.DataFrame, dict]:
     """Protect all tables; disclosure.protect refuses tables whose relations (categories to
-    totaal, buurten to wijk to gemeente, ...) do not hold, so additivity is checked there."""
+    totaal, buurten to wijk to gemeente, ...) do not hold, so additivity is checked there.
+    Earlier releases of the gemeente in the work directory count as published; the release
+    these inputs make (known from `accounts`) is not earlier than itself."""
     t = thresholds(run, cells)
     persons = {f"selectie:{s.selection.id}" for s in run.selections if s.selection.unit == "persoon"}
-    protected, summary = disclosure.protect(cells, run.buurten(), t, persons)
+    exclude = {this_release_id(run, accounts)} if accounts is not None else set()
+    earlier = published_before(run.work_dir / "releases", run.settings.gemeente, exclude)
+    protected, summary = disclosure.protect(cells, run.buurten(), t, persons, earlier)
     summary["additive_before_protection"] = True
     summary["threshold_min"] = min(t.values())
     summary["statement_nl"] = (
         "Daarnaast zijn andere vakjes afgeschermd, zodat een klein aantal niet is terug te rekenen uit "
         "totalen, andere niveaus of andere tabellen in deze publicatie (secundaire afscherming, "
-        "rekenkundig gecontroleerd). Eerdere publicaties tellen in die controle nog niet mee."
+        "rekenkundig gecontroleerd). Eerdere publicaties van deze gemeente tellen in die controle mee."
     )
     log.info("protected: %d of %d cells suppressed (%d secondary); audit: %d cell(s) provably below the threshold",
              summary["suppressed"], summary["cells"], summary["secondary_suppression"]["cells"],
@@ -186,10 +192,9 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def build_audit(run: Run, accounts: dict[str, dict], linking: dict, protection: dict) -> dict:
-    b = run.buurten()
+def _rules(run: Run) -> dict:
     cfg = run.config_dir
-    rules = {
+    return {
         "dpia": {"id": run.dpia.dpia.id, "version": run.dpia.dpia.version, "sha256": _sha(cfg / "dpia.yaml"),
                  "approval": {"by": run.dpia.dpia.approval.by, "date": str(run.dpia.dpia.approval.date)}},
         "sources_yaml_sha256": _sha(cfg / "sources.yaml"),
@@ -200,23 +205,38 @@ def build_audit(run: Run, accounts: dict[str, dict], linking: dict, protection: 
             for s in sorted(run.selections, key=lambda s: s.selection.id)
         ],
     }
+
+
+def _inputs(accounts: dict[str, dict]) -> list[dict]:
+    return [dict(source=s, **f) for s, a in accounts.items() for f in a["files"]]
+
+
+def this_release_id(run: Run, accounts: dict[str, dict], rules: dict | None = None) -> str:
+    """The id of the release these inputs and rules make (a hash of both)."""
+    fingerprint = {"inputs": [(i["source"], i["name"], i["sha256"]) for i in _inputs(accounts)],
+                   "rules": rules or _rules(run),
+                   "settings": {"gemeente": run.settings.gemeente, "period": run.period,
+                                "lookback": run.settings.achterstand_lookback_months},
+                   "software": pkg_version("wijksignaal")}
+    return release_id(run.settings.gemeente, run.period, fingerprint)
+
+
+def build_audit(run: Run, accounts: dict[str, dict], linking: dict, protection: dict) -> dict:
+    b = run.buurten()
+    rules = _rules(run)
     accounting = {
         s: {"rows_read": a["rows_read"], "rows_loaded": a["rows_loaded"], "rows_quarantined": a["rows_quarantined"],
             "holds": a["rows_read"] == a["rows_loaded"] + a["rows_quarantined"],
             "quarantined_by_rule": a["quarantined_by_rule"]}
         for s, a in accounts.items()
     }
-    inputs = [dict(source=s, **f) for s, a in accounts.items() for f in a["files"]]
+    inputs = _inputs(accounts)
     bounds = period_bounds(run.period, run.settings.achterstand_lookback_months)
-    fingerprint = {"inputs": [(i["source"], i["name"], i["sha256"]) for i in inputs], "rules": rules,
-                   "settings": {"gemeente": run.settings.gemeente, "period": run.period,
-                                "lookback": run.settings.achterstand_lookback_months},
-                   "software": pkg_version("wijksignaal")}
     synthetic = (run.sources_dir / "synth_manifest.json").exists()
     gemeente = run.settings.gemeente
     return {
         "format": "wijksignaal-audit/1",
-        "release_id": release_id(gemeente, run.period, fingerprint),
+        "release_id": this_release_id(run, accounts, rules),
         "gemeente": {"code": gemeente, "name": geography.gemeente_name(gemeente), "buurten": int(len(b)),
                      "wijken": int(b.wijkcode.nunique())},
         "period": run.period,
@@ -258,5 +278,5 @@ def run_all(settings_file: Path | str, overrides: dict | None = None) -> Release
     accounts = {s: stage_ingest(run, s) for s in SOURCE_IDS}
     linking = stage_link(run)
     cells = stage_tabulate(run)
-    protected, protection = stage_protect(run, cells)
+    protected, protection = stage_protect(run, cells, accounts)
     return stage_publish(run, protected, accounts, linking, protection)

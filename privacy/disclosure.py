@@ -10,22 +10,30 @@
    If that cannot be proven, the release is refused (ProtectionFailed): nothing is
    published.
 
+4. Earlier releases of the same gemeente (earlier.py) are part of the attacker's
+   knowledge: cells they published with the same value count as published. The
+   pattern found without them is audited with them; if that audit fails, or a
+   secondary suppression is public already, protection runs again with those cells
+   locked (never suppressed). A small cell published earlier cannot be hidden again:
+   protection refuses.
+
 Which suppressed cells are primary and which secondary is never published: it would
 tell an attacker which cells are small.
 
-Not yet covered (stated in every audit.json): earlier releases are not part of the
-audit, and the DPIA's rounding option is recorded but not applied.
+Not yet covered (stated in every audit.json): the DPIA's rounding option is recorded
+but not applied.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
+from .audit import audit
+from .earlier import match
 from .relations import build, check
 from .secondary import ProtectionFailed, secondary_suppression
 
 NOT_YET = [
-    "earlier releases of the same gemeente are not yet part of the audit",
     "rounding of published counts (DPIA option) is recorded but not yet applied",
 ]
 
@@ -43,15 +51,33 @@ def primary_suppression(cells: pd.DataFrame, thresholds: dict[str, int]) -> pd.D
 
 
 def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, int],
-            person_tables: set[str] = frozenset()) -> tuple[pd.DataFrame, dict]:
-    """Primary and secondary suppression with the audit; (protected cells, summary for audit.json)."""
+            person_tables: set[str] = frozenset(), earlier: pd.DataFrame | None = None) -> tuple[pd.DataFrame, dict]:
+    """Primary and secondary suppression with the audit; (protected cells, summary for audit.json).
+    `earlier`: the cells earlier releases published (earlier.published_before)."""
     primary = primary_suppression(cells, thresholds)
     rels = build(primary, buurten, person_tables)
     inconsistent = check(primary, rels)
     if inconsistent:
         raise ProtectionFailed(f"{len(inconsistent)} relation(s) do not hold on the unprotected tables "
                                f"(first: {inconsistent[0].kind}); refusing to protect inconsistent tables")
+    known, revised = match(primary, earlier if earlier is not None else pd.DataFrame())
+    exposed = primary[known & (primary.status == "suppressed")]
+    if len(exposed):
+        first = exposed.iloc[0]
+        raise ProtectionFailed(
+            f"{len(exposed)} cell(s) below the threshold were published by an earlier release of this gemeente "
+            f"(first: {first.table} {first.level} {first.area_code} {first.category}); this release cannot hide "
+            "them again. Withdraw that release first")
     protected, result, stats = secondary_suppression(primary, rels, thresholds)
+    rerun = False
+    if known.any():
+        view = protected.copy()
+        view.loc[known, "status"] = "published"  # what the attacker holds: this release plus the earlier ones
+        result = audit(view, rels, thresholds)
+        if result.failing or (known & (protected.status == "suppressed")).any():
+            rerun = True
+            protected, result, stats = secondary_suppression(primary.assign(locked=known), rels, thresholds)
+            protected = protected.drop(columns=["locked"])
     summary = summarise(protected, thresholds)
     summary["relations"] = {"count": len(rels), "kinds": sorted({r.kind for r in rels})}
     summary["secondary_suppression"] = {
@@ -67,6 +93,14 @@ def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, in
         "statement": "Secondary suppression is applied over all tables and levels of this release together; "
                      "the audit below proves that no suppressed small cell can be shown to lie below the "
                      "threshold from what this release publishes.",
+    }
+    summary["earlier_releases"] = {
+        "releases": sorted(earlier.release.unique()) if earlier is not None and len(earlier) else [],
+        "cells_known": int(known.sum()),
+        "cells_revised_since": int(revised.sum()),
+        "locked_and_protected_again": rerun,
+        "rule": "cells an earlier release published with the same value count as published in the audit and are "
+                "never used as secondary suppressions; a cell published earlier with another value is not used",
     }
     summary["audit"] = result.summary()
     summary["audit"]["seconds"] = None  # timings are not part of a deterministic release

@@ -52,15 +52,18 @@ class Component:
     relation, the room the true values leave under a `<=`; value; need: how far each
     unsafe cell must be able to rise (threshold - value); suppressed: bool per cell;
     weight: the cost of suppressing a cell; floor: the smallest value the attacker
-    allows a suppressed cell (1: zeros are published)."""
+    allows a suppressed cell (1: zeros are published); locked: cells that may not be
+    suppressed (public already through an earlier release)."""
 
-    def __init__(self, A: csr_matrix, le, slack, value, need, suppressed, weight, floor: float = 1.0):
+    def __init__(self, A: csr_matrix, le, slack, value, need, suppressed, weight, floor: float = 1.0,
+                 locked=None):
         self.A, self.le, self.slack = A, le, slack
         self.value = value.astype(float)
         self.need = need.astype(float)
         self.suppressed = suppressed.copy()
         self.weight = weight
         self.floor = floor
+        self.candidate = (self.value > 0) & (~locked if locked is not None else True)  # may join a witness
         self.B = A.copy()
         self.B.data = np.ones_like(self.B.data)
         self.Bt = self.B.T.tocsr()
@@ -105,7 +108,7 @@ class Component:
         """The cheapest witness for cell i among the `near` cells: (columns, deviations) or None."""
         A, value = self.A, self.value
         rows = np.flatnonzero(self.B @ near.astype(float) > 0)
-        cols = np.flatnonzero(near & (self.suppressed | (value > 0)))
+        cols = np.flatnonzero(near & (self.suppressed | self.candidate))
         sub = A[rows][:, cols].tocsc()
         k = len(cols)
         cost = np.where(self.suppressed[cols], EPS_COST, self.weight[cols])
@@ -149,7 +152,7 @@ def protect_component(task: dict) -> dict:
     and `order`, the unsafe cells in processing order. Returns {"suppress": positions to
     suppress, "lps": LPs solved, "unprotected": positions without a witness}."""
     comp = Component(task["A"], task["le"], task["slack"], task["value"], task["need"], task["suppressed"],
-                     task["weight"], task["floor"])
+                     task["weight"], task["floor"], task.get("locked"))
     unprotected = comp.protect(task["order"])
     return {"suppress": np.flatnonzero(comp.suppressed & ~task["suppressed"]), "lps": comp.lps,
             "unprotected": unprotected}

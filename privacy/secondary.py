@@ -42,7 +42,7 @@ class ProtectionFailed(Exception):
     pass
 
 
-def _candidates(cell: int, partners: dict, status: dict, value: dict, chosen: set) -> dict[int, int]:
+def _candidates(cell: int, partners: dict, status: dict, value: dict, chosen: set, locked: set) -> dict[int, int]:
     """Published non-zero cells nearest to `cell` through chains of suppressed cells -> distance."""
     seen, frontier, depth = {cell}, [cell], 0
     while frontier:
@@ -53,7 +53,7 @@ def _candidates(cell: int, partners: dict, status: dict, value: dict, chosen: se
                 if p in seen:
                     continue
                 seen.add(p)
-                if status[p] == "published" and value[p] > 0 and p not in chosen:
+                if status[p] == "published" and value[p] > 0 and p not in chosen and p not in locked:
                     found[p] = depth
                 elif status[p] == "suppressed":
                     nxt.append(p)
@@ -91,6 +91,7 @@ def lp_secondary(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str
     value = cells.value.to_numpy(dtype=float)
     thr = cells.table.map(thresholds).to_numpy(dtype=float)
     suppressed = (cells.status == "suppressed").to_numpy()
+    locked = cells["locked"].to_numpy(dtype=bool) if "locked" in cells.columns else np.zeros(n, dtype=bool)
     unsafe = suppressed & (value > 0) & (value < thr)
     need = thr - value if need is None else need
     weight = weights(value, cells.level.map(LEVEL_RANK).to_numpy(), (cells.category == "totaal").to_numpy())
@@ -117,7 +118,7 @@ def lp_secondary(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str
         rrows = rels_all[rel_starts[comp]:rel_starts[comp + 1]]
         tasks.append({"A": A[rrows][:, members], "le": le[rrows], "slack": slack[rrows], "value": value[members],
                       "need": need[members], "floor": floor, "suppressed": suppressed[members],
-                      "weight": weight[members], "order": local[todo.to_numpy()]})
+                      "weight": weight[members], "locked": locked[members], "order": local[todo.to_numpy()]})
         members_of.append(members)
     chosen = []
     for members, res in zip(members_of, parallel_map(protect_component, tasks, [len(t["order"]) for t in tasks])):
@@ -131,7 +132,7 @@ def lp_secondary(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str
 def secondary_suppression(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str, int]
                           ) -> tuple[pd.DataFrame, AuditResult, dict]:
     """Return cells with secondary suppressions added (status 'suppressed', column `reason`),
-    the final audit, and statistics."""
+    the final audit, and statistics. Cells with a true `locked` column are never suppressed."""
     cells = cells.copy()
     if "reason" not in cells.columns:
         cells["reason"] = cells.status.map({"suppressed": "primary", "published": ""})
@@ -166,6 +167,7 @@ def _fix_rounds(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str,
     level = dict(zip(cells.index, cells.level.map(LEVEL_RANK)))
     total = dict(zip(cells.index, cells.category == "totaal"))
     thr = dict(zip(cells.index, cells.table.map(thresholds)))
+    locked = set(cells.index[cells["locked"]]) if "locked" in cells.columns else set()
     rounds = 0
     while result.failing:
         rounds += 1
@@ -174,7 +176,7 @@ def _fix_rounds(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str,
         status = dict(zip(cells.index, cells.status))
         chosen: set[int] = set()
         for b in sorted(result.failing, key=lambda b: b.cell):
-            options = _candidates(b.cell, partners, status, value, chosen)
+            options = _candidates(b.cell, partners, status, value, chosen, locked)
             if options:
                 need = thr[b.cell] - b.value
                 chosen.add(min(options, key=lambda p: (options[p], value[p] - 1 < need, level[p], total[p],

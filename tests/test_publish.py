@@ -1,5 +1,7 @@
 import json
 
+import pandas as pd
+
 import pytest
 
 from conftest import GEMEENTE, PERIOD, SCALE, SEED, write_settings
@@ -37,7 +39,6 @@ def test_audit_records_inputs_rules_accounting_and_protection(release):
     assert audit["disclosure"]["audit"]["passed"] is True
     assert audit["disclosure"]["audit"]["provably_below_threshold"] == 0
     assert audit["disclosure"]["not_yet_covered"] == [
-        "earlier releases of the same gemeente are not yet part of the audit",
         "rounding of published counts (DPIA option) is recorded but not yet applied"]
     assert audit["leak_scan"]["hits"] == {}
 
@@ -64,3 +65,13 @@ def test_a_release_with_a_bsn_like_number_is_refused(release, tmp_path):
 def _audit_stub(release):
     audit = json.loads((release["release"].folder / "audit.json").read_text(encoding="utf-8"))
     return {k: audit[k] for k in ("rules", "row_accounting", "disclosure", "definitions", "release_id", "synthetic")}
+
+
+def test_the_next_run_counts_the_published_release_as_known_and_keeps_its_pattern(release):
+    run = prepare(release["settings"])
+    published = pd.read_csv(release["release"].folder / "tables.csv", dtype={"period": str})
+    cells, summary = stage_protect(run, stage_tabulate(run))  # no accounts: the release on disk counts as earlier
+    e = summary["earlier_releases"]
+    assert e["releases"] == [release["release"].release_id]
+    assert e["cells_known"] == int((published.status == "published").sum()) and not e["locked_and_protected_again"]
+    assert list(cells.status) == list(published.status)
