@@ -164,6 +164,20 @@ def thresholds(run: Run, cells: pd.DataFrame) -> dict[str, int]:
     return out
 
 
+def rounding_bases(run: Run, cells: pd.DataFrame) -> dict[str, int]:
+    """Per table, the base its purpose rounds published counts to (tables without rounding left out)."""
+    out = {}
+    for table in cells.table.unique():
+        if table.startswith("selectie:"):
+            purpose = next(s.selection.purpose for s in run.selections if f"selectie:{s.selection.id}" == table)
+        else:
+            purpose = run.dpia.stapeling_purpose
+        r = run.dpia.purposes[purpose].rounding
+        if r is not None:
+            out[table] = r.base
+    return out
+
+
 def stage_protect(run: Run, cells: pd.DataFrame, accounts: dict[str, dict] | None = None
                   ) -> tuple[pd.DataFrame, dict]:
     """Protect all tables; disclosure.protect refuses tables whose relations (categories to
@@ -174,7 +188,7 @@ def stage_protect(run: Run, cells: pd.DataFrame, accounts: dict[str, dict] | Non
     persons = {f"selectie:{s.selection.id}" for s in run.selections if s.selection.unit == "persoon"}
     exclude = {this_release_id(run, accounts)} if accounts is not None else set()
     earlier = published_before(run.work_dir / "releases", run.settings.gemeente, exclude)
-    protected, summary = disclosure.protect(cells, run.buurten(), t, persons, earlier)
+    protected, summary = disclosure.protect(cells, run.buurten(), t, persons, earlier, rounding_bases(run, cells))
     summary["additive_before_protection"] = True
     summary["threshold_min"] = min(t.values())
     summary["statement_nl"] = (

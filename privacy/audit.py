@@ -1,9 +1,10 @@
 """The disclosure audit: what an attacker who holds every published number of a release
 can prove about each suppressed cell, by linear programming (HiGHS).
 
-Attacker's knowledge: every published value; every relation in relations.py; every
-count is a whole, non-negative number; zeros are always published, so a suppressed
-cell is at least 1. For each suppressed cell the audit computes the smallest and the
+Attacker's knowledge: every published value (where the DPIA rounds counts, the
+interval a rounded count stands for, in columns `low`/`high`; rounding.py); every
+relation in relations.py; every count is a whole, non-negative number; zeros are
+always published, so a suppressed cell is at least 1. For each suppressed cell the audit computes the smallest and the
 largest value consistent with all of that (the LP relaxation: integrality is dropped,
 which can only widen the range, and the widened range is what is tested).
 
@@ -11,8 +12,8 @@ A suppressed unsafe cell (1 <= value < threshold) is protected only when its lar
 feasible value reaches the threshold: otherwise the attacker can prove it lies below
 the threshold, i.e. that it is a small group.
 
-The LPs are solved per connected component of suppressed cells (cells that share a
-relation), each component's model built once and re-solved with new objectives (warm
+The LPs are solved per connected component of unknown cells (suppressed or rounded
+cells that share a relation), each component's model built once and re-solved with new objectives (warm
 start). Every LP solution is a witness for all cells: a cell that a feasible solution
 puts at or above the threshold is proven protected without an LP of its own (its
 maximum is then reported as "at least" that value); only cells no witness settles get
@@ -85,7 +86,8 @@ class AuditResult:
                       "the minimum and maximum an attacker can derive",
             "attacker_knows": ["every published cell", "categories sum to totaal", "buurten sum to wijk, wijken to "
                                "gemeente", "stapeling and combinaties agree", "a selection is a subset of the "
-                               "households", "counts are >= 0", "suppressed cells are >= 1 (zeros are published)"],
+                               "households", "counts are >= 0", "suppressed cells are >= 1 (zeros are published)",
+                               "where counts are rounded: the interval each rounded count stands for"],
             "suppressed_unsafe_cells_audited": len(self.bounds),
             "provably_below_threshold": len(failing),
             "exactly_recoverable": sum(1 for b in failing if b.high - b.low < 0.5),
@@ -176,9 +178,9 @@ def _bound_component(h, targets: list[int], col: dict[int, int], value: dict, th
 
 
 def _component_task(task) -> tuple[dict, int]:
-    n, rows, targets, col, value, thr, both = task
+    n, rows, targets, col, value, thr, both, lower, upper = task
     h = new_highs()
-    h.addVars(n, np.ones(n), np.full(n, INF))
+    h.addVars(n, lower, upper)
     for idx, coefs, lo, hi in rows:
         h.addRow(lo, hi, len(idx), idx, coefs)
     out: dict = {}
@@ -203,6 +205,15 @@ def parallel_map(fn, tasks: list, sizes: list[int]) -> list:
     return out
 
 
+def _published_bounds(cells: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """What the attacker knows of each published cell: its value, or with rounding
+    (rounding.py) the interval in columns `low`/`high`."""
+    v = cells.value.to_numpy(dtype=float)
+    if "low" in cells.columns:
+        return cells["low"].to_numpy(dtype=float), cells["high"].to_numpy(dtype=float)
+    return v, v
+
+
 def audit(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str, int], *, both: bool = True,
           touched: set[int] | None = None, previous: AuditResult | None = None) -> AuditResult:
     """Bounds for every suppressed cell whose true value is below its table's threshold.
@@ -213,18 +224,22 @@ def audit(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str, int],
     LPs are unchanged."""
     t0 = time.perf_counter()
     result = AuditResult()
-    suppressed = cells.index[cells.status == "suppressed"]
-    var = {c: k for k, c in enumerate(suppressed)}
-    if not var:
+    published_low, published_high = _published_bounds(cells)
+    hidden = (cells.status == "suppressed").to_numpy()
+    interval = ~hidden & (published_low < published_high)  # rounded: the attacker knows an interval
+    suppressed = cells.index[hidden]
+    if len(suppressed) == 0:
         return result
+    var = {c: k for k, c in enumerate(cells.index[hidden | interval])}  # the LP's variables
     value = dict(zip(cells.index, cells.value))
-    status = dict(zip(cells.index, cells.status))
+    lower = np.where(interval, published_low, 1.0)[hidden | interval]
+    upper = np.where(interval, published_high, INF)[hidden | interval]
 
     rows = []  # (var indices, coefs, sense, rhs)
     for r in rels:
         vs, cs, rhs = [], [], 0.0
         for c, a in zip(r.cells, r.coefs):
-            if status[c] == "suppressed":
+            if c in var:
                 vs.append(var[c])
                 cs.append(a)
             else:
@@ -269,7 +284,8 @@ def audit(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str, int],
                       rhs if sense == "=" else -INF, rhs) for vs, cs, sense, rhs in rows_of.get(comp, [])]
         targets = sorted(targets)
         tasks.append((len(members), comp_rows, targets, {c: local[var[c]] for c in targets},
-                      {c: value[c] for c in targets}, {c: thr[c] for c in targets}, both))
+                      {c: value[c] for c in targets}, {c: thr[c] for c in targets}, both,
+                      lower[members], upper[members]))
     for bounds, lps in parallel_map(_component_task, tasks, [len(t[2]) for t in tasks]):
         result.bounds.update(bounds)
         result.lps += lps

@@ -19,9 +19,9 @@
 
 Which suppressed cells are primary and which secondary is never published: it would
 tell an attacker which cells are small.
-
-Not yet covered (stated in every audit.json): the DPIA's rounding option is recorded
-but not applied.
+5. Rounding (a DPIA option per purpose, rounding.py): published counts of a table with
+   a base are rounded; the protection and the audit use the interval each rounded count
+   stands for.
 """
 
 from __future__ import annotations
@@ -30,12 +30,10 @@ import pandas as pd
 
 from .audit import audit
 from .earlier import match
+from . import rounding
 from .relations import build, check
 from .secondary import ProtectionFailed, secondary_suppression
 
-NOT_YET = [
-    "rounding of published counts (DPIA option) is recorded but not yet applied",
-]
 
 
 def primary_suppression(cells: pd.DataFrame, thresholds: dict[str, int]) -> pd.DataFrame:
@@ -51,16 +49,24 @@ def primary_suppression(cells: pd.DataFrame, thresholds: dict[str, int]) -> pd.D
 
 
 def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, int],
-            person_tables: set[str] = frozenset(), earlier: pd.DataFrame | None = None) -> tuple[pd.DataFrame, dict]:
+            person_tables: set[str] = frozenset(), earlier: pd.DataFrame | None = None,
+            bases: dict[str, int] | None = None) -> tuple[pd.DataFrame, dict]:
     """Primary and secondary suppression with the audit; (protected cells, summary for audit.json).
-    `earlier`: the cells earlier releases published (earlier.published_before)."""
+    `earlier`: the cells earlier releases published (earlier.published_before); `bases`: per
+    table, the base its published counts are rounded to (rounding.py)."""
     primary = primary_suppression(cells, thresholds)
     rels = build(primary, buurten, person_tables)
     inconsistent = check(primary, rels)
     if inconsistent:
         raise ProtectionFailed(f"{len(inconsistent)} relation(s) do not hold on the unprotected tables "
                                f"(first: {inconsistent[0].kind}); refusing to protect inconsistent tables")
-    known, revised = match(primary, earlier if earlier is not None else pd.DataFrame())
+    bases = {t: b for t, b in (bases or {}).items() if b > 1 and t in thresholds}
+    published_value = primary.value
+    if bases:
+        r, low, high = rounding.intervals(primary, thresholds, bases)
+        primary = primary.assign(low=low, high=high)
+        published_value = pd.Series(r, index=primary.index)
+    known, revised = match(primary.assign(value=published_value), earlier if earlier is not None else pd.DataFrame())
     exposed = primary[known & (primary.status == "suppressed")]
     if len(exposed):
         first = exposed.iloc[0]
@@ -78,7 +84,18 @@ def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, in
             rerun = True
             protected, result, stats = secondary_suppression(primary.assign(locked=known), rels, thresholds)
             protected = protected.drop(columns=["locked"])
+    if bases:
+        shown = protected.status == "published"
+        protected.loc[shown, "value"] = published_value[shown]
+        protected = protected.drop(columns=["low", "high"])
     summary = summarise(protected, thresholds)
+    summary["rounding"] = {
+        "tables": dict(sorted(bases.items())),
+        "rule": "a published count is rounded to the nearest multiple of its table's base, halves up; zeros are "
+                "exact; rounded tables do not add up exactly",
+        "in_audit": "the attacker knows a rounded count r (base b) only as the interval r - b//2 .. r - b//2 + b - 1, "
+                    "and at least the threshold; the audit and the protection use these intervals",
+    } if bases else None
     summary["relations"] = {"count": len(rels), "kinds": sorted({r.kind for r in rels})}
     summary["secondary_suppression"] = {
         "applied": True,
@@ -104,7 +121,6 @@ def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, in
     }
     summary["audit"] = result.summary()
     summary["audit"]["seconds"] = None  # timings are not part of a deterministic release
-    summary["not_yet_covered"] = NOT_YET
     return protected.drop(columns=["reason"]), summary
 
 
@@ -124,9 +140,8 @@ def summarise(cells: pd.DataFrame, thresholds: dict[str, int]) -> dict:
         "suppressed": int((cells.status == "suppressed").sum()),
         "primary": int((cells.get("reason", pd.Series(dtype=str)) == "primary").sum()),
         "tables": per_table,
-        "rounding": None,
         "additive_after_protection": "suppressed cells are empty; published cells are exact counts",
     }
 
 
-__all__ = ["primary_suppression", "protect", "summarise", "ProtectionFailed", "NOT_YET"]
+__all__ = ["primary_suppression", "protect", "summarise", "ProtectionFailed"]

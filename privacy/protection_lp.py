@@ -53,17 +53,23 @@ class Component:
     unsafe cell must be able to rise (threshold - value); suppressed: bool per cell;
     weight: the cost of suppressing a cell; floor: the smallest value the attacker
     allows a suppressed cell (1: zeros are published); locked: cells that may not be
-    suppressed (public already through an earlier release)."""
+    suppressed (public already through an earlier release); dlow, dhigh: where counts are
+    rounded, how far below and above its true value a published cell may lie for the
+    attacker."""
 
     def __init__(self, A: csr_matrix, le, slack, value, need, suppressed, weight, floor: float = 1.0,
-                 locked=None):
+                 locked=None, dlow=None, dhigh=None):
         self.A, self.le, self.slack = A, le, slack
         self.value = value.astype(float)
         self.need = need.astype(float)
         self.suppressed = suppressed.copy()
         self.weight = weight
         self.floor = floor
-        self.candidate = (self.value > 0) & (~locked if locked is not None else True)  # may join a witness
+        self.candidate = (self.value > 0) & (~locked if locked is not None else True)  # may be suppressed
+        zero = np.zeros(len(self.value))
+        self.dlow = zero if dlow is None else dlow  # a published rounded cell: true value - published interval
+        self.dhigh = zero if dhigh is None else dhigh
+        self.interval = self.dhigh > self.dlow
         self.B = A.copy()
         self.B.data = np.ones_like(self.B.data)
         self.Bt = self.B.T.tocsr()
@@ -99,40 +105,52 @@ class Component:
             if found is None:
                 unprotected.append(i)
                 continue
-            cols, dev = found
-            self.suppressed[cols] = True
+            cols, dev, hide = found
+            self.suppressed[hide] = True
             covered[cols[dev >= self.need[cols] - TOL]] = True
         return unprotected
 
     def _witness(self, near: np.ndarray, i: int):
-        """The cheapest witness for cell i among the `near` cells: (columns, deviations) or None."""
+        """The cheapest witness for cell i among the `near` cells: (columns it moves, their
+        deviations, columns to suppress) or None.
+
+        Columns: p - m is the move of a cell beyond what is published about it (cost: its
+        weight, or EPS_COST when suppressed already); where counts are rounded a third block
+        r moves a published cell within its interval, free and without suppressing it."""
         A, value = self.A, self.value
         rows = np.flatnonzero(self.B @ near.astype(float) > 0)
-        cols = np.flatnonzero(near & (self.suppressed | self.candidate))
+        cols = np.flatnonzero(near & (self.suppressed | self.candidate | self.interval))
         sub = A[rows][:, cols].tocsc()
         k = len(cols)
-        cost = np.where(self.suppressed[cols], EPS_COST, self.weight[cols])
+        blocks = 3 if self.interval[cols].any() else 2
+        hidden = self.suppressed[cols]
+        may_hide = hidden | self.candidate[cols]
+        cost = np.where(hidden, EPS_COST, self.weight[cols])
         ii = int(np.searchsorted(cols, i))
         lp = highspy.HighsLp()
-        lp.num_col_ = 2 * k
+        lp.num_col_ = blocks * k
         lp.num_row_ = len(rows)
-        c = np.concatenate([cost, cost])
+        c = np.concatenate([cost, cost] + [np.zeros(k)] * (blocks - 2))
         c[ii] = 0.0
         lp.col_cost_ = c
-        lower = np.zeros(2 * k)
-        upper = np.concatenate([np.full(k, INF), np.maximum(value[cols] - self.floor, 0.0)])
+        low_pub = np.where(hidden, 0.0, self.dlow[cols])  # a suppressed cell has no published interval
+        lower = np.concatenate([np.zeros(2 * k)] + [low_pub] * (blocks - 2))
+        upper = np.concatenate([np.where(may_hide, INF, 0.0),
+                                np.where(may_hide, np.maximum(value[cols] + low_pub - self.floor, 0.0), 0.0)]
+                               + [np.where(hidden, 0.0, self.dhigh[cols])] * (blocks - 2))
         lower[ii] = self.need[i]
         upper[k + ii] = 0.0
         lp.col_lower_ = lower
         lp.col_upper_ = upper
         lp.row_lower_ = np.where(self.le[rows], -INF, 0.0)
         lp.row_upper_ = np.where(self.le[rows], self.slack[rows], 0.0)
+        nnz = sub.indptr[-1]
         m = lp.a_matrix_
         m.format_ = highspy.MatrixFormat.kColwise
-        m.start_ = np.concatenate([sub.indptr, sub.indptr[1:] + sub.indptr[-1]]).astype(np.int32)
-        m.index_ = np.concatenate([sub.indices, sub.indices]).astype(np.int32)
-        m.value_ = np.concatenate([sub.data, -sub.data])
-        m.num_col_ = 2 * k
+        m.start_ = np.concatenate([sub.indptr] + [sub.indptr[1:] + nnz * b for b in range(1, blocks)]).astype(np.int32)
+        m.index_ = np.concatenate([sub.indices] * blocks).astype(np.int32)
+        m.value_ = np.concatenate([sub.data, -sub.data] + [sub.data] * (blocks - 2))
+        m.num_col_ = blocks * k
         m.num_row_ = len(rows)
         lp.a_matrix_ = m
         self.h.clearModel()
@@ -142,9 +160,10 @@ class Component:
         if self.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None
         sol = np.asarray(self.h.getSolution().col_value)
-        d = sol[:k] - sol[k:]
+        beyond = sol[:k] - sol[k:2 * k]
+        d = beyond + (sol[2 * k:] if blocks == 3 else 0.0)
         moved = np.abs(d) > TOL
-        return cols[moved], d[moved]
+        return cols[moved], d[moved], cols[np.abs(beyond) > TOL]
 
 
 def protect_component(task: dict) -> dict:
@@ -152,7 +171,7 @@ def protect_component(task: dict) -> dict:
     and `order`, the unsafe cells in processing order. Returns {"suppress": positions to
     suppress, "lps": LPs solved, "unprotected": positions without a witness}."""
     comp = Component(task["A"], task["le"], task["slack"], task["value"], task["need"], task["suppressed"],
-                     task["weight"], task["floor"], task.get("locked"))
+                     task["weight"], task["floor"], task.get("locked"), task.get("dlow"), task.get("dhigh"))
     unprotected = comp.protect(task["order"])
     return {"suppress": np.flatnonzero(comp.suppressed & ~task["suppressed"]), "lps": comp.lps,
             "unprotected": unprotected}

@@ -94,6 +94,8 @@ def lp_secondary(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str
     locked = cells["locked"].to_numpy(dtype=bool) if "locked" in cells.columns else np.zeros(n, dtype=bool)
     unsafe = suppressed & (value > 0) & (value < thr)
     need = thr - value if need is None else need
+    low = cells["low"].to_numpy(dtype=float) if "low" in cells.columns else value
+    high = cells["high"].to_numpy(dtype=float) if "high" in cells.columns else value
     weight = weights(value, cells.level.map(LEVEL_RANK).to_numpy(), (cells.category == "totaal").to_numpy())
 
     # components: cells linked through a relation (each relation's cells to its first cell)
@@ -118,7 +120,8 @@ def lp_secondary(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str
         rrows = rels_all[rel_starts[comp]:rel_starts[comp + 1]]
         tasks.append({"A": A[rrows][:, members], "le": le[rrows], "slack": slack[rrows], "value": value[members],
                       "need": need[members], "floor": floor, "suppressed": suppressed[members],
-                      "weight": weight[members], "locked": locked[members], "order": local[todo.to_numpy()]})
+                      "weight": weight[members], "locked": locked[members],
+                      "dlow": (low - value)[members], "dhigh": (high - value)[members], "order": local[todo.to_numpy()]})
         members_of.append(members)
     chosen = []
     for members, res in zip(members_of, parallel_map(protect_component, tasks, [len(t["order"]) for t in tasks])):

@@ -38,8 +38,8 @@ def test_audit_records_inputs_rules_accounting_and_protection(release):
     assert audit["disclosure"]["secondary_suppression"]["cells"] > 0
     assert audit["disclosure"]["audit"]["passed"] is True
     assert audit["disclosure"]["audit"]["provably_below_threshold"] == 0
-    assert audit["disclosure"]["not_yet_covered"] == [
-        "rounding of published counts (DPIA option) is recorded but not yet applied"]
+    assert audit["disclosure"]["rounding"] is None  # the demo DPIA does not round
+    assert audit["disclosure"]["earlier_releases"]["releases"] == []
     assert audit["leak_scan"]["hits"] == {}
 
 
@@ -75,3 +75,22 @@ def test_the_next_run_counts_the_published_release_as_known_and_keeps_its_patter
     assert e["releases"] == [release["release"].release_id]
     assert e["cells_known"] == int((published.status == "published").sum()) and not e["locked_and_protected_again"]
     assert list(cells.status) == list(published.status)
+
+
+def test_a_dpia_that_rounds_to_five_gets_rounded_stapeling_tables_and_an_audit_that_knows(release):
+    from privacy.dpia import Rounding
+
+    run = prepare(release["settings"])
+    purposes = dict(run.dpia.purposes)
+    purposes[run.dpia.stapeling_purpose] = purposes[run.dpia.stapeling_purpose].model_copy(
+        update={"rounding": Rounding(base=5)})
+    run.dpia = run.dpia.model_copy(update={"purposes": purposes})
+    truth = stage_tabulate(run)
+    cells, summary = stage_protect(run, truth)
+    rounded = ["stapeling", "combinaties", "selectie:stapeling-drie-domeinen"]  # the stapelingsmonitor purpose's
+    shown = cells[(cells.status == "published") & cells.table.isin(rounded)]
+    assert len(shown) > 100 and (shown.value % 5 == 0).all() and (shown.value != truth.value[shown.index]).any()
+    others = cells[(cells.status == "published") & ~cells.table.isin(rounded)]
+    assert (others.value == truth.value[others.index]).all()  # their purposes do not round
+    assert summary["rounding"]["tables"] == dict.fromkeys(sorted(rounded), 5)
+    assert summary["audit"]["passed"] and summary["audit"]["provably_below_threshold"] == 0
