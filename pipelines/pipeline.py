@@ -148,7 +148,8 @@ def stage_link(run: Run) -> dict:
 def stage_tabulate(run: Run) -> pd.DataFrame:
     con = run.connect()
     try:
-        return tabulate(con, run.period, run.selections)
+        return tabulate(con, run.period, run.selections, cell_keys=any(
+            p.cell_key is not None for p in run.dpia.purposes.values()))
     finally:
         con.close()
 
@@ -164,18 +165,27 @@ def thresholds(run: Run, cells: pd.DataFrame) -> dict[str, int]:
     return out
 
 
-def rounding_bases(run: Run, cells: pd.DataFrame) -> dict[str, int]:
-    """Per table, the base its purpose rounds published counts to (tables without rounding left out)."""
+def _purposes(run: Run, cells: pd.DataFrame) -> dict:
+    """table -> the DPIA purpose it is made under."""
     out = {}
     for table in cells.table.unique():
         if table.startswith("selectie:"):
             purpose = next(s.selection.purpose for s in run.selections if f"selectie:{s.selection.id}" == table)
         else:
             purpose = run.dpia.stapeling_purpose
-        r = run.dpia.purposes[purpose].rounding
-        if r is not None:
-            out[table] = r.base
+        out[table] = run.dpia.purposes[purpose]
     return out
+
+
+def rounding_bases(run: Run, cells: pd.DataFrame) -> dict[str, int]:
+    """Per table, the base its purpose rounds published counts to (tables without rounding left out)."""
+    return {t: p.rounding.base for t, p in _purposes(run, cells).items() if p.rounding is not None}
+
+
+def cell_key_params(run: Run, cells: pd.DataFrame) -> dict[str, tuple[int, float]]:
+    """Per table, the cell-key method's (D, V) of its purpose (tables without it left out)."""
+    return {t: (p.cell_key.max_noise, p.cell_key.variance) for t, p in _purposes(run, cells).items()
+            if p.cell_key is not None}
 
 
 def stage_protect(run: Run, cells: pd.DataFrame, accounts: dict[str, dict] | None = None
@@ -188,7 +198,8 @@ def stage_protect(run: Run, cells: pd.DataFrame, accounts: dict[str, dict] | Non
     persons = {f"selectie:{s.selection.id}" for s in run.selections if s.selection.unit == "persoon"}
     exclude = {this_release_id(run, accounts)} if accounts is not None else set()
     earlier = published_before(run.work_dir / "releases", run.settings.gemeente, exclude)
-    protected, summary = disclosure.protect(cells, run.buurten(), t, persons, earlier, rounding_bases(run, cells))
+    protected, summary = disclosure.protect(cells, run.buurten(), t, persons, earlier, rounding_bases(run, cells),
+                                            cell_key_params(run, cells))
     summary["additive_before_protection"] = True
     summary["threshold_min"] = min(t.values())
     summary["statement_nl"] = (

@@ -258,14 +258,26 @@ class LoadedSelection:
     def reads(self) -> list[tuple[str, str, tuple]]:
         return self.selection.criteria.reads(lookback=self.selection.lookback_months)
 
-    def compile(self, period: str) -> tuple[str, list]:
+    def _from_where(self, period: str) -> tuple[str, str, list, str]:
         s = self.selection
         params: list = []
         where = s.criteria.to_sql(s.unit, period_bounds(period), s.lookback_months, params)
         base = "households h" if s.unit == "huishouden" else "persons p JOIN households h ON h.hid = p.hid"
-        query = (f'SELECT h."buurtcode" AS buurtcode, count(*)::INTEGER AS n FROM {base} '
+        unit_key = "h.hid" if s.unit == "huishouden" else "p.pid"
+        return base, where, params, unit_key
+
+    def compile(self, period: str) -> tuple[str, list]:
+        """Counts per buurt, and the sum of the selected units' record keys (cell-key method)."""
+        base, where, params, unit_key = self._from_where(period)
+        query = (f'SELECT h."buurtcode" AS buurtcode, count(*)::INTEGER AS n, '
+                 f"sum(md5_number_lower({unit_key}::VARCHAR) % 4294967296)::BIGINT AS rk FROM {base} "
                  f"WHERE {where} GROUP BY 1 ORDER BY 1")
         return query, params
+
+    def members(self, period: str) -> tuple[str, list]:
+        """The selected households (or persons) themselves: for tests and explain, never published."""
+        base, where, params, unit_key = self._from_where(period)
+        return f"SELECT {unit_key} FROM {base} WHERE {where}", params
 
 
 def load_selection(path: Path, rules: DpiaRules) -> LoadedSelection:

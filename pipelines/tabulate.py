@@ -28,13 +28,16 @@ LEVELS = ("gemeente", "wijk", "buurt")
 CELL_COLUMNS = ["table", "period", "level", "area_code", "area_name", "category", "value"]
 
 
-def _grid(buurten: pd.DataFrame, counts: pd.DataFrame, categories: tuple[str, ...]) -> pd.DataFrame:
-    """buurt x category matrix of counts, zeros where nothing was counted."""
-    wide = counts.pivot_table(index="buurtcode", columns="category", values="n", aggfunc="sum", fill_value=0)
+def _grid(buurten: pd.DataFrame, counts: pd.DataFrame, categories: tuple[str, ...], column: str = "n"
+          ) -> pd.DataFrame:
+    """buurt x category matrix of counts (or record-key sums), zeros where nothing was counted."""
+    wide = counts.pivot_table(index="buurtcode", columns="category", values=column, aggfunc="sum", fill_value=0)
     return wide.reindex(index=buurten.buurtcode, columns=list(categories), fill_value=0).fillna(0).astype("int64")
 
 
-def _long(table: str, period: str, buurten: pd.DataFrame, grid: pd.DataFrame) -> pd.DataFrame:
+def _long(table: str, period: str, buurten: pd.DataFrame, grid: pd.DataFrame, keys: pd.DataFrame | None = None
+          ) -> pd.DataFrame:
+    """Long cells at every level; with `keys` (a grid of record-key sums) also the column rk."""
     b = buurten.set_index("buurtcode")
     frames = []
     for level, code, name in (("buurt", "buurtcode", "buurtnaam"), ("wijk", "wijkcode", "wijknaam"),
@@ -47,41 +50,50 @@ def _long(table: str, period: str, buurten: pd.DataFrame, grid: pd.DataFrame) ->
             names = b.drop_duplicates(code).set_index(code)[name]
         stacked = g.stack().reset_index()
         stacked.columns = ["area_code", "category", "value"]
+        if keys is not None:
+            k = keys if level == "buurt" else keys.groupby(b[code].reindex(keys.index).to_numpy()).sum()
+            stacked["rk"] = k.stack().to_numpy()
         stacked["area_name"] = stacked.area_code.map(names)
         stacked["level"] = level
         frames.append(stacked)
     out = pd.concat(frames, ignore_index=True)
     out["table"] = table
     out["period"] = period
-    return out[CELL_COLUMNS]
+    return out[CELL_COLUMNS + (["rk"] if keys is not None else [])]
 
 
-def tabulate(con: duckdb.DuckDBPyConnection, period: str, selections: list[LoadedSelection]) -> pd.DataFrame:
+def tabulate(con: duckdb.DuckDBPyConnection, period: str, selections: list[LoadedSelection],
+             cell_keys: bool = False) -> pd.DataFrame:
+    """All tables of a period; cell_keys=True adds `rk`, each cell's sum of record keys
+    (privacy/cellkey.py), which is never published."""
     t0 = time.perf_counter()
     buurten = con.execute("SELECT * FROM buurten ORDER BY buurtcode").df()
     counts = con.execute(sql("stapeling_counts"), {"period": period}).df()
     flags = counts[list(DOMAINS)].astype(bool)
     n_domains = flags.sum(axis=1)
 
+    cols = ["buurtcode", "category", "n", "rk"]
     stap = pd.concat([
-        counts.assign(category=n_domains.map(lambda k: "3+" if k >= 3 else str(k)))[["buurtcode", "category", "n"]],
-        counts.assign(category="totaal")[["buurtcode", "category", "n"]],
+        counts.assign(category=n_domains.map(lambda k: "3+" if k >= 3 else str(k)))[cols],
+        counts.assign(category="totaal")[cols],
     ])
     combo_name = flags.apply(lambda r: "+".join(d for d in DOMAINS if r[d]), axis=1) if len(counts) else pd.Series(dtype=str)
     some = counts[n_domains > 0]
     comb = pd.concat([
-        some.assign(category=combo_name[n_domains > 0])[["buurtcode", "category", "n"]],
-        some.assign(category="totaal")[["buurtcode", "category", "n"]],
+        some.assign(category=combo_name[n_domains > 0])[cols],
+        some.assign(category="totaal")[cols],
     ])
-    tables = [
-        _long("stapeling", period, buurten, _grid(buurten, stap, STAPELING)),
-        _long("combinaties", period, buurten, _grid(buurten, comb, COMBINATIES)),
-    ]
+
+    def long(table: str, counted: pd.DataFrame, categories: tuple[str, ...]) -> pd.DataFrame:
+        keys = _grid(buurten, counted, categories, "rk") if cell_keys else None
+        return _long(table, period, buurten, _grid(buurten, counted, categories), keys)
+
+    tables = [long("stapeling", stap, STAPELING), long("combinaties", comb, COMBINATIES)]
     for s in sorted(selections, key=lambda s: s.selection.id):
         query, params = s.compile(period)
         sel = con.execute(query, params).df().assign(category="totaal")
-        long = _long(f"selectie:{s.selection.id}", period, buurten, _grid(buurten, sel, ("totaal",)))
-        tables.append(long[long.level.isin(s.selection.levels)])
+        long_sel = long(f"selectie:{s.selection.id}", sel, ("totaal",))
+        tables.append(long_sel[long_sel.level.isin(s.selection.levels)])
     cells = pd.concat(tables, ignore_index=True)
     cells = sort_cells(cells)
     log.info("tabulated %d cells in %d tables (%.1f s)", len(cells), len(tables), time.perf_counter() - t0)

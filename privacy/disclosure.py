@@ -19,18 +19,19 @@
 
 Which suppressed cells are primary and which secondary is never published: it would
 tell an attacker which cells are small.
-5. Rounding (a DPIA option per purpose, rounding.py): published counts of a table with
-   a base are rounded; the protection and the audit use the interval each rounded count
-   stands for.
+5. Rounding (rounding.py) or the cell-key method (cellkey.py), DPIA options per purpose:
+   published counts are rounded or get consistent noise; the protection and the audit
+   use the interval each published count stands for.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from .audit import audit
 from .earlier import match
-from . import rounding
+from . import cellkey, rounding
 from .relations import build, check
 from .secondary import ProtectionFailed, secondary_suppression
 
@@ -50,10 +51,12 @@ def primary_suppression(cells: pd.DataFrame, thresholds: dict[str, int]) -> pd.D
 
 def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, int],
             person_tables: set[str] = frozenset(), earlier: pd.DataFrame | None = None,
-            bases: dict[str, int] | None = None) -> tuple[pd.DataFrame, dict]:
+            bases: dict[str, int] | None = None, cell_key: dict[str, tuple[int, float]] | None = None
+            ) -> tuple[pd.DataFrame, dict]:
     """Primary and secondary suppression with the audit; (protected cells, summary for audit.json).
     `earlier`: the cells earlier releases published (earlier.published_before); `bases`: per
-    table, the base its published counts are rounded to (rounding.py)."""
+    table, the base its published counts are rounded to (rounding.py); `cell_key`: per
+    table, the cell-key method's (D, V) (cellkey.py; needs the column `rk`)."""
     primary = primary_suppression(cells, thresholds)
     rels = build(primary, buurten, person_tables)
     inconsistent = check(primary, rels)
@@ -61,9 +64,14 @@ def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, in
         raise ProtectionFailed(f"{len(inconsistent)} relation(s) do not hold on the unprotected tables "
                                f"(first: {inconsistent[0].kind}); refusing to protect inconsistent tables")
     bases = {t: b for t, b in (bases or {}).items() if b > 1 and t in thresholds}
+    cell_key = {t: p for t, p in (cell_key or {}).items() if t in thresholds and t not in bases}
     published_value = primary.value
-    if bases:
+    if bases or cell_key:
         r, low, high = rounding.intervals(primary, thresholds, bases)
+        if cell_key:
+            n, n_low, n_high = cellkey.perturb(primary, thresholds, cell_key)
+            noisy = primary.table.isin(list(cell_key)).to_numpy()
+            r, low, high = np.where(noisy, n, r), np.where(noisy, n_low, low), np.where(noisy, n_high, high)
         primary = primary.assign(low=low, high=high)
         published_value = pd.Series(r, index=primary.index)
     known, revised = match(primary.assign(value=published_value), earlier if earlier is not None else pd.DataFrame())
@@ -84,10 +92,11 @@ def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, in
             rerun = True
             protected, result, stats = secondary_suppression(primary.assign(locked=known), rels, thresholds)
             protected = protected.drop(columns=["locked"])
-    if bases:
+    if bases or cell_key:
         shown = protected.status == "published"
         protected.loc[shown, "value"] = published_value[shown]
         protected = protected.drop(columns=["low", "high"])
+    protected = protected.drop(columns=[c for c in ("rk",) if c in protected.columns])
     summary = summarise(protected, thresholds)
     summary["rounding"] = {
         "tables": dict(sorted(bases.items())),
@@ -96,6 +105,14 @@ def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, in
         "in_audit": "the attacker knows a rounded count r (base b) only as the interval r - b//2 .. r - b//2 + b - 1, "
                     "and at least the threshold; the audit and the protection use these intervals",
     } if bases else None
+    summary["cell_key"] = {
+        "tables": {t: {"max_noise": d, "variance": v} for t, (d, v) in sorted(cell_key.items())},
+        "rule": "every published non-zero count gets noise from a maximum-entropy perturbation table (mean 0, "
+                "at most D either way, variance at most V, never below the threshold), looked up with its cell key: "
+                "the sum of the record keys of its households, so the same households always get the same noise",
+        "in_audit": "the attacker knows a noisy count p only as the interval max(threshold, p - D) .. p + D; the "
+                    "audit and the protection use these intervals",
+    } if cell_key else None
     summary["relations"] = {"count": len(rels), "kinds": sorted({r.kind for r in rels})}
     summary["secondary_suppression"] = {
         "applied": True,

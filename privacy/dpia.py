@@ -44,6 +44,11 @@ class Rounding(Strict):
     base: int = Field(ge=2, le=100, description="published counts are rounded to a multiple of this base")
 
 
+class CellKey(Strict):
+    max_noise: int = Field(default=2, ge=1, le=5, description="D: the largest noise added to or taken from a count")
+    variance: float = Field(default=1.0, gt=0, le=4, description="V: the largest variance of the noise")
+
+
 class Purpose(Strict):
     title: str
     description: str
@@ -53,8 +58,16 @@ class Purpose(Strict):
     lowest_level: Level = "buurt"
     min_cell_size: int = Field(ge=1)
     rounding: Optional[Rounding] = None
+    cell_key: Optional[CellKey] = Field(
+        default=None, description="consistent noise by the cell-key method instead of exact counts")
     retention_months: dict[SourceId, int] = Field(
         default_factory=dict, description="how long each source's data may be kept for this purpose")
+
+    @model_validator(mode="after")
+    def _one_way_to_blur(self) -> "Purpose":
+        if self.rounding is not None and self.cell_key is not None:
+            raise ValueError("choose rounding or cell_key, not both")
+        return self
 
     @model_validator(mode="after")
     def _retention_for_read_sources(self) -> "Purpose":

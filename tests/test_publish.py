@@ -94,3 +94,30 @@ def test_a_dpia_that_rounds_to_five_gets_rounded_stapeling_tables_and_an_audit_t
     assert (others.value == truth.value[others.index]).all()  # their purposes do not round
     assert summary["rounding"]["tables"] == dict.fromkeys(sorted(rounded), 5)
     assert summary["audit"]["passed"] and summary["audit"]["provably_below_threshold"] == 0
+
+
+def test_the_cell_key_method_gives_the_same_households_the_same_noise_in_every_table(release):
+    from privacy.dpia import CellKey
+
+    run = prepare(release["settings"])
+    purposes = dict(run.dpia.purposes)
+    purposes[run.dpia.stapeling_purpose] = purposes[run.dpia.stapeling_purpose].model_copy(
+        update={"cell_key": CellKey(max_noise=2, variance=1.0)})
+    run.dpia = run.dpia.model_copy(update={"purposes": purposes})
+    truth = stage_tabulate(run)
+    assert "rk" in truth.columns
+    cells, summary = stage_protect(run, truth)
+    assert "rk" not in cells.columns
+    shown = cells[(cells.status == "published") & (cells.value > 0) & cells.table.isin(["stapeling", "combinaties"])]
+    moved = shown.value - truth.value[shown.index]
+    assert moved.abs().max() == 2 and (moved != 0).mean() > 0.3 and (shown.value >= 10).all()
+    key = ["period", "level", "area_code"]
+    triple = cells[(cells.table == "combinaties") & (cells.category == "uitkering+achterstand+wmo")].set_index(key)
+    three = cells[(cells.table == "stapeling") & (cells.category == "3+")].set_index(key)
+    both = triple.join(three, lsuffix="_c", rsuffix="_s")
+    both = both[(both.status_c == "published") & (both.status_s == "published")]
+    assert len(both) > 3 and (both.value_c == both.value_s).all()  # same households, same noise
+    assert summary["cell_key"]["tables"]["stapeling"] == {"max_noise": 2, "variance": 1.0}
+    assert summary["audit"]["passed"] and summary["audit"]["provably_below_threshold"] == 0
+    again, _ = stage_protect(run, stage_tabulate(run))
+    assert again.equals(cells)

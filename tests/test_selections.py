@@ -46,11 +46,8 @@ def con():
 def selected(con, criteria: dict, unit="huishouden", lookback=3) -> set[int]:
     sel = Selection(id="t-sel", title="t", description="t", purpose="p", owner="o", unit=unit, lookback_months=lookback,
                     outputs=["buurt_tables"], criteria=Criterion.model_validate(criteria))
-    query, params = LoadedSelection(sel, None, "").compile("2026-10")
-    key = "h.hid" if unit == "huishouden" else "p.pid"
-    inner = query.replace('SELECT h."buurtcode" AS buurtcode, count(*)::INTEGER AS n', f"SELECT {key}").replace(
-        " GROUP BY 1 ORDER BY 1", "")
-    return {r[0].int for r in con.execute(inner, params).fetchall()}
+    query, params = LoadedSelection(sel, None, "").members("2026-10")
+    return {r[0].int for r in con.execute(query, params).fetchall()}
 
 
 def test_active_uitkering(con):
