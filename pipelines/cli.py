@@ -59,6 +59,16 @@ selections_dir: {selections}
 """
 
 
+def _months_before(period: str, n: int) -> list[str]:
+    """The n monthly periods ending at `period`, oldest first."""
+    y, m = map(int, period.split("-"))
+    out = []
+    for k in range(n - 1, -1, -1):
+        yy, mm = divmod((y * 12 + m - 1) - k, 12)
+        out.append(f"{yy:04d}-{mm + 1:02d}")
+    return out
+
+
 def cmd_demo(args) -> int:
     from .synth import synthesize
 
@@ -68,7 +78,8 @@ def cmd_demo(args) -> int:
     settings = work / "gemeente.yaml"
     settings.write_text(DEMO_SETTINGS.format(gemeente=args.gemeente, period=args.period, config=CONFIG_DIR,
                                              selections=SELECTIONS_DIR), encoding="utf-8")
-    result = _run_flow(settings, None, None, None)
+    for period in _months_before(args.period, args.periods):  # earlier periods first: the report's trends
+        result = _run_flow(settings, period, None, None)
     print(f"demo release {result['release_id']}\n  open {result['folder']}/report.html")
     return 0
 
@@ -159,6 +170,7 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--period", default="2026-10")
     d.add_argument("--seed", type=int, default=20261001)
     d.add_argument("--scale", type=float, default=1.0)
+    d.add_argument("--periods", type=int, default=6, help="monthly releases up to --period, for the trends")
     d.set_defaults(func=cmd_demo)
 
     c = sub.add_parser("check", help="validate selections, DPIA rules, sources and contracts without data")

@@ -28,6 +28,7 @@ from .ingest import ingest_source, write_quarantine
 from .ingest.readers import preflight
 from .link import link, load_buurten, period_bounds
 from .publish import Release, publish, release_id
+from .reportdata import earlier_tables
 from .selections import LoadedSelection, load_dpia, load_selections
 from .settings import REPO_ROOT, SOURCE_IDS, Settings, SourcesFile, load_contract, load_settings, load_sources, resolve
 from .tabulate import COMBINATIES, STAPELING, tabulate
@@ -283,7 +284,9 @@ def build_audit(run: Run, accounts: dict[str, dict], linking: dict, protection: 
         "tables": {
             **{t: {"description": d, "categories": list(STAPELING if t == "stapeling" else COMBINATIES)}
                for t, d in TABLE_DESCRIPTIONS.items()},
-            **{f"selectie:{s['id']}": {"description": s["title"], "categories": ["totaal"]} for s in rules["selections"]},
+            **{f"selectie:{s.selection.id}": {"description": s.selection.title, "categories": ["totaal"],
+                                              "unit": "personen" if s.selection.unit == "persoon" else "huishoudens"}
+               for s in sorted(run.selections, key=lambda s: s.selection.id)},
         },
         "disclosure": protection,
     }
@@ -291,7 +294,8 @@ def build_audit(run: Run, accounts: dict[str, dict], linking: dict, protection: 
 
 def stage_publish(run: Run, cells: pd.DataFrame, accounts: dict[str, dict], linking: dict, protection: dict) -> Release:
     audit = build_audit(run, accounts, linking, protection)
-    release = publish(run.work_dir, audit["release_id"], cells, audit, {"buurten": run.buurten()})
+    history = earlier_tables(run.work_dir, run.settings.gemeente, run.period)
+    release = publish(run.work_dir, audit["release_id"], cells, audit, {"buurten": run.buurten(), "history": history})
     log.info("published release %s in %s", release.release_id, release.folder)
     return release
 

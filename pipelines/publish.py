@@ -23,6 +23,8 @@ from privacy import ledger
 from privacy.leakscan import scan_files
 
 from .report import render_report
+from .reportdata import read_tables
+from .xlsx import workbook
 from .tabulate import CELL_COLUMNS
 
 TABLES_COLUMNS = CELL_COLUMNS + ["status"]
@@ -64,9 +66,13 @@ def publish(work_dir: Path, rid: str, cells: pd.DataFrame, audit: dict, report_c
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
     try:
-        (staging / "tables.csv").write_bytes(tables_csv(cells))
-        (staging / "report.html").write_text(render_report(cells, audit, report_context), encoding="utf-8")
-        pre = scan_files([staging / "tables.csv", staging / "report.html"])
+        table_bytes = tables_csv(cells)
+        (staging / "tables.csv").write_bytes(table_bytes)
+        published = read_tables(table_bytes)  # the report and the workbook see only what tables.csv publishes
+        (staging / "report.html").write_text(render_report(published, audit, report_context), encoding="utf-8")
+        titles = {t: d["description"] for t, d in audit.get("tables", {}).items()}
+        (staging / "tables.xlsx").write_bytes(workbook(published, titles, audit["period"], audit["gemeente"]["code"]))
+        pre = scan_files([staging / "tables.csv", staging / "report.html", staging / "tables.xlsx"])
         audit = {**audit, "leak_scan": {"rule": "no 9-digit number passing the 11-proef in any release file",
                                         "hits": pre}}
         (staging / "audit.json").write_text(json.dumps(audit, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

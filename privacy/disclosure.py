@@ -82,6 +82,17 @@ def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, in
             f"{len(exposed)} cell(s) below the threshold were published by an earlier release of this gemeente "
             f"(first: {first.table} {first.level} {first.area_code} {first.category}); this release cannot hide "
             "them again. Withdraw that release first")
+    if known.any():
+        # what earlier releases alone let an attacker prove: if that already pins a small cell below the
+        # threshold, no pattern of this release can undo it
+        prior = primary.assign(status=np.where(known | (primary.value == 0), "published", "suppressed"))
+        pinned = audit(prior, rels, thresholds, both=False).failing
+        if pinned:
+            first = primary.loc[min(b.cell for b in pinned)]
+            raise ProtectionFailed(
+                f"{len(pinned)} small cell(s) are already shown to be below the threshold by what earlier releases "
+                f"of this gemeente published (first: {first.table} {first.level} {first.area_code} {first.category}); "
+                "no new release can protect them. Withdraw those releases first")
     protected, result, stats = secondary_suppression(primary, rels, thresholds)
     rerun = False
     if known.any():

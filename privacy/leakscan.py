@@ -7,6 +7,7 @@ tests on the warehouse, logs and GX output. Validation is python-stdnum's.
 from __future__ import annotations
 
 import re
+import zipfile
 from pathlib import Path
 
 from stdnum.nl import bsn
@@ -18,11 +19,19 @@ def bsn_like(text: str) -> list[str]:
     return [m for m in _NINE.findall(text) if bsn.is_valid(m)]
 
 
+def file_text(path: Path) -> str:
+    """A file's text; for an XLSX (a zip of XML parts) the text of every part."""
+    if path.suffix == ".xlsx":
+        with zipfile.ZipFile(path) as z:
+            return "\n".join(z.read(n).decode("utf-8", errors="replace") for n in sorted(z.namelist()))
+    return path.read_text(encoding="utf-8", errors="replace")
+
+
 def scan_files(paths: list[Path]) -> dict[str, int]:
     """file name -> number of BSN-like numbers found (only files with hits)."""
     hits = {}
     for p in paths:
-        found = bsn_like(p.read_text(encoding="utf-8", errors="replace"))
+        found = bsn_like(file_text(p))
         if found:
             hits[p.name] = len(found)
     return hits

@@ -144,6 +144,9 @@ def secondary_suppression(cells: pd.DataFrame, rels: list[Relation], thresholds:
     cells.loc[chosen, "reason"] = "secondary"
     log.info("protection LPs: %d solved in %d component(s), %d secondary suppression(s), %d cell(s) without witness",
              lp_stats["lps"], lp_stats["components"], len(chosen), lp_stats["unprotected"])
+    if lp_stats["unprotected"]:  # not even with every cell that may be hidden hidden: nothing can protect them
+        raise ProtectionFailed(f"{lp_stats['unprotected']} small cell(s) cannot be protected by any suppression: "
+                               "the cells that may not be hidden (published by earlier releases) determine them")
     result = audit(cells, rels, thresholds)  # the full audit: minimum and maximum of every small cell
     log.info("audit: %d small cell(s), %d provably below the threshold (%d LPs, %.1f s)",
              len(result.bounds), len(result.failing), result.lps, result.seconds)

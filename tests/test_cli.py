@@ -78,9 +78,11 @@ def test_run_through_prefect_with_a_missing_file_publishes_nothing(prefect_serve
 
 def test_demo_runs_end_to_end_through_prefect(prefect_server, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("HOME", str(tmp_path / "home"))  # the demo's key goes to ~/.config/wijksignaal
-    assert main(["demo", "--work", str(tmp_path / "demo"), "--gemeente", "GM0003", "--scale", "0.5"]) == 0
+    assert main(["demo", "--work", str(tmp_path / "demo"), "--gemeente", "GM0003", "--scale", "0.5",
+                 "--periods", "2"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("demo release GM0003-2026-10-")
     folder = Path(out.split("open ")[1].strip()).parent
-    assert {p.name for p in folder.iterdir()} == {"tables.csv", "audit.json", "report.html"}
+    assert sorted(p.name[:14] for p in folder.parent.iterdir()) == ["GM0003-2026-09", "GM0003-2026-10"]
+    assert {p.name for p in folder.iterdir()} == {"tables.csv", "tables.xlsx", "audit.json", "report.html"}
     assert (tmp_path / "home" / ".config" / "wijksignaal" / "pseudonym.key").exists()

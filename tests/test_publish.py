@@ -18,7 +18,7 @@ def test_same_seed_gives_a_byte_identical_release(release, tmp_path):
     again = run_all(write_settings(tmp_path / "b", sources, tmp_path / "otherkey" / "k.key"))
     first = release["release"]
     assert again.release_id == first.release_id
-    for name in ("tables.csv", "audit.json", "report.html"):
+    for name in ("tables.csv", "tables.xlsx", "audit.json", "report.html"):
         assert (again.folder / name).read_bytes() == (first.folder / name).read_bytes(), name
 
 
@@ -55,7 +55,8 @@ def test_a_release_with_a_bsn_like_number_is_refused(release, tmp_path):
     run = prepare(release["settings"], {"work_dir": str(tmp_path / "w")})
     cells, summary = stage_protect(run, stage_tabulate(prepare(release["settings"])))
     cells.loc[cells.index[5], "area_name"] = "Buurt 123456782"  # a valid 11-proef number
-    with pytest.raises(PublishRefused, match=r"refusing to publish: BSN-like numbers found in tables.csv \(1\)$"):
+    refused = r"refusing to publish: BSN-like numbers found in tables.csv \(1\), tables.xlsx \(1\)$"
+    with pytest.raises(PublishRefused, match=refused):
         publish(tmp_path / "w", "GM0164-2026-10-test", cells, {"gemeente": {"code": "GM0164", "name": "Hengelo"},
                                                               "period": PERIOD, **_audit_stub(release)}, {"buurten": run.buurten()})
     assert not (tmp_path / "w" / "releases" / "GM0164-2026-10-test").exists()
@@ -64,7 +65,8 @@ def test_a_release_with_a_bsn_like_number_is_refused(release, tmp_path):
 
 def _audit_stub(release):
     audit = json.loads((release["release"].folder / "audit.json").read_text(encoding="utf-8"))
-    return {k: audit[k] for k in ("rules", "row_accounting", "disclosure", "definitions", "release_id", "synthetic")}
+    return {k: audit[k] for k in ("rules", "row_accounting", "disclosure", "definitions", "release_id", "synthetic",
+                                  "software", "tables")}
 
 
 def test_the_next_run_counts_the_published_release_as_known_and_keeps_its_pattern(release):

@@ -58,3 +58,15 @@ def test_a_small_cell_an_earlier_release_published_cannot_be_hidden_again(tmp_pa
 
 def test_without_a_releases_folder_nothing_is_known(tmp_path):
     assert published_before(tmp_path / "missing", "GM1").empty
+
+
+def test_a_small_cell_an_earlier_primary_only_release_gave_away_is_refused_before_any_work(tmp_path):
+    from privacy.disclosure import primary_suppression
+
+    cells = table({"BU1": (3, 40), "BU2": (20, 30), "BU3": (25, 25)})
+    leaky = primary_suppression(cells, {"t": 10})  # only the 3 hidden: totaal - b gives it away
+    release_folder(tmp_path, "GM1-2026-10-leaky", leaky)
+    with pytest.raises(ProtectionFailed, match=r"^1 small cell\(s\) are already shown to be below the threshold by "
+                                               r"what earlier releases of this gemeente published \(first: t buurt "
+                                               r"BU1 a\); no new release can protect them"):
+        protect(cells, BUURTEN, {"t": 10}, earlier=published_before(tmp_path, "GM1"))

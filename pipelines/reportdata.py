@@ -1,0 +1,129 @@
+"""The report's data, read only from published tables (issue: the report cannot show
+anything tables.csv does not publish).
+
+Inputs: the release's own tables.csv; the tables.csv of earlier releases of the same
+gemeente (other periods: the trends); the release's audit.json for titles, thresholds
+and the disclosure method; and the public CBS geography (names, label points). The
+result is one JSON-able dict that the report embeds and draws in the browser.
+
+In the dict a suppressed cell is `null`, a cell a table does not publish at that level
+is absent: the page shows "·" and "–" for them, never a zero.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pandas as pd
+
+from privacy import ledger
+
+from .geomap import voronoi_paths
+from .similar import similar_buurten
+from .tabulate import COMBINATIES, DOMAINS, STAPELING
+
+TITLES = {
+    "stapeling": "Huishoudens naar aantal probleemdomeinen",
+    "combinaties": "Huishoudens naar combinatie van domeinen",
+}
+DOMAIN_NL = {"uitkering": "uitkering", "achterstand": "betalingsachterstand", "wmo": "Wmo"}
+
+
+def read_tables(data: bytes | str | Path) -> pd.DataFrame:
+    """tables.csv (path or bytes) with `value` as nullable integers (empty = suppressed)."""
+    src = io.BytesIO(data) if isinstance(data, bytes) else data
+    return pd.read_csv(src, dtype={"value": "Int64", "period": str, "area_code": str}, keep_default_na=False,
+                       na_values={"value": [""]})
+
+
+def earlier_tables(work_dir: Path, gemeente: str, period: str) -> list[pd.DataFrame]:
+    """tables.csv of the releases of `gemeente` for other periods than `period`: per period the
+    last one the ledger records, oldest period first."""
+    latest: dict[str, str] = {}
+    path = work_dir / "ledger.jsonl"
+    for entry in (ledger.entries(path) if path.exists() else []):
+        if entry.get("gemeente") == gemeente and entry.get("period") != period:
+            latest[entry["period"]] = entry["release_id"]
+    out = []
+    for p, rid in sorted(latest.items()):
+        tables = work_dir / "releases" / rid / "tables.csv"
+        if tables.exists():
+            out.append(read_tables(tables))
+    return out
+
+
+def _values(t: pd.DataFrame) -> dict:
+    """table -> area -> category -> value (None = suppressed)."""
+    out: dict = {}
+    for table, area, cat, value, status in zip(t.table, t.area_code, t.category, t.value, t.status):
+        out.setdefault(table, {}).setdefault(area, {})[cat] = (
+            None if status != "published" or pd.isna(value) else int(value))
+    return out
+
+
+def _similar(now: dict, geo: pd.DataFrame, threshold: int) -> dict:
+    """Similar buurten within each gemeente."""
+    out: dict = {"features": None, "profiles": {}, "peers": {}}
+    for _, g in geo.groupby("gemeentecode", sort=True):
+        s = similar_buurten(now, sorted(g.buurtcode), threshold)
+        out["features"] = s["features"]
+        out["profiles"].update(s["profiles"])
+        out["peers"].update(s["peers"])
+    return out
+
+
+def build_model(current: pd.DataFrame, history: list[pd.DataFrame], audit: dict, geography: pd.DataFrame) -> dict:
+    """Everything the page draws. `geography`: CBS buurten (codes, names, label points) of the gemeente."""
+    period = audit["period"]
+    frames = [h for h in history if len(h) and h.period.iloc[0] != period] + [current]
+    periods = sorted({f.period.iloc[0] for f in frames})
+    values = {f.period.iloc[0]: _values(f) for f in frames}
+
+    areas: dict[str, dict] = {}
+    for lv, code, name in current[["level", "area_code", "area_name"]].drop_duplicates().itertuples(index=False):
+        areas[code] = {"name": name, "level": lv, "children": []}
+    geo = geography[geography.buurtcode.isin(areas)]
+    for b in geo.itertuples():
+        areas[b.buurtcode]["parent"] = b.wijkcode
+        areas[b.wijkcode]["parent"] = b.gemeentecode
+    for code, a in areas.items():
+        if "parent" in a and a["parent"] in areas:
+            areas[a["parent"]]["children"].append(code)
+    for a in areas.values():
+        a["children"].sort(key=lambda c: areas[c]["name"])
+
+    selections = {s["id"]: s for s in audit.get("rules", {}).get("selections", [])}
+    tables = {
+        "stapeling": {"title": TITLES["stapeling"], "categories": list(STAPELING), "unit": "huishoudens"},
+        "combinaties": {"title": TITLES["combinaties"], "categories": list(COMBINATIES), "unit": "huishoudens"},
+    }
+    for t in dict.fromkeys(current.table):
+        if t.startswith("selectie:"):
+            s = selections.get(t.split(":", 1)[1], {})
+            levels = sorted(set(current.level[current.table == t]))
+            tables[t] = {"title": s.get("title", t), "categories": ["totaal"], "threshold": s.get("threshold"),
+                         "levels": levels,
+                         "unit": audit.get("tables", {}).get(t, {}).get("unit", "huishoudens")}
+    disclosure = audit.get("disclosure", {})
+    threshold = disclosure.get("threshold_min", 10)
+    now = values.get(period, {})
+    return {
+        "gemeente": audit.get("gemeente", {}),
+        "period": period,
+        "periods": periods,
+        "areas": areas,
+        "tables": tables,
+        "domains": {d: DOMAIN_NL[d] for d in DOMAINS},
+        "values": values,
+        "threshold": threshold,
+        "rounding": disclosure.get("rounding"),
+        "cell_key": disclosure.get("cell_key"),
+        "similar": _similar(now, geo, threshold),
+        "map": voronoi_paths(geo),
+        "synthetic": bool(audit.get("synthetic")),
+        "release_id": audit.get("release_id"),
+    }
+
+
+__all__ = ["read_tables", "earlier_tables", "build_model"]
