@@ -96,3 +96,19 @@ def prefect_server():
 
     with prefect_test_harness(server_startup_timeout=60):
         yield
+
+
+TREND_PERIODS = ("2026-08", "2026-09", "2026-10")
+
+
+@pytest.fixture(scope="session")
+def trend_release(sources, key_file, tmp_path_factory):
+    """Three monthly releases in one work directory (without Prefect): the last one's report
+    has trends. Returns the last release and the work directory."""
+    from pipelines.pipeline import run_all
+
+    folder = tmp_path_factory.mktemp("trend")
+    settings = write_settings(folder, sources, key_file)
+    for period in TREND_PERIODS:
+        rel = run_all(settings, {"period": period})
+    return {"release": rel, "work": folder / "work", "settings": settings}

@@ -1,0 +1,57 @@
+"""The report in a real browser: Debian's chromium, headless, with the network off.
+
+.ci/run installs chromium; there WIJKSIGNAAL_REQUIRE_BROWSER=1 makes a missing browser a
+failure instead of a skip. The screenshots are kept in work/test-artifacts/.
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "work" / "test-artifacts"
+
+
+def chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not chromium():
+        if os.environ.get("WIJKSIGNAAL_REQUIRE_BROWSER") == "1":
+            pytest.fail("chromium is not installed (Debian: apt-get install chromium)")
+        pytest.skip("chromium is not installed (Debian: apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium(), args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+@pytest.mark.parametrize("view", ["", "#WK016405", "#BU01640503"])
+def test_report_opens_offline_without_errors_and_draws_everything(browser, trend_release, view):
+    report = trend_release["release"].folder / "report.html"
+    context = browser.new_context(offline=True, viewport={"width": 1200, "height": 900})
+    page = context.new_page()
+    errors, failed, requests = [], [], []
+    page.on("console", lambda m: errors.append(m.text) if m.type in ("error", "warning") else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("requestfailed", lambda r: failed.append(r.url))
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(report.as_uri() + view)
+    page.wait_for_selector("#map svg path")
+    assert errors == [] and failed == []
+    assert requests == [report.as_uri()]  # nothing but the file itself
+    text = page.inner_text("body")
+    assert "Stapeling: aantal domeinen per huishouden" in text and "Combinaties van domeinen" in text
+    assert "Bron: CBS, Kadaster" in text
+    assert page.locator("#map svg path").count() == 62  # every buurt of Hengelo
+    assert page.locator("svg[aria-label^='verloop']").count() > 5  # trend lines next to the figures
+    if view.startswith("#BU"):
+        assert "Vergelijkbare buurten" in text and page.locator(".card").count() == 4
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"report{view.replace('#', '-')}.png"), full_page=True)
+    context.close()
