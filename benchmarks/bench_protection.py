@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -81,11 +82,16 @@ def tauargus(cells: pd.DataFrame, buurten: pd.DataFrame, method: str, threshold:
     with open(workdir / "cat.hrc", "w", encoding="utf-8") as f:
         for parent, children in LEAVES.items():
             f.write(parent + "\n" + "".join(f"@{c}\n" for c in children))
-    t0 = time.perf_counter()
-    res = protect(micro, ["buurt", "cat"], response="one", safety_rules=f"FREQ({threshold},{range_pct})",
-                  suppress=f"{method}(1)", hrc={"buurt": str(workdir / "buurt.hrc"), "cat": str(workdir / "cat.hrc")},
-                  hierleadstring="@", totcode="Total", workdir=str(workdir / method))
-    seconds = time.perf_counter() - t0
+    here = os.getcwd()
+    os.chdir(workdir)  # the engine writes its logs (HiTaS.log, cspSCIP.*) to the current directory
+    try:
+        t0 = time.perf_counter()
+        res = protect(micro, ["buurt", "cat"], response="one", safety_rules=f"FREQ({threshold},{range_pct})",
+                      suppress=f"{method}(1)", hierleadstring="@", totcode="Total", workdir=str(workdir / method),
+                      hrc={"buurt": str(workdir / "buurt.hrc"), "cat": str(workdir / "cat.hrc")})
+        seconds = time.perf_counter() - t0
+    finally:
+        os.chdir(here)
     df = res.tables[0].dataframe()
     key = {(a, c): i for i, a, c in zip(cells.index, cells.area_code, cells.category)}
     gemeente = cells.area_code[cells.level == "gemeente"].iloc[0]
