@@ -200,7 +200,8 @@ def stage_protect(run: Run, cells: pd.DataFrame, accounts: dict[str, dict] | Non
     exclude = {this_release_id(run, accounts)} if accounts is not None else set()
     earlier = published_before(run.work_dir / "releases", run.settings.gemeente, exclude)
     protected, summary = disclosure.protect(cells, run.buurten(), t, persons, earlier, rounding_bases(run, cells),
-                                            cell_key_params(run, cells))
+                                            cell_key_params(run, cells),
+                                            group=run.dpia.disclosure.group_disclosure == "protect")
     summary["additive_before_protection"] = True
     summary["threshold_min"] = min(t.values())
     summary["statement_nl"] = (

@@ -4,13 +4,16 @@ can prove about each suppressed cell, by linear programming (HiGHS).
 Attacker's knowledge: every published value (where the DPIA rounds counts, the
 interval a rounded count stands for, in columns `low`/`high`; rounding.py); every
 relation in relations.py; every count is a whole, non-negative number; zeros are
-always published, so a suppressed cell is at least 1. For each suppressed cell the audit computes the smallest and the
+published, so a suppressed cell is at least 1 (except a stapeling `0` cell where the
+DPIA's group-disclosure rule hides zeros: there the floor is 0). For each suppressed cell the audit computes the smallest and the
 largest value consistent with all of that (the LP relaxation: integrality is dropped,
 which can only widen the range, and the widened range is what is tested).
 
 A suppressed unsafe cell (1 <= value < threshold) is protected only when its largest
 feasible value reaches the threshold: otherwise the attacker can prove it lies below
-the threshold, i.e. that it is a small group.
+the threshold, i.e. that it is a small group. A group-disclosure zero (no household of
+the area without a problem domain) is protected when it can be 1: otherwise the attacker
+can prove that every household of the area has a problem.
 
 The LPs are solved per connected component of unknown cells (suppressed or rounded
 cells that share a relation), each component's model built once and re-solved with new objectives (warm
@@ -132,6 +135,8 @@ def _bound_component(h, targets: list[int], col: dict[int, int], value: dict, th
     protected (its maximum is at least that value), one that some solution puts at 1 has
     minimum 1 (the lower bound). Exact LPs are solved only for cells no witness settles."""
     lps = 0
+    floors = np.asarray(h.getLp().col_lower_)
+    lower_of = {c: float(floors[col[c]]) for c in targets}  # the attacker's floor of each cell
     high = {c: -INF for c in targets}  # best witnessed value (exact when `exact_high`)
     low = {c: INF for c in targets}
     exact_high: set[int] = set()
@@ -159,20 +164,20 @@ def _bound_component(h, targets: list[int], col: dict[int, int], value: dict, th
             high[c] = obj
         exact_high.add(c)
     if both:
-        if any(low[c] > 1 + 1e-6 for c in targets):
+        if any(low[c] > lower_of[c] + 1e-6 for c in targets):
             obj, x = _solve(h, cols, highspy.ObjSense.kMinimize)  # pull all small cells down at once
             lps += 1
             witness(x)
         for c in targets:
-            if low[c] <= 1 + 1e-6:
-                low[c] = 1.0
+            if low[c] <= lower_of[c] + 1e-6:
+                low[c] = lower_of[c]
                 continue
             obj, x = _solve(h, np.array([col[c]]), highspy.ObjSense.kMinimize)
             lps += 1
             witness(x)
             low[c] = obj
     for c in targets:
-        out[c] = CellBound(c, int(value[c]), int(thr[c]), low[c] if both else 1.0, high[c],
+        out[c] = CellBound(c, int(value[c]), int(thr[c]), low[c] if both else lower_of[c], high[c],
                            high_exact=c in exact_high or high[c] == INF)
     return lps
 
@@ -205,6 +210,19 @@ def parallel_map(fn, tasks: list, sizes: list[int]) -> list:
     return out
 
 
+def protection_targets(cells: pd.DataFrame, thresholds: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """(target, floor) per cell. target: the value an attacker must not be able to exclude for a
+    suppressed cell that needs protection (its table's threshold for a small count, 1 for a
+    group-disclosure zero; NaN for the rest). floor: the least value the attacker allows a
+    suppressed cell (1, because zeros are published; 0 where the group rule hides zeros).
+    From the columns `target` and `floor` that primary suppression writes, else derived."""
+    v = cells.value.to_numpy(dtype=float)
+    if "target" in cells.columns:
+        return cells["target"].to_numpy(dtype=float), cells["floor"].to_numpy(dtype=float)
+    thr = cells.table.map(thresholds).to_numpy(dtype=float)
+    return np.where((v > 0) & (v < thr), thr, np.nan), np.ones(len(cells))
+
+
 def _published_bounds(cells: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """What the attacker knows of each published cell: its value, or with rounding
     (rounding.py) the interval in columns `low`/`high`."""
@@ -232,7 +250,8 @@ def audit(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str, int],
         return result
     var = {c: k for k, c in enumerate(cells.index[hidden | interval])}  # the LP's variables
     value = dict(zip(cells.index, cells.value))
-    lower = np.where(interval, published_low, 1.0)[hidden | interval]
+    target, floor = protection_targets(cells, thresholds)
+    lower = np.where(interval, published_low, floor)[hidden | interval]
     upper = np.where(interval, published_high, INF)[hidden | interval]
 
     rows = []  # (var indices, coefs, sense, rhs)
@@ -260,8 +279,8 @@ def audit(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str, int],
     for row in rows:
         rows_of.setdefault(label[row[0][0]], []).append(row)
 
-    thr = dict(zip(cells.index, cells.table.map(thresholds)))
-    unsafe = [c for c in suppressed if 0 < value[c] < thr[c]]
+    thr = dict(zip(cells.index, target))
+    unsafe = [c for c in suppressed if value[c] < thr[c]]  # NaN targets compare False
     by_comp: dict[int, list[int]] = {}
     for c in unsafe:
         by_comp.setdefault(label[var[c]], []).append(c)

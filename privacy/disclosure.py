@@ -4,6 +4,8 @@
    threshold is the largest of the DPIA's global minimum, the purpose's minimum and the
    selection's own. Zeros are published (`zeros: publish`): a zero reveals no household,
    and it lets the attacker (and the audit) know that every suppressed cell is >= 1.
+   Group disclosure (`group_disclosure: protect`, group.py): where every household of an
+   area has a problem domain, the zero that says so is suppressed and protected too.
 2. Secondary suppression (secondary.py) over all tables of the release at once, until
 3. the LP audit (audit.py) proves that for every suppressed unsafe cell the largest
    value an attacker can derive from everything published reaches the threshold.
@@ -31,14 +33,17 @@ import pandas as pd
 
 from .audit import audit
 from .earlier import match
+from .group import group_zeros
 from . import cellkey, rounding
 from .relations import build, check
 from .secondary import ProtectionFailed, secondary_suppression
 
 
 
-def primary_suppression(cells: pd.DataFrame, thresholds: dict[str, int]) -> pd.DataFrame:
-    """Add `status`: 'suppressed' for 0 < value < threshold of the cell's table, else 'published'."""
+def primary_suppression(cells: pd.DataFrame, thresholds: dict[str, int], group: bool = False) -> pd.DataFrame:
+    """Add `status`: 'suppressed' for 0 < value < threshold of the cell's table, else 'published';
+    and the protection each suppressed cell needs (columns `target` and `floor`, see
+    audit.protection_targets). group=True applies the group-disclosure rule (group.py)."""
     t = cells.table.map(thresholds)
     if t.isna().any():
         missing = sorted(cells.table[t.isna()].unique())
@@ -46,18 +51,26 @@ def primary_suppression(cells: pd.DataFrame, thresholds: dict[str, int]) -> pd.D
     unsafe = (cells.value > 0) & (cells.value < t)
     out = cells.copy()
     out["status"] = unsafe.map({True: "suppressed", False: "published"})
+    out["target"] = t.where(unsafe).astype(float)
+    out["floor"] = 1.0
+    if group:
+        zeros, may_hide_zero = group_zeros(out)
+        out.loc[zeros, "status"] = "suppressed"
+        out.loc[zeros, "target"] = 1.0
+        out.loc[may_hide_zero, "floor"] = 0.0
     return out
 
 
 def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, int],
             person_tables: set[str] = frozenset(), earlier: pd.DataFrame | None = None,
-            bases: dict[str, int] | None = None, cell_key: dict[str, tuple[int, float]] | None = None
-            ) -> tuple[pd.DataFrame, dict]:
+            bases: dict[str, int] | None = None, cell_key: dict[str, tuple[int, float]] | None = None,
+            group: bool = False) -> tuple[pd.DataFrame, dict]:
     """Primary and secondary suppression with the audit; (protected cells, summary for audit.json).
     `earlier`: the cells earlier releases published (earlier.published_before); `bases`: per
     table, the base its published counts are rounded to (rounding.py); `cell_key`: per
-    table, the cell-key method's (D, V) (cellkey.py; needs the column `rk`)."""
-    primary = primary_suppression(cells, thresholds)
+    table, the cell-key method's (D, V) (cellkey.py; needs the column `rk`); `group`: the
+    DPIA's group-disclosure rule (group.py)."""
+    primary = primary_suppression(cells, thresholds, group)
     rels = build(primary, buurten, person_tables)
     inconsistent = check(primary, rels)
     if inconsistent:
@@ -75,7 +88,7 @@ def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, in
         primary = primary.assign(low=low, high=high)
         published_value = pd.Series(r, index=primary.index)
     known, revised = match(primary.assign(value=published_value), earlier if earlier is not None else pd.DataFrame())
-    exposed = primary[known & (primary.status == "suppressed")]
+    exposed = primary[known & (primary.status == "suppressed") & (primary.value > 0)]
     if len(exposed):
         first = exposed.iloc[0]
         raise ProtectionFailed(
@@ -107,7 +120,8 @@ def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, in
         shown = protected.status == "published"
         protected.loc[shown, "value"] = published_value[shown]
         protected = protected.drop(columns=["low", "high"])
-    protected = protected.drop(columns=[c for c in ("rk",) if c in protected.columns])
+    group_cells = int(((primary.target == 1) & (primary.value == 0)).sum())
+    protected = protected.drop(columns=[c for c in ("rk", "target", "floor") if c in protected.columns])
     summary = summarise(protected, thresholds)
     summary["rounding"] = {
         "tables": dict(sorted(bases.items())),
@@ -124,6 +138,13 @@ def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, in
         "in_audit": "the attacker knows a noisy count p only as the interval max(threshold, p - D) .. p + D; the "
                     "audit and the protection use these intervals",
     } if cell_key else None
+    summary["group_disclosure"] = {
+        "applied": group,
+        "rule": "in an area with households, a stapeling '0' of zero would show that every household has a "
+                "problem domain: it is suppressed, and the audit proves it can be 1; every suppressed stapeling '0' "
+                "may then be 0 for the attacker" if group else "not applied: the DPIA publishes such cells",
+        "cells": group_cells,
+    }
     summary["relations"] = {"count": len(rels), "kinds": sorted({r.kind for r in rels})}
     summary["secondary_suppression"] = {
         "applied": True,

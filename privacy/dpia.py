@@ -88,6 +88,9 @@ class DpiaMeta(Strict):
 class Disclosure(Strict):
     min_cell_size: int = Field(default=10, ge=1, description="global minimum: no purpose may go below it")
     zeros: Literal["publish"] = "publish"
+    group_disclosure: Literal["protect", "publish"] = Field(
+        default="protect", description="protect: hide and protect a zero that would show every household of an area "
+                                       "has a problem domain (privacy/group.py); publish: publish it")
 
 
 class DpiaRules(Strict):

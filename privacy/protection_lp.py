@@ -51,20 +51,20 @@ class Component:
     A: csr (relations x cells, coefficients); le: `<=` flag per relation; slack: per
     relation, the room the true values leave under a `<=`; value; need: how far each
     unsafe cell must be able to rise (threshold - value); suppressed: bool per cell;
-    weight: the cost of suppressing a cell; floor: the smallest value the attacker
-    allows a suppressed cell (1: zeros are published); locked: cells that may not be
+    weight: the cost of suppressing a cell; floor: per cell (or one for all), the smallest
+    value the attacker allows a suppressed cell (1: zeros are published); locked: cells that may not be
     suppressed (public already through an earlier release); dlow, dhigh: where counts are
     rounded, how far below and above its true value a published cell may lie for the
     attacker."""
 
-    def __init__(self, A: csr_matrix, le, slack, value, need, suppressed, weight, floor: float = 1.0,
+    def __init__(self, A: csr_matrix, le, slack, value, need, suppressed, weight, floor=1.0,
                  locked=None, dlow=None, dhigh=None):
         self.A, self.le, self.slack = A, le, slack
         self.value = value.astype(float)
         self.need = need.astype(float)
         self.suppressed = suppressed.copy()
         self.weight = weight
-        self.floor = floor
+        self.floor = np.broadcast_to(np.asarray(floor, dtype=float), self.value.shape)
         self.candidate = (self.value > 0) & (~locked if locked is not None else True)  # may be suppressed
         zero = np.zeros(len(self.value))
         self.dlow = zero if dlow is None else dlow  # a published rounded cell: true value - published interval
@@ -136,7 +136,7 @@ class Component:
         low_pub = np.where(hidden, 0.0, self.dlow[cols])  # a suppressed cell has no published interval
         lower = np.concatenate([np.zeros(2 * k)] + [low_pub] * (blocks - 2))
         upper = np.concatenate([np.where(may_hide, INF, 0.0),
-                                np.where(may_hide, np.maximum(value[cols] + low_pub - self.floor, 0.0), 0.0)]
+                                np.where(may_hide, np.maximum(value[cols] + low_pub - self.floor[cols], 0.0), 0.0)]
                                + [np.where(hidden, 0.0, self.dhigh[cols])] * (blocks - 2))
         lower[ii] = self.need[i]
         upper[k + ii] = 0.0

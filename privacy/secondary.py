@@ -29,7 +29,7 @@ import pandas as pd
 from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 
-from .audit import AuditResult, audit, parallel_map
+from .audit import AuditResult, audit, parallel_map, protection_targets
 from .protection_lp import protect_component, weights
 from .relations import Relation
 
@@ -77,23 +77,25 @@ def relation_matrix(cells: pd.DataFrame, rels: list[Relation]) -> tuple[csr_matr
 
 
 def lp_secondary(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str, int],
-                 need: np.ndarray | None = None, floor: float = 1.0) -> tuple[list[int], dict]:
+                 need: np.ndarray | None = None, floor: float | None = None) -> tuple[list[int], dict]:
     """Cell ids to suppress so that every unsafe cell has a witness (protection_lp.py).
 
     `need` (per cell; default threshold - value) is how far an unsafe cell must be able to
-    rise and `floor` the least an attacker allows a suppressed cell; the benchmark changes
-    both to compare with tau-ARGUS on its own terms (a percentage range, cells >= 0)."""
+    rise and `floor` the least an attacker allows a suppressed cell (default per cell:
+    audit.protection_targets); the benchmark changes both to compare with tau-ARGUS on its
+    own terms (a percentage range, cells >= 0)."""
     stats = {"lps": 0, "unprotected": 0, "components": 0}
     if not rels:
         return [], stats
     A, le, slack = relation_matrix(cells, rels)
     n = len(cells)
     value = cells.value.to_numpy(dtype=float)
-    thr = cells.table.map(thresholds).to_numpy(dtype=float)
+    target, floors = protection_targets(cells, thresholds)
+    floors = floors if floor is None else np.full(n, float(floor))
     suppressed = (cells.status == "suppressed").to_numpy()
     locked = cells["locked"].to_numpy(dtype=bool) if "locked" in cells.columns else np.zeros(n, dtype=bool)
-    unsafe = suppressed & (value > 0) & (value < thr)
-    need = thr - value if need is None else need
+    unsafe = suppressed & (value < target)
+    need = np.nan_to_num(target - value) if need is None else need
     low = cells["low"].to_numpy(dtype=float) if "low" in cells.columns else value
     high = cells["high"].to_numpy(dtype=float) if "high" in cells.columns else value
     weight = weights(value, cells.level.map(LEVEL_RANK).to_numpy(), (cells.category == "totaal").to_numpy())
@@ -119,7 +121,7 @@ def lp_secondary(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str
         members = members_all[starts[comp]:starts[comp + 1]]
         rrows = rels_all[rel_starts[comp]:rel_starts[comp + 1]]
         tasks.append({"A": A[rrows][:, members], "le": le[rrows], "slack": slack[rrows], "value": value[members],
-                      "need": need[members], "floor": floor, "suppressed": suppressed[members],
+                      "need": need[members], "floor": floors[members], "suppressed": suppressed[members],
                       "weight": weight[members], "locked": locked[members],
                       "dlow": (low - value)[members], "dhigh": (high - value)[members], "order": local[todo.to_numpy()]})
         members_of.append(members)
@@ -172,7 +174,7 @@ def _fix_rounds(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str,
     value = dict(zip(cells.index, cells.value))
     level = dict(zip(cells.index, cells.level.map(LEVEL_RANK)))
     total = dict(zip(cells.index, cells.category == "totaal"))
-    thr = dict(zip(cells.index, cells.table.map(thresholds)))
+    thr = dict(zip(cells.index, protection_targets(cells, thresholds)[0]))
     locked = set(cells.index[cells["locked"]]) if "locked" in cells.columns else set()
     rounds = 0
     while result.failing:
