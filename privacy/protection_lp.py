@@ -50,12 +50,12 @@ class Component:
 
     A: csr (relations x cells, coefficients); le: `<=` flag per relation; slack: per
     relation, the room the true values leave under a `<=`; value; need: how far each
-    unsafe cell must be able to rise (threshold - value); suppressed: bool per cell;
-    weight: the cost of suppressing a cell; floor: per cell (or one for all), the smallest
-    value the attacker allows a suppressed cell (1: zeros are published); locked: cells that may not be
-    suppressed (public already through an earlier release); dlow, dhigh: where counts are
-    rounded, how far below and above its true value a published cell may lie for the
-    attacker."""
+    unsafe cell must be able to rise (its target - value); suppressed: bool per cell;
+    weight: the cost of suppressing a cell; floor: per cell (or one for all), the least
+    value the attacker allows a suppressed cell (1: zeros are published); locked: cells
+    that may not be suppressed (public already through an earlier release); dlow, dhigh:
+    where counts are rounded or noisy, how far below and above its true value a
+    published cell may lie for the attacker."""
 
     def __init__(self, A: csr_matrix, le, slack, value, need, suppressed, weight, floor=1.0,
                  locked=None, dlow=None, dhigh=None):
