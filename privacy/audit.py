@@ -1,13 +1,15 @@
 """The disclosure audit: what an attacker who holds every published number of a release
 can prove about each suppressed cell, by linear programming (HiGHS).
 
-Attacker's knowledge: every published value (where the DPIA rounds counts, the
-interval a rounded count stands for, in columns `low`/`high`; rounding.py); every
+Attacker's knowledge: every published value (where the DPIA rounds counts or adds
+cell-key noise, the interval a published count stands for, in columns `low`/`high`;
+rounding.py, cellkey.py); every
 relation in relations.py; every count is a whole, non-negative number; zeros are
 published, so a suppressed cell is at least 1 (except a stapeling `0` cell where the
-DPIA's group-disclosure rule hides zeros: there the floor is 0). For each suppressed cell the audit computes the smallest and the
-largest value consistent with all of that (the LP relaxation: integrality is dropped,
-which can only widen the range, and the widened range is what is tested).
+DPIA's group-disclosure rule hides zeros: there the floor is 0). For each suppressed
+cell the audit computes the smallest and the largest value consistent with all of that
+(the LP relaxation: integrality is dropped, which can only widen the range, and the
+widened range is what is tested).
 
 A suppressed unsafe cell (1 <= value < threshold) is protected only when its largest
 feasible value reaches the threshold: otherwise the attacker can prove it lies below

@@ -123,7 +123,8 @@ def lp_secondary(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str
         tasks.append({"A": A[rrows][:, members], "le": le[rrows], "slack": slack[rrows], "value": value[members],
                       "need": need[members], "floor": floors[members], "suppressed": suppressed[members],
                       "weight": weight[members], "locked": locked[members],
-                      "dlow": (low - value)[members], "dhigh": (high - value)[members], "order": local[todo.to_numpy()]})
+                      "dlow": (low - value)[members], "dhigh": (high - value)[members],
+                      "order": local[todo.to_numpy()]})
         members_of.append(members)
     chosen = []
     for members, res in zip(members_of, parallel_map(protect_component, tasks, [len(t["order"]) for t in tasks])):
