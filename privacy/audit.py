@@ -3,9 +3,8 @@ can prove about each suppressed cell, by linear programming (HiGHS).
 
 Attacker's knowledge: every published value (where the DPIA rounds counts or adds
 cell-key noise, the interval a published count stands for, in columns `low`/`high`;
-rounding.py, cellkey.py); every
-relation in relations.py; every count is a whole, non-negative number; zeros are
-published, so a suppressed cell is at least 1 (except a stapeling `0` cell where the
+rounding.py, cellkey.py); every relation in relations.py; every count is a whole,
+non-negative number; zeros are published, so a suppressed cell is at least 1 (except a stapeling `0` cell where the
 DPIA's group-disclosure rule hides zeros: there the floor is 0). For each suppressed
 cell the audit computes the smallest and the largest value consistent with all of that
 (the LP relaxation: integrality is dropped, which can only widen the range, and the
@@ -17,9 +16,9 @@ the threshold, i.e. that it is a small group. A group-disclosure zero (no househ
 the area without a problem domain) is protected when it can be 1: otherwise the attacker
 can prove that every household of the area has a problem.
 
-The LPs are solved per connected component of unknown cells (suppressed or rounded
-cells that share a relation), each component's model built once and re-solved with new objectives (warm
-start). Every LP solution is a witness for all cells: a cell that a feasible solution
+The LPs are solved per connected component of unknown cells (suppressed, rounded or
+noisy cells that share a relation), each component's model built once and re-solved
+with new objectives (warm start). Every LP solution is a witness for all cells: a cell that a feasible solution
 puts at or above the threshold is proven protected without an LP of its own (its
 maximum is then reported as "at least" that value); only cells no witness settles get
 an exact LP. Minima are exact (a witness at 1 is the lower bound itself).
@@ -91,8 +90,9 @@ class AuditResult:
                       "the minimum and maximum an attacker can derive",
             "attacker_knows": ["every published cell", "categories sum to totaal", "buurten sum to wijk, wijken to "
                                "gemeente", "stapeling and combinaties agree", "a selection is a subset of the "
-                               "households", "counts are >= 0", "suppressed cells are >= 1 (zeros are published)",
-                               "where counts are rounded: the interval each rounded count stands for"],
+                               "households", "counts are >= 0", "suppressed cells are >= 1 (zeros are published), "
+                               "a suppressed stapeling 0 >= 0 where the group-disclosure rule hides zeros",
+                               "where counts are rounded or noisy: the interval each published count stands for"],
             "suppressed_unsafe_cells_audited": len(self.bounds),
             "provably_below_threshold": len(failing),
             "exactly_recoverable": sum(1 for b in failing if b.high - b.low < 0.5),
@@ -225,9 +225,9 @@ def protection_targets(cells: pd.DataFrame, thresholds: dict[str, int]) -> tuple
     return np.where((v > 0) & (v < thr), thr, np.nan), np.ones(len(cells))
 
 
-def _published_bounds(cells: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """What the attacker knows of each published cell: its value, or with rounding
-    (rounding.py) the interval in columns `low`/`high`."""
+def published_bounds(cells: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """What the attacker knows of each published cell: its value, or with rounding or cell-key
+    noise (rounding.py, cellkey.py) the interval in columns `low`/`high`."""
     v = cells.value.to_numpy(dtype=float)
     if "low" in cells.columns:
         return cells["low"].to_numpy(dtype=float), cells["high"].to_numpy(dtype=float)
@@ -244,7 +244,7 @@ def audit(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str, int],
     LPs are unchanged."""
     t0 = time.perf_counter()
     result = AuditResult()
-    published_low, published_high = _published_bounds(cells)
+    published_low, published_high = published_bounds(cells)
     hidden = (cells.status == "suppressed").to_numpy()
     interval = ~hidden & (published_low < published_high)  # rounded: the attacker knows an interval
     suppressed = cells.index[hidden]

@@ -4,9 +4,10 @@ For an unsafe cell i (1 <= value < threshold), protection means: an attacker can
 exclude that the cell holds `threshold`. That is true exactly when there is a
 deviation d of the suppressed cells from their true values such that
   * every relation still holds (A d = 0 for equalities, A d <= slack for `<=`),
-  * published cells do not move (d_j = 0), suppressed cells stay >= 1
-    (d_j >= 1 - value_j), and
-  * d_i >= threshold - value_i (the cell reaches the threshold).
+  * published cells do not move (d_j = 0), suppressed cells stay at or above the
+    attacker's floor, 1 because zeros are published (d_j >= floor_j - value_j), and
+  * d_i >= target_i - value_i (the cell reaches its target: the threshold, or 1 for a
+    group-disclosure zero).
 Such a d is a *witness*: a table the attacker cannot tell from the real one.
 
 The protection LP looks for the cheapest witness when published cells may join:

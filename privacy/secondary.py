@@ -16,8 +16,10 @@ works in two steps:
    threshold, then inner before total, then the smallest value, then the cell id), and
    the audit runs again.
 
-Zeros are never suppressed, so "a suppressed cell is at least 1" stays true for the
-attacker and for the audit. Everything is in a fixed order: same input, same pattern.
+Zeros are never chosen as secondary suppressions, so "a suppressed cell is at least 1"
+stays true for the attacker and for the audit; the one zero that is hidden, the
+group-disclosure stapeling `0` (group.py), comes with floor 0 for every suppressed
+stapeling `0`. Everything is in a fixed order: same input, same pattern.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import pandas as pd
 from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 
-from .audit import AuditResult, audit, parallel_map, protection_targets
+from .audit import AuditResult, audit, parallel_map, protection_targets, published_bounds
 from .protection_lp import protect_component, weights
 from .relations import Relation
 
@@ -96,8 +98,7 @@ def lp_secondary(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str
     locked = cells["locked"].to_numpy(dtype=bool) if "locked" in cells.columns else np.zeros(n, dtype=bool)
     unsafe = suppressed & (value < target)
     need = np.nan_to_num(target - value) if need is None else need
-    low = cells["low"].to_numpy(dtype=float) if "low" in cells.columns else value
-    high = cells["high"].to_numpy(dtype=float) if "high" in cells.columns else value
+    low, high = published_bounds(cells)
     weight = weights(value, cells.level.map(LEVEL_RANK).to_numpy(), (cells.category == "totaal").to_numpy())
 
     # components: cells linked through a relation (each relation's cells to its first cell)
