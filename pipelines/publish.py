@@ -9,9 +9,7 @@ ledger).
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import shutil
 from dataclasses import dataclass
@@ -23,12 +21,8 @@ from privacy import ledger
 from privacy.leakscan import scan_files
 
 from .report import render_report
-from .reportdata import read_tables
+from .tablescsv import read_tables, tables_csv
 from .xlsx import workbook
-from .tabulate import CELL_COLUMNS
-
-TABLES_COLUMNS = CELL_COLUMNS + ["status"]
-FORMAT = "wijksignaal-release/1"
 
 
 class PublishRefused(Exception):
@@ -45,17 +39,6 @@ class Release:
 def release_id(gemeente: str, period: str, fingerprint: dict) -> str:
     digest = hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode("utf-8")).hexdigest()
     return f"{gemeente}-{period}-{digest[:10]}"
-
-
-def tables_csv(cells: pd.DataFrame) -> bytes:
-    """tables.csv exactly as DESIGN.md specifies: value empty when suppressed."""
-    out = io.StringIO()
-    w = csv.writer(out, lineterminator="\n")
-    w.writerow(TABLES_COLUMNS)
-    for row in cells[TABLES_COLUMNS].itertuples(index=False):
-        value = "" if row.status == "suppressed" else str(int(row.value))
-        w.writerow([row.table, row.period, row.level, row.area_code, row.area_name, row.category, value, row.status])
-    return out.getvalue().encode("utf-8")
 
 
 def publish(work_dir: Path, rid: str, cells: pd.DataFrame, audit: dict, report_context: dict) -> Release:

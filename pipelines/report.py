@@ -29,7 +29,7 @@ def _env() -> jinja2.Environment:
 
 
 def render_report(tables: pd.DataFrame, audit: dict, context: dict) -> str:
-    """`tables`: this release's tables.csv as read back (reportdata.read_tables); context:
+    """`tables`: this release's tables.csv as read back (tablescsv.read_tables); context:
     `buurten` (CBS geography of the gemeente) and `history` (earlier periods' tables)."""
     model = build_model(tables, context.get("history", []), audit, context["buurten"])
     return _env().get_template("report.html.j2").render(audit=audit, model=model, periods=model["periods"],

@@ -12,7 +12,6 @@ is absent: the page shows "·" and "–" for them, never a zero.
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pandas as pd
@@ -21,6 +20,7 @@ from privacy import ledger
 
 from .geomap import voronoi_paths
 from .similar import similar_buurten
+from .tablescsv import read_tables
 from .tabulate import COMBINATIES, DOMAINS, STAPELING
 
 TITLES = {
@@ -28,13 +28,6 @@ TITLES = {
     "combinaties": "Huishoudens naar combinatie van domeinen",
 }
 DOMAIN_NL = {"uitkering": "uitkering", "achterstand": "betalingsachterstand", "wmo": "Wmo"}
-
-
-def read_tables(data: bytes | str | Path) -> pd.DataFrame:
-    """tables.csv (path or bytes) with `value` as nullable integers (empty = suppressed)."""
-    src = io.BytesIO(data) if isinstance(data, bytes) else data
-    return pd.read_csv(src, dtype={"value": "Int64", "period": str, "area_code": str}, keep_default_na=False,
-                       na_values={"value": [""]})
 
 
 def earlier_tables(work_dir: Path, gemeente: str, period: str) -> list[pd.DataFrame]:
@@ -126,4 +119,4 @@ def build_model(current: pd.DataFrame, history: list[pd.DataFrame], audit: dict,
     }
 
 
-__all__ = ["read_tables", "earlier_tables", "build_model"]
+__all__ = ["earlier_tables", "build_model"]

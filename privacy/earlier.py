@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipelines.tablescsv import read_tables
+
 KEY = ["table", "period", "level", "area_code", "category"]
 
 
@@ -37,8 +39,7 @@ def published_before(releases_dir: Path, gemeente: str, exclude: set[str] = froz
             audit = json.loads(audit_file.read_text(encoding="utf-8"))
             if audit.get("gemeente", {}).get("code") != gemeente:
                 continue
-            t = pd.read_csv(tables_file, dtype={"value": "Int64", "period": str}, keep_default_na=False,
-                            na_values={"value": [""]})
+            t = read_tables(tables_file)
             t = t[t.status == "published"][KEY + ["value"]]
             frames.append(t.assign(release=folder.name))
     if not frames:

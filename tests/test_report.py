@@ -9,7 +9,8 @@ import pandas as pd
 
 from conftest import TREND_PERIODS
 from pipelines.geomap import ATTRIBUTION, voronoi_paths
-from pipelines.reportdata import build_model, read_tables
+from pipelines.reportdata import build_model
+from pipelines.tablescsv import read_tables
 from pipelines.similar import similar_buurten
 from pipelines import geography
 from pipelines.xlsx import SUPPRESSED, workbook

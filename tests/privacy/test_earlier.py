@@ -3,7 +3,7 @@ import json
 import pandas as pd
 import pytest
 
-from pipelines.publish import tables_csv
+from pipelines.tablescsv import tables_csv
 from privacy.disclosure import protect
 from privacy.earlier import published_before
 from privacy.secondary import ProtectionFailed
