@@ -155,27 +155,23 @@ def stage_tabulate(run: Run) -> pd.DataFrame:
         con.close()
 
 
-def thresholds(run: Run, cells: pd.DataFrame) -> dict[str, int]:
+def _made_under(run: Run, cells: pd.DataFrame) -> dict[str, tuple[str, int | None]]:
+    """table -> (the DPIA purpose it is made under, the cell size its selection asks for)."""
+    selections = {f"selectie:{s.selection.id}": s.selection for s in run.selections}
     out = {}
     for table in cells.table.unique():
-        if table.startswith("selectie:"):
-            sel = next(s.selection for s in run.selections if f"selectie:{s.selection.id}" == table)
-            out[table] = run.dpia.threshold(sel.purpose, sel.min_cell_size)
-        else:
-            out[table] = run.dpia.threshold(run.dpia.stapeling_purpose)
+        sel = selections.get(table)
+        out[table] = (sel.purpose, sel.min_cell_size) if sel else (run.dpia.stapeling_purpose, None)
     return out
+
+
+def thresholds(run: Run, cells: pd.DataFrame) -> dict[str, int]:
+    return {t: run.dpia.threshold(purpose, size) for t, (purpose, size) in _made_under(run, cells).items()}
 
 
 def _purposes(run: Run, cells: pd.DataFrame) -> dict:
     """table -> the DPIA purpose it is made under."""
-    out = {}
-    for table in cells.table.unique():
-        if table.startswith("selectie:"):
-            purpose = next(s.selection.purpose for s in run.selections if f"selectie:{s.selection.id}" == table)
-        else:
-            purpose = run.dpia.stapeling_purpose
-        out[table] = run.dpia.purposes[purpose]
-    return out
+    return {t: run.dpia.purposes[purpose] for t, (purpose, _) in _made_under(run, cells).items()}
 
 
 def rounding_bases(run: Run, cells: pd.DataFrame) -> dict[str, int]:
