@@ -266,11 +266,12 @@ class LoadedSelection:
         unit_key = "h.hid" if s.unit == "huishouden" else "p.pid"
         return base, where, params, unit_key
 
-    def compile(self, period: str) -> tuple[str, list]:
-        """Counts per buurt, and the sum of the selected units' record keys (cell-key method)."""
+    def compile(self, period: str, record_keys: bool = False) -> tuple[str, list]:
+        """Counts per buurt; with record_keys also the sum of the selected units' record keys
+        (the cell-key method), else rk = 0."""
         base, where, params, unit_key = self._from_where(period)
-        query = (f'SELECT h."buurtcode" AS buurtcode, count(*)::INTEGER AS n, '
-                 f"sum(md5_number_lower({unit_key}::VARCHAR) % 4294967296)::BIGINT AS rk FROM {base} "
+        rk = f"sum(md5_number_lower({unit_key}::VARCHAR) % 4294967296)::BIGINT" if record_keys else "0::BIGINT"
+        query = (f'SELECT h."buurtcode" AS buurtcode, count(*)::INTEGER AS n, {rk} AS rk FROM {base} '
                  f"WHERE {where} GROUP BY 1 ORDER BY 1")
         return query, params
 

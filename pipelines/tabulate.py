@@ -68,7 +68,7 @@ def tabulate(con: duckdb.DuckDBPyConnection, period: str, selections: list[Loade
     (privacy/cellkey.py), which is never published."""
     t0 = time.perf_counter()
     buurten = con.execute("SELECT * FROM buurten ORDER BY buurtcode").df()
-    counts = con.execute(sql("stapeling_counts"), {"period": period}).df()
+    counts = con.execute(sql("stapeling_counts"), {"period": period, "record_keys": cell_keys}).df()
     flags = counts[list(DOMAINS)].astype(bool)
     n_domains = flags.sum(axis=1)
 
@@ -90,7 +90,7 @@ def tabulate(con: duckdb.DuckDBPyConnection, period: str, selections: list[Loade
 
     tables = [long("stapeling", stap, STAPELING), long("combinaties", comb, COMBINATIES)]
     for s in sorted(selections, key=lambda s: s.selection.id):
-        query, params = s.compile(period)
+        query, params = s.compile(period, record_keys=cell_keys)
         sel = con.execute(query, params).df().assign(category="totaal")
         long_sel = long(f"selectie:{s.selection.id}", sel, ("totaal",))
         tables.append(long_sel[long_sel.level.isin(s.selection.levels)])
