@@ -21,12 +21,8 @@ from privacy import ledger
 from .geomap import voronoi_paths
 from .similar import similar_buurten
 from .tablescsv import read_tables
-from .tabulate import COMBINATIES, DOMAINS, STAPELING
+from .tabulate import COMBINATIES, DOMAINS
 
-TITLES = {
-    "stapeling": "Huishoudens naar aantal probleemdomeinen",
-    "combinaties": "Huishoudens naar combinatie van domeinen",
-}
 DOMAIN_NL = {"uitkering": "uitkering", "achterstand": "betalingsachterstand", "wmo": "Wmo"}
 
 
@@ -57,10 +53,9 @@ def _values(t: pd.DataFrame) -> dict:
 
 def _similar(now: dict, geo: pd.DataFrame, threshold: int) -> dict:
     """Similar buurten within each gemeente."""
-    out: dict = {"features": None, "profiles": {}, "peers": {}}
+    out: dict = {"profiles": {}, "peers": {}}
     for _, g in geo.groupby("gemeentecode", sort=True):
         s = similar_buurten(now, sorted(g.buurtcode), threshold)
-        out["features"] = s["features"]
         out["profiles"].update(s["profiles"])
         out["peers"].update(s["peers"])
     return out
@@ -86,23 +81,15 @@ def build_model(current: pd.DataFrame, history: list[pd.DataFrame], audit: dict,
     for a in areas.values():
         a["children"].sort(key=lambda c: areas[c]["name"])
 
-    selections = {s["id"]: s for s in audit.get("rules", {}).get("selections", [])}
-    tables = {
-        "stapeling": {"title": TITLES["stapeling"], "categories": list(STAPELING), "unit": "huishoudens"},
-        "combinaties": {"title": TITLES["combinaties"], "categories": list(COMBINATIES), "unit": "huishoudens"},
-    }
+    described = audit.get("tables", {})
+    tables = {"combinaties": {"categories": list(COMBINATIES)}}  # the UpSet chart's columns
     for t in dict.fromkeys(current.table):
         if t.startswith("selectie:"):
-            s = selections.get(t.split(":", 1)[1], {})
-            levels = sorted(set(current.level[current.table == t]))
-            tables[t] = {"title": s.get("title", t), "categories": ["totaal"], "threshold": s.get("threshold"),
-                         "levels": levels,
-                         "unit": audit.get("tables", {}).get(t, {}).get("unit", "huishoudens")}
-    disclosure = audit.get("disclosure", {})
-    threshold = disclosure.get("threshold_min", 10)
-    now = values.get(period, {})
-    return {
-        "gemeente": audit.get("gemeente", {}),
+            tables[t] = {"title": described.get(t, {}).get("description", t),
+                         "levels": sorted(set(current.level[current.table == t])),
+                         "unit": described.get(t, {}).get("unit", "huishoudens")}
+    threshold = audit.get("disclosure", {}).get("threshold_min", 10)
+    return {  # only what the page's script reads; titles and notes come from audit.json in the template
         "period": period,
         "periods": periods,
         "areas": areas,
@@ -110,12 +97,8 @@ def build_model(current: pd.DataFrame, history: list[pd.DataFrame], audit: dict,
         "domains": {d: DOMAIN_NL[d] for d in DOMAINS},
         "values": values,
         "threshold": threshold,
-        "rounding": disclosure.get("rounding"),
-        "cell_key": disclosure.get("cell_key"),
-        "similar": _similar(now, geo, threshold),
+        "similar": _similar(values.get(period, {}), geo, threshold),
         "map": voronoi_paths(geo),
-        "synthetic": bool(audit.get("synthetic")),
-        "release_id": audit.get("release_id"),
     }
 
 
