@@ -17,6 +17,7 @@ import math
 import numpy as np
 import pandas as pd
 import shapely
+from scipy.spatial import cKDTree
 from shapely.geometry import MultiPoint, Point
 
 WIDTH = 1000.0
@@ -37,8 +38,8 @@ def _cells(x: np.ndarray, y: np.ndarray) -> list:
     if len(pts) == 1:
         return [pts[0].buffer(500.0)]
     multi = MultiPoint(pts)
-    spacing = np.median([p.distance(MultiPoint([q for q in pts if q is not p])) for p in pts]) if len(pts) < 400 \
-        else float(np.sqrt(multi.convex_hull.area / len(pts)))
+    nearest, _ = cKDTree(np.column_stack([x, y])).query(np.column_stack([x, y]), k=2)
+    spacing = float(np.median(nearest[:, 1]))  # the typical distance to the nearest other label point
     clip = multi.convex_hull.buffer(max(spacing / 2, 150.0))
     cells = shapely.voronoi_polygons(multi, extend_to=clip)
     out = []
