@@ -61,12 +61,9 @@ selections_dir: {selections}
 
 def _months_before(period: str, n: int) -> list[str]:
     """The n monthly periods ending at `period`, oldest first."""
-    y, m = map(int, period.split("-"))
-    out = []
-    for k in range(n - 1, -1, -1):
-        yy, mm = divmod((y * 12 + m - 1) - k, 12)
-        out.append(f"{yy:04d}-{mm + 1:02d}")
-    return out
+    import pandas as pd
+
+    return list(pd.period_range(end=period, periods=n, freq="M").strftime("%Y-%m"))
 
 
 def cmd_demo(args) -> int:
