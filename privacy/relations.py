@@ -17,7 +17,9 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
+from scipy.sparse import csr_matrix
 
 DOMAINS = ("uitkering", "achterstand", "wmo")
 
@@ -82,16 +84,27 @@ def build(cells: pd.DataFrame, buurten: pd.DataFrame, person_tables: set[str] = 
     return rels
 
 
+def relation_matrix(cells: pd.DataFrame, rels: list[Relation]) -> tuple[csr_matrix, np.ndarray, np.ndarray]:
+    """(A: relations x cell positions, `<=` flag per relation, slack per relation on the true values)."""
+    pos = pd.Series(np.arange(len(cells)), index=cells.index)
+    lens = np.fromiter((len(r.cells) for r in rels), dtype=np.int64, count=len(rels))
+    flat_cells = np.fromiter((c for r in rels for c in r.cells), dtype=np.int64, count=int(lens.sum()))
+    flat_coefs = np.fromiter((a for r in rels for a in r.coefs), dtype=float, count=int(lens.sum()))
+    rows = np.repeat(np.arange(len(rels)), lens)
+    A = csr_matrix((flat_coefs, (rows, pos.loc[flat_cells].to_numpy())), shape=(len(rels), len(cells)))
+    le = np.array([r.sense == "<=" for r in rels], dtype=bool)
+    slack = np.where(le, -(A @ cells.value.to_numpy(dtype=float)), 0.0)
+    return A, le, np.maximum(slack, 0.0)
+
+
 def check(cells: pd.DataFrame, rels: list[Relation]) -> list[Relation]:
     """Relations the unprotected values violate ([] for a consistent release)."""
-    v = cells.value.to_numpy(dtype=float)
-    pos = {i: k for k, i in enumerate(cells.index)}
-    bad = []
-    for r in rels:
-        s = sum(c * v[pos[i]] for i, c in zip(r.cells, r.coefs))
-        if (r.sense == "=" and abs(s) > 1e-9) or (r.sense == "<=" and s > 1e-9):
-            bad.append(r)
-    return bad
+    if not rels:
+        return []
+    A, le, _ = relation_matrix(cells, rels)
+    s = A @ cells.value.to_numpy(dtype=float)
+    bad = np.where(le, s > 1e-9, np.abs(s) > 1e-9)
+    return [rels[k] for k in np.flatnonzero(bad)]
 
 
-__all__ = ["Relation", "build", "check"]
+__all__ = ["Relation", "build", "check", "relation_matrix"]

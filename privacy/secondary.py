@@ -28,12 +28,12 @@ import logging
 
 import numpy as np
 import pandas as pd
-from scipy.sparse import coo_matrix, csr_matrix
+from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from .audit import AuditResult, audit, parallel_map, protection_targets, published_bounds
 from .protection_lp import protect_component, weights
-from .relations import Relation
+from .relations import Relation, relation_matrix
 
 log = logging.getLogger("wijksignaal.protect")
 LEVEL_RANK = {"buurt": 0, "wijk": 1, "gemeente": 2}
@@ -63,19 +63,6 @@ def _candidates(cell: int, partners: dict, status: dict, value: dict, chosen: se
             return found
         frontier = nxt
     return {}
-
-
-def relation_matrix(cells: pd.DataFrame, rels: list[Relation]) -> tuple[csr_matrix, np.ndarray, np.ndarray]:
-    """(A: relations x cell positions, `<=` flag per relation, slack per relation on the true values)."""
-    pos = pd.Series(np.arange(len(cells)), index=cells.index)
-    lens = np.fromiter((len(r.cells) for r in rels), dtype=np.int64, count=len(rels))
-    flat_cells = np.fromiter((c for r in rels for c in r.cells), dtype=np.int64, count=int(lens.sum()))
-    flat_coefs = np.fromiter((a for r in rels for a in r.coefs), dtype=float, count=int(lens.sum()))
-    rows = np.repeat(np.arange(len(rels)), lens)
-    A = csr_matrix((flat_coefs, (rows, pos.loc[flat_cells].to_numpy())), shape=(len(rels), len(cells)))
-    le = np.array([r.sense == "<=" for r in rels], dtype=bool)
-    slack = np.where(le, -(A @ cells.value.to_numpy(dtype=float)), 0.0)
-    return A, le, np.maximum(slack, 0.0)
 
 
 def lp_secondary(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str, int],

@@ -2,7 +2,7 @@ import pandas as pd
 import pytest
 
 from privacy.audit import audit
-from privacy.disclosure import primary_suppression, protect
+from privacy.disclosure import ProtectionFailed, primary_suppression, protect
 from privacy.relations import build
 
 from small_tables import BUURTEN, table
@@ -85,3 +85,14 @@ def test_release_audit_rechecked_from_tables_csv_with_an_independent_solver(rele
                       bounds=[(1, None)] * len(sup), method="highs")
         assert res.status in (0, 3)  # optimal or unbounded
         assert res.status == 3 or -res.fun >= 10 - 1e-6, (published.loc[c].to_dict(), -res.fun)
+
+
+def test_tables_whose_relations_do_not_hold_are_refused():
+    cells = table({"BU1": (3, 40), "BU2": (20, 30), "BU3": (25, 25)})
+    cells.loc[(cells.area_code == "BU2") & (cells.category == "totaal"), "value"] = 51  # 20 + 30 is 50
+    rels = build(cells, BUURTEN)
+    from privacy.relations import check
+
+    assert sorted(r.kind for r in check(cells, rels)) == ["categories", "wijk=sum(buurten)"]
+    with pytest.raises(ProtectionFailed, match=r"^2 relation\(s\) do not hold on the unprotected tables "):
+        protect(cells, BUURTEN, {"t": 10})
