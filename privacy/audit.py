@@ -34,10 +34,8 @@ from dataclasses import dataclass, field
 import highspy
 import numpy as np
 import pandas as pd
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
-from .relations import Relation
+from .relations import Relation, linked_components, relation_matrix
 
 INF = highspy.kHighsInf
 WORKERS = min(2, os.cpu_count() or 1)
@@ -185,11 +183,11 @@ def _bound_component(h, targets: list[int], col: dict[int, int], value: dict, th
 
 
 def _component_task(task) -> tuple[dict, int]:
-    n, rows, targets, col, value, thr, both, lower, upper = task
+    n, rows, row_lo, row_hi, targets, col, value, thr, both, lower, upper = task
     h = new_highs()
     h.addVars(n, lower, upper)
-    for idx, coefs, lo, hi in rows:
-        h.addRow(lo, hi, len(idx), idx, coefs)
+    h.addRows(rows.shape[0], row_lo, row_hi, rows.nnz, rows.indptr[:-1].astype(np.int32),
+              rows.indices.astype(np.int32), rows.data)
     out: dict = {}
     lps = _bound_component(h, targets, col, value, thr, both, out)
     return out, lps
@@ -250,36 +248,24 @@ def audit(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str, int],
     suppressed = cells.index[hidden]
     if len(suppressed) == 0:
         return result
-    var = {c: k for k, c in enumerate(cells.index[hidden | interval])}  # the LP's variables
+    free = hidden | interval
+    var = {c: k for k, c in enumerate(cells.index[free])}  # the LP's variables
     value = dict(zip(cells.index, cells.value))
     target, floor = protection_targets(cells, thresholds)
-    lower = np.where(interval, published_low, floor)[hidden | interval]
-    upper = np.where(interval, published_high, INF)[hidden | interval]
+    lower = np.where(interval, published_low, floor)[free]
+    upper = np.where(interval, published_high, INF)[free]
 
-    rows = []  # (var indices, coefs, sense, rhs)
-    for r in rels:
-        vs, cs, rhs = [], [], 0.0
-        for c, a in zip(r.cells, r.coefs):
-            if c in var:
-                vs.append(var[c])
-                cs.append(a)
-            else:
-                rhs -= a * value[c]
-        if vs:
-            rows.append((vs, cs, r.sense, rhs))
+    # rows of the LP: each relation over the unknown cells, the published ones moved to the right
+    A, le, _ = relation_matrix(cells, rels)
+    rhs = -(A[:, ~free] @ cells.value.to_numpy(dtype=float)[~free])
+    Af = A[:, free].tocsr()
+    row_lo, row_hi = np.where(le, -INF, rhs), rhs
 
-    # components: suppressed cells linked through a shared relation
-    n = len(var)
-    ri, ci = [], []
-    for vs, _, _, _ in rows:
-        ri.extend([vs[0]] * len(vs))
-        ci.extend(vs)
-    graph = coo_matrix((np.ones(len(ri)), (ri, ci)), shape=(n, n))
-    ncomp, label = connected_components(graph, directed=False)
+    # components: unknown cells linked through a shared relation
+    ncomp, label = linked_components(Af)
     result.components = ncomp
-    rows_of: dict[int, list] = {}
-    for row in rows:
-        rows_of.setdefault(label[row[0][0]], []).append(row)
+    used = np.flatnonzero(np.diff(Af.indptr) > 0)
+    row_label = label[Af.indices[Af.indptr[used]]]
 
     thr = dict(zip(cells.index, target))
     unsafe = [c for c in suppressed if value[c] < thr[c]]  # NaN targets compare False
@@ -295,19 +281,21 @@ def audit(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str, int],
                 result.bounds[c] = previous.bounds[c]
     order = np.argsort(label, kind="stable")  # variables grouped by component, in index order
     starts = np.searchsorted(label[order], np.arange(ncomp + 1))
+    rows_by_label = used[np.argsort(row_label, kind="stable")]
+    row_starts = np.searchsorted(np.sort(row_label, kind="stable"), np.arange(ncomp + 1))
+    local = np.empty(len(label), dtype=np.int64)  # a variable's column within its component
+    local[order] = np.arange(len(label)) - starts[label[order]]
     tasks = []
     for comp, targets in sorted(by_comp.items()):
         if redo is not None and comp not in redo:
             continue
         members = order[starts[comp]:starts[comp + 1]]
-        local = {v: k for k, v in enumerate(members)}
-        comp_rows = [(np.array([local[v] for v in vs], dtype=np.int32), np.array(cs, dtype=float),
-                      rhs if sense == "=" else -INF, rhs) for vs, cs, sense, rhs in rows_of.get(comp, [])]
+        rows = rows_by_label[row_starts[comp]:row_starts[comp + 1]]
         targets = sorted(targets)
-        tasks.append((len(members), comp_rows, targets, {c: local[var[c]] for c in targets},
-                      {c: value[c] for c in targets}, {c: thr[c] for c in targets}, both,
-                      lower[members], upper[members]))
-    for bounds, lps in parallel_map(_component_task, tasks, [len(t[2]) for t in tasks]):
+        tasks.append((len(members), Af[rows][:, members], row_lo[rows], row_hi[rows], targets,
+                      {c: int(local[var[c]]) for c in targets}, {c: value[c] for c in targets},
+                      {c: thr[c] for c in targets}, both, lower[members], upper[members]))
+    for bounds, lps in parallel_map(_component_task, tasks, [len(t[4]) for t in tasks]):
         result.bounds.update(bounds)
         result.lps += lps
     result.seconds = time.perf_counter() - t0

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.sparse import csr_matrix
+from scipy.sparse import coo_matrix, csr_matrix
+from scipy.sparse.csgraph import connected_components
 
 DOMAINS = ("uitkering", "achterstand", "wmo")
 
@@ -97,6 +98,17 @@ def relation_matrix(cells: pd.DataFrame, rels: list[Relation]) -> tuple[csr_matr
     return A, le, np.maximum(slack, 0.0)
 
 
+def linked_components(A: csr_matrix) -> tuple[int, np.ndarray]:
+    """(number, label per column): columns that share a row of A, directly or through others,
+    get the same label."""
+    counts = np.diff(A.indptr)
+    rows = np.flatnonzero(counts > 0)
+    first = A.indices[A.indptr[rows]]
+    n = A.shape[1]
+    graph = coo_matrix((np.ones(A.nnz), (np.repeat(first, counts[rows]), A.indices)), shape=(n, n))
+    return connected_components(graph, directed=False)
+
+
 def check(cells: pd.DataFrame, rels: list[Relation]) -> list[Relation]:
     """Relations the unprotected values violate ([] for a consistent release)."""
     if not rels:
@@ -107,4 +119,4 @@ def check(cells: pd.DataFrame, rels: list[Relation]) -> list[Relation]:
     return [rels[k] for k in np.flatnonzero(bad)]
 
 
-__all__ = ["Relation", "build", "check", "relation_matrix"]
+__all__ = ["Relation", "build", "check", "relation_matrix", "linked_components"]

@@ -28,12 +28,10 @@ import logging
 
 import numpy as np
 import pandas as pd
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from .audit import AuditResult, audit, parallel_map, protection_targets, published_bounds
 from .protection_lp import protect_component, weights
-from .relations import Relation, relation_matrix
+from .relations import Relation, linked_components, relation_matrix
 
 log = logging.getLogger("wijksignaal.protect")
 LEVEL_RANK = {"buurt": 0, "wijk": 1, "gemeente": 2}
@@ -88,12 +86,10 @@ def lp_secondary(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str
     low, high = published_bounds(cells)
     weight = weights(value, cells.level.map(LEVEL_RANK).to_numpy(), (cells.category == "totaal").to_numpy())
 
-    # components: cells linked through a relation (each relation's cells to its first cell)
-    counts = np.diff(A.indptr)
-    rel_rows = np.flatnonzero(counts > 0)
+    # components: cells linked through relations
+    _, label = linked_components(A)
+    rel_rows = np.flatnonzero(np.diff(A.indptr) > 0)
     first_col = A.indices[A.indptr[rel_rows]]
-    graph = coo_matrix((np.ones(A.nnz), (np.repeat(first_col, counts[rel_rows]), A.indices)), shape=(n, n))
-    _, label = connected_components(graph, directed=False)
     members_all = np.argsort(label, kind="stable")
     starts = np.searchsorted(label[members_all], np.arange(label.max() + 2))
     rels_all = rel_rows[np.argsort(label[first_col], kind="stable")]
