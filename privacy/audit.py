@@ -127,7 +127,8 @@ def _solve(h: highspy.Highs, cols: np.ndarray, sense) -> tuple[float, np.ndarray
                        "are inconsistent with their relations")
 
 
-def _bound_component(h, targets: list[int], col: dict[int, int], value: dict, thr, both: bool, out: dict) -> int:
+def _bound_component(h, targets: list[int], col: dict[int, int], value: dict, thr, both: bool, out: dict,
+                     floors: np.ndarray) -> int:
     """Bounds of every target cell of one component; returns the number of LPs solved.
 
     Every LP solution is a point the attacker cannot exclude, so it is a witness for all
@@ -135,7 +136,6 @@ def _bound_component(h, targets: list[int], col: dict[int, int], value: dict, th
     protected (its maximum is at least that value), one that some solution puts at 1 has
     minimum 1 (the lower bound). Exact LPs are solved only for cells no witness settles."""
     lps = 0
-    floors = np.asarray(h.getLp().col_lower_)
     lower_of = {c: float(floors[col[c]]) for c in targets}  # the attacker's floor of each cell
     high = {c: -INF for c in targets}  # best witnessed value (exact when `exact_high`)
     low = {c: INF for c in targets}
@@ -189,7 +189,7 @@ def _component_task(task) -> tuple[dict, int]:
     h.addRows(rows.shape[0], row_lo, row_hi, rows.nnz, rows.indptr[:-1].astype(np.int32),
               rows.indices.astype(np.int32), rows.data)
     out: dict = {}
-    lps = _bound_component(h, targets, col, value, thr, both, out)
+    lps = _bound_component(h, targets, col, value, thr, both, out, lower)
     return out, lps
 
 
