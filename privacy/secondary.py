@@ -31,6 +31,7 @@ import pandas as pd
 
 from .audit import AuditResult, audit, parallel_map, protection_targets, published_bounds
 from .protection_lp import protect_component, weights
+from .suppression_milp import optimise_component
 from .relations import Relation, linked_components, relation_matrix
 
 log = logging.getLogger("wijksignaal.protect")
@@ -64,14 +65,15 @@ def _candidates(cell: int, partners: dict, status: dict, value: dict, chosen: se
 
 
 def lp_secondary(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str, int],
-                 need: np.ndarray | None = None, floor: float | None = None) -> tuple[list[int], dict]:
+                 need: np.ndarray | None = None, floor: float | None = None, method: str = "milp"
+                 ) -> tuple[list[int], dict]:
     """Cell ids to suppress so that every unsafe cell has a witness (protection_lp.py).
 
     `need` (per cell; default threshold - value) is how far an unsafe cell must be able to
     rise and `floor` the least an attacker allows a suppressed cell (default per cell:
     audit.protection_targets); the benchmark changes both to compare with tau-ARGUS on its
     own terms (a percentage range, cells >= 0)."""
-    stats = {"lps": 0, "unprotected": 0, "components": 0}
+    stats = {"lps": 0, "unprotected": 0, "components": 0, "cut_rounds": 0, "not_optimal": 0}
     if not rels:
         return [], stats
     A, le, slack = relation_matrix(cells, rels)
@@ -111,10 +113,13 @@ def lp_secondary(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str
                       "order": local[todo.to_numpy()]})
         members_of.append(members)
     chosen = []
-    for members, res in zip(members_of, parallel_map(protect_component, tasks, [len(t["order"]) for t in tasks])):
+    solve = optimise_component if method == "milp" else protect_component
+    for members, res in zip(members_of, parallel_map(solve, tasks, [len(t["order"]) for t in tasks])):
         chosen.extend(cells.index[members[res["suppress"]]])
         stats["lps"] += res["lps"]
         stats["unprotected"] += len(res["unprotected"])
+        stats["cut_rounds"] = max(stats["cut_rounds"], res.get("rounds", 0))
+        stats["not_optimal"] += not res.get("optimal", False)
     stats["components"] = len(tasks)
     return sorted(chosen), stats
 

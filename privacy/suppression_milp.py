@@ -1,0 +1,213 @@
+"""The cheapest secondary suppression pattern of a component, by integer programming.
+
+The problem (Fischetti and Salazar's model for tabular data): choose x_j in {0, 1} for
+every cell that may be hidden (published, non-zero, not locked) so that every unsafe
+cell is protected, at the least total weight (protection_lp.weights). Protection of an
+unsafe cell p under a pattern x is the witness LP of protection_lp.py: the attacker's
+largest feasible value of p reaches its target.
+
+That condition is not linear in x, but it is the conjunction of linear *cuts*: by LP
+duality, for any multipliers g of the relations (g >= 0 on `<=` rows) with
+z = e_p - A^T g,
+
+    largest value of p  <=  v_p + g.slack + sum_j e0_j + sum_j x_j (D_j - e0_j)
+
+where, for cell j, D_j is what hiding j can add (unbounded when z_j > 0, else
+-z_j (v_j - floor_j)) and e0_j what its published interval adds (0 for an exact count).
+So every g gives a necessary condition, a cut
+
+    sum_j x_j max(0, D_j - e0_j)  >=  target_p - v_p - g.slack - sum_j e0_j,
+
+with each coefficient capped at the right-hand side (valid for 0/1 variables). The
+multipliers of a witness LP that falls short give a cut that the current pattern
+violates.
+
+Cut generation: start from the primary suppressions; for every unsafe cell solve its
+witness LP (first over the cells within 2 relation steps, then 4, then the whole
+component, until the cut it yields excludes the current pattern); add the cuts to a
+0/1 program (HiGHS MIP) and solve it for a new pattern; repeat until no unsafe cell
+falls short. The pattern that ends the loop is protected (every unsafe cell has a
+witness), and is the cheapest one satisfying every cut found, so the cheapest one
+overall whenever the MIP is solved to optimality.
+
+Every limit is a count (rounds, MIP nodes), never a time, so the same input gives the
+same pattern on any machine. If the loop hits its round limit, the last pattern is
+completed by the protection LPs (protection_lp.py).
+"""
+
+from __future__ import annotations
+
+import highspy
+import numpy as np
+from scipy.sparse import csr_matrix
+
+from .audit import INF, new_highs
+from .protection_lp import Component
+from .relations import linked_components
+
+TOL = 1e-7
+MAX_ROUNDS = 60
+MIP_MAX_NODES = 20_000
+MIP_REL_GAP = 1e-4
+
+
+class Separator:
+    """Witness LPs of one component for a given pattern, and the cuts when they fall short.
+
+    A: csr (relations x cells); le, slack: per relation; value; target: per cell, what an
+    unsafe cell must be able to reach (NaN for the rest); floor: the least value of a hidden
+    cell; low, high: what the attacker knows of a published cell (its value, or a rounded or
+    noisy interval); candidate: cells that may be hidden."""
+
+    def __init__(self, A: csr_matrix, le, slack, value, target, floor, low, high, candidate):
+        self.A, self.le, self.slack = A, le, slack
+        self.At = A.T.tocsr()
+        self.v = value.astype(float)
+        self.target, self.floor = target, floor
+        self.low, self.high = low, high
+        self.interval = high > low
+        self.candidate = candidate
+        self.n = A.shape[1]
+        self.lps = 0
+
+    def cuts(self, x: np.ndarray, fixed: np.ndarray, order: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, float]]:
+        """A violated cut (columns, coefficients, right-hand side) for every unsafe cell in
+        `order` that pattern x (bool per cell) leaves without a witness. `fixed`: hidden
+        cells that are not variables of the program (the primary suppressions).
+
+        As in the audit, the attacker's LP falls apart into components of unknown cells
+        (hidden or rounded) linked by relations; each is built once and re-solved per cell."""
+        free = x | self.interval
+        cols_all = np.flatnonzero(free)
+        Af = self.A[:, cols_all].tocsr()
+        _, label = linked_components(Af)
+        fixed_part = self.A @ np.where(free, 0.0, self.v)
+        comp_of = np.full(self.n, -1)
+        comp_of[cols_all] = label
+        todo = [int(p) for p in order]
+        out = []
+        for comp in dict.fromkeys(comp_of[todo]):  # components in the order of their first unsafe cell
+            cols = cols_all[label == comp]
+            rows = np.flatnonzero(Af[:, label == comp].getnnz(axis=1) > 0)
+            h = self._model(x, cols, rows, fixed_part)
+            covered = np.zeros(len(cols), dtype=bool)
+            for p in (p for p in todo if comp_of[p] == comp):
+                k = int(np.searchsorted(cols, p))
+                if covered[k]:
+                    continue
+                h.changeColCost(k, 1.0)
+                h.run()
+                self.lps += 1
+                status = h.getModelStatus()
+                h.changeColCost(k, 0.0)
+                if status in (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible):
+                    covered[k] = True
+                    continue
+                if status != highspy.HighsModelStatus.kOptimal:  # pragma: no cover - the true table is feasible
+                    raise RuntimeError(f"witness LP ended in state {h.modelStatusToString(status)}")
+                sol = h.getSolution()
+                y = np.asarray(sol.col_value)
+                covered |= y >= self.target[cols] - TOL  # NaN targets compare False
+                if covered[k]:
+                    continue
+                cut = self._cut(p, x, fixed, rows, np.asarray(sol.row_dual))
+                if cut is None:  # pragma: no cover - the exact LP's multipliers always give a violated cut
+                    raise RuntimeError("cut generation: no violated cut from the witness LP's multipliers")
+                out.append(cut)
+        return out
+
+    def _model(self, x, cols, rows, fixed_part) -> highspy.Highs:
+        """The attacker's LP over one component: hidden cells free above their floor, rounded
+        ones within their interval, every other cell at its value (moved to the right)."""
+        h = new_highs()
+        h.setOptionValue("presolve", "off")
+        h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+        h.addVars(len(cols), np.where(x[cols], self.floor[cols], self.low[cols]),
+                  np.where(x[cols], INF, self.high[cols]))
+        sub = self.A[rows][:, cols].tocsr()
+        h.addRows(len(rows), np.where(self.le[rows], -INF, -fixed_part[rows]), -fixed_part[rows], sub.nnz,
+                  sub.indptr[:-1].astype(np.int32), sub.indices.astype(np.int32), sub.data)
+        return h
+    def _cut(self, p: int, x: np.ndarray, fixed: np.ndarray, rows: np.ndarray, dual: np.ndarray):
+        """The cut of multipliers `dual` on `rows` for cell p, if pattern x violates it."""
+        for g in (dual, -dual):  # the solver's sign convention for a maximisation
+            if np.any(g[self.le[rows]] < -TOL):
+                continue
+            g = np.where(self.le[rows], np.maximum(g, 0.0), g)
+            full = np.zeros(self.A.shape[0])
+            full[rows] = g
+            z = -(self.At @ full)
+            z[p] += 1.0
+            up = z > TOL
+            e0 = np.where(up, z * (self.high - self.v), z * (self.low - self.v))
+            e0 = np.where(self.interval, np.maximum(e0, 0.0), 0.0)
+            hide = np.where(up, INF, np.maximum(-z, 0.0) * (self.v - self.floor))
+            rhs = self.target[p] - self.v[p] - full[self.le] @ self.slack[self.le] - e0.sum()
+            fixed_gain = hide[fixed].sum()
+            if fixed_gain >= INF:
+                continue  # with these multipliers a fixed hidden cell could rise without bound
+            rhs -= fixed_gain
+            if rhs <= TOL:
+                continue
+            coef = np.where(self.candidate & ~fixed, np.minimum(np.maximum(hide - e0, 0.0), rhs), 0.0)
+            if coef[x].sum() >= rhs - TOL:
+                continue  # not violated
+            cols = np.flatnonzero(coef > 0)
+            return cols, coef[cols], float(rhs)
+        return None
+
+
+def optimise_component(task: dict) -> dict:
+    """The cheapest pattern for one component (same task and result as
+    protection_lp.protect_component, plus "rounds" and "optimal")."""
+    n = len(task["value"])
+    v = task["value"].astype(float)
+    suppressed = task["suppressed"].astype(bool)
+    locked = task.get("locked")
+    locked = np.zeros(n, dtype=bool) if locked is None else locked.astype(bool)
+    floor = np.broadcast_to(np.asarray(task["floor"], dtype=float), (n,)).copy()
+    dlow = task.get("dlow", np.zeros(n))
+    dhigh = task.get("dhigh", np.zeros(n))
+    target = np.full(n, np.nan)
+    order = np.asarray(task["order"], dtype=np.int64)
+    target[order] = v[order] + task["need"][order]
+    candidate = (v > 0) & ~locked & ~suppressed
+    sep = Separator(task["A"], task["le"], task["slack"], v, target, floor, v + dlow, v + dhigh, candidate)
+
+    var = np.flatnonzero(candidate)
+    pos = np.full(n, -1)
+    pos[var] = np.arange(len(var))
+    mip = new_highs()
+    mip.setOptionValue("mip_max_nodes", MIP_MAX_NODES)
+    mip.setOptionValue("mip_rel_gap", MIP_REL_GAP)
+    mip.addVars(len(var), np.zeros(len(var)), np.ones(len(var)))
+    idx = np.arange(len(var), dtype=np.int32)
+    mip.changeColsCost(len(var), idx, task["weight"][var].astype(float))
+    mip.changeColsIntegrality(len(var), idx, np.full(len(var), highspy.HighsVarType.kInteger))
+
+    x = suppressed.copy()
+    optimal = True
+    for rounds in range(1, MAX_ROUNDS + 1):
+        cuts = sep.cuts(x, suppressed, order)
+        if not cuts:
+            return {"suppress": np.flatnonzero(x & ~suppressed), "lps": sep.lps, "unprotected": [],
+                    "rounds": rounds, "optimal": optimal}
+        starts = np.cumsum([0] + [len(c[0]) for c in cuts[:-1]]).astype(np.int32)
+        mip.addRows(len(cuts), np.array([c[2] for c in cuts]), np.full(len(cuts), INF),
+                    int(sum(len(c[0]) for c in cuts)), starts,
+                    np.concatenate([pos[c[0]] for c in cuts]).astype(np.int32),
+                    np.concatenate([c[1] for c in cuts]))
+        mip.run()
+        status = mip.getModelStatus()
+        if status == highspy.HighsModelStatus.kInfeasible:
+            break  # some cell cannot be protected at all: the protection LPs name it
+        optimal = optimal and status == highspy.HighsModelStatus.kOptimal
+        sol = np.asarray(mip.getSolution().col_value)
+        x = suppressed.copy()
+        x[var[sol > 0.5]] = True
+    # no verified pattern within the limits: complete the last one with the protection LPs
+    comp = Component(task["A"], task["le"], task["slack"], v, task["need"], x, task["weight"], floor,
+                     locked, dlow, dhigh)
+    unprotected = comp.protect(order)
+    return {"suppress": np.flatnonzero(comp.suppressed & ~suppressed), "lps": sep.lps + comp.lps,
+            "unprotected": unprotected, "rounds": MAX_ROUNDS, "optimal": False}
