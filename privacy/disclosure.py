@@ -148,11 +148,19 @@ def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, in
     summary["relations"] = {"count": len(rels), "kinds": sorted({r.kind for r in rels})}
     summary["secondary_suppression"] = {
         "applied": True,
-        "method": "one linear program per unsafe cell finds the cheapest table, consistent with everything "
-                  "published, in which the cell reaches the threshold; every published cell that table changes is "
-                  "suppressed (inner cells before totals, small before large, cells already suppressed reused); "
-                  "audit-and-fix rounds would follow if the audit still found a cell provably below the threshold",
+        "method": "the cheapest pattern (inner cells before totals, small before large) by a 0/1 program with "
+                  "cut generation: for every unsafe cell a linear program looks for a table, consistent with "
+                  "everything published, in which the cell reaches the threshold; where there is none, its "
+                  "multipliers give a condition on the pattern (a cut), and the 0/1 program chooses a new pattern "
+                  "that meets every condition found so far, until every unsafe cell has such a table. Where that "
+                  "loop exceeds its limits, and for releases of more than 20,000 unsafe cells, one linear program "
+                  "per unsafe cell hides what its cheapest table changes. Audit-and-fix rounds would follow if the "
+                  "audit still found a cell provably below the threshold",
+        "method_used": {"milp": "0/1 program with cut generation", "greedy": "one linear program per unsafe cell"}[
+            stats["method"]],
         "protection_lps": stats["lps"],
+        "cut_rounds": stats["cut_rounds"],
+        "components_without_cut_loop_result": stats["not_converged"],
         "fix_rounds": stats["fix_rounds"],
         "cells": stats["secondary"],
         "suppressed_value": stats["suppressed_total_value"],

@@ -27,12 +27,14 @@ witness LP (first over the cells within 2 relation steps, then 4, then the whole
 component, until the cut it yields excludes the current pattern); add the cuts to a
 0/1 program (HiGHS MIP) and solve it for a new pattern; repeat until no unsafe cell
 falls short. The pattern that ends the loop is protected (every unsafe cell has a
-witness), and is the cheapest one satisfying every cut found, so the cheapest one
-overall whenever the MIP is solved to optimality.
+witness), and within the MIP's gap (1 %) of the cheapest pattern satisfying every cut
+found, so of the cheapest pattern there is. Each round first re-uses the witnesses of
+earlier rounds whose moved cells are still hidden, then per component of unknown cells
+one LP pushes all its unsafe cells up at once, then one LP per cell still open.
 
-Every limit is a count (rounds, MIP nodes), never a time, so the same input gives the
-same pattern on any machine. If the loop hits its round limit, the last pattern is
-completed by the protection LPs (protection_lp.py).
+Every limit is a count (rounds, LPs, MIP nodes), never a time, so the same input gives
+the same pattern on any machine. Past a limit the protection LPs (protection_lp.py) take
+over, from nothing and from the last pattern; the lighter result is kept.
 """
 
 from __future__ import annotations
@@ -46,9 +48,10 @@ from .protection_lp import Component
 from .relations import linked_components
 
 TOL = 1e-7
-MAX_ROUNDS = 60
-MIP_MAX_NODES = 20_000
-MIP_REL_GAP = 1e-4
+MAX_ROUNDS = 40
+LP_BUDGET = 10  # witness LPs per unsafe cell, over all rounds
+MIP_MAX_NODES = 2_000
+MIP_REL_GAP = 0.01
 
 
 class Separator:
@@ -69,6 +72,7 @@ class Separator:
         self.candidate = candidate
         self.n = A.shape[1]
         self.lps = 0
+        self.witnesses: list[tuple[np.ndarray, np.ndarray]] = []  # (hidden cells it moves, cells it lifts)
 
     def cuts(self, x: np.ndarray, fixed: np.ndarray, order: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, float]]:
         """A violated cut (columns, coefficients, right-hand side) for every unsafe cell in
@@ -84,37 +88,55 @@ class Separator:
         fixed_part = self.A @ np.where(free, 0.0, self.v)
         comp_of = np.full(self.n, -1)
         comp_of[cols_all] = label
-        todo = [int(p) for p in order]
+        # a witness of an earlier pattern still is one while the cells it moves stay hidden
+        self.witnesses = [(moves, lifts) for moves, lifts in self.witnesses if x[moves].all()]
+        known = np.zeros(self.n, dtype=bool)
+        for _, lifts in self.witnesses:
+            known[lifts] = True
+        todo = [int(p) for p in order if not known[p]]
         out = []
         for comp in dict.fromkeys(comp_of[todo]):  # components in the order of their first unsafe cell
             cols = cols_all[label == comp]
             rows = np.flatnonzero(Af[:, label == comp].getnnz(axis=1) > 0)
-            h = self._model(x, cols, rows, fixed_part)
-            covered = np.zeros(len(cols), dtype=bool)
-            for p in (p for p in todo if comp_of[p] == comp):
-                k = int(np.searchsorted(cols, p))
-                if covered[k]:
+            mine = [p for p in todo if comp_of[p] == comp]
+            h = self._model(x, cols, rows, fixed_part[rows])
+            if len(mine) > 1:  # first push them all up at once: one LP may settle many
+                self._solve(h, np.searchsorted(cols, mine), x, cols, known)
+            for p in mine:
+                if known[p]:
                     continue
-                h.changeColCost(k, 1.0)
-                h.run()
-                self.lps += 1
-                status = h.getModelStatus()
-                h.changeColCost(k, 0.0)
-                if status in (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible):
-                    covered[k] = True
+                dual = self._solve(h, np.searchsorted(cols, [p]), x, cols, known)
+                if known[p]:
                     continue
-                if status != highspy.HighsModelStatus.kOptimal:  # pragma: no cover - the true table is feasible
-                    raise RuntimeError(f"witness LP ended in state {h.modelStatusToString(status)}")
-                sol = h.getSolution()
-                y = np.asarray(sol.col_value)
-                covered |= y >= self.target[cols] - TOL  # NaN targets compare False
-                if covered[k]:
-                    continue
-                cut = self._cut(p, x, fixed, rows, np.asarray(sol.row_dual))
+                cut = self._cut(p, x, fixed, rows, dual)
                 if cut is None:  # pragma: no cover - the exact LP's multipliers always give a violated cut
                     raise RuntimeError("cut generation: no violated cut from the witness LP's multipliers")
                 out.append(cut)
         return out
+
+    def _solve(self, h: highspy.Highs, ks, x: np.ndarray, cols: np.ndarray, known: np.ndarray):
+        """Maximise the sum of columns `ks`; marks in `known` the cells the solution lifts to
+        their target (all of `ks` if unbounded), remembers the witness, and returns the row
+        multipliers (None if unbounded)."""
+        ks = np.asarray(ks, dtype=np.int32)
+        h.changeColsCost(len(ks), ks, np.ones(len(ks)))
+        h.run()
+        self.lps += 1
+        status = h.getModelStatus()
+        h.changeColsCost(len(ks), ks, np.zeros(len(ks)))
+        if status in (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible):
+            if len(ks) == 1:
+                known[cols[ks]] = True
+            return None
+        if status != highspy.HighsModelStatus.kOptimal:  # pragma: no cover - the true table is feasible
+            raise RuntimeError(f"witness LP ended in state {h.modelStatusToString(status)}")
+        sol = h.getSolution()
+        y = np.asarray(sol.col_value)
+        lifted = y >= self.target[cols] - TOL  # NaN targets compare False
+        if lifted.any():
+            known[cols[lifted]] = True
+            self.witnesses.append((cols[x[cols] & (np.abs(y - self.v[cols]) > TOL)], cols[lifted]))
+        return np.asarray(sol.row_dual)
 
     def _model(self, x, cols, rows, fixed_part) -> highspy.Highs:
         """The attacker's LP over one component: hidden cells free above their floor, rounded
@@ -125,7 +147,7 @@ class Separator:
         h.addVars(len(cols), np.where(x[cols], self.floor[cols], self.low[cols]),
                   np.where(x[cols], INF, self.high[cols]))
         sub = self.A[rows][:, cols].tocsr()
-        h.addRows(len(rows), np.where(self.le[rows], -INF, -fixed_part[rows]), -fixed_part[rows], sub.nnz,
+        h.addRows(len(rows), np.where(self.le[rows], -INF, -fixed_part), -fixed_part, sub.nnz,
                   sub.indptr[:-1].astype(np.int32), sub.indices.astype(np.int32), sub.data)
         return h
     def _cut(self, p: int, x: np.ndarray, fixed: np.ndarray, rows: np.ndarray, dual: np.ndarray):
@@ -134,15 +156,13 @@ class Separator:
             if np.any(g[self.le[rows]] < -TOL):
                 continue
             g = np.where(self.le[rows], np.maximum(g, 0.0), g)
-            full = np.zeros(self.A.shape[0])
-            full[rows] = g
-            z = -(self.At @ full)
+            z = -(self.A[rows].T @ g)
             z[p] += 1.0
             up = z > TOL
             e0 = np.where(up, z * (self.high - self.v), z * (self.low - self.v))
             e0 = np.where(self.interval, np.maximum(e0, 0.0), 0.0)
             hide = np.where(up, INF, np.maximum(-z, 0.0) * (self.v - self.floor))
-            rhs = self.target[p] - self.v[p] - full[self.le] @ self.slack[self.le] - e0.sum()
+            rhs = self.target[p] - self.v[p] - g @ np.where(self.le[rows], self.slack[rows], 0.0) - e0.sum()
             fixed_gain = hide[fixed].sum()
             if fixed_gain >= INF:
                 continue  # with these multipliers a fixed hidden cell could rise without bound
@@ -159,7 +179,7 @@ class Separator:
 
 def optimise_component(task: dict) -> dict:
     """The cheapest pattern for one component (same task and result as
-    protection_lp.protect_component, plus "rounds" and "optimal")."""
+    protection_lp.protect_component, plus "rounds" and "converged")."""
     n = len(task["value"])
     v = task["value"].astype(float)
     suppressed = task["suppressed"].astype(bool)
@@ -186,28 +206,35 @@ def optimise_component(task: dict) -> dict:
     mip.changeColsIntegrality(len(var), idx, np.full(len(var), highspy.HighsVarType.kInteger))
 
     x = suppressed.copy()
-    optimal = True
-    for rounds in range(1, MAX_ROUNDS + 1):
+    budget = LP_BUDGET * len(order)
+    rounds = 0
+    while rounds < MAX_ROUNDS and sep.lps <= budget:
+        rounds += 1
         cuts = sep.cuts(x, suppressed, order)
-        if not cuts:
+        if not cuts:  # every unsafe cell has a witness
             return {"suppress": np.flatnonzero(x & ~suppressed), "lps": sep.lps, "unprotected": [],
-                    "rounds": rounds, "optimal": optimal}
+                    "rounds": rounds, "converged": True}
         starts = np.cumsum([0] + [len(c[0]) for c in cuts[:-1]]).astype(np.int32)
         mip.addRows(len(cuts), np.array([c[2] for c in cuts]), np.full(len(cuts), INF),
                     int(sum(len(c[0]) for c in cuts)), starts,
                     np.concatenate([pos[c[0]] for c in cuts]).astype(np.int32),
                     np.concatenate([c[1] for c in cuts]))
         mip.run()
-        status = mip.getModelStatus()
-        if status == highspy.HighsModelStatus.kInfeasible:
+        if mip.getModelStatus() == highspy.HighsModelStatus.kInfeasible:
             break  # some cell cannot be protected at all: the protection LPs name it
-        optimal = optimal and status == highspy.HighsModelStatus.kOptimal
         sol = np.asarray(mip.getSolution().col_value)
         x = suppressed.copy()
         x[var[sol > 0.5]] = True
-    # no verified pattern within the limits: complete the last one with the protection LPs
-    comp = Component(task["A"], task["le"], task["slack"], v, task["need"], x, task["weight"], floor,
-                     locked, dlow, dhigh)
-    unprotected = comp.protect(order)
-    return {"suppress": np.flatnonzero(comp.suppressed & ~suppressed), "lps": sep.lps + comp.lps,
-            "unprotected": unprotected, "rounds": MAX_ROUNDS, "optimal": False}
+    # no verified pattern within the limits: the protection LPs alone, or completing the last
+    # pattern, whichever hides less
+    best = None
+    for start in (suppressed, x):
+        comp = Component(task["A"], task["le"], task["slack"], v, task["need"], start, task["weight"], floor,
+                         locked, dlow, dhigh)
+        unprotected = comp.protect(order)
+        hide = np.flatnonzero(comp.suppressed & ~suppressed)
+        key = (len(unprotected), float(task["weight"][hide].sum()))
+        if best is None or key < best[0]:
+            best = key, hide, unprotected
+        sep.lps += comp.lps
+    return {"suppress": best[1], "lps": sep.lps, "unprotected": best[2], "rounds": rounds, "converged": False}
