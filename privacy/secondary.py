@@ -44,8 +44,8 @@ log = logging.getLogger("wijksignaal.protect")
 LEVEL_RANK = {"buurt": 0, "wijk": 1, "gemeente": 2}
 MAX_ROUNDS = 200
 # the 0/1 program costs about ten times the protection LPs' time: 5 s for the 2,726 unsafe cells of the
-# standard table, 14 s for the largest gemeente of the country (951), about 20 minutes for the whole
-# country (82,266 in 791 components); above this many unsafe cells a release gets the protection LPs
+# standard table, 14 s for the largest gemeente of the country (951), about 14 processor-minutes for the
+# whole country (82,266 in 791 components); above this many unsafe cells a release gets the protection LPs
 MILP_MAX_UNSAFE = 20_000
 
 
