@@ -37,6 +37,19 @@ def test_protection_makes_every_small_cell_reach_the_threshold():
     assert "reason" not in protected.columns  # which cells are primary is never published
 
 
+def test_the_summary_names_the_method_and_large_releases_get_the_protection_lps(monkeypatch):
+    import privacy.secondary as secondary
+
+    cells = table({"BU1": (3, 40), "BU2": (20, 30), "BU3": (25, 25)})
+    _, summary = protect(cells, BUURTEN, {"t": 10})
+    assert summary["secondary_suppression"]["method_used"] == "0/1 program with cut generation"
+    assert summary["secondary_suppression"]["cut_rounds"] >= 2  # at least one cut, then a protected pattern
+    monkeypatch.setattr(secondary, "MILP_MAX_UNSAFE", 0)
+    _, summary = protect(cells, BUURTEN, {"t": 10})
+    assert summary["secondary_suppression"]["method_used"] == "one linear program per unsafe cell"
+    assert summary["secondary_suppression"]["cut_rounds"] == 0 and summary["audit"]["passed"]
+
+
 def test_zeros_are_never_suppressed_and_protection_is_deterministic():
     cells = table({"BU1": (3, 0), "BU2": (0, 30), "BU3": (6, 25)})
     p1, s1 = protect(cells, BUURTEN, {"t": 10})
