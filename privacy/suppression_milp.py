@@ -22,15 +22,16 @@ with each coefficient capped at the right-hand side (valid for 0/1 variables). T
 multipliers of a witness LP that falls short give a cut that the current pattern
 violates.
 
-Cut generation: start from the primary suppressions; for every unsafe cell solve its
-witness LP (first over the cells within 2 relation steps, then 4, then the whole
-component, until the cut it yields excludes the current pattern); add the cuts to a
-0/1 program (HiGHS MIP) and solve it for a new pattern; repeat until no unsafe cell
-falls short. The pattern that ends the loop is protected (every unsafe cell has a
-witness), and within the MIP's gap (1 %) of the cheapest pattern satisfying every cut
-found, so of the cheapest pattern there is. Each round first re-uses the witnesses of
-earlier rounds whose moved cells are still hidden, then per component of unknown cells
-one LP pushes all its unsafe cells up at once, then one LP per cell still open.
+Cut generation: start from the primary suppressions. Each round, for every unsafe cell
+without a witness, solve its witness LP over its component of unknown cells (hidden or
+rounded cells linked by relations, as in the audit); where it falls short, its
+multipliers give a cut. Witnesses of earlier rounds are re-used while the cells they
+move stay hidden, and one LP per component first pushes all its open cells up at once.
+Add the cuts to a 0/1 program (HiGHS MIP) and solve it for a new pattern; repeat until
+no unsafe cell falls short. The pattern that ends the loop is protected (every unsafe
+cell has a witness). Every cut holds for every protecting pattern, so the MIP's lower
+bound is a lower bound for them all: when the last MIP closes its gap (1 %) within its
+node limit, the pattern weighs at most 1 % more than the lightest protecting pattern.
 
 Every limit is a count (rounds, LPs, MIP nodes), never a time, so the same input gives
 the same pattern on any machine. Past a limit the protection LPs (protection_lp.py) take
