@@ -35,7 +35,7 @@ import highspy
 import numpy as np
 import pandas as pd
 
-from .relations import Relation, linked_components, relation_matrix
+from .relations import Relation, components, relation_matrix
 
 INF = highspy.kHighsInf
 WORKERS = min(2, os.cpu_count() or 1)
@@ -182,12 +182,19 @@ def _bound_component(h, targets: list[int], col: dict[int, int], value: dict, th
     return lps
 
 
-def _component_task(task) -> tuple[dict, int]:
-    n, rows, row_lo, row_hi, targets, col, value, thr, both, lower, upper = task
+def lp_model(lower: np.ndarray, upper: np.ndarray, rows, row_lo: np.ndarray, row_hi: np.ndarray) -> highspy.Highs:
+    """The attacker's LP over one component: a variable per unknown cell within [lower, upper],
+    a row per relation (csr `rows`, the published cells moved into [row_lo, row_hi])."""
     h = new_highs()
-    h.addVars(n, lower, upper)
+    h.addVars(len(lower), lower, upper)
     h.addRows(rows.shape[0], row_lo, row_hi, rows.nnz, rows.indptr[:-1].astype(np.int32),
               rows.indices.astype(np.int32), rows.data)
+    return h
+
+
+def _component_task(task) -> tuple[dict, int]:
+    n, rows, row_lo, row_hi, targets, col, value, thr, both, lower, upper = task
+    h = lp_model(lower, upper, rows, row_lo, row_hi)
     out: dict = {}
     lps = _bound_component(h, targets, col, value, thr, both, out, lower)
     return out, lps
@@ -261,11 +268,9 @@ def audit(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str, int],
     Af = A[:, free].tocsr()
     row_lo, row_hi = np.where(le, -INF, rhs), rhs
 
-    # components: unknown cells linked through a shared relation
-    ncomp, label = linked_components(Af)
-    result.components = ncomp
-    used = np.flatnonzero(np.diff(Af.indptr) > 0)
-    row_label = label[Af.indices[Af.indptr[used]]]
+    comps = components(Af)  # unknown cells linked through a shared relation
+    label = comps.label
+    result.components = comps.count
 
     thr = dict(zip(cells.index, target))
     unsafe = [c for c in suppressed if value[c] < thr[c]]  # NaN targets compare False
@@ -279,21 +284,15 @@ def audit(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str, int],
         for c in unsafe:
             if label[var[c]] not in redo and c in previous.bounds:
                 result.bounds[c] = previous.bounds[c]
-    order = np.argsort(label, kind="stable")  # variables grouped by component, in index order
-    starts = np.searchsorted(label[order], np.arange(ncomp + 1))
-    rows_by_label = used[np.argsort(row_label, kind="stable")]
-    row_starts = np.searchsorted(np.sort(row_label, kind="stable"), np.arange(ncomp + 1))
-    local = np.empty(len(label), dtype=np.int64)  # a variable's column within its component
-    local[order] = np.arange(len(label)) - starts[label[order]]
     tasks = []
     for comp, targets in sorted(by_comp.items()):
         if redo is not None and comp not in redo:
             continue
-        members = order[starts[comp]:starts[comp + 1]]
-        rows = rows_by_label[row_starts[comp]:row_starts[comp + 1]]
+        members = comps.cols(comp)
+        rows = comps.rows(comp)
         targets = sorted(targets)
         tasks.append((len(members), Af[rows][:, members], row_lo[rows], row_hi[rows], targets,
-                      {c: int(local[var[c]]) for c in targets}, {c: value[c] for c in targets},
+                      {c: int(comps.local[var[c]]) for c in targets}, {c: value[c] for c in targets},
                       {c: thr[c] for c in targets}, both, lower[members], upper[members]))
     for bounds, lps in parallel_map(_component_task, tasks, [len(t[4]) for t in tasks]):
         result.bounds.update(bounds)

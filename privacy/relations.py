@@ -109,6 +109,40 @@ def linked_components(A: csr_matrix) -> tuple[int, np.ndarray]:
     return connected_components(graph, directed=False)
 
 
+@dataclass(frozen=True)
+class Components:
+    """The linked components of A's columns (linked_components), grouped once: component k
+    has the columns cols(k) and the rows rows(k), both in index order; `local` is each
+    column's position within its component."""
+
+    count: int
+    label: np.ndarray
+    local: np.ndarray
+    _cols: np.ndarray
+    _col_starts: np.ndarray
+    _rows: np.ndarray
+    _row_starts: np.ndarray
+
+    def cols(self, k: int) -> np.ndarray:
+        return self._cols[self._col_starts[k]:self._col_starts[k + 1]]
+
+    def rows(self, k: int) -> np.ndarray:
+        return self._rows[self._row_starts[k]:self._row_starts[k + 1]]
+
+
+def components(A: csr_matrix) -> Components:
+    count, label = linked_components(A)
+    used = np.flatnonzero(np.diff(A.indptr) > 0)
+    row_label = label[A.indices[A.indptr[used]]]  # a row's component: that of its first column
+    cols = np.argsort(label, kind="stable")
+    col_starts = np.searchsorted(label[cols], np.arange(count + 1))
+    rows = used[np.argsort(row_label, kind="stable")]
+    row_starts = np.searchsorted(np.sort(row_label, kind="stable"), np.arange(count + 1))
+    local = np.empty(len(label), dtype=np.int64)
+    local[cols] = np.arange(len(label)) - col_starts[label[cols]]
+    return Components(count, label, local, cols, col_starts, rows, row_starts)
+
+
 def check(cells: pd.DataFrame, rels: list[Relation]) -> list[Relation]:
     """Relations the unprotected values violate ([] for a consistent release)."""
     if not rels:
@@ -119,4 +153,4 @@ def check(cells: pd.DataFrame, rels: list[Relation]) -> list[Relation]:
     return [rels[k] for k in np.flatnonzero(bad)]
 
 
-__all__ = ["Relation", "build", "check", "relation_matrix", "linked_components"]
+__all__ = ["Relation", "build", "check", "relation_matrix", "linked_components", "components", "Components"]

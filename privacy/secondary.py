@@ -38,7 +38,7 @@ import pandas as pd
 from .audit import AuditResult, audit, parallel_map, protection_targets, published_bounds
 from .protection_lp import protect_component, weights
 from .suppression_milp import optimise_component
-from .relations import Relation, linked_components, relation_matrix
+from .relations import Relation, components, relation_matrix
 
 log = logging.getLogger("wijksignaal.protect")
 LEVEL_RANK = {"buurt": 0, "wijk": 1, "gemeente": 2}
@@ -85,49 +85,39 @@ def lp_secondary(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str
     rise and `floor` the least an attacker allows a suppressed cell (default per cell:
     audit.protection_targets); the benchmark changes both to compare with tau-ARGUS on its
     own terms (a percentage range, cells >= 0)."""
-    stats = {"lps": 0, "unprotected": 0, "components": 0, "cut_rounds": 0, "not_converged": 0}
-    if not rels:
-        return [], stats
-    A, le, slack = relation_matrix(cells, rels)
     n = len(cells)
     value = cells.value.to_numpy(dtype=float)
     target, floors = protection_targets(cells, thresholds)
-    floors = floors if floor is None else np.full(n, float(floor))
     suppressed = (cells.status == "suppressed").to_numpy()
-    locked = cells["locked"].to_numpy(dtype=bool) if "locked" in cells.columns else np.zeros(n, dtype=bool)
     unsafe = suppressed & (value < target)
+    if method == "auto":
+        method = "milp" if unsafe.sum() <= MILP_MAX_UNSAFE else "greedy"
+    stats = {"method": method, "lps": 0, "unprotected": 0, "components": 0, "cut_rounds": 0, "not_converged": 0}
+    if not rels:
+        return [], stats
+    A, le, slack = relation_matrix(cells, rels)
+    floors = floors if floor is None else np.full(n, float(floor))
+    locked = cells["locked"].to_numpy(dtype=bool) if "locked" in cells.columns else np.zeros(n, dtype=bool)
     need = np.nan_to_num(target - value) if need is None else need
     low, high = published_bounds(cells)
     weight = weights(value, cells.level.map(LEVEL_RANK).to_numpy(), (cells.category == "totaal").to_numpy())
 
-    # components: cells linked through relations
-    _, label = linked_components(A)
-    rel_rows = np.flatnonzero(np.diff(A.indptr) > 0)
-    first_col = A.indices[A.indptr[rel_rows]]
-    members_all = np.argsort(label, kind="stable")
-    starts = np.searchsorted(label[members_all], np.arange(label.max() + 2))
-    rels_all = rel_rows[np.argsort(label[first_col], kind="stable")]
-    rel_starts = np.searchsorted(np.sort(label[first_col], kind="stable"), np.arange(label.max() + 2))
+    comps = components(A)  # cells linked through relations
     order_all = np.lexsort((np.arange(n), value))  # smallest value first (largest shortfall), then position
     order_all = order_all[unsafe[order_all]]
-    local = np.empty(n, dtype=np.int64)
-    local[members_all] = np.arange(n) - starts[label[members_all]]
 
     tasks, members_of = [], []
-    todo_of = pd.Series(order_all).groupby(label[order_all], sort=True)
+    todo_of = pd.Series(order_all).groupby(comps.label[order_all], sort=True)
     for comp, todo in todo_of:
-        members = members_all[starts[comp]:starts[comp + 1]]
-        rrows = rels_all[rel_starts[comp]:rel_starts[comp + 1]]
+        members = comps.cols(comp)
+        rrows = comps.rows(comp)
         tasks.append({"A": A[rrows][:, members], "le": le[rrows], "slack": slack[rrows], "value": value[members],
                       "need": need[members], "floor": floors[members], "suppressed": suppressed[members],
                       "weight": weight[members], "locked": locked[members],
                       "dlow": (low - value)[members], "dhigh": (high - value)[members],
-                      "order": local[todo.to_numpy()]})
+                      "order": comps.local[todo.to_numpy()]})
         members_of.append(members)
     chosen = []
-    if method == "auto":
-        method = "milp" if len(order_all) <= MILP_MAX_UNSAFE else "greedy"
-    stats["method"] = method
     solve = optimise_component if method == "milp" else protect_component
     for members, res in zip(members_of, parallel_map(solve, tasks, [len(t["order"]) for t in tasks])):
         chosen.extend(cells.index[members[res["suppress"]]])
@@ -151,8 +141,8 @@ def secondary_suppression(cells: pd.DataFrame, rels: list[Relation], thresholds:
     cells.loc[chosen, "reason"] = "secondary"
     log.info("secondary suppression (%s): %d LPs solved in %d component(s) (up to %d cut round(s), %d component(s) "
              "left to the protection LPs alone), %d secondary suppression(s), %d cell(s) without witness",
-             lp_stats.get("method", "milp"), lp_stats["lps"], lp_stats["components"], lp_stats["cut_rounds"], lp_stats["not_converged"], len(chosen),
-             lp_stats["unprotected"])
+             lp_stats["method"], lp_stats["lps"], lp_stats["components"], lp_stats["cut_rounds"],
+             lp_stats["not_converged"], len(chosen), lp_stats["unprotected"])
     if lp_stats["unprotected"]:  # not even with every cell that may be hidden hidden: nothing can protect them
         raise ProtectionFailed(f"{lp_stats['unprotected']} small cell(s) cannot be protected by any suppression: "
                                "the cells that may not be hidden (published by earlier releases) determine them")
@@ -167,9 +157,9 @@ def secondary_suppression(cells: pd.DataFrame, rels: list[Relation], thresholds:
                  rounds, len(result.bounds), len(result.failing), result.lps, result.seconds)
     if result.failing:  # pragma: no cover - the fix rounds end only when the maximum passes
         raise ProtectionFailed(f"{len(result.failing)} cell(s) provably below the threshold after protection")
-    stats = {"method": lp_stats.get("method", "milp"), "lps": lp_stats["lps"], "cut_rounds": lp_stats["cut_rounds"], "not_converged": lp_stats["not_converged"],
-             "fix_rounds": rounds, "secondary": int((cells.reason == "secondary").sum()),
-             "suppressed_total_value": int(cells.value[cells.reason == "secondary"].sum())}
+    stats = {key: lp_stats[key] for key in ("method", "lps", "cut_rounds", "not_converged")}
+    stats.update(fix_rounds=rounds, secondary=int((cells.reason == "secondary").sum()),
+                 suppressed_total_value=int(cells.value[cells.reason == "secondary"].sum()))
     return cells, result, stats
 
 

@@ -44,9 +44,9 @@ import highspy
 import numpy as np
 from scipy.sparse import csr_matrix
 
-from .audit import INF, new_highs
+from .audit import INF, lp_model, new_highs
 from .protection_lp import Component
-from .relations import linked_components
+from .relations import components
 
 TOL = 1e-7
 MAX_ROUNDS = 40
@@ -65,7 +65,6 @@ class Separator:
 
     def __init__(self, A: csr_matrix, le, slack, value, target, floor, low, high, candidate):
         self.A, self.le, self.slack = A, le, slack
-        self.At = A.T.tocsr()
         self.v = value.astype(float)
         self.target, self.floor = target, floor
         self.low, self.high = low, high
@@ -85,10 +84,10 @@ class Separator:
         free = x | self.interval
         cols_all = np.flatnonzero(free)
         Af = self.A[:, cols_all].tocsr()
-        _, label = linked_components(Af)
+        comps = components(Af)
         fixed_part = self.A @ np.where(free, 0.0, self.v)
         comp_of = np.full(self.n, -1)
-        comp_of[cols_all] = label
+        comp_of[cols_all] = comps.label
         # a witness of an earlier pattern still is one while the cells it moves stay hidden
         self.witnesses = [(moves, lifts) for moves, lifts in self.witnesses if x[moves].all()]
         known = np.zeros(self.n, dtype=bool)
@@ -97,10 +96,14 @@ class Separator:
         todo = [int(p) for p in order if not known[p]]
         out = []
         for comp in dict.fromkeys(comp_of[todo]):  # components in the order of their first unsafe cell
-            cols = cols_all[label == comp]
-            rows = np.flatnonzero(Af[:, label == comp].getnnz(axis=1) > 0)
+            cols = cols_all[comps.cols(comp)]
+            rows = comps.rows(comp)
             mine = [p for p in todo if comp_of[p] == comp]
-            h = self._model(x, cols, rows, fixed_part[rows])
+            h = lp_model(np.where(x[cols], self.floor[cols], self.low[cols]), np.where(x[cols], INF, self.high[cols]),
+                         Af[rows][:, comps.cols(comp)], np.where(self.le[rows], -INF, -fixed_part[rows]),
+                         -fixed_part[rows])
+            h.setOptionValue("presolve", "off")  # small LPs, re-solved per cell: presolve costs more than it saves
+            h.changeObjectiveSense(highspy.ObjSense.kMaximize)
             if len(mine) > 1:  # first push them all up at once: one LP may settle many
                 self._solve(h, np.searchsorted(cols, mine), x, cols, known)
             for p in mine:
@@ -139,18 +142,6 @@ class Separator:
             self.witnesses.append((cols[x[cols] & (np.abs(y - self.v[cols]) > TOL)], cols[lifted]))
         return np.asarray(sol.row_dual)
 
-    def _model(self, x, cols, rows, fixed_part) -> highspy.Highs:
-        """The attacker's LP over one component: hidden cells free above their floor, rounded
-        ones within their interval, every other cell at its value (moved to the right)."""
-        h = new_highs()
-        h.setOptionValue("presolve", "off")
-        h.changeObjectiveSense(highspy.ObjSense.kMaximize)
-        h.addVars(len(cols), np.where(x[cols], self.floor[cols], self.low[cols]),
-                  np.where(x[cols], INF, self.high[cols]))
-        sub = self.A[rows][:, cols].tocsr()
-        h.addRows(len(rows), np.where(self.le[rows], -INF, -fixed_part), -fixed_part, sub.nnz,
-                  sub.indptr[:-1].astype(np.int32), sub.indices.astype(np.int32), sub.data)
-        return h
     def _cut(self, p: int, x: np.ndarray, fixed: np.ndarray, rows: np.ndarray, dual: np.ndarray):
         """The cut of multipliers `dual` on `rows` for cell p, if pattern x violates it."""
         for g in (dual, -dual):  # the solver's sign convention for a maximisation
