@@ -128,7 +128,6 @@ def pattern_row(name: str, primary: pd.DataFrame, rels, thr: dict, secondary: li
     pattern.loc[secondary, "status"] = "suppressed"
     result = audit(pattern, rels, thr)
     small = pattern.target.notna()
-    threshold = pattern.target.to_numpy(dtype=float)
     # the pattern on weaker terms: cells may be 0 (a suppressed cell as well), and each small
     # cell must reach the threshold, or (tau-ARGUS's rule) rise by range %
     at_zero = audit(pattern.assign(floor=0.0), rels, thr, both=False)
@@ -138,7 +137,7 @@ def pattern_row(name: str, primary: pd.DataFrame, rels, thr: dict, secondary: li
             "secondary_suppressed_value": int(primary.value.loc[secondary].sum()), "seconds": round(seconds, 2),
             "provably_below_threshold": len(result.failing), "small_cells_audited": len(result.bounds),
             "below_threshold_with_cells_from_0": len(at_zero.failing),
-            "under_protected_on_range_terms": len(under.failing), "threshold": int(np.nanmax(threshold))}
+            "under_protected_on_range_terms": len(under.failing)}
 
 
 def main() -> None:
