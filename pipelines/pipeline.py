@@ -19,7 +19,7 @@ import pandas as pd
 
 from privacy import disclosure
 from privacy.dpia import DpiaRules
-from privacy.earlier import published_before
+from privacy.earlier import KEY, EarlierRelease, protect_against, releases
 from privacy.pseudonymise import load_or_create_key, pads
 
 from . import geography
@@ -29,16 +29,22 @@ from .ingest.readers import preflight
 from .link import link, load_buurten, period_bounds
 from .publish import Release, publish, release_id
 from .reportdata import earlier_tables
-from .selections import LoadedSelection, load_dpia, load_selections
+from .selections import LoadedSelection, Selection, load_dpia, load_selections
 from .settings import REPO_ROOT, SOURCE_IDS, Settings, SourcesFile, load_contract, load_settings, load_sources, resolve
-from .tabulate import COMBINATIES, STAPELING, tabulate
+from .tabulate import COMBINATIES, STAPELING, Tabulation, category_tree, tabulate
 
 log = logging.getLogger("wijksignaal")
 
 TABLE_DESCRIPTIONS = {
-    "stapeling": "households by number of problem domains (uitkering, achterstand, wmo): totaal, 0, 1, 2, 3+",
+    "stapeling": "households by number of problem domains (uitkering, achterstand, wmo): totaal, 0, 1, 2+, 2, 3+ "
+                 "(2+ = 2 + 3+)",
     "combinaties": "households by combination of problem domains; totaal = households with at least one domain",
 }
+
+
+# the figure wijkteams ask for first ("how many households have two or more problem domains"): its cells
+# weigh this many times more in secondary suppression, so other cells are hidden before it
+PRIORITY = {("stapeling", "2+"): 10.0}
 
 
 @dataclass
@@ -80,6 +86,18 @@ class Run:
         tmp.mkdir(exist_ok=True)
         con.execute("SET temp_directory = ?", [str(tmp)])
         return con
+
+    @property
+    def release_dirs(self) -> list[Path]:
+        """Where this gemeente's releases are: the work directory's, and the publication register."""
+        dirs = [self.work_dir / "releases"]
+        if self.settings.published_dir:
+            dirs.append(resolve(self.base, self.settings.published_dir))
+        return dirs
+
+    def earlier(self) -> list[EarlierRelease]:
+        """Every release of this gemeente and period, wherever it was made."""
+        return releases(self.release_dirs, self.settings.gemeente, self.period)
 
     def buurten(self) -> pd.DataFrame:
         return geography.buurten(self.settings.gemeente)
@@ -146,11 +164,26 @@ def stage_link(run: Run) -> dict:
         con.close()
 
 
-def stage_tabulate(run: Run) -> pd.DataFrame:
+def other_definitions(run: Run, earlier: list[EarlierRelease]) -> dict[str, LoadedSelection]:
+    """Selections that earlier releases of this period published with a definition this run
+    does not publish (dropped, or changed): table name `selectie:<id>@<version>` -> the
+    selection, rebuilt from the definition the earlier audit.json carries."""
+    current = {(s.selection.id, s.version) for s in run.selections}
+    out = {}
+    for r in earlier:
+        for entry in r.audit.get("rules", {}).get("selections", []):
+            if (entry["id"], entry["version"]) in current or "definition" not in entry:
+                continue
+            sel = Selection.model_validate(entry["definition"])
+            out[f"selectie:{entry['id']}@{entry['version'][:12]}"] = LoadedSelection(sel, r.folder, entry["version"])
+    return out
+
+
+def stage_tabulate(run: Run) -> Tabulation:
     con = run.connect()
     try:
         return tabulate(con, run.period, run.selections, cell_keys=any(
-            p.cell_key is not None for p in run.dpia.purposes.values()))
+            p.cell_key is not None for p in run.dpia.purposes.values()), other=other_definitions(run, run.earlier()))
     finally:
         con.close()
 
@@ -185,25 +218,70 @@ def cell_key_params(run: Run, cells: pd.DataFrame) -> dict[str, tuple[int, float
             if p.cell_key is not None}
 
 
-def stage_protect(run: Run, cells: pd.DataFrame, accounts: dict[str, dict] | None = None
+def _what_earlier_published(run: Run, tab: Tabulation, earlier: list[EarlierRelease]
+                            ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """(cells of this release's definitions that earlier releases published, cells of other
+    definitions they published as this data gives them, counts for audit.json)."""
+    versions = {f"selectie:{s.selection.id}": s.version for s in run.selections}
+    lookback = run.settings.achterstand_lookback_months
+    same, other, unknown = [], [], 0
+    for r in earlier:
+        cells = r.published().assign(release=r.release_id)
+        theirs = {f"selectie:{e['id']}": e["version"] for e in r.audit.get("rules", {}).get("selections", [])}
+        r_lookback = r.audit.get("definitions", {}).get("achterstand_lookback_months")
+        for table, g in cells.groupby("table", sort=True):
+            if table in ("stapeling", "combinaties"):
+                if r_lookback == lookback:
+                    same.append(g)
+                else:
+                    unknown += len(g)
+            elif table in versions and theirs.get(table) == versions[table]:
+                same.append(g)
+            elif f"{table}@{theirs.get(table, '')[:12]}" in set(tab.other_definitions.table):
+                other.append(g.assign(table=f"{table}@{theirs[table][:12]}"))
+            else:
+                unknown += len(g)
+    same_cells = pd.concat(same, ignore_index=True) if same else pd.DataFrame(columns=KEY + ["value", "release"])
+    elsewhere = pd.DataFrame(columns=list(tab.other_definitions.columns))
+    revised = 0
+    if other:
+        o = pd.concat(other, ignore_index=True).drop_duplicates(KEY + ["value"])
+        both = tab.other_definitions.merge(o[KEY + ["value"]].rename(columns={"value": "earlier"}), on=KEY)
+        ok = both.earlier.astype(float) == both.value.astype(float)
+        elsewhere = both[ok].drop(columns=["earlier"]).drop_duplicates(KEY).reset_index(drop=True)
+        revised = int((~ok).sum())
+    return same_cells, elsewhere, {"cells_of_other_definitions_revised_since": revised,
+                                   "cells_without_a_definition_to_relate": unknown}
+
+
+def stage_protect(run: Run, tab: Tabulation, accounts: dict[str, dict] | None = None
                   ) -> tuple[pd.DataFrame, dict]:
-    """Protect all tables; disclosure.protect refuses tables whose relations (categories to
-    totaal, buurten to wijk to gemeente, ...) do not hold, so additivity is checked there.
-    Earlier releases of the gemeente in the work directory count as published; the release
-    these inputs make (known from `accounts`) is not earlier than itself."""
+    """Protect all tables over their atoms; disclosure.protect refuses tables whose relations
+    do not hold, so additivity is checked there. Every release of this gemeente and period,
+    in the work directory or the publication register, counts as published; a run with the
+    same inputs and rules as an earlier release (known from `accounts`) is protected as that
+    one was, and reproduces it (privacy/earlier.py)."""
+    cells = tab.cells
     t = thresholds(run, cells)
     persons = {f"selectie:{s.selection.id}" for s in run.selections if s.selection.unit == "persoon"}
-    exclude = {this_release_id(run, accounts)} if accounts is not None else set()
-    earlier = published_before(run.work_dir / "releases", run.settings.gemeente, exclude)
+    base = base_fingerprint(run, accounts) if accounts is not None else None
+    against = protect_against(run.earlier(), base)
+    earlier, elsewhere, unmatched = _what_earlier_published(run, tab, against)
     protected, summary = disclosure.protect(cells, run.buurten(), t, persons, earlier, rounding_bases(run, cells),
                                             cell_key_params(run, cells),
-                                            group=run.dpia.disclosure.group_disclosure == "protect")
+                                            group=run.dpia.disclosure.group_disclosure == "protect",
+                                            atoms=tab.atoms, known_elsewhere=elsewhere, priority=PRIORITY)
+    summary["earlier_releases"]["releases"] = sorted(r.release_id for r in against)
+    summary["earlier_releases"].update(unmatched)
+    summary["earlier_releases"]["read_from"] = ["<work>/releases"] + (
+        ["published_dir (the publication register)"] if run.settings.published_dir else [])
     summary["additive_before_protection"] = True
     summary["threshold_min"] = min(t.values())
     summary["statement_nl"] = (
         "Daarnaast zijn andere vakjes afgeschermd, zodat een klein aantal niet is terug te rekenen uit "
-        "totalen, andere niveaus of andere tabellen in deze publicatie (secundaire afscherming, "
-        "rekenkundig gecontroleerd). Eerdere publicaties van deze gemeente tellen in die controle mee."
+        "totalen, andere niveaus, andere tabellen of selecties in deze publicatie (secundaire afscherming, "
+        "rekenkundig gecontroleerd). Eerdere publicaties van deze gemeente over deze maand tellen in die "
+        "controle mee."
     )
     log.info("protected: %d of %d cells suppressed (%d secondary); audit: %d cell(s) provably below the threshold",
              summary["suppressed"], summary["cells"], summary["secondary_suppression"]["cells"],
@@ -224,7 +302,8 @@ def _rules(run: Run) -> dict:
         "contracts": {s: _sha(cfg / run.sources.sources[s].contract) for s in SOURCE_IDS},
         "selections": [
             {"id": s.selection.id, "title": s.selection.title, "version": s.version, "purpose": s.selection.purpose,
-             "threshold": run.dpia.threshold(s.selection.purpose, s.selection.min_cell_size)}
+             "threshold": run.dpia.threshold(s.selection.purpose, s.selection.min_cell_size),
+             "definition": s.selection.model_dump(mode="json", by_alias=True, exclude_none=True)}
             for s in sorted(run.selections, key=lambda s: s.selection.id)
         ],
     }
@@ -234,14 +313,21 @@ def _inputs(accounts: dict[str, dict]) -> list[dict]:
     return [dict(source=s, **f) for s, a in accounts.items() for f in a["files"]]
 
 
-def this_release_id(run: Run, accounts: dict[str, dict], rules: dict | None = None) -> str:
-    """The id of the release these inputs and rules make (a hash of both)."""
+def base_fingerprint(run: Run, accounts: dict[str, dict], rules: dict | None = None) -> str:
+    """A hash of everything that shapes a release except the earlier releases it is protected
+    against: inputs, rules, settings, software."""
     fingerprint = {"inputs": [(i["source"], i["name"], i["sha256"]) for i in _inputs(accounts)],
                    "rules": rules or _rules(run),
                    "settings": {"gemeente": run.settings.gemeente, "period": run.period,
                                 "lookback": run.settings.achterstand_lookback_months},
                    "software": pkg_version("wijksignaal")}
-    return release_id(run.settings.gemeente, run.period, fingerprint)
+    return hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def this_release_id(run: Run, base: str, protected_against: list[str]) -> str:
+    """The id of the release: a hash of its base fingerprint and of the earlier releases it was
+    protected against, so anything that shapes its tables changes it."""
+    return release_id(run.settings.gemeente, run.period, {"base": base, "protected_against": sorted(protected_against)})
 
 
 def build_audit(run: Run, accounts: dict[str, dict], linking: dict, protection: dict) -> dict:
@@ -257,9 +343,14 @@ def build_audit(run: Run, accounts: dict[str, dict], linking: dict, protection: 
     bounds = period_bounds(run.period, run.settings.achterstand_lookback_months)
     synthetic = (run.sources_dir / "synth_manifest.json").exists()
     gemeente = run.settings.gemeente
+    base = base_fingerprint(run, accounts, rules)
+    against = protection["earlier_releases"]["releases"]
     return {
         "format": "wijksignaal-audit/1",
-        "release_id": this_release_id(run, accounts, rules),
+        "release_id": this_release_id(run, base, against),
+        "fingerprint": {"base": base, "protected_against": against,
+                        "rule": "release_id = gemeente-period-hash(base, protected_against); base = hash(inputs, rules, "
+                                "settings, software)"},
         "gemeente": {"code": gemeente, "name": geography.gemeente_name(gemeente), "buurten": int(len(b)),
                      "wijken": int(b.wijkcode.nunique())},
         "period": run.period,
@@ -279,7 +370,8 @@ def build_audit(run: Run, accounts: dict[str, dict], linking: dict, protection: 
             "achterstand_lookback_months": run.settings.achterstand_lookback_months,
         },
         "tables": {
-            **{t: {"description": d, "categories": list(STAPELING if t == "stapeling" else COMBINATIES)}
+            **{t: {"description": d, "categories": list(STAPELING if t == "stapeling" else COMBINATIES),
+                   "sums": category_tree(t)}
                for t, d in TABLE_DESCRIPTIONS.items()},
             **{f"selectie:{s.selection.id}": {"description": s.selection.title, "categories": ["totaal"],
                                               "unit": "personen" if s.selection.unit == "persoon" else "huishoudens"}
@@ -292,7 +384,9 @@ def build_audit(run: Run, accounts: dict[str, dict], linking: dict, protection: 
 def stage_publish(run: Run, cells: pd.DataFrame, accounts: dict[str, dict], linking: dict, protection: dict) -> Release:
     audit = build_audit(run, accounts, linking, protection)
     history = earlier_tables(run.work_dir, run.settings.gemeente, run.period)
-    release = publish(run.work_dir, audit["release_id"], cells, audit, {"buurten": run.buurten(), "history": history})
+    register = resolve(run.base, run.settings.published_dir) if run.settings.published_dir else None
+    release = publish(run.work_dir, audit["release_id"], cells, audit, {"buurten": run.buurten(), "history": history},
+                      register=register)
     log.info("published release %s in %s", release.release_id, release.folder)
     return release
 
@@ -303,6 +397,6 @@ def run_all(settings_file: Path | str, overrides: dict | None = None) -> Release
     stage_preflight(run)
     accounts = {s: stage_ingest(run, s) for s in SOURCE_IDS}
     linking = stage_link(run)
-    cells = stage_tabulate(run)
-    protected, protection = stage_protect(run, cells, accounts)
+    tab = stage_tabulate(run)
+    protected, protection = stage_protect(run, tab, accounts)
     return stage_publish(run, protected, accounts, linking, protection)

@@ -3,8 +3,10 @@ one ledger entry. A release is written to a temporary folder, scanned for anythi
 that looks like a BSN, and only then moved into place; a failing scan publishes nothing.
 
 Everything in the release is deterministic: same inputs, seed and rules give the same
-bytes (the release id is a hash of inputs and rules; wall-clock time lives only in the
-ledger).
+bytes (the release id is a hash of inputs, rules and the earlier releases it was
+protected against; wall-clock time lives only in the ledger). With a publication
+register (`published_dir`), the release is placed there too, where every later run of
+the gemeente, from any work directory, counts it as published.
 """
 
 from __future__ import annotations
@@ -41,7 +43,21 @@ def release_id(gemeente: str, period: str, fingerprint: dict) -> str:
     return f"{gemeente}-{period}-{digest[:10]}"
 
 
-def publish(work_dir: Path, rid: str, cells: pd.DataFrame, audit: dict, report_context: dict) -> Release:
+def _place(folder: Path, register: Path) -> None:
+    """A copy of the release folder in the publication register, moved into place whole."""
+    register.mkdir(parents=True, exist_ok=True)
+    final = register / folder.name
+    staging = register / f".{folder.name}.partial"
+    if staging.exists():
+        shutil.rmtree(staging)
+    shutil.copytree(folder, staging)
+    if final.exists():
+        shutil.rmtree(final)
+    staging.rename(final)
+
+
+def publish(work_dir: Path, rid: str, cells: pd.DataFrame, audit: dict, report_context: dict,
+            register: Path | None = None) -> Release:
     releases = work_dir / "releases"
     final = releases / rid
     staging = releases / f".{rid}.partial"
@@ -70,6 +86,8 @@ def publish(work_dir: Path, rid: str, cells: pd.DataFrame, audit: dict, report_c
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    if register is not None:
+        _place(final, register)
     files = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(final.iterdir())}
     ledger.append(
         work_dir / "ledger.jsonl",

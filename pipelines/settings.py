@@ -83,6 +83,12 @@ class Settings(Strict):
     work_dir: str = Field(description="work directory: warehouse, quarantine, releases; relative to this file")
     config_dir: str = Field(default=str(CONFIG_DIR), description="directory with sources.yaml, dpia.yaml, contracts")
     selections_dir: str = Field(default=str(SELECTIONS_DIR))
+    published_dir: str | None = Field(
+        default=None,
+        description="the gemeente's publication register: the folder releases go out from, shared by every work "
+                    "directory that publishes for this gemeente; every run reads the releases in it (and in its own "
+                    "work directory) as published, and places its own release there too; relative to this file",
+    )
     key_file: str = Field(
         default="~/.config/wijksignaal/pseudonym.key",
         description="pseudonymisation key; created on first use; must lie outside the repository and work dir",

@@ -2,7 +2,13 @@
 
 Every table is built at buurt level over *all* buurten of the run (a buurt without
 households gets zeros) and summed upwards, so before protection the tables are
-additive: categories sum to `totaal`, buurten to their wijk, wijken to their gemeente.
+additive: categories sum to `totaal` (stapeling `2+` is a subtotal: `2` + `3+`),
+buurten to their wijk, wijken to their gemeente.
+
+The buurt cells are sums of *atoms* (privacy/atoms.py): per buurt, the households
+grouped by problem domains and membership of every selection (and the persons of
+person selections). Counting every cell from the atoms makes every relation the audit
+uses between cells true by construction.
 """
 
 from __future__ import annotations
@@ -11,8 +17,14 @@ import itertools
 import logging
 import time
 
+from dataclasses import dataclass
+
 import duckdb
+import numpy as np
 import pandas as pd
+
+from privacy.atoms import ATOM_FLOOR, Atoms
+from privacy.relations import SUBTOTALS  # categories that are sums of other categories (stapeling 2+)
 
 from .selections import LoadedSelection
 from .sql import sql
@@ -20,7 +32,7 @@ from .sql import sql
 log = logging.getLogger("wijksignaal.tabulate")
 
 DOMAINS = ("uitkering", "achterstand", "wmo")
-STAPELING = ("totaal", "0", "1", "2", "3+")
+STAPELING = ("totaal", "0", "1", "2+", "2", "3+")  # 2+ = 2 + 3+: what wijkteams ask first
 COMBINATIES = ("totaal",) + tuple(
     "+".join(c) for k in range(1, len(DOMAINS) + 1) for c in itertools.combinations(DOMAINS, k)
 )
@@ -62,42 +74,122 @@ def _long(table: str, period: str, buurten: pd.DataFrame, grid: pd.DataFrame, ke
     return out[CELL_COLUMNS + (["rk"] if keys is not None else [])]
 
 
+@dataclass
+class Tabulation:
+    """The tables of a period (`cells`) and what they are made of (`atoms`, privacy/atoms.py):
+    every cell is computed here as a sum of atoms, so the relations the audit uses hold by
+    construction. `other_definitions`: cells, under the current data, of selections that
+    earlier releases of this period published with another definition (table names
+    `selectie:<id>@<version>`), to be matched against what those releases published."""
+
+    cells: pd.DataFrame
+    atoms: Atoms
+    other_definitions: pd.DataFrame
+
+
+def _flag_sql(selections: list[tuple[str, LoadedSelection]], period: str, params: list) -> str:
+    cols = []
+    for name, s in selections:
+        _, where, p, _ = s._from_where(period)
+        params.extend(p)
+        cols.append(f'({where}) AS "{name}"')
+    return "".join(f", {c}" for c in cols)
+
+
+def atoms(con: duckdb.DuckDBPyConnection, period: str, selections: list[tuple[str, LoadedSelection]],
+          record_keys: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(household atoms, person atoms) of a period: per buurt, the households grouped by their
+    problem domains and membership of every household selection in `selections` (name ->
+    selection); the persons of every household atom that holds a member of a person
+    selection, grouped further by membership of every person selection. Columns: buurtcode,
+    the domains, one bool per selection name, n, rk (sum of record keys, 0 unless asked)."""
+    house = [(n, s) for n, s in selections if s.selection.unit == "huishouden"]
+    person = [(n, s) for n, s in selections if s.selection.unit == "persoon"]
+    params: list = []
+    hflags = _flag_sql(house, period, params)
+    dom = ", ".join(f'f."{d}"' for d in DOMAINS)
+    rk = "md5_number_lower({}::VARCHAR) % 4294967296" if record_keys else "0"
+    query = (f"SELECT h.buurtcode, {dom}{hflags}, count(*)::INTEGER AS n, sum({rk.format('h.hid')})::BIGINT AS rk "
+             "FROM households h JOIN household_facts f ON f.hid = h.hid AND f.period = ? "
+             "GROUP BY ALL ORDER BY ALL")
+    hh = con.execute(query, params + [period]).df()
+    if not person:
+        return hh, pd.DataFrame(columns=list(hh.columns))
+    params = []
+    hflags = _flag_sql(house, period, params)
+    pflags = _flag_sql(person, period, params)
+    query = (f"SELECT h.buurtcode, {dom}{hflags}{pflags}, count(*)::INTEGER AS n, "
+             f"sum({rk.format('p.pid')})::BIGINT AS rk "
+             "FROM persons p JOIN households h ON h.hid = p.hid JOIN household_facts f ON f.hid = h.hid AND f.period = ? "
+             "GROUP BY ALL ORDER BY ALL")
+    pp = con.execute(query, params + [period]).df()
+    hkey = ["buurtcode", *DOMAINS, *(n for n, _ in house)]
+    pnames = [n for n, _ in person]
+    wanted = pp[pp[pnames].any(axis=1)][hkey].drop_duplicates()
+    pp = pp.merge(wanted, on=hkey)  # the persons of household atoms that hold a person-selection member
+    return hh, pp
+
+
+def _members(frame: pd.DataFrame, house: list[str], person: list[str], unit: pd.Series) -> dict:
+    """(table, category) -> bool per atom: the stapeling and combinaties categories and the selections."""
+    hh = (unit == "huishouden").to_numpy()
+    flags = frame[list(DOMAINS)].fillna(False).astype(bool).to_numpy()
+    k = flags.sum(axis=1)
+    out = {("stapeling", "totaal"): hh, ("stapeling", "0"): hh & (k == 0), ("stapeling", "1"): hh & (k == 1),
+           ("stapeling", "2+"): hh & (k >= 2), ("stapeling", "2"): hh & (k == 2), ("stapeling", "3+"): hh & (k >= 3),
+           ("combinaties", "totaal"): hh & (k >= 1)}
+    for combo in COMBINATIES[1:]:
+        want = np.array([d in combo.split("+") for d in DOMAINS])
+        out[("combinaties", combo)] = hh & (flags == want).all(axis=1)
+    for name in house:
+        out[(name, "totaal")] = hh & frame[name].fillna(False).astype(bool).to_numpy()
+    for name in person:
+        out[(name, "totaal")] = ~hh & frame[name].fillna(False).astype(bool).to_numpy()
+    return out
+
+
 def tabulate(con: duckdb.DuckDBPyConnection, period: str, selections: list[LoadedSelection],
-             cell_keys: bool = False) -> pd.DataFrame:
-    """All tables of a period; cell_keys=True adds `rk`, each cell's sum of record keys
-    (privacy/cellkey.py), which is never published."""
+             cell_keys: bool = False, other: dict[str, LoadedSelection] | None = None) -> Tabulation:
+    """All tables of a period from their atoms; cell_keys=True adds `rk`, each cell's sum of record
+    keys (privacy/cellkey.py), which is never published. `other`: selections of earlier releases
+    of this period with other definitions (table name -> selection), tabulated into
+    `other_definitions` and part of the atoms."""
     t0 = time.perf_counter()
     buurten = con.execute("SELECT * FROM buurten ORDER BY buurtcode").df()
-    counts = con.execute(sql("stapeling_counts"), {"period": period, "record_keys": cell_keys}).df()
-    flags = counts[list(DOMAINS)].astype(bool)
-    n_domains = flags.sum(axis=1)
+    named = [(f"selectie:{s.selection.id}", s) for s in sorted(selections, key=lambda s: s.selection.id)]
+    named += sorted((other or {}).items())
+    hh, pp = atoms(con, period, named, record_keys=cell_keys)
+    house = [n for n, s in named if s.selection.unit == "huishouden"]
+    person = [n for n, s in named if s.selection.unit == "persoon"]
+    hkey = ["buurtcode", *DOMAINS, *house]
+    hh = hh.reset_index(drop=True)
+    position = pd.Series(hh.index, index=pd.MultiIndex.from_frame(hh[hkey]))
+    household = (position.reindex(pd.MultiIndex.from_frame(pp[hkey])).to_numpy() if len(pp)
+                 else np.zeros(0, dtype=np.int64))
+    frame = pd.concat([hh.assign(unit="huishouden", household=-1), pp.assign(unit="persoon", household=household)],
+                      ignore_index=True)
+    members = _members(frame, house, person, frame.unit)
+    largest = con.execute("SELECT coalesce(max(n_personen), 1) FROM households").fetchone()[0]
+    atom_set = Atoms(frame[["buurtcode", "unit", "household"]].assign(
+        value=frame.n.astype("int64"), floor=ATOM_FLOOR, rk=frame.rk.fillna(0).astype("int64")),
+        members, int(largest))
 
-    cols = ["buurtcode", "category", "n", "rk"]
-    stap = pd.concat([
-        counts.assign(category=n_domains.map(lambda k: "3+" if k >= 3 else str(k)))[cols],
-        counts.assign(category="totaal")[cols],
-    ])
-    combo_name = flags.apply(lambda r: "+".join(d for d in DOMAINS if r[d]), axis=1) if len(counts) else pd.Series(dtype=str)
-    some = counts[n_domains > 0]
-    comb = pd.concat([
-        some.assign(category=combo_name[n_domains > 0])[cols],
-        some.assign(category="totaal")[cols],
-    ])
-
-    def long(table: str, counted: pd.DataFrame, categories: tuple[str, ...]) -> pd.DataFrame:
+    def long(table: str, categories: tuple[str, ...]) -> pd.DataFrame:
+        counted = pd.concat([frame[members[(table, c)]].assign(category=c) for c in categories])
         keys = _grid(buurten, counted, categories, "rk") if cell_keys else None
         return _long(table, period, buurten, _grid(buurten, counted, categories), keys)
 
-    tables = [long("stapeling", stap, STAPELING), long("combinaties", comb, COMBINATIES)]
-    for s in sorted(selections, key=lambda s: s.selection.id):
-        query, params = s.compile(period, record_keys=cell_keys)
-        sel = con.execute(query, params).df().assign(category="totaal")
-        long_sel = long(f"selectie:{s.selection.id}", sel, ("totaal",))
-        tables.append(long_sel[long_sel.level.isin(s.selection.levels)])
-    cells = pd.concat(tables, ignore_index=True)
-    cells = sort_cells(cells)
-    log.info("tabulated %d cells in %d tables (%.1f s)", len(cells), len(tables), time.perf_counter() - t0)
-    return cells
+    tables = [long("stapeling", STAPELING), long("combinaties", COMBINATIES)]
+    levels = {f"selectie:{s.selection.id}": s.selection.levels for s in selections}
+    others = []
+    for name, s in named:
+        long_sel = long(name, ("totaal",))
+        (tables if name in levels else others).append(long_sel[long_sel.level.isin(s.selection.levels)])
+    cells = sort_cells(pd.concat(tables, ignore_index=True))
+    other_cells = pd.concat(others, ignore_index=True) if others else pd.DataFrame(columns=cells.columns)
+    log.info("tabulated %d cells in %d tables from %d atoms (%.1f s)", len(cells), len(tables), len(frame),
+             time.perf_counter() - t0)
+    return Tabulation(cells, atom_set, other_cells)
 
 
 def category_order(table: str) -> tuple[str, ...]:
@@ -118,12 +210,22 @@ def sort_cells(cells: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def category_tree(table: str) -> dict[str, list[str]]:
+    """parent -> children of a table's categories: `totaal` = its leaf categories, a subtotal = its parts."""
+    subs = SUBTOTALS.get(table, {})
+    leaves = [c for c in category_order(table) if c != "totaal" and c not in subs]
+    return {"totaal": leaves, **{k: list(v) for k, v in subs.items()}}
+
+
 def additivity_violations(cells: pd.DataFrame) -> list[str]:
     """Checks the additivity contract of DESIGN.md on unprotected cells; [] when it holds."""
     problems = []
     for (table, period, level, area), g in cells.groupby(["table", "period", "level", "area_code"]):
         v = dict(zip(g.category, g.value))
-        parts = sum(val for cat, val in v.items() if cat != "totaal")
-        if len(v) > 1 and parts != v["totaal"]:
-            problems.append(f"{table} {period} {area}: categories sum to {parts}, totaal is {v['totaal']}")
+        if len(v) == 1:
+            continue
+        for parent, children in category_tree(table).items():
+            parts = sum(v[c] for c in children)
+            if parts != v[parent]:
+                problems.append(f"{table} {period} {area}: categories sum to {parts}, {parent} is {v[parent]}")
     return problems

@@ -33,11 +33,36 @@ import pandas as pd
 
 from .audit import audit
 from .earlier import match
-from .group import group_zeros
+from .atoms import ATOM_TABLE, Atoms, atom_cells, relations as atom_relations
+from .group import group_zeros, phantom_atoms
 from . import cellkey, rounding
 from .relations import build, check
 from .secondary import ProtectionFailed, secondary_suppression
 
+
+
+def _with_atoms(primary: pd.DataFrame, atoms: Atoms, known_elsewhere: pd.DataFrame | None, group: bool,
+                thresholds: dict[str, int]) -> tuple[pd.DataFrame, np.ndarray, Atoms]:
+    """`primary` followed by the cells earlier releases published elsewhere (published, never
+    written) and the atoms (hidden, never written); (cells, atom cell ids, atoms with the
+    group rule's possible households)."""
+    frames = [primary]
+    n = len(primary)
+    if known_elsewhere is not None and len(known_elsewhere):
+        frames.append(known_elsewhere[[c for c in known_elsewhere.columns if c in primary.columns]].assign(
+            status="published", target=np.nan, floor=1.0).set_axis(pd.RangeIndex(n, n + len(known_elsewhere))))
+        n += len(known_elsewhere)
+    if group:
+        frame, members = phantom_atoms(primary, group_zeros(primary)[0])
+        atoms = atoms.with_extra(frame, members)
+    frames.append(atom_cells(atoms, str(primary.period.iloc[0]), n, thresholds))
+    out = pd.concat(frames)
+    if "low" in out.columns:
+        out["low"] = out["low"].fillna(out.value)
+        out["high"] = out["high"].fillna(out.value)
+    if "rk" in out.columns:
+        out["rk"] = out["rk"].fillna(0)
+    return out, np.arange(n, len(out)), atoms
 
 
 def primary_suppression(cells: pd.DataFrame, thresholds: dict[str, int], group: bool = False) -> pd.DataFrame:
@@ -64,18 +89,23 @@ def primary_suppression(cells: pd.DataFrame, thresholds: dict[str, int], group: 
 def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, int],
             person_tables: set[str] = frozenset(), earlier: pd.DataFrame | None = None,
             bases: dict[str, int] | None = None, cell_key: dict[str, tuple[int, float]] | None = None,
-            group: bool = False) -> tuple[pd.DataFrame, dict]:
+            group: bool = False, atoms: Atoms | None = None, known_elsewhere: pd.DataFrame | None = None,
+            priority: dict[tuple[str, str], float] | None = None) -> tuple[pd.DataFrame, dict]:
     """Primary and secondary suppression with the audit; (protected cells, summary for audit.json).
     `earlier`: the cells earlier releases published (earlier.published_before); `bases`: per
     table, the base its published counts are rounded to (rounding.py); `cell_key`: per
     table, the cell-key method's (D, V) (cellkey.py; needs the column `rk`); `group`: the
-    DPIA's group-disclosure rule (group.py)."""
+    DPIA's group-disclosure rule (group.py); `atoms` (atoms.py): what every cell is made of,
+    so that the relations are every relation a reader of the definitions can write down;
+    `known_elsewhere`: cells that earlier releases of this period published from
+    definitions this release does not publish (tables covered by `atoms`, values as the
+    current data give them), public already, never written to this release; `priority`:
+    (table, category) -> a factor on the weight of its cells, for the figures readers need
+    most (hidden only where nothing cheaper protects)."""
     primary = primary_suppression(cells, thresholds, group)
-    rels = build(primary, buurten, person_tables)
-    inconsistent = check(primary, rels)
-    if inconsistent:
-        raise ProtectionFailed(f"{len(inconsistent)} relation(s) do not hold on the unprotected tables "
-                               f"(first: {inconsistent[0].kind}); refusing to protect inconsistent tables")
+    if priority:
+        primary["priority"] = [priority.get(k, 1.0) for k in zip(primary.table, primary.category)]
+    n_release = len(primary)
     bases = {t: b for t, b in (bases or {}).items() if b > 1 and t in thresholds}
     cell_key = {t: p for t, p in (cell_key or {}).items() if t in thresholds and t not in bases}
     published_value = primary.value
@@ -87,26 +117,46 @@ def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, in
             r, low, high = np.where(noisy, n, r), np.where(noisy, n_low, low), np.where(noisy, n_high, high)
         primary = primary.assign(low=low, high=high)
         published_value = pd.Series(r, index=primary.index)
+    if atoms is not None:
+        primary, atom_ids, atoms = _with_atoms(primary, atoms, known_elsewhere, group, thresholds)
+        published_value = published_value.reindex(primary.index).fillna(primary.value)
+        rels = [r for r in build(primary[primary.table != ATOM_TABLE], buurten, person_tables)
+                if not all(atoms.covers(primary.table[c]) for c in r.cells)]
+        rels += atom_relations(primary, atom_ids, atoms, buurten)
+    else:
+        rels = build(primary, buurten, person_tables)
+    inconsistent = check(primary, rels)
+    if inconsistent:
+        raise ProtectionFailed(f"{len(inconsistent)} relation(s) do not hold on the unprotected tables "
+                               f"(first: {inconsistent[0].kind}); refusing to protect inconsistent tables")
+    external = pd.Series((primary.index >= n_release) & (primary.table != ATOM_TABLE).to_numpy(), index=primary.index)
     known, revised = match(primary.assign(value=published_value), earlier if earlier is not None else pd.DataFrame())
+    known = known | external
     exposed = primary[known & (primary.status == "suppressed") & (primary.value > 0)]
     if len(exposed):
         first = exposed.iloc[0]
         raise ProtectionFailed(
-            f"{len(exposed)} cell(s) below the threshold were published by an earlier release of this gemeente "
-            f"(first: {first.table} {first.level} {first.area_code} {first.category}); this release cannot hide "
-            "them again. Withdraw that release first")
+            f"{len(exposed)} cell(s) below this release's threshold were published by an earlier release of this "
+            f"gemeente for this period (first: {first.table} {first.level} {first.area_code} {first.category}) and "
+            "cannot be hidden again. Publish this period under the rules of that release (its selections and "
+            "thresholds), and change the rule from the next period on")
     if known.any():
         # what earlier releases alone let an attacker prove: if that already pins a small cell below the
         # threshold, no pattern of this release can undo it
-        prior = primary.assign(status=np.where(known | (primary.value == 0), "published", "suppressed"))
+        atom = (primary.table == ATOM_TABLE).to_numpy()
+        prior = primary.assign(status=np.where((known | (primary.value == 0)) & ~atom, "published", "suppressed"))
         pinned = audit(prior, rels, thresholds, both=False).failing
         if pinned:
             first = primary.loc[min(b.cell for b in pinned)]
             raise ProtectionFailed(
                 f"{len(pinned)} small cell(s) are already shown to be below the threshold by what earlier releases "
                 f"of this gemeente published (first: {first.table} {first.level} {first.area_code} {first.category}); "
-                "no new release can protect them. Withdraw those releases first")
-    protected, result, stats = secondary_suppression(primary, rels, thresholds)
+                "no release of this period can protect them. Keep the earlier release as this period's "
+                "publication, and change the rule from the next period on")
+    # over atoms the 0/1 program's cut loop does not converge within its limits (Hengelo: 4,417 witness LPs in
+    # 9 rounds, then the protection LPs give the same pattern): the protection LPs alone
+    method = "greedy" if atoms is not None else "auto"
+    protected, result, stats = secondary_suppression(primary, rels, thresholds, method)
     rerun = False
     if known.any():
         view = protected.copy()
@@ -114,14 +164,16 @@ def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, in
         result = audit(view, rels, thresholds)
         if result.failing or (known & (protected.status == "suppressed")).any():
             rerun = True
-            protected, result, stats = secondary_suppression(primary.assign(locked=known), rels, thresholds)
+            protected, result, stats = secondary_suppression(primary.assign(locked=known), rels, thresholds, method)
             protected = protected.drop(columns=["locked"])
     if bases or cell_key:
         shown = protected.status == "published"
         protected.loc[shown, "value"] = published_value[shown]
         protected = protected.drop(columns=["low", "high"])
     group_cells = int(((primary.target == 1) & (primary.value == 0)).sum())
-    protected = protected.drop(columns=[c for c in ("rk", "target", "floor") if c in protected.columns])
+    protected = protected.loc[protected.index < n_release]  # earlier releases' cells and atoms are never written
+    protected = protected.drop(columns=[c for c in ("rk", "target", "floor", "priority")
+                                        if c in protected.columns])
     summary = summarise(protected, thresholds)
     summary["rounding"] = {
         "tables": dict(sorted(bases.items())),
@@ -146,6 +198,19 @@ def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, in
         "cells": group_cells,
     }
     summary["relations"] = {"count": len(rels), "kinds": sorted({r.kind for r in rels})}
+    if atoms is not None:
+        f = atoms.frame
+        summary["relations"]["atoms"] = {
+            "households": int(((f.unit == "huishouden") & (f.value > 0)).sum()),
+            "persons": int((f.unit == "persoon").sum()),
+            "possible_households_for_group_zeros": int(((f.unit == "huishouden") & (f.value == 0)).sum()),
+            "largest_household": int(atoms.max_household_size),
+            "rule": "per buurt, the households split by every predicate a published cell applies (combination of "
+                    "problem domains, membership of every household selection, also those of earlier releases of "
+                    "this period); persons of each such part split by every person selection. Every cell is the sum "
+                    "of its atoms; the attacker is assumed to know which atoms are empty (a non-empty atom is at "
+                    "least 1) and that a household has 1 to the largest household's number of persons",
+        }
     summary["secondary_suppression"] = {
         "applied": True,
         "method": "the cheapest pattern (inner cells before totals, small before large) by a 0/1 program with "
@@ -170,7 +235,8 @@ def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, in
     }
     summary["earlier_releases"] = {
         "releases": sorted(earlier.release.unique()) if earlier is not None and len(earlier) else [],
-        "cells_known": int(known.sum()),
+        "cells_known": int(known[:n_release].sum()),
+        "cells_of_other_definitions": int(external.sum()),
         "cells_revised_since": int(revised.sum()),
         "locked_and_protected_again": rerun,
         "rule": "cells an earlier release published with the same value count as published in the audit and are "

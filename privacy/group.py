@@ -17,6 +17,7 @@ nothing sensitive and is published as any count is.)
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 KEY = ["table", "period", "level", "area_code"]
@@ -31,4 +32,21 @@ def group_zeros(cells: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     return zero_cat & (cells.value == 0) & (households.fillna(0) > 0), zero_cat
 
 
-__all__ = ["group_zeros"]
+
+
+def phantom_atoms(cells: pd.DataFrame, zeros: pd.Series) -> tuple[pd.DataFrame, dict]:
+    """With atoms (atoms.py) the attacker knows which atoms are empty, so a zero stapeling `0`
+    would be a known zero. For each buurt whose `0` is a group-disclosure zero, one
+    *possible* household is added: no problem domain, in no selection, value 0 and floor 0,
+    counted by stapeling `totaal` and `0` only. The audit must show it can be 1 (that such
+    a household cannot be excluded). Returns (atom frame rows, members)."""
+    z = cells[zeros & (cells.level == "buurt")]
+    frame = pd.DataFrame({"buurtcode": z.area_code.to_numpy(), "unit": "huishouden", "household": -1,
+                          "value": 0, "floor": 0.0})
+    if "rk" in cells.columns:
+        frame["rk"] = 0
+    ones = np.ones(len(frame), dtype=bool)
+    return frame, {("stapeling", "totaal"): ones, ("stapeling", "0"): ones.copy()}
+
+
+__all__ = ["group_zeros", "phantom_atoms"]

@@ -3,7 +3,7 @@
 Every relation is a linear equation or inequality over cells, true of the unprotected
 counts; the attacker knows all of them (they follow from DESIGN.md's table definitions):
 
-  * within a table and area: the categories sum to `totaal`;
+  * within a table and area: the categories sum to `totaal` (stapeling `2+` is `2` + `3+`);
   * across levels: a wijk's cell is the sum of its buurten, a gemeente's of its wijken;
   * stapeling <-> combinaties, per area: `1` = the single-domain combinations, `2` = the
     pairs, `3+` = the triple, combinaties `totaal` = stapeling `1` + `2` + `3+`;
@@ -37,11 +37,19 @@ def _combos(k: int) -> list[str]:
     return ["+".join(c) for c in itertools.combinations(DOMAINS, k)]
 
 
+SUBTOTALS = {"stapeling": {"2+": ("2", "3+")}}  # stapeling `2+` = `2` + `3+`
+
+
+def _default_tree(table: str, cats: list[str]) -> dict[str, list[str]]:
+    subs = {k: list(v) for k, v in SUBTOTALS.get(table, {}).items() if k in cats}
+    return {"totaal": [c for c in cats if c != "totaal" and c not in subs], **subs}
+
+
 def build(cells: pd.DataFrame, buurten: pd.DataFrame, person_tables: set[str] = frozenset(),
           categories: dict[str, dict[str, list[str]]] | None = None) -> list[Relation]:
     """All relations among `cells` (index = cell id). `buurten` maps buurt -> wijk -> gemeente.
     `categories` gives, per table, a hierarchy parent -> children; by default every table is
-    flat (`totaal` = the sum of its other categories)."""
+    flat (`totaal` = the sum of its other categories), but for the subtotals in SUBTOTALS."""
     categories = categories or {}
     idx = {(t, p, lv, a, c): i for i, t, p, lv, a, c in
            zip(cells.index, cells.table, cells.period, cells.level, cells.area_code, cells.category)}
@@ -54,7 +62,7 @@ def build(cells: pd.DataFrame, buurten: pd.DataFrame, person_tables: set[str] = 
 
     # within a table and area: categories sum to their parent (flat: to totaal)
     for (t, p, lv, a), g in cells.groupby(["table", "period", "level", "area_code"], sort=False):
-        tree = categories.get(t) or {"totaal": [c for c in g.category if c != "totaal"]}
+        tree = categories.get(t) or _default_tree(t, list(g.category))
         for parent, children in tree.items():
             if children:
                 add((t, p, lv, a, parent), [(t, p, lv, a, c) for c in children], "categories")

@@ -101,6 +101,8 @@ def lp_secondary(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str
     need = np.nan_to_num(target - value) if need is None else need
     low, high = published_bounds(cells)
     weight = weights(value, cells.level.map(LEVEL_RANK).to_numpy(), (cells.category == "totaal").to_numpy())
+    if "priority" in cells.columns:  # cells the readers need most: hidden only where nothing cheaper protects
+        weight = weight * cells["priority"].fillna(1.0).to_numpy(dtype=float)
 
     comps = components(A)  # cells linked through relations
     order_all = np.lexsort((np.arange(n), value))  # smallest value first (largest shortfall), then position
@@ -129,14 +131,14 @@ def lp_secondary(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str
     return sorted(chosen), stats
 
 
-def secondary_suppression(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str, int]
-                          ) -> tuple[pd.DataFrame, AuditResult, dict]:
+def secondary_suppression(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str, int],
+                          method: str = "auto") -> tuple[pd.DataFrame, AuditResult, dict]:
     """Return cells with secondary suppressions added (status 'suppressed', column `reason`),
     the final audit, and statistics. Cells with a true `locked` column are never suppressed."""
     cells = cells.copy()
     if "reason" not in cells.columns:
         cells["reason"] = cells.status.map({"suppressed": "primary", "published": ""})
-    chosen, lp_stats = lp_secondary(cells, rels, thresholds)
+    chosen, lp_stats = lp_secondary(cells, rels, thresholds, method=method)
     cells.loc[chosen, "status"] = "suppressed"
     cells.loc[chosen, "reason"] = "secondary"
     log.info("secondary suppression (%s): %d LPs solved in %d component(s) (up to %d cut round(s), %d component(s) "

@@ -1,0 +1,168 @@
+"""Atoms: what every published cell is made of, so that the audit knows every relation.
+
+An attacker who reads the public definitions (the register, `wijksignaal explain`)
+knows more than "categories sum to totaal": a selection "households with a lopende
+uitkering" is exactly the sum of the four `combinaties` cells that contain
+`uitkering`; "all uitkeringen" contains "all but Bbz"; a selection of households with
+children and arrears lies inside `combinaties` cells with `achterstand`. No list of
+rules per pair of selections can be complete. So the relations come from the data's
+own structure instead:
+
+* **Household atoms.** Within each buurt, the households are split by every predicate
+  a published cell applies: the combination of problem domains and membership of
+  every household selection (this release's, and those of earlier releases of the
+  same period). Each non-empty part is an atom. Every published household cell is,
+  by construction, the sum of the atoms of its area that satisfy its predicate
+  (tabulation computes the cells from the atoms, so this cannot drift).
+* **Person atoms.** Person-unit selections split the persons of each household atom
+  by membership of every person selection. The persons of a household atom H number
+  at least the households of H (each household has a member) and at most M times
+  them (M: the largest household of the run). That is how person cells are linked to
+  household cells; an empty person atom tells, as for households, that a person
+  selection lies inside certain domain combinations.
+* **The attacker knows which atoms are empty** (the conservative assumption: a
+  definition can make a part empty by logic, and we do not try to tell logic from
+  chance): an empty atom is a fixed 0, not a variable, and every non-empty atom is
+  at least 1 (`ATOM_FLOOR`).
+
+Whatever a reader of the definitions can write down as a linear relation between
+cells of this release holds on the atoms, so an audit over atoms is sound for any
+selection the language can express, with no rule per pair of selections.
+
+The atoms enter the audit and the secondary suppression as cells that are never
+published (table `ATOM_TABLE`): unknown variables, hidden by construction, never
+candidates for suppression, never written to a release.
+
+Relations (each as relations.Relation):
+  * a cell at the lowest level its table publishes = the sum of the atoms of its area
+    in its predicate (`atom`);
+  * a cell at a higher level = the sum of its table's cells one level down
+    (`wijk=sum(buurten)`, `gemeente=sum(wijken)`), which the atoms imply;
+  * persons of household atom H - M * H <= 0 and H - persons of H <= 0 (`personen~huishoudens`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .relations import Relation
+
+ATOM_TABLE = "(atom)"
+ATOM_FLOOR = 1.0  # the attacker knows which atoms are empty: a non-empty atom holds at least one unit
+LEVELS = ("buurt", "wijk", "gemeente")
+
+
+@dataclass
+class Atoms:
+    """The atoms of one release.
+
+    frame: one row per atom, columns `buurtcode`, `unit` ("huishouden" or "persoon"),
+    `household` (for a person atom: the row position of its household atom; -1 else),
+    `value` (units in the atom), `floor` (the least the attacker allows it) and, with
+    the cell-key method, `rk` (sum of record keys).
+    members: (table, category) -> bool per atom row: the atoms a cell of that table
+    and category sums (within its area).
+    max_household_size: M above."""
+
+    frame: pd.DataFrame
+    members: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
+    max_household_size: int = 1
+
+    def covers(self, table: str) -> bool:
+        return any(t == table for t, _ in self.members)
+
+    def with_extra(self, frame: pd.DataFrame, members: dict[tuple[str, str], np.ndarray]) -> "Atoms":
+        """These atoms plus extra ones (appended in order); `members` gives the extra atoms'
+        memberships, absent keys meaning none."""
+        n_old, n_new = len(self.frame), len(frame)
+        keys = set(self.members) | set(members)
+        merged = {k: np.concatenate([self.members.get(k, np.zeros(n_old, dtype=bool)),
+                                     members.get(k, np.zeros(n_new, dtype=bool))]) for k in keys}
+        return Atoms(pd.concat([self.frame, frame], ignore_index=True), merged, self.max_household_size)
+
+
+def thresholds_of(atoms: Atoms, thresholds: dict[str, int]) -> np.ndarray:
+    """Per atom, the threshold its group must be protected by: the largest threshold of the
+    tables that count it (for tables of earlier definitions, `selectie:<id>@<version>`, the
+    threshold of `selectie:<id>` if this release has it, else the largest of this release)."""
+    top = max(thresholds.values())
+    out = np.zeros(len(atoms.frame))
+    for (table, _), mask in atoms.members.items():
+        t = thresholds.get(table, thresholds.get(table.split("@")[0], top))
+        out = np.where(mask, np.maximum(out, t), out)
+    return np.where(out > 0, out, top)
+
+
+def atom_cells(atoms: Atoms, period: str, start: int, thresholds: dict[str, int]) -> pd.DataFrame:
+    """The atoms as rows of a cells frame (index from `start`): hidden, never published.
+
+    Every atom is a group a reader can name (its predicates are public), and every group
+    the release lets a reader derive (a cell, a difference of two nested selections, ...)
+    is a union of atoms. So a small non-empty atom (1 <= value < its threshold) is an unsafe
+    cell of its own: protection gives it a witness in which it reaches the threshold, and
+    the audit proves that. A union containing it then can reach the threshold too (every
+    atom is >= 0), so no group of the release is provably small."""
+    f = atoms.frame
+    v = f.value.to_numpy(dtype=np.int64)
+    thr = thresholds_of(atoms, thresholds)
+    out = pd.DataFrame({
+        "table": ATOM_TABLE, "period": period, "level": "buurt", "area_code": f.buurtcode.to_numpy(),
+        "area_name": "", "category": f.unit.to_numpy(), "value": v,
+        "status": "suppressed", "target": np.where((v > 0) & (v < thr), thr, np.nan),
+        "floor": f.floor.to_numpy(dtype=float),
+    }, index=pd.RangeIndex(start, start + len(f)))
+    return out
+
+
+def relations(cells: pd.DataFrame, atom_ids: np.ndarray, atoms: Atoms, buurten: pd.DataFrame) -> list[Relation]:
+    """Every relation of the covered tables of `cells` over the atoms (whose cell ids in
+    `cells` are `atom_ids`, in the order of atoms.frame); see the module docstring."""
+    rels: list[Relation] = []
+    geo = buurten.set_index("buurtcode")
+    abuurt = atoms.frame.buurtcode.to_numpy()
+    area_of = {"buurt": abuurt,
+               "wijk": geo.wijkcode.reindex(abuurt).to_numpy(),
+               "gemeente": geo.gemeentecode.reindex(abuurt).to_numpy()}
+    parent_col = {"buurt": "wijkcode", "wijk": "gemeentecode"}
+    level_col = {"buurt": "buurtcode", "wijk": "wijkcode", "gemeente": "gemeentecode"}
+    covered = cells[cells.table.map(atoms.covers)]
+    for (table, period, category), g in covered.groupby(["table", "period", "category"], sort=True):
+        mask = atoms.members.get((table, category))
+        if mask is None:
+            continue
+        levels = [lv for lv in LEVELS if (g.level == lv).any()]
+        ids = {lv: dict(zip(g.area_code[g.level == lv], g.index[g.level == lv])) for lv in levels}
+        lowest = levels[0]
+        # the lowest level: sums of atoms
+        in_pred = np.flatnonzero(mask)
+        by_area = pd.Series(atom_ids[in_pred]).groupby(area_of[lowest][in_pred]).apply(list).to_dict()
+        for area, cid in sorted(ids[lowest].items()):
+            parts = by_area.get(area, [])
+            rels.append(Relation((cid,) + tuple(parts), (1.0,) + (-1.0,) * len(parts), "=", "atom"))
+        # higher levels: sums of the level below
+        for below, above in zip(levels, levels[1:]):
+            children = geo.reset_index().drop_duplicates(level_col[below])
+            if below == "buurt" and above == "gemeente":
+                kids = children.groupby("gemeentecode").buurtcode.apply(sorted).to_dict()
+            else:
+                kids = children.groupby(parent_col[below])[level_col[below]].apply(sorted).to_dict()
+            kind = "wijk=sum(buurten)" if above == "wijk" else "gemeente=sum(wijken)"
+            for area, cid in sorted(ids[above].items()):
+                parts = [ids[below][k] for k in kids.get(area, []) if k in ids[below]]
+                rels.append(Relation((cid,) + tuple(parts), (1.0,) + (-1.0,) * len(parts), "=", kind))
+    # persons <-> households
+    f = atoms.frame
+    persons = np.flatnonzero((f.unit == "persoon").to_numpy())
+    if len(persons):
+        m = float(atoms.max_household_size)
+        for h, group in pd.Series(persons).groupby(f.household.to_numpy()[persons], sort=True):
+            hid, pids = int(atom_ids[int(h)]), tuple(int(atom_ids[p]) for p in group)
+            rels.append(Relation(pids + (hid,), (1.0,) * len(pids) + (-m,), "<=", "personen~huishoudens"))
+            rels.append(Relation((hid,) + pids, (1.0,) + (-1.0,) * len(pids), "<=", "personen~huishoudens"))
+    return rels
+
+
+__all__ = ["ATOM_TABLE", "ATOM_FLOOR", "Atoms", "atom_cells", "thresholds_of", "relations"]

@@ -1,0 +1,112 @@
+"""An independent attacker for the disclosure tests: scipy's linprog, none of the project's
+LP code, relations built here from the atoms.
+
+The attacker holds every published number and knows every definition, so it knows what
+each cell is made of: per buurt, the true atoms (households split by domain combination
+and every selection; persons of person selections), which of them are empty (a
+non-empty atom holds at least one unit), that a household has 1 to M persons, and that a
+suppressed cell is not zero (zeros are published), except a stapeling `0` that the
+group-disclosure rule may hide. For every suppressed cell whose true value is small it
+computes the largest value consistent with all of that; a cell whose largest value stays
+below its threshold is *provable*. The same for every small atom: every group a reader
+can name (a cell, the difference of two nested selections, ...) is a union of atoms.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import linprog
+from scipy.sparse import coo_matrix
+
+
+BIG = 1e7
+
+
+def _atoms_of(cells: pd.DataFrame, atoms, buurten: pd.DataFrame) -> list[np.ndarray]:
+    """Per cell, the positions of the atoms it counts."""
+    f = atoms.frame
+    geo = buurten.set_index("buurtcode")
+    where = {"buurt": f.buurtcode.to_numpy(), "wijk": geo.wijkcode.reindex(f.buurtcode).to_numpy(),
+             "gemeente": geo.gemeentecode.reindex(f.buurtcode).to_numpy()}
+    out = []
+    for table, level, area, category in zip(cells.table, cells.level, cells.area_code, cells.category):
+        out.append(np.flatnonzero(atoms.members[(table, category)] & (where[level] == area)))
+    return out
+
+
+def provable(published: pd.DataFrame, truth: pd.DataFrame, atoms, buurten: pd.DataFrame,
+             thresholds: dict[str, int], extra_published: pd.DataFrame | None = None) -> list[dict]:
+    """Suppressed cells of `published` (status, value as in tables.csv; same index as `truth`,
+    the unprotected values) that the attacker proves to lie below their threshold.
+    `extra_published`: cells published elsewhere (earlier releases), same columns, whose
+    (table, category) the atoms know."""
+    f = atoms.frame
+    n = len(f)
+    pub = published[published.status == "published"]
+    if extra_published is not None:
+        pub = pd.concat([pub, extra_published[extra_published.status == "published"]], ignore_index=True)
+    sup = published[published.status == "suppressed"]
+    rows, cols, b_eq = [], [], []
+    for k, (parts, v) in enumerate(zip(_atoms_of(pub, atoms, buurten), pub.value)):
+        rows += [k] * len(parts)
+        cols += list(parts)
+        b_eq.append(float(v))
+    a_eq = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(b_eq), n)).tocsr()
+    ub_rows, ub_cols, ub_vals, b_ub = [], [], [], []
+    sup_parts = _atoms_of(sup, atoms, buurten)
+    k = 0
+    for parts, cat, table in zip(sup_parts, sup.category, sup.table):
+        floor = 0.0 if (table, cat) == ("stapeling", "0") else 1.0  # zeros are published
+        ub_rows += [k] * len(parts)
+        ub_cols += list(parts)
+        ub_vals += [-1.0] * len(parts)
+        b_ub.append(-floor)
+        k += 1
+    persons = np.flatnonzero((f.unit == "persoon").to_numpy())
+    for h, group in pd.Series(persons).groupby(f.household.to_numpy()[persons]):
+        ps = list(group)
+        for coefs in (([1.0] * len(ps), -float(atoms.max_household_size)), ([-1.0] * len(ps), 1.0)):
+            ub_rows += [k] * (len(ps) + 1)
+            ub_cols += ps + [int(h)]
+            ub_vals += coefs[0] + [coefs[1]]
+            b_ub.append(0.0)
+            k += 1
+    a_ub = coo_matrix((ub_vals, (ub_rows, ub_cols)), shape=(k, n)).tocsr()
+    lower = np.where(f.value.to_numpy() > 0, 1.0, 0.0)  # the attacker knows which atoms are empty
+    upper = np.where(f.value.to_numpy() > 0, BIG, 0.0)  # bounded, so HiGHS never has to tell unbounded from infeasible
+    bounds = list(zip(lower, upper))
+    x = f.value.to_numpy(dtype=float)  # the truth must satisfy everything the attacker knows
+    assert np.allclose(a_eq @ x, b_eq), pub[~np.isclose(a_eq @ x, b_eq)].head()
+    assert (a_ub @ x <= np.asarray(b_ub) + 1e-9).all() if k else True
+    out = []
+    for (idx, row), parts in zip(sup.iterrows(), sup_parts):
+        value, thr = int(truth.value[idx]), thresholds[row.table]
+        if not 0 < value < thr:
+            continue
+        c = np.zeros(n)
+        c[parts] = -1.0  # maximise the cell
+        res = linprog(c, A_ub=a_ub if k else None, b_ub=b_ub if k else None, A_eq=a_eq, b_eq=b_eq, bounds=bounds,
+                      method="highs")
+        assert res.status == 0, res.message  # the truth is feasible, every atom is bounded
+        high = -res.fun
+        if high < thr - 1e-6:
+            out.append({**row[["table", "level", "area_code", "category"]].to_dict(), "value": value, "max": high})
+    # every group a reader can name is a union of atoms: a small atom must not be provable either
+    thr_atom = np.zeros(n)
+    for (table, _), mask in atoms.members.items():
+        thr_atom = np.where(mask, np.maximum(thr_atom, thresholds.get(table.split("@")[0], max(thresholds.values()))),
+                            thr_atom)
+    for a in np.flatnonzero((x > 0) & (x < thr_atom)):
+        c = np.zeros(n)
+        c[a] = -1.0
+        res = linprog(c, A_ub=a_ub if k else None, b_ub=b_ub if k else None, A_eq=a_eq, b_eq=b_eq, bounds=bounds,
+                      method="highs")
+        assert res.status == 0, res.message
+        if -res.fun < thr_atom[a] - 1e-6:
+            out.append({"table": "(atom)", "area_code": f.buurtcode.iloc[a], "unit": f.unit.iloc[a],
+                        "value": int(x[a]), "max": -res.fun})
+    return out
+
+
+__all__ = ["provable"]

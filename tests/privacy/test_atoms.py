@@ -1,0 +1,189 @@
+"""Relations from what the tool knows: an attacker who reads every selection's definition.
+
+Each test runs tabulate and protect on the session's warehouse with the shipped
+selections plus ones a data team would naturally write, and lets an independent
+attacker (attacker.py: scipy, relations from the atoms) try every suppressed small cell.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipelines.pipeline import prepare, stage_protect, stage_tabulate, thresholds
+from pipelines.settings import SELECTIONS_DIR
+
+from attacker import provable
+
+HEADER = """\
+id: {id}
+title: {title}
+description: {title}
+purpose: {purpose}
+owner: Team Onderzoek
+approval: {{by: FG, date: 2026-09-25}}
+unit: {unit}
+outputs: [buurt_tables]
+criteria:
+{criteria}
+"""
+
+LOPENDE_UITKERING = """\
+  source: uitkeringen
+  active: true
+"""
+ALLE_BEHALVE_BBZ = """\
+  source: uitkeringen
+  active: true
+  where:
+    - {field: regeling, op: in, value: [Participatiewet, IOAW, IOAZ]}
+"""
+MET_INHOUDING = """\
+  source: uitkeringen
+  active: true
+  where:
+    - {field: inhouding, op: "=", value: true}
+"""
+
+
+def selection_yaml(sid: str, criteria: str, purpose: str = "stapelingsmonitor", unit: str = "huishouden") -> str:
+    return HEADER.format(id=sid, title=sid.replace("-", " "), purpose=purpose, unit=unit, criteria=criteria)
+
+
+def setup_run(release, tmp_path: Path, extra: dict[str, str], *, shipped: bool = True, published_dir: Path | None = None,
+              work: str = "work"):
+    """A run on a copy of the session's warehouse with the shipped selections (or none) plus `extra`
+    (id -> YAML), in its own work directory."""
+    sel = tmp_path / f"selections-{work}"
+    sel.mkdir()
+    if shipped:
+        for p in SELECTIONS_DIR.glob("*.yaml"):
+            shutil.copy(p, sel / p.name)
+    for sid, text in extra.items():
+        (sel / f"{sid}.yaml").write_text(text, encoding="utf-8")
+    settings_text = release["settings"].read_text(encoding="utf-8")
+    lines = [line for line in settings_text.splitlines() if not line.startswith("work_dir:")]
+    lines += [f"work_dir: {tmp_path / work}", f"selections_dir: {sel}"]
+    if published_dir is not None:
+        lines.append(f"published_dir: {published_dir}")
+    settings = tmp_path / f"gemeente-{work}.yaml"
+    settings.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (tmp_path / work).mkdir(exist_ok=True)
+    shutil.copy(release["work"] / "warehouse.duckdb", tmp_path / work / "warehouse.duckdb")
+    return prepare(settings)
+
+
+def attack(run, tab, protected, extra_published=None) -> list[dict]:
+    return provable(protected, tab.cells, tab.atoms, run.buurten(), thresholds(run, tab.cells), extra_published)
+
+
+def cell(cells: pd.DataFrame, table: str, category: str = "totaal") -> pd.Series:
+    c = cells[(cells.table == table) & (cells.category == category)]
+    return c.set_index(["level", "area_code"]).value
+
+
+def test_a_selection_equal_to_a_sum_of_combinaties_cells_is_protected_with_them(release, tmp_path):
+    run = setup_run(release, tmp_path, {"lopende-uitkering": selection_yaml("lopende-uitkering", LOPENDE_UITKERING)})
+    tab = stage_tabulate(run)
+    cells = tab.cells
+    combos = [c for c in cells[cells.table == "combinaties"].category.unique() if "uitkering" in c.split("+")]
+    total = sum(cell(cells, "combinaties", c) for c in combos)
+    assert cell(cells, "selectie:lopende-uitkering").equals(total.loc[cell(cells, "selectie:lopende-uitkering").index])
+    protected, summary = stage_protect(run, tab)
+    assert summary["audit"]["passed"]
+    assert attack(run, tab, protected) == []
+
+
+def test_nested_and_subset_selections_do_not_difference_each_other(release, tmp_path):
+    run = setup_run(release, tmp_path, {
+        "lopende-uitkering": selection_yaml("lopende-uitkering", LOPENDE_UITKERING),
+        "uitkering-behalve-bbz": selection_yaml("uitkering-behalve-bbz", ALLE_BEHALVE_BBZ),
+        "uitkering-met-inhouding": selection_yaml("uitkering-met-inhouding", MET_INHOUDING),
+    })
+    tab = stage_tabulate(run)
+    diff = cell(tab.cells, "selectie:lopende-uitkering") - cell(tab.cells, "selectie:uitkering-behalve-bbz")
+    assert ((diff > 0) & (diff < 10)).sum() > 5  # the differences an attacker would be after exist
+    protected, summary = stage_protect(run, tab)
+    assert summary["audit"]["passed"] and summary["relations"]["atoms"]["households"] > 0
+    assert attack(run, tab, protected) == []
+    # the differences are never readable: wherever both cells are published, the difference is 0 or >= 10
+    shown = protected[protected.status == "published"]
+    a = cell(shown, "selectie:lopende-uitkering")
+    b = cell(shown, "selectie:uitkering-behalve-bbz")
+    both = a.index.intersection(b.index)
+    d = a[both] - b[both]
+    assert ((d == 0) | (d >= 10)).all()
+
+
+def test_a_rerun_elsewhere_with_one_selection_fewer_is_protected_against_the_published_release(release, tmp_path):
+    register = tmp_path / "register"
+    first = setup_run(release, tmp_path, {"lopende-uitkering": selection_yaml("lopende-uitkering", LOPENDE_UITKERING)},
+                      published_dir=register, work="first")
+    from pipelines.pipeline import stage_publish
+
+    tab1 = stage_tabulate(first)
+    cells1, summary1 = stage_protect(first, tab1, {})
+    rel1 = stage_publish(first, cells1, {}, {}, summary1)
+    assert (register / rel1.release_id / "tables.csv").exists()
+
+    # another work directory, the shipped selections only: the published release counts through the register
+    second = setup_run(release, tmp_path, {}, published_dir=register, work="second")
+    tab2 = stage_tabulate(second)
+    assert set(tab2.other_definitions.table) == {f"selectie:lopende-uitkering@{s['version'][:12]}"
+                                                 for s in summary_selections(rel1) if s["id"] == "lopende-uitkering"}
+    cells2, summary2 = stage_protect(second, tab2, {})
+    e = summary2["earlier_releases"]
+    assert e["releases"] == [rel1.release_id] and e["cells_of_other_definitions"] > 0
+    # the attacker holds both releases
+    assert attack(second, tab2, cells2, extra_published=first_release_as_known(rel1)) == []
+    # and the second release's id names what it was protected against
+    rid = stage_publish(second, cells2, {}, {}, summary2).release_id
+    assert rid != rel1.release_id and (register / rid).is_dir()
+
+
+def summary_selections(rel) -> list[dict]:
+    import json
+
+    return json.loads((rel.folder / "audit.json").read_text(encoding="utf-8"))["rules"]["selections"]
+
+
+def first_release_as_known(rel1) -> pd.DataFrame:
+    """Everything the first release published; its `lopende-uitkering` cells under the name the second
+    run gives that definition."""
+    version = [s["version"] for s in summary_selections(rel1) if s["id"] == "lopende-uitkering"][0]
+    t = pd.read_csv(rel1.folder / "tables.csv", dtype={"value": "Int64", "period": str}, keep_default_na=False,
+                    na_values={"value": [""]})
+    return t.assign(table=t.table.replace("selectie:lopende-uitkering", f"selectie:lopende-uitkering@{version[:12]}"))
+
+
+def test_every_published_cell_is_the_sum_of_its_atoms(release):
+    run = prepare(release["settings"])
+    tab = stage_tabulate(run)
+    f = tab.atoms.frame
+    geo = run.buurten().set_index("buurtcode")
+    for (table, category), mask in tab.atoms.members.items():
+        c = tab.cells[(tab.cells.table == table) & (tab.cells.category == category) & (tab.cells.level == "wijk")]
+        sums = f[mask].assign(w=lambda d: d.buurtcode.map(geo.wijkcode)).groupby("w").value.sum()
+        assert (c.set_index("area_code").value == sums.reindex(c.area_code).fillna(0).to_numpy()).all(), table
+    assert (f.value > 0).all() and np.isin(f.unit, ["huishouden", "persoon"]).all()
+
+
+def test_the_attacker_breaks_the_same_release_protected_without_atoms(release, tmp_path):
+    """The old relations (categories, levels, selection <= households) miss what the definitions imply:
+    protected by them alone, the nested selections give small groups away, and the attacker finds them."""
+    from privacy import disclosure
+
+    run = setup_run(release, tmp_path, {
+        "lopende-uitkering": selection_yaml("lopende-uitkering", LOPENDE_UITKERING),
+        "uitkering-behalve-bbz": selection_yaml("uitkering-behalve-bbz", ALLE_BEHALVE_BBZ),
+    })
+    tab = stage_tabulate(run)
+    persons = {f"selectie:{s.selection.id}" for s in run.selections if s.selection.unit == "persoon"}
+    weak, summary = disclosure.protect(tab.cells, run.buurten(), thresholds(run, tab.cells), persons)
+    assert summary["audit"]["passed"]  # its own audit knows no better
+    found = attack(run, tab, weak)
+    assert len(found) > 5
