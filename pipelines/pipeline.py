@@ -374,6 +374,7 @@ def build_audit(run: Run, accounts: dict[str, dict], linking: dict, protection: 
                    "sums": category_tree(t)}
                for t, d in TABLE_DESCRIPTIONS.items()},
             **{f"selectie:{s.selection.id}": {"description": s.selection.title, "categories": ["totaal"],
+                                              "explanation": " ".join(s.selection.description.split()),
                                               "unit": "personen" if s.selection.unit == "persoon" else "huishoudens"}
                for s in sorted(run.selections, key=lambda s: s.selection.id)},
         },

@@ -86,6 +86,7 @@ def build_model(current: pd.DataFrame, history: list[pd.DataFrame], audit: dict,
     for t in dict.fromkeys(current.table):
         if t.startswith("selectie:"):
             tables[t] = {"title": described.get(t, {}).get("description", t),
+                         "explanation": described.get(t, {}).get("explanation", ""),
                          "levels": sorted(set(current.level[current.table == t])),
                          "unit": described.get(t, {}).get("unit", "huishoudens")}
     threshold = audit.get("disclosure", {}).get("threshold_min", 10)

@@ -10,8 +10,9 @@ Transparent on purpose (the page shows this method):
   * every feature is standardised over the buurten of the gemeente (z-score: minus the
     mean, divided by the standard deviation);
   * distance: Euclidean over the standardised features; the 5 nearest are shown.
-A suppressed cell counts as the middle of what it can be (threshold / 2); such a figure
-is marked as an estimate. Buurten without a published number of households are left out.
+A suppressed cell counts as the middle of what it can be (threshold / 2) in the distance;
+such a figure is marked as estimated, and the page shows it as hidden, never the estimate.
+Buurten without a published number of households are left out.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def profiles(values: dict, buurten: list[str], threshold: int) -> dict[str, dict
             if any(p is None for p in parts):
                 estimated.append(d)
             prof[d] = 100.0 * sum(guess if p is None else p for p in parts) / total
-        two = [stap.get(b, {}).get(c) for c in ("2", "3+")]
+        two = [stap.get(b, {}).get("2+")] if "2+" in stap.get(b, {}) else [stap.get(b, {}).get(c) for c in ("2", "3+")]
         if any(p is None for p in two):
             estimated.append("stapeling")
         prof["stapeling"] = 100.0 * sum(guess if p is None else p for p in two) / total

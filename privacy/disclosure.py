@@ -154,9 +154,10 @@ def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, in
                 "no release of this period can protect them. Keep the earlier release as this period's "
                 "publication, and change the rule from the next period on")
     # over atoms the 0/1 program's cut loop does not converge within its limits (Hengelo: 4,417 witness LPs in
-    # 9 rounds, then the protection LPs give the same pattern): the protection LPs alone
-    method = "greedy" if atoms is not None else "auto"
-    protected, result, stats = secondary_suppression(primary, rels, thresholds, method)
+    # 9 rounds, then the protection LPs give the same pattern): the protection LPs alone, looking twice as many
+    # relation steps around a cell, because atoms sit between the cells (protection_lp.py)
+    method, steps = ("greedy", (4, 8)) if atoms is not None else ("auto", None)
+    protected, result, stats = secondary_suppression(primary, rels, thresholds, method, steps)
     rerun = False
     if known.any():
         view = protected.copy()
@@ -164,7 +165,8 @@ def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, in
         result = audit(view, rels, thresholds)
         if result.failing or (known & (protected.status == "suppressed")).any():
             rerun = True
-            protected, result, stats = secondary_suppression(primary.assign(locked=known), rels, thresholds, method)
+            protected, result, stats = secondary_suppression(primary.assign(locked=known), rels, thresholds, method,
+                                                             steps)
             protected = protected.drop(columns=["locked"])
     if bases or cell_key:
         shown = protected.status == "published"

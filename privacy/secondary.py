@@ -75,8 +75,8 @@ def _candidates(cell: int, partners: dict, status: dict, value: dict, chosen: se
 
 
 def lp_secondary(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str, int],
-                 need: np.ndarray | None = None, floor: float | None = None, method: str = "auto"
-                 ) -> tuple[list[int], dict]:
+                 need: np.ndarray | None = None, floor: float | None = None, method: str = "auto",
+                 steps: tuple[int, int] | None = None) -> tuple[list[int], dict]:
     """Cell ids to suppress so that every unsafe cell has a witness: with method "milp" the
     0/1 program (suppression_milp.py), with "greedy" the protection LPs alone
     (protection_lp.py); "auto": the 0/1 program up to MILP_MAX_UNSAFE unsafe cells.
@@ -118,6 +118,8 @@ def lp_secondary(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str
                       "weight": weight[members], "locked": locked[members],
                       "dlow": (low - value)[members], "dhigh": (high - value)[members],
                       "order": comps.local[todo.to_numpy()]})
+        if steps is not None:
+            tasks[-1]["steps"] = steps
         members_of.append(members)
     chosen = []
     solve = optimise_component if method == "milp" else protect_component
@@ -132,13 +134,14 @@ def lp_secondary(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str
 
 
 def secondary_suppression(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str, int],
-                          method: str = "auto") -> tuple[pd.DataFrame, AuditResult, dict]:
+                          method: str = "auto", steps: tuple[int, int] | None = None
+                          ) -> tuple[pd.DataFrame, AuditResult, dict]:
     """Return cells with secondary suppressions added (status 'suppressed', column `reason`),
     the final audit, and statistics. Cells with a true `locked` column are never suppressed."""
     cells = cells.copy()
     if "reason" not in cells.columns:
         cells["reason"] = cells.status.map({"suppressed": "primary", "published": ""})
-    chosen, lp_stats = lp_secondary(cells, rels, thresholds, method=method)
+    chosen, lp_stats = lp_secondary(cells, rels, thresholds, method=method, steps=steps)
     cells.loc[chosen, "status"] = "suppressed"
     cells.loc[chosen, "reason"] = "secondary"
     log.info("secondary suppression (%s): %d LPs solved in %d component(s) (up to %d cut round(s), %d component(s) "

@@ -55,3 +55,22 @@ def test_report_opens_offline_without_errors_and_draws_everything(browser, trend
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"report{view.replace('#', '-')}.png"), full_page=True)
     context.close()
+
+
+def test_the_report_prints_the_area_and_each_of_its_buurten_on_a_page_of_its_own(browser, trend_release):
+    report = trend_release["release"].folder / "report.html"
+    context = browser.new_context(offline=True)
+    page = context.new_page()
+    page.goto(report.as_uri() + "#WK016405")
+    page.wait_for_selector("#map svg path")
+    page.emulate_media(media="print")
+    page.evaluate("window.dispatchEvent(new Event('beforeprint'))")
+    pages = page.locator("#printall section.page")
+    buurten = page.evaluate("JSON.parse(document.getElementById('data').textContent).areas['WK016405'].children.length")
+    assert pages.count() == 1 + buurten and buurten > 2
+    assert not page.locator("#view").is_visible() and not page.locator("#map").is_visible()
+    assert "Huishoudens met 2 of meer domeinen" in pages.nth(0).inner_text()
+    import re
+
+    assert len(re.findall(rb"/Type\s*/Page[^s]", page.pdf())) >= 1 + buurten
+    context.close()

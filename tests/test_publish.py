@@ -55,7 +55,7 @@ def test_a_release_with_a_bsn_like_number_is_refused(release, tmp_path):
     run = prepare(release["settings"], {"work_dir": str(tmp_path / "w")})
     cells, summary = stage_protect(run, stage_tabulate(prepare(release["settings"])))
     cells.loc[cells.index[5], "area_name"] = "Buurt 123456782"  # a valid 11-proef number
-    refused = r"refusing to publish: BSN-like numbers found in tables.csv \(1\), tables.xlsx \(1\)$"
+    refused = r"refusing to publish: BSN-like numbers found in report.html \(1\), tables.csv \(1\), tables.xlsx \(1\)$"
     with pytest.raises(PublishRefused, match=refused):
         publish(tmp_path / "w", "GM0164-2026-10-test", cells, {"gemeente": {"code": "GM0164", "name": "Hengelo"},
                                                               "period": PERIOD, **_audit_stub(release)}, {"buurten": run.buurten()})
@@ -87,8 +87,9 @@ def test_a_dpia_that_rounds_to_five_gets_rounded_stapeling_tables_and_an_audit_t
     purposes[run.dpia.stapeling_purpose] = purposes[run.dpia.stapeling_purpose].model_copy(
         update={"rounding": Rounding(base=5)})
     run.dpia = run.dpia.model_copy(update={"purposes": purposes})
-    truth = stage_tabulate(run)
-    cells, summary = stage_protect(run, truth)
+    tab = stage_tabulate(run)
+    truth = tab.cells
+    cells, summary = stage_protect(run, tab)
     rounded = ["stapeling", "combinaties", "selectie:stapeling-drie-domeinen"]  # the stapelingsmonitor purpose's
     shown = cells[(cells.status == "published") & cells.table.isin(rounded)]
     assert len(shown) > 100 and (shown.value % 5 == 0).all() and (shown.value != truth.value[shown.index]).any()
@@ -106,9 +107,10 @@ def test_the_cell_key_method_gives_the_same_households_the_same_noise_in_every_t
     purposes[run.dpia.stapeling_purpose] = purposes[run.dpia.stapeling_purpose].model_copy(
         update={"cell_key": CellKey(max_noise=2, variance=1.0)})
     run.dpia = run.dpia.model_copy(update={"purposes": purposes})
-    truth = stage_tabulate(run)
+    tab = stage_tabulate(run)
+    truth = tab.cells
     assert "rk" in truth.columns
-    cells, summary = stage_protect(run, truth)
+    cells, summary = stage_protect(run, tab)
     assert "rk" not in cells.columns
     shown = cells[(cells.status == "published") & (cells.value > 0) & cells.table.isin(["stapeling", "combinaties"])]
     moved = shown.value - truth.value[shown.index]

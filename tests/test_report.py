@@ -81,7 +81,7 @@ def test_the_workbook_has_a_sheet_per_table_and_marks_suppressed_cells(release, 
     assert wb.sheetnames[0] == "Uitleg" and len(wb.sheetnames) == 1 + tables.table.nunique()
     ws = wb["stapeling"]
     header = [c.value for c in ws[1]]
-    assert header == ["periode", "niveau", "code", "naam", "totaal", "0", "1", "2", "3+"]
+    assert header == ["periode", "niveau", "code", "naam", "totaal", "0", "1", "2+", "2", "3+"]
     rows = {(r[1], r[2]): r for r in ws.iter_rows(min_row=2, values_only=True)}
     stap = tables[tables.table == "stapeling"]
     for lv, a, c, v, s in zip(stap.level, stap.area_code, stap.category, stap.value, stap.status):

@@ -16,7 +16,7 @@ def test_tables_csv_has_exactly_the_design_columns(release):
 def test_tables_are_additive_before_suppression(release):
     from pipelines.pipeline import prepare, stage_tabulate
 
-    cells = stage_tabulate(prepare(release["settings"]))
+    cells = stage_tabulate(prepare(release["settings"])).cells
     assert additivity_violations(cells) == []
     # wijk = sum of its buurten, gemeente = sum of its wijken, for every table and category
     b = prepare(release["settings"]).buurten().set_index("buurtcode")
@@ -57,7 +57,7 @@ def test_selection_compiler_agrees_with_the_household_facts(release):
     """Two independent routes to 'inhouding zonder budgetbeheer' give the same count per buurt."""
     from pipelines.pipeline import prepare, stage_tabulate
 
-    raw = stage_tabulate(prepare(release["settings"]))
+    raw = stage_tabulate(prepare(release["settings"])).cells
     raw = raw[(raw.table == "selectie:inhouding-zonder-budgetbeheer") & (raw.level == "buurt")]
     con = prepare(release["settings"]).connect()
     try:
@@ -73,7 +73,7 @@ def test_selection_compiler_agrees_with_the_household_facts(release):
 def test_three_domain_selection_equals_the_combinaties_cell_everywhere(release):
     from pipelines.pipeline import prepare, stage_tabulate
 
-    cells = stage_tabulate(prepare(release["settings"]))
+    cells = stage_tabulate(prepare(release["settings"])).cells
     sel = cells[cells.table == "selectie:stapeling-drie-domeinen"].set_index(["level", "area_code"]).value
     comb = cells[(cells.table == "combinaties") & (cells.category == "uitkering+achterstand+wmo")]
     comb = comb.set_index(["level", "area_code"]).value

@@ -50,10 +50,13 @@ def test_a_small_cell_an_earlier_release_published_cannot_be_hidden_again(tmp_pa
     cells = table({"BU1": (3, 40), "BU2": (20, 30), "BU3": (25, 25)})
     lenient, _ = protect(cells, BUURTEN, {"t": 3})  # an earlier, lower threshold published the 3
     release_folder(tmp_path, "GM1-2026-10-lenient", lenient)
-    with pytest.raises(ProtectionFailed, match=r"^1 cell\(s\) below the threshold were published by an earlier "
-                                               r"release of this gemeente \(first: t buurt BU1 a\); this release "
-                                               r"cannot hide them again. Withdraw that release first$"):
+    with pytest.raises(ProtectionFailed) as refused:
         protect(cells, BUURTEN, {"t": 10}, earlier=published_before(tmp_path, "GM1"))
+    assert str(refused.value) == (
+        "1 cell(s) below this release's threshold were published by an earlier release of this gemeente for this "
+        "period (first: t buurt BU1 a) and cannot be hidden again. Publish this period under the rules of that "
+        "release (its selections and thresholds), and change the rule from the next period on")
+    assert "withdraw" not in str(refused.value).lower()  # what is public stays public
 
 
 def test_without_a_releases_folder_nothing_is_known(tmp_path):
@@ -68,5 +71,35 @@ def test_a_small_cell_an_earlier_primary_only_release_gave_away_is_refused_befor
     release_folder(tmp_path, "GM1-2026-10-leaky", leaky)
     with pytest.raises(ProtectionFailed, match=r"^1 small cell\(s\) are already shown to be below the threshold by "
                                                r"what earlier releases of this gemeente published \(first: t buurt "
-                                               r"BU1 a\); no new release can protect them"):
+                                               r"BU1 a\); no release of this period can protect them. Keep the "
+                                               r"earlier release as this period's publication, and change the rule "
+                                               r"from the next period on$"):
         protect(cells, BUURTEN, {"t": 10}, earlier=published_before(tmp_path, "GM1"))
+
+
+def test_release_ids_name_what_they_were_protected_against_and_a_rerun_reproduces_its_release(release, tmp_path):
+    """Two work directories, one publication register: each sees the other's releases; a re-run of the
+    same inputs and rules gives the same bytes, even after another release of the period went out."""
+    from pipelines.pipeline import stage_protect, stage_publish, stage_tabulate
+    from test_atoms import LOPENDE_UITKERING, selection_yaml, setup_run
+
+    register = tmp_path / "register"
+    a = setup_run(release, tmp_path, {}, published_dir=register, work="a")
+
+    def publish(run):
+        cells, summary = stage_protect(run, stage_tabulate(run), {})
+        return stage_publish(run, cells, {}, {}, summary)
+
+    first = publish(a)
+    assert json.loads((first.folder / "audit.json").read_text())["fingerprint"]["protected_against"] == []
+    b = setup_run(release, tmp_path, {"lopende-uitkering": selection_yaml("lopende-uitkering", LOPENDE_UITKERING)},
+                  published_dir=register, work="b")
+    second = publish(b)
+    audit2 = json.loads((second.folder / "audit.json").read_text())
+    assert audit2["fingerprint"]["protected_against"] == [first.release_id]
+    assert sorted(p.name for p in register.iterdir()) == sorted([first.release_id, second.release_id])
+
+    again = publish(a)  # the same inputs and rules: protected as the first was, so the same release
+    assert again.release_id == first.release_id
+    assert (again.folder / "tables.csv").read_bytes() == (first.folder / "tables.csv").read_bytes()
+    assert (again.folder / "audit.json").read_bytes() == (first.folder / "audit.json").read_bytes()
