@@ -117,6 +117,13 @@ def atom_cells(atoms: Atoms, period: str, start: int, thresholds: dict[str, int]
     return out
 
 
+def _children(geo: pd.DataFrame, below: str, above: str) -> dict[str, list[str]]:
+    """area code at level `above` -> its area codes at level `below`."""
+    col = {"buurt": "buurtcode", "wijk": "wijkcode", "gemeente": "gemeentecode"}
+    g = geo.reset_index()[[col[below], col[above]]].drop_duplicates()
+    return g.groupby(col[above])[col[below]].apply(sorted).to_dict()
+
+
 def relations(cells: pd.DataFrame, atom_ids: np.ndarray, atoms: Atoms, buurten: pd.DataFrame) -> list[Relation]:
     """Every relation of the covered tables of `cells` over the atoms (whose cell ids in
     `cells` are `atom_ids`, in the order of atoms.frame); see the module docstring."""
@@ -126,8 +133,6 @@ def relations(cells: pd.DataFrame, atom_ids: np.ndarray, atoms: Atoms, buurten: 
     area_of = {"buurt": abuurt,
                "wijk": geo.wijkcode.reindex(abuurt).to_numpy(),
                "gemeente": geo.gemeentecode.reindex(abuurt).to_numpy()}
-    parent_col = {"buurt": "wijkcode", "wijk": "gemeentecode"}
-    level_col = {"buurt": "buurtcode", "wijk": "wijkcode", "gemeente": "gemeentecode"}
     covered = cells[cells.table.map(atoms.covers)]
     for (table, period, category), g in covered.groupby(["table", "period", "category"], sort=True):
         mask = atoms.members.get((table, category))
@@ -135,23 +140,18 @@ def relations(cells: pd.DataFrame, atom_ids: np.ndarray, atoms: Atoms, buurten: 
             continue
         levels = [lv for lv in LEVELS if (g.level == lv).any()]
         ids = {lv: dict(zip(g.area_code[g.level == lv], g.index[g.level == lv])) for lv in levels}
-        lowest = levels[0]
-        # the lowest level: sums of atoms
         in_pred = np.flatnonzero(mask)
-        by_area = pd.Series(atom_ids[in_pred]).groupby(area_of[lowest][in_pred]).apply(list).to_dict()
-        for area, cid in sorted(ids[lowest].items()):
-            parts = by_area.get(area, [])
-            rels.append(Relation((cid,) + tuple(parts), (1.0,) + (-1.0,) * len(parts), "=", "atom"))
-        # higher levels: sums of the level below
-        for below, above in zip(levels, levels[1:]):
-            children = geo.reset_index().drop_duplicates(level_col[below])
-            if below == "buurt" and above == "gemeente":
-                kids = children.groupby("gemeentecode").buurtcode.apply(sorted).to_dict()
-            else:
-                kids = children.groupby(parent_col[below])[level_col[below]].apply(sorted).to_dict()
-            kind = "wijk=sum(buurten)" if above == "wijk" else "gemeente=sum(wijken)"
-            for area, cid in sorted(ids[above].items()):
-                parts = [ids[below][k] for k in kids.get(area, []) if k in ids[below]]
+        for k, level in enumerate(levels):
+            kids = _children(geo, levels[k - 1], level) if k else {}
+            by_area = None
+            for area, cid in sorted(ids[level].items()):
+                parts = [ids[levels[k - 1]].get(c) for c in kids.get(area, [])] if k else [None]
+                if k and all(p is not None for p in parts):  # the sum of its table's cells one level down
+                    kind = "wijk=sum(buurten)" if level == "wijk" else "gemeente=sum(wijken)"
+                else:  # the lowest level, or children missing (cells of earlier releases): a sum of atoms
+                    if by_area is None:
+                        by_area = pd.Series(atom_ids[in_pred]).groupby(area_of[level][in_pred]).apply(list).to_dict()
+                    parts, kind = by_area.get(area, []), "atom"
                 rels.append(Relation((cid,) + tuple(parts), (1.0,) + (-1.0,) * len(parts), "=", kind))
     # persons <-> households
     f = atoms.frame

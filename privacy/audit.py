@@ -3,7 +3,8 @@ can prove about each suppressed cell, by linear programming (HiGHS).
 
 Attacker's knowledge: every published value (where the DPIA rounds counts or adds
 cell-key noise, the interval a published count stands for, in columns `low`/`high`;
-rounding.py, cellkey.py); every relation in relations.py; every count is a whole,
+rounding.py, cellkey.py); every relation in relations.py, and, for a release with
+atoms (atoms.py), every relation its definitions imply; every count is a whole,
 non-negative number; zeros are published, so a suppressed cell is at least 1 (except a stapeling `0` cell where the
 DPIA's group-disclosure rule hides zeros: there the floor is 0). For each suppressed
 cell the audit computes the smallest and the largest value consistent with all of that
@@ -34,6 +35,8 @@ from dataclasses import dataclass, field
 import highspy
 import numpy as np
 import pandas as pd
+
+from scipy.sparse import csr_matrix
 
 from .relations import Relation, components, relation_matrix
 
@@ -73,6 +76,7 @@ class CellBound:
 @dataclass
 class AuditResult:
     bounds: dict[int, CellBound] = field(default_factory=dict)
+    witnesses_checked: int = 0  # small cells shown protected by a checked witness, without an LP
     lps: int = 0
     components: int = 0
     seconds: float = 0.0
@@ -86,14 +90,22 @@ class AuditResult:
         return {
             "method": "linear programming over all published cells and relations (HiGHS), per suppressed cell "
                       "the minimum and maximum an attacker can derive",
-            "attacker_knows": ["every published cell", "categories sum to totaal", "buurten sum to wijk, wijken to "
-                               "gemeente", "stapeling and combinaties agree", "a selection is a subset of the "
-                               "households", "counts are >= 0", "suppressed cells are >= 1 (zeros are published), "
-                               "a suppressed stapeling 0 >= 0 where the group-disclosure rule hides zeros",
+            "attacker_knows": ["every published cell, of this release and of every earlier release of the period",
+                               "every selection's definition: each cell is the sum of its atoms (per buurt, the "
+                               "households split by domain combination and by every selection; persons by every "
+                               "person selection), so categories sum to totaal, buurten to wijk, wijken to "
+                               "gemeente, stapeling and combinaties agree, and nested or overlapping selections "
+                               "difference each other", "which atoms are empty (a non-empty atom is >= 1)",
+                               "a household has 1 to the largest household's number of persons",
+                               "suppressed cells are >= 1 (zeros are published), a suppressed stapeling 0 >= 0 "
+                               "where the group-disclosure rule hides zeros",
                                "where counts are rounded or noisy: the interval each published count stands for"],
+            "protected_groups": "every suppressed small cell, and every small atom: any group a reader of the "
+                                "definitions can name is a union of atoms, so none is provably small",
             "suppressed_unsafe_cells_audited": len(self.bounds),
             "provably_below_threshold": len(failing),
             "exactly_recoverable": sum(1 for b in failing if b.high - b.low < 0.5),
+            "settled_by_checked_witnesses": self.witnesses_checked,
             "lps_solved": self.lps,
             "components": self.components,
             "passed": not failing,
@@ -248,8 +260,43 @@ def published_bounds(cells: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return v, v
 
 
+def checked_witnesses(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str, int],
+                      witnesses: list[tuple[np.ndarray, np.ndarray]]) -> dict[int, float]:
+    """{cell id: the value a witness lifts it to} for the unsafe cells that some witness lifts to
+    their target. A witness (cell ids, deviations from the true values) counts only when it is
+    checked here, from scratch, to be a table the attacker cannot exclude: every cell it moves
+    is hidden and stays at or above its floor, or is a rounded or noisy published cell that
+    stays within its interval; every relation still holds (A d = 0 on equalities, A d <= slack
+    on the others). A checked witness is a certificate: no LP is needed for the cells it lifts."""
+    if not witnesses:
+        return {}
+    A, le, slack = relation_matrix(cells, rels)
+    pos = pd.Series(np.arange(len(cells)), index=cells.index)
+    v = cells.value.to_numpy(dtype=float)
+    low, high = published_bounds(cells)
+    hidden = (cells.status == "suppressed").to_numpy()
+    target, floor = protection_targets(cells, thresholds)
+    sizes = np.fromiter((len(w[0]) for w in witnesses), dtype=np.int64, count=len(witnesses))
+    cols = pos.loc[np.concatenate([w[0] for w in witnesses])].to_numpy()
+    dev = np.concatenate([np.asarray(w[1], dtype=float) for w in witnesses])
+    which = np.repeat(np.arange(len(witnesses)), sizes)
+    y = v[cols] + dev
+    cell_ok = np.where(hidden[cols], y >= floor[cols] - 1e-6, (y >= low[cols] - 1e-6) & (y <= high[cols] + 1e-6))
+    ok = np.bincount(which, weights=~cell_ok, minlength=len(witnesses)) == 0
+    D = csr_matrix((dev, (cols, which)), shape=(len(cells), len(witnesses)))
+    R = (A @ D).tocoo()
+    bad_row = np.where(le[R.row], R.data > slack[R.row] + 1e-6, np.abs(R.data) > 1e-6)
+    ok &= np.bincount(R.col[bad_row], minlength=len(witnesses)) == 0
+    good = ok[which] & (y >= target[cols] - 1e-6)  # NaN targets compare False
+    out: dict[int, float] = {}
+    for c, val in zip(cells.index[cols[good]], y[good]):
+        out[c] = max(out.get(c, -INF), float(val))
+    return out
+
+
 def audit(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str, int], *, both: bool = True,
-          touched: set[int] | None = None, previous: AuditResult | None = None) -> AuditResult:
+          touched: set[int] | None = None, previous: AuditResult | None = None,
+          witnesses: list[tuple[np.ndarray, np.ndarray]] | None = None) -> AuditResult:
     """Bounds for every suppressed cell whose true value is below its table's threshold.
 
     both=False computes only the maximum (what protection needs). With `touched` (cells
@@ -286,6 +333,13 @@ def audit(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str, int],
     by_comp: dict[int, list[int]] = {}
     for c in unsafe:
         by_comp.setdefault(label[var[c]], []).append(c)
+
+    settled = checked_witnesses(cells, rels, thresholds, witnesses or [])
+    for c in [c for c in unsafe if c in settled]:
+        result.bounds[c] = CellBound(c, int(value[c]), int(thr[c]), float(lower[var[c]]), settled[c], high_exact=False)
+        by_comp[label[var[c]]].remove(c)
+    result.witnesses_checked = len(settled)
+    by_comp = {k: t for k, t in by_comp.items() if t}
 
     redo = None
     if touched is not None and previous is not None:

@@ -245,6 +245,10 @@ def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, in
                 "never used as secondary suppressions; a cell published earlier with another value is not used",
     }
     summary["audit"] = result.summary()
+    if atoms is not None:
+        groups = sum(1 for c in result.bounds if primary.table[c] == ATOM_TABLE)
+        summary["audit"]["suppressed_unsafe_cells_audited"] -= groups
+        summary["audit"]["small_atoms_audited"] = groups
     summary["audit"]["seconds"] = None  # timings are not part of a deterministic release
     return protected.drop(columns=["reason"]), summary
 

@@ -87,6 +87,7 @@ class Component:
         self.h = new_highs()
         self.h.setOptionValue("presolve", "off")  # small LPs: presolve costs more than it saves
         self.lps = 0
+        self.witnesses: list[tuple[np.ndarray, np.ndarray]] = []  # (columns moved, their deviations)
 
     def _near(self, x: np.ndarray, steps: int) -> np.ndarray:
         for _ in range(steps):
@@ -127,6 +128,7 @@ class Component:
             cols, dev, hide = found
             self.suppressed[hide] = True
             covered[cols[dev >= self.need[cols] - TOL]] = True
+            self.witnesses.append((cols, dev))
         return unprotected
 
     def _cost(self, found) -> float:
@@ -193,10 +195,11 @@ class Component:
 def protect_component(task: dict) -> dict:
     """Secondary suppressions for one component (see Component); task holds its arguments
     and `order`, the unsafe cells in processing order. Returns {"suppress": positions to
-    suppress, "lps": LPs solved, "unprotected": positions without a witness}."""
+    suppress, "lps": LPs solved, "unprotected": positions without a witness, "witnesses": the
+    witnesses found, (positions moved, deviations), for the audit to check}."""
     comp = Component(task["A"], task["le"], task["slack"], task["value"], task["need"], task["suppressed"],
                      task["weight"], task["floor"], task.get("locked"), task.get("dlow"), task.get("dhigh"),
                      task.get("steps", (NEAR, WIDER)))
     unprotected = comp.protect(task["order"])
     return {"suppress": np.flatnonzero(comp.suppressed & ~task["suppressed"]), "lps": comp.lps,
-            "unprotected": unprotected}
+            "unprotected": unprotected, "witnesses": comp.witnesses}

@@ -123,8 +123,10 @@ def lp_secondary(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str
         members_of.append(members)
     chosen = []
     solve = optimise_component if method == "milp" else protect_component
+    stats["witnesses"] = []
     for members, res in zip(members_of, parallel_map(solve, tasks, [len(t["order"]) for t in tasks])):
         chosen.extend(cells.index[members[res["suppress"]]])
+        stats["witnesses"].extend((cells.index[members[cols]].to_numpy(), dev) for cols, dev in res.get("witnesses", []))
         stats["lps"] += res["lps"]
         stats["unprotected"] += len(res["unprotected"])
         stats["cut_rounds"] = max(stats["cut_rounds"], res.get("rounds", 0))
@@ -151,7 +153,9 @@ def secondary_suppression(cells: pd.DataFrame, rels: list[Relation], thresholds:
     if lp_stats["unprotected"]:  # not even with every cell that may be hidden hidden: nothing can protect them
         raise ProtectionFailed(f"{lp_stats['unprotected']} small cell(s) cannot be protected by any suppression: "
                                "the cells that may not be hidden (published by earlier releases) determine them")
-    result = audit(cells, rels, thresholds)  # the full audit: minimum and maximum of every small cell
+    # the full audit: the largest value of every small cell (and the smallest, where it fails), where a checked
+    # witness of the protection LPs does not already show that the cell can reach its threshold
+    result = audit(cells, rels, thresholds, witnesses=lp_stats["witnesses"])
     log.info("audit: %d small cell(s), %d provably below the threshold (%d LPs, %.1f s)",
              len(result.bounds), len(result.failing), result.lps, result.seconds)
     rounds = 0

@@ -53,3 +53,27 @@ def test_audit_and_fix_rounds_alone_also_reach_a_passing_audit():
     rounds = _fix_rounds(cells, rels, {"t": 10}, first)
     assert rounds >= 1 and not audit(cells, rels, {"t": 10}).failing
     assert (cells.status[cells.value == 0] == "published").all()
+
+
+def test_the_audit_accepts_a_witness_only_when_it_checks_out():
+    """A witness is a certificate only if every cell it moves is hidden (and stays >= 1) and every
+    relation still holds; the audit checks each one from scratch."""
+    import numpy as np
+
+    from privacy.audit import checked_witnesses
+
+    cells = primary_suppression(table({"BU1": (3, 40), "BU2": (20, 30), "BU3": (25, 25)}), {"t": 10})
+    rels = build(cells, BUURTEN)
+    chosen, stats = lp_secondary(cells, rels, {"t": 10}, method="greedy")
+    protected = cells.copy()
+    protected.loc[chosen, "status"] = "suppressed"
+    assert suppressed(protected) == {("BU1", "a"), ("BU1", "b"), ("BU2", "a"), ("BU2", "b")}
+    small = cells.index[(cells.area_code == "BU1") & (cells.category == "a")][0]
+    ids = {(a, c): i for i, a, c in zip(cells.index, cells.area_code, cells.category) if cells.level[i] == "buurt"}
+    good = (np.array([ids["BU1", "a"], ids["BU1", "b"], ids["BU2", "a"], ids["BU2", "b"]]), np.array([7., -7., -7., 7.]))
+    assert checked_witnesses(protected, rels, {"t": 10}, [good]) == {small: 10.0}
+    unbalanced = (good[0], np.array([7., -7., -7., 6.]))  # BU2's totaal would change
+    published = (np.array([ids["BU1", "a"], ids["BU1", "b"], ids["BU3", "a"], ids["BU3", "b"]]), good[1])  # BU3 is shown
+    too_low = (good[0], np.array([7., -7., -20., 20.]))  # (BU2, a) = 20 would go to 0
+    assert checked_witnesses(protected, rels, {"t": 10}, [unbalanced, published, too_low]) == {}
+    assert stats["witnesses"] and checked_witnesses(protected, rels, {"t": 10}, stats["witnesses"])[small] >= 10
