@@ -109,20 +109,24 @@ def atoms(con: duckdb.DuckDBPyConnection, period: str, selections: list[tuple[st
     hflags = _flag_sql(house, period, params)
     dom = ", ".join(f'f."{d}"' for d in DOMAINS)
     rk = "md5_number_lower({}::VARCHAR) % 4294967296" if record_keys else "0"
-    query = (f"SELECT h.buurtcode, {dom}{hflags}, count(*)::INTEGER AS n, sum({rk.format('h.hid')})::BIGINT AS rk "
-             "FROM households h JOIN household_facts f ON f.hid = h.hid AND f.period = ? "
-             "GROUP BY ALL ORDER BY ALL")
-    hh = con.execute(query, params + [period]).df()
+    # every household once, with its domains and selections (the person query joins this instead of
+    # evaluating the household selections again for every person)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE atom_households AS SELECT h.hid, h.buurtcode, {dom}{hflags}, "
+                f"{rk.format('h.hid')} AS rk FROM households h JOIN household_facts f ON f.hid = h.hid AND f.period = ?",
+                params + [period])
+    key = ", ".join(["buurtcode", *(f'"{d}"' for d in DOMAINS), *(f'"{n}"' for n, _ in house)])
+    hh = con.execute(f"SELECT {key}, count(*)::INTEGER AS n, sum(rk)::BIGINT AS rk FROM atom_households "
+                     "GROUP BY ALL ORDER BY ALL").df()
     if not person:
+        con.execute("DROP TABLE atom_households")
         return hh, pd.DataFrame(columns=list(hh.columns))
     params = []
-    hflags = _flag_sql(house, period, params)
     pflags = _flag_sql(person, period, params)
-    query = (f"SELECT h.buurtcode, {dom}{hflags}{pflags}, count(*)::INTEGER AS n, "
-             f"sum({rk.format('p.pid')})::BIGINT AS rk "
-             "FROM persons p JOIN households h ON h.hid = p.hid JOIN household_facts f ON f.hid = h.hid AND f.period = ? "
-             "GROUP BY ALL ORDER BY ALL")
-    pp = con.execute(query, params + [period]).df()
+    akey = ", ".join(f"a.{c.strip()}" for c in key.split(","))
+    pp = con.execute(f"SELECT {akey}{pflags}, count(*)::INTEGER AS n, sum({rk.format('p.pid')})::BIGINT AS rk "
+                     "FROM persons p JOIN households h ON h.hid = p.hid JOIN atom_households a ON a.hid = p.hid "
+                     "GROUP BY ALL ORDER BY ALL", params).df()
+    con.execute("DROP TABLE atom_households")
     hkey = ["buurtcode", *DOMAINS, *(n for n, _ in house)]
     pnames = [n for n, _ in person]
     wanted = pp[pp[pnames].any(axis=1)][hkey].drop_duplicates()
