@@ -17,6 +17,14 @@ the threshold, i.e. that it is a small group. A group-disclosure zero (no househ
 the area without a problem domain) is protected when it can be 1: otherwise the attacker
 can prove that every household of the area has a problem.
 
+Certificates first: the protection LPs hand over the witness they found for every unsafe
+cell (a deviation from the true table). `checked_witnesses` checks each from scratch,
+with nothing but the relation matrix: every cell it moves is hidden and stays at or above
+its floor (or is a rounded or noisy published cell that stays within its interval), and
+every relation still holds. A checked witness proves that the cells it lifts to their
+threshold are protected, without an LP. Only cells that no checked witness settles get
+the LPs below (over atoms, in practice none).
+
 The LPs are solved per connected component of unknown cells (suppressed, rounded or
 noisy cells that share a relation), each component's model built once and re-solved
 with new objectives (warm start). Every LP solution is a witness for all cells: a cell that a feasible solution
@@ -88,8 +96,10 @@ class AuditResult:
     def summary(self) -> dict:
         failing = self.failing
         return {
-            "method": "linear programming over all published cells and relations (HiGHS), per suppressed cell "
-                      "the minimum and maximum an attacker can derive",
+            "method": "per suppressed small cell (and small atom): a table the attacker cannot exclude in which it "
+                      "reaches its threshold, either a witness of the protection checked here against every relation "
+                      "and every published cell, or the largest value by linear programming over all published cells "
+                      "and relations (HiGHS); for a cell that fails, also the smallest value",
             "attacker_knows": ["every published cell, of this release and of every earlier release of the period",
                                "every selection's definition: each cell is the sum of its atoms (per buurt, the "
                                "households split by domain combination and by every selection; persons by every "

@@ -215,14 +215,21 @@ def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, in
         }
     summary["secondary_suppression"] = {
         "applied": True,
-        "method": "the cheapest pattern (inner cells before totals, small before large) by a 0/1 program with "
-                  "cut generation: for every unsafe cell a linear program looks for a table, consistent with "
-                  "everything published, in which the cell reaches the threshold; where there is none, its "
-                  "multipliers give a condition on the pattern (a cut), and the 0/1 program chooses a new pattern "
-                  "that meets every condition found so far, until every unsafe cell has such a table. Where that "
-                  "loop exceeds its limits, and for releases of more than 20,000 unsafe cells, one linear program "
-                  "per unsafe cell hides what its cheapest table changes. Audit-and-fix rounds would follow if the "
-                  "audit still found a cell provably below the threshold",
+        "method": (
+            "for every unsafe cell and every small atom, in order of value, the cheapest table consistent with "
+            "everything published in which it reaches the threshold (one linear program over the cells and atoms "
+            "within 4, then 8 relation steps; cost 1 + ln(1 + value), more for wijk, gemeente, totaal and 2+ "
+            "cells); every published cell that table changes is hidden. Suppressing more never breaks such a "
+            "table, so the pattern is protected by construction; the audit checks every table again"
+            if atoms is not None else
+            "the cheapest pattern (inner cells before totals, small before large) by a 0/1 program with "
+            "cut generation: for every unsafe cell a linear program looks for a table, consistent with "
+            "everything published, in which the cell reaches the threshold; where there is none, its "
+            "multipliers give a condition on the pattern (a cut), and the 0/1 program chooses a new pattern "
+            "that meets every condition found so far, until every unsafe cell has such a table. Where that "
+            "loop exceeds its limits, and for releases of more than 20,000 unsafe cells, one linear program "
+            "per unsafe cell hides what its cheapest table changes") + (
+            ". Audit-and-fix rounds would follow if the audit still found a cell provably below the threshold"),
         "method_used": {"milp": "0/1 program with cut generation", "greedy": "one linear program per unsafe cell"}[
             stats["method"]],
         "protection_lps": stats["lps"],
@@ -232,8 +239,9 @@ def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, in
         "cells": stats["secondary"],
         "suppressed_value": stats["suppressed_total_value"],
         "statement": "Secondary suppression is applied over all tables and levels of this release together; "
-                     "the audit below proves that no suppressed small cell can be shown to lie below the "
-                     "threshold from what this release publishes.",
+                     "the audit below proves that no suppressed small cell (and, with atoms, no small group a "
+                     "reader of the definitions can name) can be shown to lie below the threshold from what this "
+                     "release and the earlier releases of the period publish.",
     }
     summary["earlier_releases"] = {
         "releases": sorted(earlier.release.unique()) if earlier is not None and len(earlier) else [],
