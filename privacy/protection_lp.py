@@ -131,6 +131,45 @@ class Component:
             self.witnesses.append((cols, dev))
         return unprotected
 
+    def release(self, tries: np.ndarray, order: np.ndarray) -> int:
+        """Publish again what the pattern hid but need not: for each cell in `tries` (hidden by this
+        pattern, in order), show it, and look for new witnesses, moving hidden cells only, for the
+        unsafe cells in `order` whose every witness moved it. If all find one, the cell stays
+        published; else it is hidden again. Greedy patterns hide more than they need: this gives
+        back the cells readers need most (stapeling 2+). Returns the number released."""
+        targets = np.asarray(order, dtype=np.int64)
+        released = 0
+        for c in (int(c) for c in tries):
+            if not self.suppressed[c]:
+                continue
+            keep = [w for w in self.witnesses if c not in w[0]]
+            covered = np.zeros(self.n, dtype=bool)
+            for cols, dev in keep:
+                covered[cols[dev >= self.need[cols] - TOL]] = True
+            lost = [int(t) for t in targets if not covered[t]]
+            self.suppressed[c] = False
+            candidate, self.candidate = self.candidate, np.zeros(self.n, dtype=bool)  # nothing new may be hidden
+            new, ok = [], True
+            for t in lost:
+                if covered[t]:
+                    continue
+                x = np.zeros(self.n)
+                x[t] = 1.0
+                found = self._witness(self._near(x, self.wider) > 0, t)
+                if found is None:
+                    ok = False
+                    break
+                cols, dev, _ = found
+                covered[cols[dev >= self.need[cols] - TOL]] = True
+                new.append((cols, dev))
+            self.candidate = candidate
+            if ok:
+                self.witnesses = keep + new
+                released += 1
+            else:
+                self.suppressed[c] = True
+        return released
+
     def _cost(self, found) -> float:
         """What a witness costs: the weight of the cells it would newly hide."""
         hide = found[2]
@@ -201,5 +240,9 @@ def protect_component(task: dict) -> dict:
                      task["weight"], task["floor"], task.get("locked"), task.get("dlow"), task.get("dhigh"),
                      task.get("steps", (NEAR, WIDER)))
     unprotected = comp.protect(task["order"])
+    released = 0
+    if "release" in task and not unprotected:
+        tries = [c for c in task["release"] if comp.suppressed[c] and not task["suppressed"][c]]
+        released = comp.release(np.asarray(tries, dtype=np.int64), task["order"])
     return {"suppress": np.flatnonzero(comp.suppressed & ~task["suppressed"]), "lps": comp.lps,
-            "unprotected": unprotected, "witnesses": comp.witnesses}
+            "unprotected": unprotected, "witnesses": comp.witnesses, "released": released}

@@ -101,8 +101,11 @@ def lp_secondary(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str
     need = np.nan_to_num(target - value) if need is None else need
     low, high = published_bounds(cells)
     weight = weights(value, cells.level.map(LEVEL_RANK).to_numpy(), (cells.category == "totaal").to_numpy())
+    release = None
     if "priority" in cells.columns:  # cells the readers need most: hidden only where nothing cheaper protects
-        weight = weight * cells["priority"].fillna(1.0).to_numpy(dtype=float)
+        prio = cells["priority"].fillna(1.0).to_numpy(dtype=float)
+        weight = weight * prio
+        release = prio > 1
 
     comps = components(A)  # cells linked through relations
     order_all = np.lexsort((np.arange(n), value))  # smallest value first (largest shortfall), then position
@@ -120,12 +123,15 @@ def lp_secondary(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str
                       "order": comps.local[todo.to_numpy()]})
         if steps is not None:
             tasks[-1]["steps"] = steps
+        if release is not None:  # cells readers need most, tried again after the pattern is found
+            tasks[-1]["release"] = np.flatnonzero(release[members])
         members_of.append(members)
     chosen = []
     solve = optimise_component if method == "milp" else protect_component
     stats["witnesses"] = []
     for members, res in zip(members_of, parallel_map(solve, tasks, [len(t["order"]) for t in tasks])):
         chosen.extend(cells.index[members[res["suppress"]]])
+        stats["released"] = stats.get("released", 0) + res.get("released", 0)
         stats["witnesses"].extend((cells.index[members[cols]].to_numpy(), dev) for cols, dev in res.get("witnesses", []))
         stats["lps"] += res["lps"]
         stats["unprotected"] += len(res["unprotected"])
