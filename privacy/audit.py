@@ -208,15 +208,10 @@ def _bound_component(h, targets: list[int], col: dict[int, int], value: dict, th
     return lps
 
 
-def lp_model(lower: np.ndarray, upper: np.ndarray, rows, row_lo: np.ndarray, row_hi: np.ndarray,
-             primal: bool = False) -> highspy.Highs:
+def lp_model(lower: np.ndarray, upper: np.ndarray, rows, row_lo: np.ndarray, row_hi: np.ndarray) -> highspy.Highs:
     """The attacker's LP over one component: a variable per unknown cell within [lower, upper],
-    a row per relation (csr `rows`, the published cells moved into [row_lo, row_hi]). primal:
-    solve with the primal simplex, which suits a model re-solved with one objective after
-    another (the basis stays feasible; the audit over atoms takes half the time)."""
+    a row per relation (csr `rows`, the published cells moved into [row_lo, row_hi])."""
     h = new_highs()
-    if primal:
-        h.setOptionValue("simplex_strategy", 4)
     h.addVars(len(lower), lower, upper)
     h.addRows(rows.shape[0], row_lo, row_hi, rows.nnz, rows.indptr[:-1].astype(np.int32),
               rows.indices.astype(np.int32), rows.data)
@@ -225,7 +220,7 @@ def lp_model(lower: np.ndarray, upper: np.ndarray, rows, row_lo: np.ndarray, row
 
 def _component_task(task) -> tuple[dict, int]:
     n, rows, row_lo, row_hi, targets, col, value, thr, both, lower, upper = task
-    h = lp_model(lower, upper, rows, row_lo, row_hi, primal=True)
+    h = lp_model(lower, upper, rows, row_lo, row_hi)
     out: dict = {}
     lps = _bound_component(h, targets, col, value, thr, both, out, lower)
     return out, lps
