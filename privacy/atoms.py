@@ -72,7 +72,7 @@ class Atoms:
     max_household_size: int = 1
 
     def covers(self, table: str) -> bool:
-        return any(t == table for t, _ in self.members)
+        return table in {t for t, _ in self.members}
 
     def with_extra(self, frame: pd.DataFrame, members: dict[tuple[str, str], np.ndarray]) -> "Atoms":
         """These atoms plus extra ones (appended in order); `members` gives the extra atoms'

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import highspy
 import numpy as np
-from scipy.sparse import csr_matrix
+from scipy.sparse import csc_matrix, csr_matrix
 
 from .audit import INF, new_highs
 
@@ -80,6 +80,7 @@ class Component:
         self.dlow = zero if dlow is None else dlow  # a published rounded cell: true value - published interval
         self.dhigh = zero if dhigh is None else dhigh
         self.interval = self.dhigh > self.dlow
+        self.Ac = A.tocsc()
         self.B = A.copy()
         self.B.data = np.ones_like(self.B.data)
         self.Bt = self.B.T.tocsr()
@@ -182,10 +183,11 @@ class Component:
         Columns: p - m is the move of a cell beyond what is published about it (cost: its
         weight, or EPS_COST when suppressed already); where counts are rounded a third block
         r moves a published cell within its interval, free and without suppressing it."""
-        A, value = self.A, self.value
-        rows = np.flatnonzero(self.B @ near.astype(float) > 0)
+        value = self.value
         cols = np.flatnonzero(near & (self.suppressed | self.candidate | self.interval))
-        sub = A[rows][:, cols].tocsc()
+        sub = self.Ac[:, cols]  # the rows that hold none of these columns constrain nothing here
+        rows, local = np.unique(sub.indices, return_inverse=True)
+        sub = csc_matrix((sub.data, local.reshape(-1), sub.indptr), shape=(len(rows), len(cols)))
         k = len(cols)
         blocks = 3 if self.interval[cols].any() else 2
         hidden = self.suppressed[cols]
