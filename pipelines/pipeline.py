@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+from pydantic import ValidationError
 
 from privacy import disclosure
 from privacy.dpia import DpiaRules
@@ -174,7 +175,10 @@ def other_definitions(run: Run, earlier: list[EarlierRelease]) -> dict[str, Load
         for entry in r.audit.get("rules", {}).get("selections", []):
             if (entry["id"], entry["version"]) in current or "definition" not in entry:
                 continue
-            sel = Selection.model_validate(entry["definition"])
+            try:
+                sel = Selection.model_validate(entry["definition"])
+            except ValidationError:  # a definition this version cannot read: its cells stay unrelated (counted)
+                continue
             out[f"selectie:{entry['id']}@{entry['version'][:12]}"] = LoadedSelection(sel, r.folder, entry["version"])
     return out
 
