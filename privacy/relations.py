@@ -1,4 +1,7 @@
-"""What an attacker knows about how the cells of a release hang together.
+"""What an attacker knows about how the cells of a release hang together, for tables
+without atoms (the benchmark's standard table, cells of an earlier release whose
+definition is unknown). A release's own tables get their relations from their atoms
+(atoms.py), which imply every relation below and more.
 
 Every relation is a linear equation or inequality over cells, true of the unprotected
 counts; the attacker knows all of them (they follow from DESIGN.md's table definitions):
