@@ -17,6 +17,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,10 +90,18 @@ def _read_header(name: str, path: Path, source: Source) -> list[str]:
     return [h.strip().lstrip("\ufeff") for h in header]
 
 
+DATA_LIKE = re.compile(r"\d{4}")  # a BSN, a date, a postcode: a header's names hold no such run
+
+
 def _check_columns(name: str, path: Path, source: Source, header: list[str]) -> None:
     wanted = list(source.columns.values())
     missing = [c for c in wanted if c not in header]
     if missing:
+        if any(DATA_LIKE.search(h) for h in header):  # a data row where the header should be: never echo it
+            raise SourceFileError(
+                name, path, f"missing column(s) {', '.join(repr(c) for c in missing)}: the first line holds no "
+                f"column names ({len(header)} fields, one with a run of 4 or more digits, as in a data row; "
+                "its values are not shown). The file needs a header line")
         hint = ""
         if any(("â" in h or "Ã" in h) for h in header):
             hint = "; the header looks UTF-8 encoded, sources.yaml says " + source.encoding

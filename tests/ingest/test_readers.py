@@ -60,3 +60,16 @@ def test_unmapped_columns_such_as_names_are_never_read(sources):
     raw = read_source("brp", SOURCES["brp"], sources)
     assert "Geslachtsnaam" not in raw.table.column_names
     assert set(raw.table.column_names) == {"bsn", "huishouden_id", "geboortedatum", "buurtcode", "_row", "_file", "_rid"}
+
+
+def test_a_file_without_its_header_line_is_refused_without_quoting_the_data_row(sources_copy):
+    """Issue 11: the first data row (BSN, names, birth date, postcode) must never appear in a message."""
+    path = sources_copy / "brp.csv"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    path.write_text("".join(lines[1:]), encoding="utf-8")
+    first = [v.strip("\"") for v in lines[1].rstrip("\n").split(",")]
+    with pytest.raises(SourceFileError) as e:
+        read_source("brp", SOURCES["brp"], sources_copy)
+    message = str(e.value)
+    assert "the first line holds no column names" in message and "its values are not shown" in message
+    assert not [v for v in first if v and v in message]
