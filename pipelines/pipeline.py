@@ -229,6 +229,7 @@ def _what_earlier_published(run: Run, tab: Tabulation, earlier: list[EarlierRele
     versions = {f"selectie:{s.selection.id}": s.version for s in run.selections}
     lookback = run.settings.achterstand_lookback_months
     same, other, unknown = [], [], 0
+    recompiled = set(tab.other_definitions.table)
     for r in earlier:
         cells = r.published().assign(release=r.release_id)
         theirs = {f"selectie:{e['id']}": e["version"] for e in r.audit.get("rules", {}).get("selections", [])}
@@ -241,7 +242,7 @@ def _what_earlier_published(run: Run, tab: Tabulation, earlier: list[EarlierRele
                     unknown += len(g)
             elif table in versions and theirs.get(table) == versions[table]:
                 same.append(g)
-            elif f"{table}@{theirs.get(table, '')[:12]}" in set(tab.other_definitions.table):
+            elif f"{table}@{theirs.get(table, '')[:12]}" in recompiled:
                 other.append(g.assign(table=f"{table}@{theirs[table][:12]}"))
             else:
                 unknown += len(g)

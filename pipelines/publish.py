@@ -43,17 +43,21 @@ def release_id(gemeente: str, period: str, fingerprint: dict) -> str:
     return f"{gemeente}-{period}-{digest[:10]}"
 
 
+def _into_place(staging: Path, final: Path) -> None:
+    """Replace `final` by the complete folder `staging`."""
+    if final.exists():
+        shutil.rmtree(final)
+    staging.rename(final)
+
+
 def _place(folder: Path, register: Path) -> None:
     """A copy of the release folder in the publication register, moved into place whole."""
     register.mkdir(parents=True, exist_ok=True)
-    final = register / folder.name
     staging = register / f".{folder.name}.partial"
     if staging.exists():
         shutil.rmtree(staging)
     shutil.copytree(folder, staging)
-    if final.exists():
-        shutil.rmtree(final)
-    staging.rename(final)
+    _into_place(staging, register / folder.name)
 
 
 def publish(work_dir: Path, rid: str, cells: pd.DataFrame, audit: dict, report_context: dict,
@@ -80,9 +84,7 @@ def publish(work_dir: Path, rid: str, cells: pd.DataFrame, audit: dict, report_c
             raise PublishRefused(
                 "refusing to publish: BSN-like numbers found in " + ", ".join(f"{k} ({v})" for k, v in sorted(hits.items()))
             )
-        if final.exists():
-            shutil.rmtree(final)
-        staging.rename(final)
+        _into_place(staging, final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

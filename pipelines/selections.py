@@ -258,7 +258,8 @@ class LoadedSelection:
     def reads(self) -> list[tuple[str, str, tuple]]:
         return self.selection.criteria.reads(lookback=self.selection.lookback_months)
 
-    def _from_where(self, period: str) -> tuple[str, str, list, str]:
+    def from_where(self, period: str) -> tuple[str, str, list, str]:
+        """(FROM clause, WHERE condition over it, bound parameters, the unit's key column)."""
         s = self.selection
         params: list = []
         where = s.criteria.to_sql(s.unit, period_bounds(period), s.lookback_months, params)
@@ -266,18 +267,17 @@ class LoadedSelection:
         unit_key = "h.hid" if s.unit == "huishouden" else "p.pid"
         return base, where, params, unit_key
 
-    def compile(self, period: str, record_keys: bool = False) -> tuple[str, list]:
-        """Counts per buurt; with record_keys also the sum of the selected units' record keys
-        (the cell-key method), else rk = 0."""
-        base, where, params, unit_key = self._from_where(period)
-        rk = f"sum(md5_number_lower({unit_key}::VARCHAR) % 4294967296)::BIGINT" if record_keys else "0::BIGINT"
-        query = (f'SELECT h."buurtcode" AS buurtcode, count(*)::INTEGER AS n, {rk} AS rk FROM {base} '
+    def compile(self, period: str) -> tuple[str, list]:
+        """Counts per buurt, as `explain` shows them (tabulation evaluates the same condition per
+        household in one query for all selections: tabulate.atoms)."""
+        base, where, params, _ = self.from_where(period)
+        query = (f'SELECT h."buurtcode" AS buurtcode, count(*)::INTEGER AS n FROM {base} '
                  f"WHERE {where} GROUP BY 1 ORDER BY 1")
         return query, params
 
     def members(self, period: str) -> tuple[str, list]:
         """The selected households (or persons) themselves: for tests and explain, never published."""
-        base, where, params, unit_key = self._from_where(period)
+        base, where, params, unit_key = self.from_where(period)
         return f"SELECT {unit_key} FROM {base} WHERE {where}", params
 
 

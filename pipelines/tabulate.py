@@ -27,7 +27,6 @@ from privacy.atoms import ATOM_FLOOR, Atoms
 from privacy.relations import SUBTOTALS  # categories that are sums of other categories (stapeling 2+)
 
 from .selections import LoadedSelection
-from .sql import sql
 
 log = logging.getLogger("wijksignaal.tabulate")
 
@@ -90,7 +89,7 @@ class Tabulation:
 def _flag_sql(selections: list[tuple[str, LoadedSelection]], period: str, params: list) -> str:
     cols = []
     for name, s in selections:
-        _, where, p, _ = s._from_where(period)
+        _, where, p, _ = s.from_where(period)
         params.extend(p)
         cols.append(f'({where}) AS "{name}"')
     return "".join(f", {c}" for c in cols)
@@ -134,9 +133,9 @@ def atoms(con: duckdb.DuckDBPyConnection, period: str, selections: list[tuple[st
     return hh, pp
 
 
-def _members(frame: pd.DataFrame, house: list[str], person: list[str], unit: pd.Series) -> dict:
+def _members(frame: pd.DataFrame, house: list[str], person: list[str]) -> dict:
     """(table, category) -> bool per atom: the stapeling and combinaties categories and the selections."""
-    hh = (unit == "huishouden").to_numpy()
+    hh = (frame.unit == "huishouden").to_numpy()
     flags = frame[list(DOMAINS)].fillna(False).astype(bool).to_numpy()
     k = flags.sum(axis=1)
     out = {("stapeling", "totaal"): hh, ("stapeling", "0"): hh & (k == 0), ("stapeling", "1"): hh & (k == 1),
@@ -172,7 +171,7 @@ def tabulate(con: duckdb.DuckDBPyConnection, period: str, selections: list[Loade
                  else np.zeros(0, dtype=np.int64))
     frame = pd.concat([hh.assign(unit="huishouden", household=-1), pp.assign(unit="persoon", household=household)],
                       ignore_index=True)
-    members = _members(frame, house, person, frame.unit)
+    members = _members(frame, house, person)
     largest = con.execute("SELECT coalesce(max(n_personen), 1) FROM households").fetchone()[0]
     atom_set = Atoms(frame[["buurtcode", "unit", "household"]].assign(
         value=frame.n.astype("int64"), floor=ATOM_FLOOR, rk=frame.rk.fillna(0).astype("int64")),

@@ -44,6 +44,7 @@ Relations (each as relations.Relation):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -71,8 +72,10 @@ class Atoms:
     members: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
     max_household_size: int = 1
 
-    def covers(self, table: str) -> bool:
-        return table in {t for t, _ in self.members}
+    @cached_property
+    def tables(self) -> frozenset[str]:
+        """The tables whose cells are sums of these atoms (members is not changed after construction)."""
+        return frozenset(t for t, _ in self.members)
 
     def with_extra(self, frame: pd.DataFrame, members: dict[tuple[str, str], np.ndarray]) -> "Atoms":
         """These atoms plus extra ones (appended in order); `members` gives the extra atoms'
@@ -133,7 +136,7 @@ def relations(cells: pd.DataFrame, atom_ids: np.ndarray, atoms: Atoms, buurten: 
     area_of = {"buurt": abuurt,
                "wijk": geo.wijkcode.reindex(abuurt).to_numpy(),
                "gemeente": geo.gemeentecode.reindex(abuurt).to_numpy()}
-    covered = cells[cells.table.map(atoms.covers)]
+    covered = cells[cells.table.isin(atoms.tables)]
     for (table, period, category), g in covered.groupby(["table", "period", "category"], sort=True):
         mask = atoms.members.get((table, category))
         if mask is None:

@@ -120,8 +120,7 @@ def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, in
     if atoms is not None:
         primary, atom_ids, atoms = _with_atoms(primary, atoms, known_elsewhere, group, thresholds)
         published_value = published_value.reindex(primary.index).fillna(primary.value)
-        covered = {t for t in primary.table.unique() if atoms.covers(t)}
-        by_atoms = dict(zip(primary.index, primary.table.isin(covered)))
+        by_atoms = dict(zip(primary.index, primary.table.isin(atoms.tables)))
         rels = [r for r in build(primary[primary.table != ATOM_TABLE], buurten, person_tables)
                 if not all(by_atoms[c] for c in r.cells)]  # what the atoms do not imply
         rels += atom_relations(primary, atom_ids, atoms, buurten)

@@ -89,16 +89,14 @@ def protect_against(candidates: list[EarlierRelease], base: str | None) -> list[
     ids = {r.release_id for r in candidates}
     for r in candidates:
         if base is not None and r.base == base and set(r.protected_against) <= ids:
-            return [c for c in candidates if c.release_id in set(r.protected_against)]
+            return [c for c in candidates if c.release_id in r.protected_against]
     return list(candidates)
 
 
-def published_before(releases_dir: Path | list[Path], gemeente: str, exclude: set[str] = frozenset()
-                     ) -> pd.DataFrame:
+def published_before(releases_dir: Path | list[Path], gemeente: str) -> pd.DataFrame:
     """Every cell published by an earlier release of `gemeente`: KEY columns, value, release."""
     folders = releases_dir if isinstance(releases_dir, list) else [releases_dir]
-    frames = [r.published().assign(release=r.release_id) for r in releases(folders, gemeente)
-              if r.release_id not in exclude]
+    frames = [r.published().assign(release=r.release_id) for r in releases(folders, gemeente)]
     if not frames:
         return pd.DataFrame(columns=KEY + ["value", "release"])
     return pd.concat(frames, ignore_index=True)

@@ -68,7 +68,7 @@ class Component:
 
     def __init__(self, A: csr_matrix, le, slack, value, need, suppressed, weight, floor=1.0,
                  locked=None, dlow=None, dhigh=None, steps=(NEAR, WIDER)):
-        self.A, self.le, self.slack = A, le, slack
+        self.le, self.slack = le, slack
         self.near, self.wider = steps
         self.value = value.astype(float)
         self.need = need.astype(float)
@@ -128,25 +128,28 @@ class Component:
                 continue
             cols, dev, hide = found
             self.suppressed[hide] = True
-            covered[cols[dev >= self.need[cols] - TOL]] = True
+            covered[self._lifted(cols, dev)] = True
             self.witnesses.append((cols, dev))
         return unprotected
 
-    def release(self, tries: np.ndarray, order: np.ndarray) -> int:
+    def _lifted(self, cols: np.ndarray, dev: np.ndarray) -> np.ndarray:
+        """The cells a witness moves up by at least their shortfall: it protects them all."""
+        return cols[dev >= self.need[cols] - TOL]
+
+    def release(self, tries: np.ndarray, order: np.ndarray) -> None:
         """Publish again what the pattern hid but need not: for each cell in `tries` (hidden by this
         pattern, in order), show it, and look for new witnesses, moving hidden cells only, for the
         unsafe cells in `order` whose every witness moved it. If all find one, the cell stays
         published; else it is hidden again. Greedy patterns hide more than they need: this gives
-        back the cells readers need most (stapeling 2+). Returns the number released."""
+        back the cells readers need most (stapeling 2+)."""
         targets = np.asarray(order, dtype=np.int64)
-        released = 0
         for c in (int(c) for c in tries):
             if not self.suppressed[c]:
                 continue
             keep = [w for w in self.witnesses if c not in w[0]]
             covered = np.zeros(self.n, dtype=bool)
             for cols, dev in keep:
-                covered[cols[dev >= self.need[cols] - TOL]] = True
+                covered[self._lifted(cols, dev)] = True
             lost = [int(t) for t in targets if not covered[t]]
             self.suppressed[c] = False
             candidate, self.candidate = self.candidate, np.zeros(self.n, dtype=bool)  # nothing new may be hidden
@@ -161,15 +164,13 @@ class Component:
                     ok = False
                     break
                 cols, dev, _ = found
-                covered[cols[dev >= self.need[cols] - TOL]] = True
+                covered[self._lifted(cols, dev)] = True
                 new.append((cols, dev))
             self.candidate = candidate
             if ok:
                 self.witnesses = keep + new
-                released += 1
             else:
                 self.suppressed[c] = True
-        return released
 
     def _cost(self, found) -> float:
         """What a witness costs: the weight of the cells it would newly hide."""
@@ -242,9 +243,8 @@ def protect_component(task: dict) -> dict:
                      task["weight"], task["floor"], task.get("locked"), task.get("dlow"), task.get("dhigh"),
                      task.get("steps", (NEAR, WIDER)))
     unprotected = comp.protect(task["order"])
-    released = 0
     if "release" in task and not unprotected:
         tries = [c for c in task["release"] if comp.suppressed[c] and not task["suppressed"][c]]
-        released = comp.release(np.asarray(tries, dtype=np.int64), task["order"])
+        comp.release(np.asarray(tries, dtype=np.int64), task["order"])
     return {"suppress": np.flatnonzero(comp.suppressed & ~task["suppressed"]), "lps": comp.lps,
-            "unprotected": unprotected, "witnesses": comp.witnesses, "released": released}
+            "unprotected": unprotected, "witnesses": comp.witnesses}

@@ -131,7 +131,6 @@ def lp_secondary(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str
     stats["witnesses"] = []
     for members, res in zip(members_of, parallel_map(solve, tasks, [len(t["order"]) for t in tasks])):
         chosen.extend(cells.index[members[res["suppress"]]])
-        stats["released"] = stats.get("released", 0) + res.get("released", 0)
         stats["witnesses"].extend((cells.index[members[cols]].to_numpy(), dev) for cols, dev in res.get("witnesses", []))
         stats["lps"] += res["lps"]
         stats["unprotected"] += len(res["unprotected"])
