@@ -26,12 +26,14 @@ from privacy.pseudonymise import load_or_create_key, pads
 from . import geography
 from .configfile import ConfigError
 from .ingest import ingest_source, write_quarantine
+from .ingest.gates import QualityGateFailed
+from .ingest.gates import evaluate as evaluate_gates
 from .ingest.readers import preflight
 from .link import link, load_buurten, period_bounds
 from .publish import Release, publish, release_id
 from .reportdata import earlier_tables
 from .selections import LoadedSelection, Selection, load_dpia, load_selections
-from .settings import REPO_ROOT, SOURCE_IDS, Settings, SourcesFile, load_contract, load_settings, load_sources, resolve
+from .settings import REPO_ROOT, SOURCE_IDS, Gates, Settings, SourcesFile, load_contract, load_settings, load_sources, resolve
 from .tabulate import COMBINATIES, STAPELING, Tabulation, category_tree, tabulate
 
 log = logging.getLogger("wijksignaal")
@@ -140,12 +142,31 @@ def stage_preflight(run: Run) -> dict[str, list[str]]:
     return {s: [p.name for p in preflight(s, run.sources.sources[s], run.sources_dir)] for s in SOURCE_IDS}
 
 
+def allowed_fields(run: Run, source: str) -> set[str]:
+    """The fields of a source that some DPIA purpose allows: only these (and the columns that
+    place a row) are read from its file."""
+    return {f for p in run.dpia.purposes.values() for f in p.allowed_sources.get(source, [])}
+
+
+def gates_of(run: Run, source: str) -> Gates:
+    """The source's quality gates: its contract's, changed by the gemeente's `quality_gates`."""
+    gates = load_contract(run.config_dir, run.sources.sources[source]).gates
+    override = run.settings.quality_gates.get(source)
+    return override.apply(gates) if override else gates
+
+
 def stage_ingest(run: Run, source: str) -> dict:
+    """Ingest one source and evaluate its quality gates. Quarantine and quality files are
+    written either way; a gate at level `error` then stops the run (QualityGateFailed),
+    gates at level `warning` travel in the account (`gates`) to audit.json and the report."""
+    gates = gates_of(run, source)
     con = run.connect()
     try:
         account, records = ingest_source(
             con, source, run.sources.sources[source], run.sources_dir, run.config_dir, pads(run.key()),
             {"buurten": run.buurten().buurtcode.tolist()}, run.settings.validation_chunk_rows,
+            allowed=allowed_fields(run, source),
+            newest_of=gates.period_coverage.column if gates.period_coverage else None,
         )
     finally:
         con.close()
@@ -153,7 +174,15 @@ def stage_ingest(run: Run, source: str) -> dict:
     quality = run.work_dir / "quality" / run.period
     quality.mkdir(parents=True, exist_ok=True)
     (quality / f"{source}.json").write_text(json.dumps(account.contract, indent=2) + "\n", encoding="utf-8")
-    return account.as_dict()
+    result = account.as_dict()
+    tripped = evaluate_gates(source, result, gates, run.period)
+    for g in tripped:
+        (log.error if g.level == "error" else log.warning)("%s", g)
+    failed = [g for g in tripped if g.level == "error"]
+    if failed:
+        raise QualityGateFailed(failed)
+    result["gates"] = [g.as_dict() for g in tripped]
+    return result
 
 
 def stage_link(run: Run) -> dict:
@@ -335,13 +364,25 @@ def this_release_id(run: Run, base: str, protected_against: list[str]) -> str:
     return release_id(run.settings.gemeente, run.period, {"base": base, "protected_against": sorted(protected_against)})
 
 
+def quality_gates(run: Run, accounts: dict[str, dict]) -> dict:
+    """audit.json's `quality_gates`: the gates of every source and the warnings they gave (a gate
+    at level error stops the run before anything is published, so none appears here)."""
+    warnings = [g for a in accounts.values() for g in a.get("gates", [])]
+    return {
+        "rule": "error: the run is refused; warning: published with the warning here, in the report and exit code 3",
+        "gates": {s: gates_of(run, s).model_dump(mode="json") for s in accounts},
+        "warnings": warnings,
+        "passed": not warnings,
+    }
+
+
 def build_audit(run: Run, accounts: dict[str, dict], linking: dict, protection: dict) -> dict:
     b = run.buurten()
     rules = _rules(run)
     accounting = {
         s: {"rows_read": a["rows_read"], "rows_loaded": a["rows_loaded"], "rows_quarantined": a["rows_quarantined"],
             "holds": a["rows_read"] == a["rows_loaded"] + a["rows_quarantined"],
-            "quarantined_by_rule": a["quarantined_by_rule"]}
+            "quarantined_by_rule": a["quarantined_by_rule"], "columns_not_read": a["columns_not_read"]}
         for s, a in accounts.items()
     }
     inputs = _inputs(accounts)
@@ -365,6 +406,7 @@ def build_audit(run: Run, accounts: dict[str, dict], linking: dict, protection: 
         "rules": rules,
         "row_accounting": accounting,
         "data_quality": {s: a["contract"] for s, a in accounts.items()},
+        "quality_gates": quality_gates(run, accounts),
         "linking": {k: v for k, v in linking.items() if k != "seconds"},
         "definitions": {
             "unit": "huishouden (BRP household / address)",

@@ -34,6 +34,12 @@ class Source(Strict):
     columns: dict[str, str] = Field(
         description="canonical column name -> column header in the file (CSV) or field path (JSON)"
     )
+    values: dict[str, dict[str, bool]] = Field(
+        default_factory=dict,
+        description="yes/no columns: canonical column name -> {value as written in the file: true or false}, e.g. "
+                    "{Ja: true, Nee: false} or {J: true, N: false}; a value not listed is quarantined "
+                    "(rule <column>-waarde)",
+    )
 
     @field_validator("columns")
     @classmethod
@@ -42,6 +48,16 @@ class Source(Strict):
             if not CANONICAL_NAME.match(name):
                 raise ValueError(f"column name '{name}' must match {CANONICAL_NAME.pattern}")
         return value
+
+    @model_validator(mode="after")
+    def _values_of_mapped_columns(self) -> "Source":
+        for column, mapping in self.values.items():
+            if column not in self.columns:
+                raise ValueError(f"values.{column}: '{column}' is not a column of this source; columns: "
+                                 f"{', '.join(self.columns)}")
+            if set(mapping.values()) != {True, False}:
+                raise ValueError(f"values.{column}: map at least one value to true and one to false")
+        return self
 
 
 SOURCE_IDS = ("brp", "uitkeringen", "vroegsignalen", "wmo")
@@ -68,10 +84,51 @@ class Expectation(Strict):
     kwargs: dict[str, Any] = Field(default_factory=dict)
 
 
+Level = Literal["error", "warning", "off"]
+
+
+class ShareLimits(Strict):
+    warning_above: float = Field(default=0.01, ge=0, le=1, description="warn when more than this share of the rows "
+                                                                       "is quarantined")
+    error_above: float = Field(default=0.10, ge=0, le=1, description="refuse when more than this share is quarantined")
+
+
+class Coverage(Strict):
+    column: str = Field(description="a date column of the source (canonical name)")
+    within_months: int = Field(default=0, ge=0, le=24, description="its newest date must lie on or after the start "
+                                                                   "of the reference period minus this many months")
+    level: Level = "error"
+
+
+class Gates(Strict):
+    """Quality gates of a source: checks of the source as a whole, after its rows are checked.
+    An `error` refuses the run (nothing is published); a `warning` publishes, with the warning
+    in audit.json, a banner in report.html and exit code 3."""
+
+    empty_source: Level = Field(default="error", description="no row of the source could be loaded")
+    quarantined_share: ShareLimits = Field(default_factory=ShareLimits)
+    unmatched_value: Level = Field(default="warning", description="a value of `values` that no row has (the export "
+                                                                  "may write it differently)")
+    period_coverage: Coverage | None = Field(default=None, description="the delivery reaches the reference period")
+
+
+class GatesOverride(Strict):
+    """A gemeente's changes to a source's quality gates (gemeente.yaml `quality_gates`)."""
+
+    empty_source: Level | None = None
+    quarantined_share: ShareLimits | None = None
+    unmatched_value: Level | None = None
+    period_coverage: Coverage | None = None
+
+    def apply(self, gates: Gates) -> Gates:
+        return Gates.model_validate({**gates.model_dump(), **self.model_dump(exclude_none=True)})
+
+
 class Contract(Strict):
     source: str
     description: str
     expectations: list[Expectation]
+    gates: Gates = Field(default_factory=Gates)
 
 
 class Settings(Strict):
@@ -97,6 +154,8 @@ class Settings(Strict):
         default=3, ge=1, le=12, description="a household counts as in arrears if a vroegsignaal arrived in this many months up to the period end"
     )
     validation_chunk_rows: int = Field(default=2_000_000, ge=10_000)
+    quality_gates: dict[Literal["brp", "uitkeringen", "vroegsignalen", "wmo"], GatesOverride] = Field(
+        default_factory=dict, description="per source, changes to the quality gates its contract declares")
 
     @field_validator("gemeente")
     @classmethod

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from privacy.pseudonymise import Pads, install_sql_macro
 
-from ..settings import Source, load_contract
+from ..settings import Contract, Source, load_contract
 from ..sql import sql
 from .contracts import ContractOutcome, validate
 from .readers import FileInfo, Rejected, RawSource, read_source
@@ -42,6 +42,9 @@ class SourceAccount:
     rows_quarantined: int
     quarantined_by_rule: dict[str, int]
     contract: dict
+    columns_not_read: list[str] = field(default_factory=list)
+    values_seen: dict[str, dict[str, int]] = field(default_factory=dict)
+    newest: dict[str, str | None] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
@@ -84,37 +87,97 @@ def _load(con: duckdb.DuckDBPyConnection, name: str, source: Source, pads: Pads,
         con.unregister("staging")
 
 
+# Columns a source is read for whatever the DPIA allows: they place a row (person, household,
+# buurt, signal). Every other column is read only when some DPIA purpose allows its field.
+LINK_COLUMNS = {"brp": {"bsn", "huishouden_id", "geboortedatum", "buurtcode"}, "uitkeringen": {"bsn"},
+                "vroegsignalen": {"bsn", "signaal_id"}, "wmo": {"bsn"}}
+
+
+def only_allowed(name: str, source: Source, contract: Contract, allowed: set[str] | None
+                 ) -> tuple[Source, Contract, list[str]]:
+    """The source and contract reduced to the columns it may be read for: its link columns and
+    the fields some DPIA purpose allows (`allowed`; None = every column). Returns the columns
+    left unread too: the file's values there are never read, the warehouse column stays empty."""
+    if allowed is None:
+        return source, contract, []
+    keep = LINK_COLUMNS[name] | allowed
+    unread = [c for c in source.columns if c not in keep]
+    source = source.model_copy(update={"columns": {c: h for c, h in source.columns.items() if c in keep},
+                                       "values": {c: m for c, m in source.values.items() if c in keep}})
+    contract = contract.model_copy(update={"expectations": [e for e in contract.expectations if e.column in keep]})
+    return source, contract, unread
+
+
+def _staging(table: pa.Table, source: Source, unread: list[str]) -> pa.Table:
+    """What the load SQL reads: yes/no columns as booleans by the source's `values` mapping (a
+    value not listed becomes null; the contract quarantines that row), unread columns as nulls."""
+    for column, mapping in source.values.items():
+        mapped = pc.take(pa.array(list(mapping.values()), pa.bool_()),
+                         pc.index_in(table[column], value_set=pa.array(list(mapping), pa.string())))
+        table = table.set_column(table.column_names.index(column), column, mapped)
+    for column in unread:
+        table = table.append_column(column, pa.nulls(table.num_rows, pa.string()))
+    return table
+
+
+def _values_seen(table: pa.Table, source: Source, keep: pa.Array) -> dict[str, dict[str, int]]:
+    """Per yes/no column, how many loaded rows hold each listed value (0 where none does)."""
+    out = {}
+    for column, mapping in source.values.items():
+        counts = pc.value_counts(pc.filter(table[column], keep)).to_pylist()
+        seen = {c["values"]: c["counts"] for c in counts}
+        out[column] = {v: int(seen.get(v, 0)) for v in mapping}
+    return out
+
+
 def ingest_source(
     con: duckdb.DuckDBPyConnection, name: str, source: Source, sources_dir: Path, config_dir: Path,
-    pads: Pads, codelists: dict[str, list[str]], chunk_rows: int = 2_000_000,
+    pads: Pads, codelists: dict[str, list[str]], chunk_rows: int = 2_000_000, allowed: set[str] | None = None,
+    newest_of: str | None = None,
 ) -> tuple[SourceAccount, list[dict]]:
     """Read, check and load one source. The contract check (GX, in this thread) and the
     pseudonymising load (DuckDB, in a worker thread) run at the same time over the same
-    rows; rows the contract fails are then deleted from the loaded table by row id."""
+    rows; the load goes to an in-memory database first, and only the rows the contract
+    passes are then written to the warehouse: a quarantined row's values never reach the
+    warehouse file (a DELETE would leave them in its bytes). `newest_of` names a date
+    column whose newest loaded value the account reports (the period-coverage gate)."""
     t0 = time.perf_counter()
+    source, contract, unread = only_allowed(name, source, load_contract(config_dir, source), allowed)
     raw = read_source(name, source, sources_dir)
     t1 = time.perf_counter()
     log.info("%s: read %d rows from %d file(s) in %.1f s", name, raw.rows_read, len(raw.files), t1 - t0)
     table = TABLE_OF[name]
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"load-{name}") as pool:
-        loading = pool.submit(_load, con, name, source, pads, raw.table.drop_columns(["_file", "_row"]))
-        try:
-            outcome = validate(name, raw.table, load_contract(config_dir, source), source, codelists, chunk_rows)
-        finally:
-            loading.result()  # re-raises a load error; waits for the load either way
-    t2 = time.perf_counter()
-    if outcome.failures:
-        bad = pa.table({"_rid": pa.array(sorted(outcome.failures), type=pa.int64())})
-        con.register("quarantined", bad)
-        try:
-            con.execute(f'DELETE FROM "{table}" WHERE _rid IN (SELECT _rid FROM quarantined)')
-        finally:
-            con.unregister("quarantined")
-    con.execute(f'ALTER TABLE "{table}" DROP COLUMN _rid')
+    mem = duckdb.connect()
+    try:
+        mem.execute("SET temp_directory = ?", [con.execute("SELECT current_setting('temp_directory')").fetchone()[0]])
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"load-{name}") as pool:
+            loading = pool.submit(_load, mem, name, source, pads,
+                                  _staging(raw.table.drop_columns(["_file", "_row"]), source, unread))
+            try:
+                outcome = validate(name, raw.table, contract, source, codelists, chunk_rows)
+            finally:
+                loading.result()  # re-raises a load error; waits for the load either way
+        t2 = time.perf_counter()
+        keep = pc.invert(pc.is_in(raw.table["_rid"], value_set=pa.array(sorted(outcome.failures), type=pa.int64())))
+        clean = mem.execute(f'SELECT * FROM "{table}" ORDER BY _rid').fetch_arrow_table()
+        clean = clean.filter(pc.invert(pc.is_in(clean["_rid"], value_set=pa.array(sorted(outcome.failures),
+                                                                                  type=pa.int64()))))
+    finally:
+        mem.close()
+    con.register("clean", clean.drop_columns(["_rid"]))
+    try:
+        con.execute(f'CREATE OR REPLACE TABLE "{table}" AS SELECT * FROM clean')
+    finally:
+        con.unregister("clean")
+    del clean
     loaded, unparsed = con.execute(f'SELECT count(*), count(*) FILTER (WHERE pid IS NULL) FROM "{table}"').fetchone()
     if unparsed:
         raise AccountingError(f"source '{name}': {unparsed} row(s) passed the contract but could not be "
                               "pseudonymised; nothing is published")
+    newest = {}
+    if newest_of:
+        value = con.execute(f'SELECT max("{newest_of}") FROM "{table}"').fetchone()[0]
+        newest[newest_of] = None if value is None else str(value)
     t3 = time.perf_counter()
     log.info("%s: contract checked and rows pseudonymised and loaded in %.1f s; %d loaded, %d quarantined",
              name, t3 - t1, loaded, len(outcome.failures) + len(raw.rejected))
@@ -132,6 +195,9 @@ def ingest_source(
         rows_quarantined=quarantined,
         quarantined_by_rule=dict(sorted(by_rule.items())),
         contract=outcome.as_dict(),
+        columns_not_read=unread,
+        values_seen=_values_seen(raw.table, source, keep),
+        newest=newest,
         seconds={"read": round(t1 - t0, 2), "check_and_load": round(t2 - t1, 2), "quarantine": round(t3 - t2, 2)},
     )
     if account.rows_read != account.rows_loaded + account.rows_quarantined:

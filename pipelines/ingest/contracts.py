@@ -30,7 +30,7 @@ import pandas as pd
 import pyarrow as pa
 from great_expectations.data_context.types.base import ProgressBarsConfig
 
-from ..settings import Contract, Source
+from ..settings import Contract, Expectation, Source
 from .expectations import CUSTOM, register_codelists
 
 log = logging.getLogger("wijksignaal.ingest")
@@ -87,9 +87,19 @@ class ContractOutcome:
         }
 
 
+def implied_expectations(source: Source) -> list[Expectation]:
+    """Rules that follow from sources.yaml itself: a yes/no column holds only the values its
+    `values` mapping lists (rule `<column>-waarde`)."""
+    return [Expectation(rule=f"{column.replace('_', '-')}-waarde", expect="expect_column_values_to_be_in_set",
+                        column=column, description=f"{column}, when filled in, is one of "
+                        f"{', '.join(repr(v) for v in mapping)} (sources.yaml values)",
+                        kwargs={"value_set": list(mapping)})
+            for column, mapping in source.values.items()]
+
+
 def build_expectations(contract: Contract, source: Source, codelists: dict[str, list[str]]) -> list:
     out = []
-    for e in contract.expectations:
+    for e in [*contract.expectations, *implied_expectations(source)]:
         cls = ALLOWED.get(e.expect)
         if cls is None:
             raise ContractError(f"contract '{contract.source}', rule {e.rule}: expectation '{e.expect}' is not allowed; "

@@ -1,7 +1,8 @@
 -- DDAS vroegsignalen -> vroegsignalen (one row per signal). The client's BSN and the
 -- partner's signal ID become pseudonyms; name, address and birth date are never read.
--- Loaded while the data contract checks the same rows: values are parsed with try_
--- functions and _rid is kept, so that rows the contract quarantines can be deleted after.
+-- Loaded into an in-memory database while the data contract checks the same rows: values
+-- are parsed with try_ functions and _rid is kept, so that only the rows the contract
+-- passes are then written to the warehouse file (pipelines/ingest/__init__.py).
 CREATE OR REPLACE TABLE vroegsignalen AS
 SELECT
     pseudonym('vs:' || signaal_id, $ipad, $opad)               AS sid,
@@ -10,6 +11,6 @@ SELECT
     TRY_CAST(bedrag AS INTEGER)                                            AS bedrag,
     try_strptime(ontstaansdatum, $date_format)::DATE               AS ontstaansdatum,
     try_strptime(signaaldatum, $date_format)::DATE                 AS signaaldatum,
-    coalesce(crisissignaal = 'true', false)                    AS crisissignaal,
+    coalesce(crisissignaal, false)                             AS crisissignaal,
     _rid
 FROM staging;

@@ -1,6 +1,7 @@
 -- Wmo allocations -> wmo (one row per toegewezen product), BSN pseudonymised.
--- Loaded while the data contract checks the same rows: values are parsed with try_
--- functions and _rid is kept, so that rows the contract quarantines can be deleted after.
+-- Loaded into an in-memory database while the data contract checks the same rows: values
+-- are parsed with try_ functions and _rid is kept, so that only the rows the contract
+-- passes are then written to the warehouse file (pipelines/ingest/__init__.py).
 CREATE OR REPLACE TABLE wmo AS
 SELECT
     pseudonym(lpad(trim(bsn), 9, '0'), $ipad, $opad)          AS pid,
