@@ -1,17 +1,26 @@
-"""`wijksignaal`: the command line. Exit codes: 0 done, 1 a problem in data or
-configuration (message on stderr, nothing published), 2 wrong usage."""
+"""`wijksignaal`: the command line.
+
+Exit codes (README): 0 done; 1 a problem in data or configuration (one line per problem on
+stderr naming file and line or row; nothing published); 2 wrong usage; 3 published, with
+quality-gate warnings (in audit.json and the report); 70 an internal error (a bug: the
+message names only its type; -v shows the traceback); 75 the work directory is busy.
+Without -v no traceback is printed: exception texts are ours and never carry data values.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 from pathlib import Path
 
-from .configfile import ConfigError
+from .configfile import ConfigError, Problem
 from .settings import CONFIG_DIR, SELECTIONS_DIR
 
 log = logging.getLogger("wijksignaal")
+
+EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, EXIT_WARNINGS, EXIT_INTERNAL, EXIT_BUSY = 0, 1, 2, 3, 70, 75
 
 
 def _logging(verbose: bool) -> None:
@@ -34,18 +43,50 @@ def cmd_synth(args) -> int:
 
 
 def _run_flow(settings_file: Path, period: str | None, sources: str | None, work: str | None) -> dict:
-    from .flow import release_flow
-    from .pipeline import prepare
+    """Configuration and source files are checked here, before Prefect's server starts: a run
+    that cannot succeed stops in a second with one clean message, not after the server's
+    start-up and its tracebacks."""
+    from .pipeline import prepare, stage_preflight
 
     run = prepare(settings_file, {"period": period, "sources_dir": sources, "work_dir": work})
+    stage_preflight(run)
+    from .flow import release_flow
+
+    _quiet_prefect_console()
     return release_flow(str(settings_file.resolve()), period or run.settings.period, sources, work)
+
+
+def _quiet_prefect_console() -> None:
+    """Without -v, Prefect's own console output (server start-up, task states, the traceback of
+    a failed task) stays off the terminal: the run's log lines are ours, a failure is one line.
+    Prefect's API logs (the UI) are untouched."""
+    if log.getEffectiveLevel() <= logging.DEBUG:
+        return
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    for logger in [logging.getLogger(), *(x for x in logging.Logger.manager.loggerDict.values()
+                                          if isinstance(x, logging.Logger))]:
+        for handler in logger.handlers:
+            if isinstance(handler, PrefectConsoleHandler):
+                handler.setLevel(logging.CRITICAL + 1)
+
+
+def _warnings(result: dict) -> int:
+    """Print the quality-gate warnings of a published release; its exit code."""
+    import json
+
+    audit = json.loads((Path(result["folder"]) / "audit.json").read_text(encoding="utf-8"))
+    warnings = audit.get("quality_gates", {}).get("warnings", [])
+    for w in warnings:
+        print(f"warning: quality gate {w['gate']}: {w['message']}", file=sys.stderr)
+    return EXIT_WARNINGS if warnings else EXIT_OK
 
 
 def cmd_run(args) -> int:
     result = _run_flow(Path(args.config), args.period, args.sources, args.work)
     print(f"published {result['release_id']}\n  {result['folder']}/tables.csv\n  {result['folder']}/audit.json\n"
           f"  {result['folder']}/report.html")
-    return 0
+    return _warnings(result)
 
 
 DEMO_SETTINGS = """\
@@ -78,10 +119,80 @@ def cmd_demo(args) -> int:
     for period in _months_before(args.period, args.periods):  # earlier periods first: the report's trends
         result = _run_flow(settings, period, None, None)
     print(f"demo release {result['release_id']}\n  open {result['folder']}/report.html")
-    return 0
+    return _warnings(result)
+
+
+def _check_config(args) -> int:
+    """check --config: the configuration as a run sees it, and the real source files."""
+    from .pipeline import check_source, prepare, stage_preflight
+    from .settings import SOURCE_IDS
+
+    run = prepare(Path(args.config))
+    stage_preflight(run)
+    errors = 0
+    for source in SOURCE_IDS:
+        r = check_source(run, source, args.sample)
+        files = r["files"] if len(r["files"]) <= 3 else [f"{len(r['files'])} files ({r['files'][0]} … {r['files'][-1]})"]
+        print(f"{source}: {', '.join(files)}: {r['rows']:,} rows; {r['checked']:,} checked, "
+              f"{r['quarantined']:,} would be quarantined")
+        for rule, n in r["by_rule"].items():
+            print(f"  rule {rule}: {n:,} row(s)")
+        if r["columns_not_read"]:
+            print(f"  not read (no DPIA purpose allows them): {', '.join(r['columns_not_read'])}")
+        for g in r["gates"]:
+            print(f"  {g}")
+            errors += g.level == "error"
+    if errors:
+        print(f"{errors} quality gate(s) would refuse the run", file=sys.stderr)
+        return EXIT_PROBLEM
+    print(f"OK: configuration valid; {len(run.selections)} selection(s); source files readable")
+    return EXIT_OK
+
+
+INIT_SETTINGS = """\
+# Municipality settings, written by `wijksignaal init`: adapt, then
+#   wijksignaal check --config {name}/gemeente.yaml     (configuration and source files, no data loaded)
+#   wijksignaal run --config {name}/gemeente.yaml
+# Paths are relative to this file.
+gemeente: {gemeente}            # CBS gemeentecode ({gemeente_name})
+period: "{period}"           # reference period YYYY-MM (or --period on the command line)
+sources_dir: sources         # the monthly extracts: brp.csv, uitkeringen.csv, vroegsignalen_*.json, wmo.csv
+work_dir: work               # warehouse, quarantine, quality results, releases, ledger
+config_dir: config           # sources.yaml (file names, columns, values), dpia.yaml, contracts/ (rules, gates)
+selections_dir: selections   # one YAML file per selection
+published_dir: published     # the publication register: the folder releases go out from
+# key_file: ~/.config/wijksignaal/pseudonym.key   # created on first use; never inside this folder
+# achterstand_lookback_months: 3
+# quality_gates:             # change a source's gates (see config/contracts/<source>.yaml)
+#   wmo:
+#     quarantined_share: {{warning_above: 0.02, error_above: 0.2}}
+"""
+
+
+def cmd_init(args) -> int:
+    """A folder for a data team's own extracts: settings and a copy of the configuration to adapt."""
+    import shutil
+
+    from . import geography
+
+    target = Path(args.dir)
+    if target.exists() and any(target.iterdir()):
+        raise ConfigError([Problem(str(target), None, "folder is not empty; init writes only into a new or "
+                                   "empty folder")])
+    (target / "sources").mkdir(parents=True, exist_ok=True)
+    shutil.copytree(CONFIG_DIR, target / "config", ignore=shutil.ignore_patterns("reference", "gemeente.yaml"))
+    shutil.copytree(SELECTIONS_DIR, target / "selections")
+    (target / "gemeente.yaml").write_text(INIT_SETTINGS.format(
+        name=target, gemeente=args.gemeente, gemeente_name=geography.gemeente_name(args.gemeente),
+        period=args.period), encoding="utf-8")
+    print(f"wrote {target}/gemeente.yaml, {target}/config/ and {target}/selections/ to adapt;\n"
+          f"put the extracts in {target}/sources/, then: wijksignaal check --config {target}/gemeente.yaml")
+    return EXIT_OK
 
 
 def cmd_check(args) -> int:
+    if args.config:
+        return _check_config(args)
     from .ingest.contracts import build_expectations
     from .selections import load_dpia, load_selections
     from .settings import load_contract, load_sources
@@ -120,7 +231,7 @@ def cmd_explain(args) -> int:
 
     dpia = load_dpia(Path(args.config_dir))
     path = Path(args.selections) / f"{args.selection}.yaml"
-    if not path.exists():
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,80}", args.selection) or not path.exists():
         print(f"error: no selection '{args.selection}' in {args.selections}", file=sys.stderr)
         return 1
     print(explain(load_selection(path, dpia), dpia, args.period))
@@ -146,9 +257,10 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("synth", help="write a synthetic gemeente (or the whole country) as source extracts")
-    s.add_argument("--gemeente", default="GM0164", help="CBS gemeentecode (default GM0164 Hengelo) or NL")
+    s.add_argument("--gemeente", type=gemeente_arg, default="GM0164",
+                   help="CBS gemeentecode (default GM0164 Hengelo) or NL")
     s.add_argument("--out", required=True, help="directory for the extracts")
-    s.add_argument("--period", default="2026-10")
+    s.add_argument("--period", type=period_arg, default="2026-10")
     s.add_argument("--seed", type=int, default=20261001)
     s.add_argument("--scale", type=float, default=1.0, help="households per buurt x scale")
     s.add_argument("--months", type=int, default=12, help="months of vroegsignalen history")
@@ -156,28 +268,37 @@ def parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="run the flow on configured sources and publish a release")
     r.add_argument("--config", required=True, help="municipality settings file (see config/gemeente.yaml)")
-    r.add_argument("--period", help="reference period YYYY-MM (overrides the settings)")
+    r.add_argument("--period", type=period_arg, help="reference period YYYY-MM (overrides the settings)")
     r.add_argument("--sources", help="directory with the source extracts (overrides the settings)")
     r.add_argument("--work", help="work directory (overrides the settings)")
     r.set_defaults(func=cmd_run)
 
     d = sub.add_parser("demo", help="synth + run in a work directory, for a first look")
     d.add_argument("--work", default="work/demo")
-    d.add_argument("--gemeente", default="GM0164")
-    d.add_argument("--period", default="2026-10")
+    d.add_argument("--gemeente", type=gemeente_arg, default="GM0164")
+    d.add_argument("--period", type=period_arg, default="2026-10")
     d.add_argument("--seed", type=int, default=20261001)
     d.add_argument("--scale", type=float, default=1.0)
     d.add_argument("--periods", type=int, default=6, help="monthly releases up to --period, for the trends")
     d.set_defaults(func=cmd_demo)
 
+    i = sub.add_parser("init", help="a folder with settings and a copy of the configuration, for your own extracts")
+    i.add_argument("dir", help="new (or empty) folder")
+    i.add_argument("--gemeente", type=gemeente_arg, required=True, help="CBS gemeentecode, e.g. GM0164")
+    i.add_argument("--period", type=period_arg, default="2026-10")
+    i.set_defaults(func=cmd_init)
+
     c = sub.add_parser("check", help="validate selections, DPIA rules, sources and contracts without data")
+    c.add_argument("--config", help="municipality settings (gemeente.yaml): also read its real source files and "
+                                    "check a sample of their rows against the contracts, without Prefect")
+    c.add_argument("--sample", type=int, default=10_000, help="rows per source checked with --config")
     c.add_argument("--config-dir", default=str(CONFIG_DIR))
     c.add_argument("--selections", default=str(SELECTIONS_DIR))
     c.set_defaults(func=cmd_check)
 
     e = sub.add_parser("explain", help="what a selection means, reads, may do, and its SQL")
     e.add_argument("selection", help="selection id")
-    e.add_argument("--period", default="2026-10", help="reference period the SQL is shown for")
+    e.add_argument("--period", type=period_arg, default="2026-10", help="reference period the SQL is shown for")
     e.add_argument("--config-dir", default=str(CONFIG_DIR))
     e.add_argument("--selections", default=str(SELECTIONS_DIR))
     e.set_defaults(func=cmd_explain)
@@ -190,27 +311,73 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
+def period_arg(value: str) -> str:
+    from .settings import PERIOD
+
+    if not PERIOD.match(value):
+        raise argparse.ArgumentTypeError(f"'{value}' is not a month: use YYYY-MM with a month 01-12, e.g. 2026-10")
+    return value
+
+
+def gemeente_arg(value: str) -> str:
+    from . import geography
+
+    if value != "NL" and not geography.known(value):
+        raise argparse.ArgumentTypeError(f"'{value}' is not a gemeente of the CBS indeling: use GM + 4 digits "
+                                         "(e.g. GM0164 Hengelo) or NL")
+    return value
+
+
+def _problems(exc: BaseException) -> list[str]:
+    """The lines to print for an exception we raise on purpose; [] for anything else."""
     from privacy.pseudonymise import KeyFileError
     from privacy.secondary import ProtectionFailed
 
     from .ingest import AccountingError
     from .ingest.contracts import ContractError
+    from .ingest.gates import QualityGateFailed
     from .ingest.readers import SourceFileError
     from .publish import PublishRefused
 
+    if isinstance(exc, ConfigError):
+        return [str(p) for p in exc.problems]
+    if isinstance(exc, QualityGateFailed):
+        return [str(g) for g in exc.failed]
+    if isinstance(exc, (SourceFileError, KeyFileError, AccountingError, ContractError, PublishRefused,
+                        ProtectionFailed)):
+        return [str(exc)]
+    return []
+
+
+def _cause(exc: BaseException) -> BaseException:
+    """Prefect may wrap a task's exception; the one we raised is then its cause."""
+    while not _problems(exc) and (exc.__cause__ or exc.__context__) is not None:
+        exc = exc.__cause__ or exc.__context__
+    return exc
+
+
+def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     _logging(args.verbose)
     try:
         return args.func(args)
-    except ConfigError as exc:
-        for problem in exc.problems:
-            print(f"error: {problem}", file=sys.stderr)
-        return 1
-    except (SourceFileError, KeyFileError, AccountingError, ContractError, PublishRefused, ProtectionFailed) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        print("nothing was published", file=sys.stderr)
-        return 1
+    except KeyboardInterrupt:
+        print("interrupted: nothing was published by this run", file=sys.stderr)
+        return 130
+    except Exception as exc:  # every failure is one clean line (tracebacks only with -v)
+        if args.verbose:
+            raise
+        cause = _cause(exc)
+        lines = _problems(cause)
+        if not lines:
+            print(f"error: internal error ({type(exc).__name__}); nothing was published. Run again with -v for "
+                  "the traceback and report it", file=sys.stderr)
+            return EXIT_INTERNAL
+        for line in lines:
+            print(f"error: {line}", file=sys.stderr)
+        if args.command in ("run", "demo"):
+            print("nothing was published", file=sys.stderr)
+        return EXIT_PROBLEM
 
 
 if __name__ == "__main__":

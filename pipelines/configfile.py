@@ -6,6 +6,7 @@ Every problem found in a file is reported at once, one `Problem` each, as
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -72,21 +73,85 @@ class YamlDoc:
         return self.lines.get((), 1)
 
 
+# Limits on a configuration file, checked before anything is built from it: a YAML alias
+# "bomb" (nested anchors that expand to billions of nodes from a few hundred bytes) or a
+# deeply nested document is refused, not expanded.
+MAX_BYTES = 1 << 20
+MAX_ALIASES = 100
+MAX_NODES = 100_000  # after expanding aliases
+MAX_DEPTH = 50
+
+
+def _expanded_size(node: yaml.Node) -> tuple[int, int, int]:
+    """(nodes after expanding aliases, aliases, depth) of a composed document, without
+    expanding it: a node shared by aliases is counted once per use, computed once."""
+    sizes: dict[int, int] = {}
+    seen: set[int] = set()
+    aliases = 0
+    depth = 0
+    stack = [(node, 1, False)]
+    while stack:  # post-order, iterative: a deep document cannot exhaust Python's stack
+        n, d, done = stack.pop()
+        children = [v for pair in n.value for v in pair] if isinstance(n, yaml.MappingNode) else \
+            (n.value if isinstance(n, yaml.SequenceNode) else [])
+        if done:
+            # a child not finished yet is an alias back to an ancestor: a cycle, endless when expanded
+            sizes[id(n)] = 1 + sum(sizes.get(id(c), MAX_NODES + 1) for c in children)
+            continue
+        depth = max(depth, d)
+        if id(n) in seen:  # an alias: the same node object again
+            aliases += 1
+            continue
+        seen.add(id(n))
+        stack.append((n, d, True))
+        stack.extend((c, d + 1, False) for c in children)
+        if aliases > MAX_ALIASES or depth > MAX_DEPTH:
+            break
+    return sizes.get(id(node), 0), aliases, depth
+
+
+def _compose(path: Path, text: str) -> tuple[yaml.Node | None, yaml.SafeLoader]:
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+    except RecursionError:
+        raise ConfigError([Problem(str(path), None, f"nested more than {MAX_DEPTH} levels deep; refused")]) from None
+    if node is None:
+        return None, loader
+    nodes, aliases, depth = _expanded_size(node)
+    if aliases > MAX_ALIASES:
+        raise ConfigError([Problem(str(path), None, f"more than {MAX_ALIASES} YAML aliases (*name); refused "
+                                   "(configuration files need few or none)")])
+    if depth > MAX_DEPTH:
+        raise ConfigError([Problem(str(path), None, f"nested more than {MAX_DEPTH} levels deep; refused")])
+    if nodes > MAX_NODES:
+        raise ConfigError([Problem(str(path), None, f"expands to more than {MAX_NODES:,} YAML nodes (through its "
+                                   "aliases); refused")])
+    return node, loader
+
+
 def read_yaml(path: Path | str) -> YamlDoc:
     path = Path(path)
     try:
+        if path.stat().st_size > MAX_BYTES:
+            raise ConfigError([Problem(str(path), None, f"larger than {MAX_BYTES // 1024} KiB; refused")])
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError([Problem(str(path), None, "file not found")]) from None
+    except IsADirectoryError:
+        raise ConfigError([Problem(str(path), None, "is a folder, not a file")]) from None
     except UnicodeDecodeError as exc:
         raise ConfigError([Problem(str(path), None, f"not UTF-8 ({exc.reason})")]) from None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node, loader = _compose(path, text)
+        data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         raise ConfigError([Problem(str(path), line, f"invalid YAML: {getattr(exc, 'problem', exc)}")]) from None
+    finally:
+        if "loader" in locals():
+            loader.dispose()
     lines = _line_map(node) if node is not None else {(): 1}
     return YamlDoc(path, data if data is not None else {}, lines)
 
@@ -100,24 +165,33 @@ def _describe(err: dict, model_cls: type[BaseModel]) -> str:
     kind = err["type"]
     if kind == "extra_forbidden":
         allowed = _allowed_keys(model_cls, loc[:-1])
-        hint = f"; allowed: {', '.join(allowed)}" if allowed else ""
-        return f"{_loc_text(loc)}: unknown key '{loc[-1]}'{hint}"
+        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1, cutoff=0.6)
+        hints = ([f"did you mean '{close[0]}'?"] if close else []) + ([f"allowed: {', '.join(allowed)}"] if allowed else [])
+        return f"{_loc_text(loc)}: unknown key '{loc[-1]}'" + "".join(f"; {h}" for h in hints)
     if kind == "missing":
         return f"{_loc_text(loc)}: required key is missing"
+    if kind == "recursion_loop":
+        return f"{_loc_text(loc[:3])}: nested too deeply"
     return f"{_loc_text(loc)}: {err['msg']}"
 
 
+def _yaml_name(name: str, field: Any) -> str:
+    """The key as written in YAML (a field's alias, such as `not` for `not_`)."""
+    return field.alias or name
+
+
 def _allowed_keys(model_cls: type[BaseModel], loc: tuple) -> list[str]:
-    """Best-effort: the field names of the model found at `loc`."""
+    """Best-effort: the YAML keys of the model found at `loc`."""
     cls: Any = model_cls
     for part in loc:
         if isinstance(part, int) or cls is None:
             continue
-        field = getattr(cls, "model_fields", {}).get(part)
+        fields = {_yaml_name(n, f): f for n, f in getattr(cls, "model_fields", {}).items()}
+        field = fields.get(part)
         if field is None:
             return []
         cls = _model_in(field.annotation)
-    return sorted(getattr(cls, "model_fields", {}).keys()) if cls else []
+    return sorted(_yaml_name(n, f) for n, f in getattr(cls, "model_fields", {}).items()) if cls else []
 
 
 def _model_in(annotation: Any) -> Any:

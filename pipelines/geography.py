@@ -31,3 +31,11 @@ def gemeente_name(gemeente: str) -> str:
     if gemeente == "NL":
         return "Nederland"
     return str(buurten(gemeente).gemeentenaam.iloc[0])
+
+
+def known(gemeente: str) -> bool:
+    return bool((_all_buurten().gemeentecode == gemeente).any())
+
+
+def gemeenten() -> int:
+    return int(_all_buurten().gemeentecode.nunique())

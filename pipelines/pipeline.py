@@ -24,7 +24,7 @@ from privacy.earlier import KEY, EarlierRelease, protect_against, releases
 from privacy.pseudonymise import load_or_create_key, pads
 
 from . import geography
-from .configfile import ConfigError
+from .configfile import ConfigError, Problem, read_yaml
 from .ingest import ingest_source, write_quarantine
 from .ingest.gates import QualityGateFailed
 from .ingest.gates import evaluate as evaluate_gates
@@ -114,6 +114,11 @@ class Run:
 def prepare(settings_file: Path | str, overrides: dict | None = None) -> Run:
     """Load and check all configuration before any data is touched; raise ConfigError."""
     settings, base = load_settings(settings_file)
+    if settings.gemeente != "NL" and not geography.known(settings.gemeente):
+        path = Path(settings_file).resolve()
+        raise ConfigError([Problem(str(path), read_yaml(path).line_of(("gemeente",)),
+                                   f"gemeente: '{settings.gemeente}' is not a gemeente of the CBS indeling "
+                                   f"({geography.BUURTEN_CSV.name}, {geography.gemeenten()} gemeenten)")])
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
     if "period" in overrides:
         settings.model_validate({**settings.model_dump(), "period": overrides["period"]})
@@ -177,12 +182,41 @@ def stage_ingest(run: Run, source: str) -> dict:
     result = account.as_dict()
     tripped = evaluate_gates(source, result, gates, run.period)
     for g in tripped:
-        (log.error if g.level == "error" else log.warning)("%s", g)
+        if g.level == "warning":  # an error is raised below, and shown once by whoever catches it
+            log.warning("%s", g)
     failed = [g for g in tripped if g.level == "error"]
     if failed:
         raise QualityGateFailed(failed)
     result["gates"] = [g.as_dict() for g in tripped]
     return result
+
+
+def check_source(run: Run, source: str, sample: int) -> dict:
+    """`wijksignaal check --config`: read a source's real files (columns, encoding, every row's
+    structure) and check its first `sample` rows against the contract and the gates that a
+    sample can judge, without a warehouse, a key or Prefect. Counts and rule ids only."""
+    from .ingest import only_allowed
+    from .ingest.contracts import validate
+    from .ingest.readers import read_source
+
+    spec = run.sources.sources[source]
+    spec, contract, unread = only_allowed(source, spec, load_contract(run.config_dir, spec),
+                                          allowed_fields(run, source))
+    raw = read_source(source, spec, run.sources_dir)
+    table = raw.table.slice(0, sample)
+    outcome = validate(source, table, contract, spec, {"buurten": run.buurten().buurtcode.tolist()},
+                       run.settings.validation_chunk_rows)
+    failed = {r.rule: r.failed for r in outcome.rules if r.failed}
+    for r in raw.rejected:
+        failed[r.rule] = failed.get(r.rule, 0) + 1
+    checked = table.num_rows + len(raw.rejected)
+    quarantined = len(outcome.failures) + len(raw.rejected)
+    account = {"rows_read": checked, "rows_loaded": checked - quarantined, "rows_quarantined": quarantined,
+               "files": [{"name": f.name} for f in raw.files], "values_seen": {}}
+    gates = gates_of(run, source).model_copy(update={"period_coverage": None})  # needs every row: ingest judges it
+    return {"source": source, "files": [f.name for f in raw.files], "rows": raw.rows_read, "checked": checked,
+            "quarantined": quarantined, "by_rule": dict(sorted(failed.items())), "columns_not_read": unread,
+            "gates": evaluate_gates(source, account, gates, run.period)}
 
 
 def stage_link(run: Run) -> dict:

@@ -281,8 +281,28 @@ class LoadedSelection:
         return f"SELECT {unit_key} FROM {base} WHERE {where}", params
 
 
+MAX_CRITERIA_DEPTH = 8  # groups (all / any / not) within groups
+
+
+def _deepest_group(criterion, loc: tuple = ("criteria",), depth: int = 0) -> tuple[int, tuple]:
+    """(deepest nesting of all/any/not groups, the key path where it is) in raw YAML data."""
+    best = (depth, loc)
+    if isinstance(criterion, dict):
+        for key in ("all", "any"):
+            for i, child in enumerate(criterion.get(key) or [] if isinstance(criterion.get(key), list) else []):
+                best = max(best, _deepest_group(child, loc + (key, i), depth + 1), key=lambda b: b[0])
+        if isinstance(criterion.get("not"), dict):
+            best = max(best, _deepest_group(criterion["not"], loc + ("not",), depth + 1), key=lambda b: b[0])
+    return best
+
+
 def load_selection(path: Path, rules: DpiaRules) -> LoadedSelection:
     doc = read_yaml(path)
+    if isinstance(doc.data, dict):
+        depth, loc = _deepest_group(doc.data.get("criteria"))
+        if depth > MAX_CRITERIA_DEPTH:
+            raise ConfigError([Problem(str(path), doc.line_of(loc), f"criteria: groups (all/any/not) nested {depth} "
+                                       f"levels deep; at most {MAX_CRITERIA_DEPTH} are allowed")])
     sel = parse_model(Selection, doc)
     loaded = LoadedSelection(sel, path, hashlib.sha256(path.read_bytes()).hexdigest())
     problems = [
