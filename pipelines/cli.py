@@ -242,9 +242,15 @@ def cmd_register(args) -> int:
     from .register import write_register
     from .selections import load_dpia, load_selections
 
+    import hashlib
+
+    from .sql import sql
+
     dpia = load_dpia(Path(args.config_dir))
-    written = write_register(Path(args.out), load_selections(Path(args.selections), dpia), dpia)
-    print(f"wrote the register of {len(written) - 2} selection(s):")
+    standard = hashlib.sha256((Path(args.config_dir) / "dpia.yaml").read_bytes() +
+                              sql("household_facts").encode("utf-8")).hexdigest()
+    written = write_register(Path(args.out), load_selections(Path(args.selections), dpia), dpia, standard)
+    print(f"wrote the register of the standard tables and {len(written) - 3} selection(s):")
     for p in written[:2]:
         print(f"  {p}")
     print(f"  {Path(args.out) / 'algoritmeregister'}/<id>.json")

@@ -95,7 +95,12 @@ def publish_task(settings_file: str, overrides: dict, cells, accounts: dict, lin
 @flow(name="wijksignaal-release", flow_run_name="release-{period}", log_prints=False)
 def release_flow(settings_file: str, period: str, sources_dir: str | None = None, work_dir: str | None = None) -> dict:
     overrides = {"period": period, "sources_dir": sources_dir, "work_dir": work_dir}
-    _run(settings_file, overrides)  # configuration and DPIA checks fail the flow before any data is read
+    run = _run(settings_file, overrides)  # configuration and DPIA checks fail the flow before any data is read
+    with pipeline.private_files(run.work_dir):
+        return _stages(settings_file, overrides)
+
+
+def _stages(settings_file: str, overrides: dict) -> dict:
     preflight_task(settings_file, overrides)  # unreadable files fail it before the warehouse is touched
     accounts = {s: ingest_task(settings_file, overrides, s) for s in SOURCE_IDS}
     linking = link_task(settings_file, overrides)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib.metadata import version as pkg_version
 from pathlib import Path
@@ -370,6 +372,8 @@ def _rules(run: Run) -> dict:
         "contracts": {s: _sha(cfg / run.sources.sources[s].contract) for s in SOURCE_IDS},
         "selections": [
             {"id": s.selection.id, "title": s.selection.title, "version": s.version, "purpose": s.selection.purpose,
+             "owner": s.selection.owner,
+             "approval": {"by": s.selection.approval.by, "date": str(s.selection.approval.date)},
              "threshold": run.dpia.threshold(s.selection.purpose, s.selection.min_cell_size),
              "definition": s.selection.model_dump(mode="json", by_alias=True, exclude_none=True)}
             for s in sorted(run.selections, key=lambda s: s.selection.id)
@@ -473,9 +477,31 @@ def stage_publish(run: Run, cells: pd.DataFrame, accounts: dict[str, dict], link
     return release
 
 
+@contextmanager
+def private_files(work_dir: Path):
+    """Everything a run writes in its work directory (warehouse and its WAL, temporary files,
+    quarantine, quality results, releases, ledger) is readable by its owner only: files 0600,
+    folders 0700 (umask 077 while the run lasts); what an earlier run left is tightened too."""
+    old = os.umask(0o077)
+    try:
+        if work_dir.exists():
+            work_dir.chmod(0o700)
+            for p in work_dir.rglob("*"):
+                if not p.is_symlink():
+                    p.chmod(0o700 if p.is_dir() else 0o600)
+        yield
+    finally:
+        os.umask(old)
+
+
 def run_all(settings_file: Path | str, overrides: dict | None = None) -> Release:
     """The whole run without Prefect (tests, benchmarks)."""
     run = prepare(settings_file, overrides)
+    with private_files(run.work_dir):
+        return _run_stages(run)
+
+
+def _run_stages(run: Run) -> Release:
     stage_preflight(run)
     accounts = {s: stage_ingest(run, s) for s in SOURCE_IDS}
     linking = stage_link(run)

@@ -81,18 +81,91 @@ def entry(loaded: LoadedSelection, dpia: DpiaRules) -> dict:
             "neemt geen besluit en wijst geen personen aan. Medewerkers bepalen zelf of en hoe zij in een "
             "buurt of wijk inzetten. Een selectie draait pas na goedkeuring door de functionaris "
             "gegevensbescherming."),
-        "risicobeheer": [
-            "Pseudonimisering bij inlezen (HMAC-SHA256 met een sleutel buiten de repository en het datapakhuis).",
-            "Elke selectie wordt vóór gebruik getoetst aan de DPIA-regels: doel, bronnen, velden, uitvoer, "
-            "niveau, celgrootte en goedkeuring.",
-            f"Cellen met 1 tot en met {threshold - 1} eenheden worden afgeschermd (primaire afscherming); "
-            "secundaire afscherming is in deze versie nog niet toegepast.",
-            "Elke publicatie krijgt een audit (audit.json) en een regel in een hash-geketend logboek.",
-        ],
+        "risicobeheer": risk_measures(threshold, purpose),
         "impacttoetsen": [{"soort": "DPIA", "id": dpia.dpia.id, "versie": dpia.dpia.version,
                            "goedgekeurd_door": dpia.dpia.approval.by, "goedgekeurd_op": str(dpia.dpia.approval.date)}],
         "goedkeuring": {"door": s.approval.by, "op": str(s.approval.date)} if s.approval else None,
         "status": "in gebruik" if s.approval else "in ontwikkeling",
+    }
+
+
+def risk_measures(threshold: int, purpose) -> list[str]:
+    """What protects the people counted, as the software actually does it (Dutch)."""
+    out = [
+        "Pseudonimisering bij inlezen (HMAC-SHA256 met een sleutel buiten de repository en het datapakhuis); "
+        "alleen velden die een doel in de DPIA toestaat worden ingelezen, namen en adressen nooit.",
+        "Rijen die een regel van het datacontract breken komen niet in het datapakhuis (quarantaine met bestand, "
+        "rij en regel, zonder waarden); een bron die leeg is, grotendeels in quarantaine gaat of de periode niet "
+        "dekt, houdt de publicatie tegen of komt als waarschuwing in de publicatie (kwaliteitspoorten).",
+        "Elke selectie wordt vóór gebruik getoetst aan de DPIA-regels: doel, bronnen, velden, uitvoer, "
+        "niveau, celgrootte en goedkeuring.",
+        f"Cellen met 1 tot en met {threshold - 1} eenheden worden afgeschermd (primaire afscherming). Daarnaast "
+        "worden andere cellen afgeschermd (secundaire afscherming), zodat geen afgeschermd klein aantal, en geen "
+        "kleine groep die uit de definities van alle selecties is af te leiden, terug te rekenen is uit totalen, "
+        "andere niveaus, andere tabellen en eerdere publicaties over dezelfde maand; een rekenkundige controle "
+        "(lineaire programmering) bewijst dat vóór publicatie, anders wordt niets gepubliceerd.",
+    ]
+    if purpose.rounding is not None:
+        out.append(f"Gepubliceerde aantallen worden afgerond op veelvouden van {purpose.rounding.base}.")
+    if purpose.cell_key is not None:
+        out.append(f"Gepubliceerde aantallen krijgen een kleine, vaste afwijking (celsleutelmethode, hooguit "
+                   f"{purpose.cell_key.max_noise} erbij of eraf).")
+    out.append("Elke publicatie krijgt een audit (audit.json) en een regel in een hash-geketend logboek.")
+    return out
+
+
+STANDARD_TABLES_ID = "stapeling-standaardtabellen"
+DOMAIN_FIELDS = {"uitkeringen": ["ingangsdatum", "einddatum"], "vroegsignalen": ["signaaldatum"],
+                 "wmo": ["ingangsdatum", "einddatum"]}
+
+
+def standard_tables_entry(dpia: DpiaRules, version: str, lookback: int = 3) -> dict:
+    """The register entry of the standard tables (stapeling, combinaties), made under the DPIA's
+    stapeling purpose for every release; approved with the DPIA itself."""
+    purpose = dpia.purposes[dpia.stapeling_purpose]
+    threshold = dpia.threshold(dpia.stapeling_purpose, None)
+    gegevens = [{"bron": "brp", "velden": [{"veld": "huishouden", "betekenis": "het huishouden (adres) en zijn buurt"}],
+                 "bewaartermijn_maanden": purpose.retention_months.get("brp")}] + [
+        {"bron": src, "velden": [{"veld": f, "betekenis": _field_description(src, f)} for f in fields],
+         "bewaartermijn_maanden": purpose.retention_months.get(src)} for src, fields in DOMAIN_FIELDS.items()]
+    return {
+        "id": STANDARD_TABLES_ID,
+        "versie": version,
+        "naam": "Stapeling van problemen per buurt (de standaardtabellen stapeling en combinaties)",
+        "organisatie": dpia.dpia.organisation,
+        "afdeling": dpia.dpia.organisation,
+        "korte_omschrijving": "Per buurt, wijk en gemeente het aantal huishoudens met 0, 1, 2 of 3 probleemdomeinen "
+                              "en met elke combinatie van domeinen.",
+        "omschrijving": "Elke publicatie bevat de tabellen stapeling (huishoudens naar aantal probleemdomeinen: "
+                        "totaal, 0, 1, 2+, 2, 3+) en combinaties (huishoudens naar combinatie van domeinen). Een "
+                        "huishouden telt een domein als ten minste één persoon erin het heeft.",
+        "criteria": [
+            "uitkering: een uitkering (Participatiewet, IOAW, IOAZ, Bbz) loopt op ten minste één dag van de maand",
+            f"achterstand: een vroegsignaal met een signaaldatum in de {lookback} maanden tot en met het einde "
+            "van de maand",
+            "wmo: een Wmo-voorziening loopt op ten minste één dag van de maand",
+        ],
+        "eenheid": "huishouden",
+        "doel_en_impact": {
+            "doel": dpia.stapeling_purpose,
+            "doel_titel": purpose.title,
+            "doel_omschrijving": " ".join(purpose.description.split()),
+            "impact": "Alleen aantallen huishoudens per gemeente, wijk en buurt; geen gegevens over individuele "
+                      "inwoners en geen besluiten over personen.",
+        },
+        "wettelijke_basis": " ".join(purpose.legal_basis.text.split()),
+        "link_wettelijke_basis": purpose.legal_basis.link,
+        "gegevens": gegevens,
+        "uitvoer": {"soorten": ["buurt_tables"], "niveaus": ["gemeente", "wijk", "buurt"],
+                    "minimale_celgrootte": threshold, "afronding": purpose.rounding.base if purpose.rounding else None},
+        "menselijke_tussenkomst": (
+            "De tabellen leveren alleen beschermde tellingen per gebied voor wijkteams en beleid; zij nemen geen "
+            "besluit en wijzen geen personen aan."),
+        "risicobeheer": risk_measures(threshold, purpose),
+        "impacttoetsen": [{"soort": "DPIA", "id": dpia.dpia.id, "versie": dpia.dpia.version,
+                           "goedgekeurd_door": dpia.dpia.approval.by, "goedgekeurd_op": str(dpia.dpia.approval.date)}],
+        "goedkeuring": {"door": dpia.dpia.approval.by, "op": str(dpia.dpia.approval.date)},
+        "status": "in gebruik",
     }
 
 
@@ -118,8 +191,12 @@ def _csv(entries: list[dict]) -> str:
     return out.getvalue()
 
 
-def write_register(out: Path, selections: list[LoadedSelection], dpia: DpiaRules) -> list[Path]:
-    entries = [entry(s, dpia) for s in sorted(selections, key=lambda s: s.selection.id)]
+def write_register(out: Path, selections: list[LoadedSelection], dpia: DpiaRules,
+                   standard_version: str = "") -> list[Path]:
+    """The register of the standard tables and every selection; `standard_version`: a hash of what
+    defines the standard tables (the DPIA file and the domain SQL)."""
+    entries = [standard_tables_entry(dpia, standard_version)] + [
+        entry(s, dpia) for s in sorted(selections, key=lambda s: s.selection.id)]
     out.mkdir(parents=True, exist_ok=True)
     (out / "algoritmeregister").mkdir(exist_ok=True)
     written = []

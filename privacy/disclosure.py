@@ -177,7 +177,7 @@ def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, in
     protected = protected.loc[protected.index < n_release]  # earlier releases' cells and atoms are never written
     protected = protected.drop(columns=[c for c in ("rk", "target", "floor", "priority")
                                         if c in protected.columns])
-    summary = summarise(protected, thresholds)
+    summary = summarise(protected, thresholds, blurred=sorted(set(bases) | set(cell_key)))
     summary["rounding"] = {
         "tables": dict(sorted(bases.items())),
         "rule": "a published count is rounded to the nearest multiple of its table's base, halves up; zeros are "
@@ -262,7 +262,8 @@ def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, in
     return protected.drop(columns=["reason"]), summary
 
 
-def summarise(cells: pd.DataFrame, thresholds: dict[str, int]) -> dict:
+def summarise(cells: pd.DataFrame, thresholds: dict[str, int], blurred: list[str] = ()) -> dict:
+    """Counts of the protected release; `blurred`: tables whose published counts are rounded or noisy."""
     per_table = {}
     for table, g in cells.groupby("table", sort=False):
         per_table[table] = {
@@ -278,7 +279,11 @@ def summarise(cells: pd.DataFrame, thresholds: dict[str, int]) -> dict:
         "suppressed": int((cells.status == "suppressed").sum()),
         "primary": int((cells.get("reason", pd.Series(dtype=str)) == "primary").sum()),
         "tables": per_table,
-        "additive_after_protection": "suppressed cells are empty; published cells are exact counts",
+        "additive_after_protection": (
+            "suppressed cells are empty; published cells are exact counts" if not blurred else
+            "suppressed cells are empty; published cells are exact counts, except in " + ", ".join(blurred) +
+            ", whose published counts are rounded or carry noise (see rounding / cell_key) and do not add up "
+            "exactly"),
     }
 
 

@@ -96,6 +96,9 @@ def test_a_dpia_that_rounds_to_five_gets_rounded_stapeling_tables_and_an_audit_t
     others = cells[(cells.status == "published") & ~cells.table.isin(rounded)]
     assert (others.value == truth.value[others.index]).all()  # their purposes do not round
     assert summary["rounding"]["tables"] == dict.fromkeys(sorted(rounded), 5)
+    assert summary["additive_after_protection"].startswith(  # issue 11: it said "exact counts"
+        "suppressed cells are empty; published cells are exact counts, except in combinaties, "
+        "selectie:stapeling-drie-domeinen, stapeling, whose published counts are rounded or carry noise")
     assert summary["audit"]["passed"] and summary["audit"]["provably_below_threshold"] == 0
 
 

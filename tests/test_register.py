@@ -6,8 +6,12 @@ from pipelines.cli import main
 
 def test_register_writes_html_csv_and_algoritmeregister_exports(tmp_path, capsys):
     assert main(["register", "--out", str(tmp_path)]) == 0
-    assert capsys.readouterr().out.startswith("wrote the register of 5 selection(s):")
+    assert capsys.readouterr().out.startswith("wrote the register of the standard tables and 5 selection(s):")
     rows = list(csv.DictReader((tmp_path / "register.csv").open(encoding="utf-8")))
+    standard = rows.pop(0)
+    assert standard["id"] == "stapeling-standaardtabellen" and standard["doel"] == "stapelingsmonitor"
+    assert standard["velden"] == ("brp.huishouden; uitkeringen.ingangsdatum; uitkeringen.einddatum; "
+                                  "vroegsignalen.signaaldatum; wmo.ingangsdatum; wmo.einddatum")
     assert [r["id"] for r in rows] == ["inhouding-zonder-budgetbeheer", "kinderen-uitkering-huurachterstand",
                                        "ouderen-wmo-en-achterstand", "stapeling-drie-domeinen",
                                        "verse-achterstand-zorg-energie"]
@@ -26,7 +30,13 @@ def test_register_writes_html_csv_and_algoritmeregister_exports(tmp_path, capsys
     assert export["status"] == "in gebruik"
     assert {g["bron"] for g in export["gegevens"]} == {"vroegsignalen"}
 
+    # every line of it is true: secondary suppression is applied (issue 11 found "not yet applied")
+    assert any(r.startswith("Cellen met 1 tot en met 9 eenheden worden afgeschermd (primaire afscherming). "
+                            "Daarnaast worden andere cellen afgeschermd (secundaire afscherming)")
+               for r in export["risicobeheer"])
     html = (tmp_path / "register.html").read_text(encoding="utf-8")
+    assert "nog niet toegepast" not in html
+    assert '<h2 id="stapeling-standaardtabellen">' in html
     assert '<h2 id="ouderen-wmo-en-achterstand">75-plussers met Wmo-ondersteuning en een betalingsachterstand</h2>' in html
     assert "art. 2.1.2 en 2.3.2 Wmo 2015" in html
     assert "<code>leeftijd</code>: leeftijd in jaren op de peildatum" in html

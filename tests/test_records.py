@@ -1,0 +1,31 @@
+"""Issue 11, "records a privacy officer reads are all true": approvals, what is exact, file
+modes, the licence."""
+
+import json
+import stat
+import tomllib
+
+from pipelines.settings import REPO_ROOT
+
+
+def test_audit_says_who_approved_each_selection(release):
+    audit = json.loads((release["release"].folder / "audit.json").read_text(encoding="utf-8"))
+    for entry in audit["rules"]["selections"]:
+        assert entry["approval"]["by"] and entry["approval"]["date"] >= "2026-01-01", entry["id"]
+        assert entry["owner"]
+    assert audit["disclosure"]["additive_after_protection"] == (
+        "suppressed cells are empty; published cells are exact counts")
+
+
+def test_every_file_of_the_work_directory_is_its_owners_only(release):
+    work = release["work"]
+    loose = [(str(p.relative_to(work)), oct(stat.S_IMODE(p.stat().st_mode)))
+             for p in [work, *work.rglob("*")] if stat.S_IMODE(p.stat().st_mode) & 0o077]
+    assert loose == []
+    assert (work / "warehouse.duckdb").exists()
+
+
+def test_the_licence_pyproject_names_is_in_the_repository():
+    meta = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert meta["license"] == {"text": "EUPL-1.2"}
+    assert (REPO_ROOT / "LICENSE").read_text(encoding="utf-8").startswith("EUROPEAN UNION PUBLIC LICENCE v. 1.2")
