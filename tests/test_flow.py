@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+from pathlib import Path
 
 from conftest import write_settings
 from privacy.leakscan import bsn_like
@@ -43,3 +44,56 @@ def test_flow_publishes_and_prefect_holds_no_personal_data(prefect_server, sourc
     assert any("pseudonymised and loaded" in l.message for l in logs), "pipeline logs reach Prefect"
     assert bsn_like(text) == []
     assert not any(b in text for b in list(source_bsns)[:2000])
+
+
+HOSTILE = {"buurt": "123456782", "uitkering": "111222333", "productcode": "987654321"}
+
+
+def test_after_a_run_over_hostile_rows_no_bsn_is_in_any_byte_of_the_work_directory_or_prefects_database(
+        prefect_server, sources_copy, key_file, tmp_path):
+    """Issue 11: scan raw bytes (warehouse, WAL, temp, quarantine, quality, releases, Prefect's
+    SQLite database), not what SQL returns."""
+    import csv
+    import re
+
+    from prefect.settings import get_current_settings
+
+    from pipelines.flow import release_flow
+
+    def rewrite(name, encoding, delimiter, change):
+        path = sources_copy / name
+        with path.open(encoding=encoding, newline="") as fh:
+            rows = list(csv.reader(fh, delimiter=delimiter))
+        change(rows)
+        with path.open("w", encoding=encoding, newline="") as fh:
+            csv.writer(fh, delimiter=delimiter, lineterminator="\n").writerows(rows)
+
+    with (sources_copy / "brp.csv").open(encoding="utf-8") as fh:
+        brp = list(csv.DictReader(fh))
+    bsns = {r["BSN"] for r in brp}
+    names = {r["Geslachtsnaam"] for r in brp if len(r["Geslachtsnaam"]) >= 6}
+    rewrite("brp.csv", "utf-8", ",", lambda rows: rows[7].__setitem__(rows[0].index("Buurtcode"),
+                                                                         f"BU{HOSTILE['buurt']}"))
+    rewrite("uitkeringen.csv", "cp1252", ";", lambda rows: rows[3].__setitem__(0, HOSTILE["uitkering"]))
+    rewrite("wmo.csv", "utf-8", ",", lambda rows: rows[2].__setitem__(rows[0].index("Productcode"),
+                                                                       HOSTILE["productcode"]))
+    settings = write_settings(tmp_path / "run", sources_copy, key_file)
+    state = release_flow(str(settings), "2026-10", return_state=True)
+    assert state.is_completed()
+
+    db = Path(get_current_settings().server.database.connection_url.get_secret_value().split("///", 1)[1])
+    files = [p for p in (tmp_path / "run" / "work").rglob("*") if p.is_file()]
+    files += [p for p in db.parent.iterdir() if p.name.startswith(db.name)]  # the database, its -wal and -shm
+    assert any(p.name == "warehouse.duckdb" for p in files) and db in files
+    quarantine = (tmp_path / "run" / "work" / "quarantine" / "2026-10")
+    assert ",7,buurtcode-formaat," in (quarantine / "brp.csv").read_text()  # the hostile row was read and quarantined
+    digits = re.compile(rb"(?<![0-9])[0-9]{9}(?![0-9])")
+    wanted = bsns | set(HOSTILE.values())
+    found = {}
+    for p in files:
+        data = p.read_bytes()
+        hits = {m.decode() for m in digits.findall(data)} & wanted
+        hits |= {n for n in names if n.encode("utf-8") in data}
+        if hits:
+            found[str(p)] = sorted(hits)[:3]
+    assert found == {}
