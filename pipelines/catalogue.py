@@ -21,6 +21,12 @@ class Field:
     sql: str  # expression over alias t; `{year}` is replaced by a bound parameter
     description: str
     values: tuple[str, ...] = ()  # code list for text fields, when closed
+    labels: tuple[tuple[str, str], ...] = ()  # code -> its meaning, for codes that are numbers
+
+    def label(self, code: str) -> str:
+        """'01 (Hulp bij het huishouden)' for a labelled code, else the code."""
+        meaning = dict(self.labels).get(code)
+        return f"{code} ({meaning})" if meaning else code
 
 
 @dataclass(frozen=True)
@@ -38,11 +44,20 @@ class SourceFields:
 SIGNAALPARTNERS = ("Energie", "Huur", "Hypotheek", "CAK Zorgverzekeringen", "Zorg", "Water", "DUO",
                    "Belastingdienst", "CAK Eigen bijdrage", "Overige", "Dienst Toeslagen")
 REGELINGEN = ("Participatiewet", "IOAW", "IOAZ", "Bbz")
-WMO_CATEGORIES = tuple(f"{i:02d}" for i in range(1, 19))
+# iStandaarden codelijst WMO022 (ProductcategoriePgb), the iWmo product categories
+WMO_CATEGORY_LABELS = (
+    ("01", "Hulp bij het huishouden"), ("02", "Begeleiding"), ("03", "Persoonlijke verzorging"),
+    ("04", "Kortdurend verblijf"), ("05", "Woondiensten"),
+    ("06", "Overige ondersteuning gericht op het individu of huishouden/gezin"), ("07", "Dagbesteding"),
+    ("08", "Vervoerdiensten"), ("09", "Overige groepsgerichte ondersteuning"), ("10", "Overige maatwerk arrangementen"),
+    ("11", "Rolstoelen"), ("12", "Vervoervoorzieningen"), ("13", "Woonvoorzieningen"), ("14", "Overige hulpmiddelen"),
+    ("15", "Beschermd wonen"), ("16", "Opvang"), ("17", "Spoedopvang"), ("18", "Overige beschermd wonen en opvang"),
+)
+WMO_CATEGORIES = tuple(code for code, _ in WMO_CATEGORY_LABELS)
 
 
-def _f(name, kind, sql, description, values=()):
-    return name, Field(name, kind, sql, description, tuple(values))
+def _f(name, kind, sql, description, values=(), labels=()):
+    return name, Field(name, kind, sql, description, tuple(values), tuple(labels))
 
 
 SOURCES: dict[str, SourceFields] = {
@@ -83,7 +98,7 @@ SOURCES: dict[str, SourceFields] = {
         "wmo", "wmo", "Wmo-voorzieningen (iWmo)", "pid",
         dict([
             _f("productcategorie", "text", 't."productcategorie"', "iWmo-productcategorie (codelijst WMO022)",
-               WMO_CATEGORIES),
+               WMO_CATEGORIES, WMO_CATEGORY_LABELS),
             _f("productcode", "text", 't."productcode"', "iWmo-productcode"),
         ]),
         period_fields=("ingangsdatum", "einddatum"),

@@ -21,9 +21,12 @@ def _value(v) -> str:
     return str(v)
 
 
-def _comparison(field: str, op: str, value) -> str:
+def _comparison(field: str, op: str, value, spec=None) -> str:
+    """`spec`: the catalogue field, whose labels name coded values (productcategorie 01 = Hulp bij het huishouden)."""
     if op == "is_set":
         return f"{field} {'is ingevuld' if value in (None, True) else 'is niet ingevuld'}"
+    if spec is not None and spec.labels:
+        value = [spec.label(v) for v in value] if isinstance(value, list) else spec.label(value)
     return f"{field} {OP_NL[op]} {_value(value)}"
 
 
@@ -48,7 +51,7 @@ def describe(c: Criterion, unit: str, lookback: int, depth: int = 0) -> list[str
             else f"{op} {count} {'regel' if count == 1 else 'regels'}")
     parts = [f"{pad}- {who} heeft in '{c.source}' ({spec.description}) {what}"]
     for w in c.where:
-        parts.append(f"{pad}    waarbij {_comparison(w.field, w.op, w.value)}")
+        parts.append(f"{pad}    waarbij {_comparison(w.field, w.op, w.value, spec.fields.get(w.field))}")
     if spec.period_fields and c.active is not False:
         parts.append(f"{pad}    die loopt in de peilmaand")
     if c.duration_months is not None:

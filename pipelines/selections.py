@@ -75,7 +75,8 @@ class Comparison(Strict):
             if isinstance(v, str):
                 _check_text(v)
                 if f.values and v not in f.values:
-                    raise ValueError(f"{v!r} is not a value of '{self.field}'; allowed: {', '.join(f.values)}")
+                    raise ValueError(f"{v!r} is not a value of '{self.field}'; allowed: "
+                                     f"{', '.join(f.label(x) for x in f.values)}")
         if f.kind == "bool" and self.op not in ("=", "!="):
             raise ValueError(f"field '{self.field}' is yes/no: use = or !=")
         if f.kind == "text" and self.op in ("<", "<=", ">", ">=", "between"):

@@ -108,3 +108,18 @@ def test_malformed_criteria_are_refused(bad, message):
     with pytest.raises(Exception) as e:
         Criterion.model_validate(bad)
     assert message in str(e.value)
+
+
+def test_code_lists_are_shown_with_their_labels_in_messages_and_in_explain():
+    from pydantic import ValidationError
+
+    from pipelines.explain import describe
+
+    with pytest.raises(ValidationError) as e:
+        Criterion.model_validate({"source": "wmo", "where": [{"field": "productcategorie", "op": "=", "value": "99"}]})
+    assert "'99' is not a value of 'productcategorie'; allowed: 01 (Hulp bij het huishouden), 02 (Begeleiding), " \
+           "03 (Persoonlijke verzorging)," in str(e.value)
+    c = Criterion.model_validate({"source": "wmo", "where": [{"field": "productcategorie", "op": "in",
+                                                               "value": ["01", "15"]}]})
+    assert "    waarbij productcategorie is een van 01 (Hulp bij het huishouden), 15 (Beschermd wonen)" in \
+        describe(c, "huishouden", 3)
