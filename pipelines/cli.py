@@ -1,5 +1,6 @@
 """`wijksignaal`: the command line. Exit codes: 0 done, 1 a problem in data or
-configuration (message on stderr, nothing published), 2 wrong usage."""
+configuration (message on stderr, nothing published), 2 wrong usage, 75 the work
+directory is busy (another run holds it)."""
 
 from __future__ import annotations
 
@@ -34,11 +35,13 @@ def cmd_synth(args) -> int:
 
 
 def _run_flow(settings_file: Path, period: str | None, sources: str | None, work: str | None) -> dict:
-    from .flow import release_flow
-    from .pipeline import prepare
+    from .pipeline import exclusive, prepare
 
     run = prepare(settings_file, {"period": period, "sources_dir": sources, "work_dir": work})
-    return release_flow(str(settings_file.resolve()), period or run.settings.period, sources, work)
+    with exclusive(run):  # a busy work directory or a broken ledger stops the run before Prefect starts
+        from .flow import release_flow
+
+        return release_flow(str(settings_file.resolve()), period or run.settings.period, sources, work)
 
 
 def cmd_run(args) -> int:
@@ -140,6 +143,36 @@ def cmd_register(args) -> int:
     return 0
 
 
+def cmd_ledger_verify(args) -> int:
+    from privacy import ledger
+
+    from .publish import recover
+    from .settings import load_settings, resolve
+    from .workdir import exclusive
+
+    if args.config:
+        settings, base = load_settings(args.config)
+        work = resolve(base, settings.work_dir)
+        register = resolve(base, settings.published_dir) if settings.published_dir else None
+    else:
+        work, register = Path(args.work).resolve(), None
+    if not work.is_dir():
+        print(f"error: {work}: no such work directory", file=sys.stderr)
+        return 1
+    with exclusive(work, "ledger verify"):
+        recover(work, register)  # finishes or undoes an interrupted publication (logged), as a run would
+        problems = ledger.verify(work)
+    for p in problems:
+        print(p, file=sys.stderr)
+    if problems:
+        print(f"{len(problems)} problem(s) found", file=sys.stderr)
+        return 1
+    releases = work / "releases"
+    folders = [p for p in releases.iterdir() if p.is_dir() and not p.name.startswith(".")] if releases.is_dir() else []
+    print(f"ledger intact: {len(ledger.entries(work))} entries, {len(folders)} release folder(s) match it")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="wijksignaal", description=__doc__.split("\n")[0])
     p.add_argument("-v", "--verbose", action="store_true")
@@ -187,6 +220,13 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--config-dir", default=str(CONFIG_DIR))
     g.add_argument("--selections", default=str(SELECTIONS_DIR))
     g.set_defaults(func=cmd_register)
+
+    lv = sub.add_parser("ledger", help="the release ledger").add_subparsers(dest="ledger_command", required=True)
+    v = lv.add_parser("verify", help="check the ledger and the release folders; finish an interrupted publication")
+    where = v.add_mutually_exclusive_group(required=True)
+    where.add_argument("--work", help="work directory")
+    where.add_argument("--config", help="municipality settings file (its work directory and publication register)")
+    v.set_defaults(func=cmd_ledger_verify)
     return p
 
 
@@ -198,11 +238,15 @@ def main(argv: list[str] | None = None) -> int:
     from .ingest.contracts import ContractError
     from .ingest.readers import SourceFileError
     from .publish import PublishRefused
+    from .workdir import WorkDirBusy
 
     args = parser().parse_args(argv)
     _logging(args.verbose)
     try:
         return args.func(args)
+    except WorkDirBusy as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 75
     except ConfigError as exc:
         for problem in exc.problems:
             print(f"error: {problem}", file=sys.stderr)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib.metadata import version as pkg_version
 from pathlib import Path
@@ -23,12 +24,12 @@ from privacy.dpia import DpiaRules
 from privacy.earlier import KEY, EarlierRelease, protect_against, releases
 from privacy.pseudonymise import load_or_create_key, pads
 
-from . import geography
+from . import geography, workdir
 from .configfile import ConfigError
 from .ingest import ingest_source, write_quarantine
 from .ingest.readers import preflight
 from .link import link, load_buurten, period_bounds
-from .publish import Release, publish, release_id
+from .publish import Release, publish, recover_and_verify, release_id
 from .reportdata import earlier_tables
 from .selections import LoadedSelection, Selection, load_dpia, load_selections
 from .settings import REPO_ROOT, SOURCE_IDS, Settings, SourcesFile, load_contract, load_settings, load_sources, resolve
@@ -96,6 +97,11 @@ class Run:
             dirs.append(resolve(self.base, self.settings.published_dir))
         return dirs
 
+    @property
+    def register(self) -> Path | None:
+        """The publication register (`published_dir`), if there is one."""
+        return resolve(self.base, self.settings.published_dir) if self.settings.published_dir else None
+
     def earlier(self) -> list[EarlierRelease]:
         """Every release of this gemeente and period, wherever it was made."""
         return releases(self.release_dirs, self.settings.gemeente, self.period)
@@ -132,6 +138,16 @@ def prepare(settings_file: Path | str, overrides: dict | None = None) -> Run:
     if problems:
         raise ConfigError(problems)
     return Run(settings, base, sources, dpia, selections, overrides)
+
+
+@contextmanager
+def exclusive(run: Run, command: str = "run"):
+    """The run holds its work directory (workdir.py; WorkDirBusy if another run does), finishes
+    what an interrupted publication left, and checks the ledger (publish.LedgerProblems),
+    before any data is read."""
+    with workdir.exclusive(run.work_dir, command, run.period):
+        recover_and_verify(run.work_dir, run.register)
+        yield
 
 
 def stage_preflight(run: Run) -> dict[str, list[str]]:
@@ -390,9 +406,8 @@ def build_audit(run: Run, accounts: dict[str, dict], linking: dict, protection: 
 def stage_publish(run: Run, cells: pd.DataFrame, accounts: dict[str, dict], linking: dict, protection: dict) -> Release:
     audit = build_audit(run, accounts, linking, protection)
     history = earlier_tables(run.work_dir, run.settings.gemeente, run.period)
-    register = resolve(run.base, run.settings.published_dir) if run.settings.published_dir else None
     release = publish(run.work_dir, audit["release_id"], cells, audit, {"buurten": run.buurten(), "history": history},
-                      register=register)
+                      register=run.register)
     log.info("published release %s in %s", release.release_id, release.folder)
     return release
 
@@ -400,9 +415,10 @@ def stage_publish(run: Run, cells: pd.DataFrame, accounts: dict[str, dict], link
 def run_all(settings_file: Path | str, overrides: dict | None = None) -> Release:
     """The whole run without Prefect (tests, benchmarks)."""
     run = prepare(settings_file, overrides)
-    stage_preflight(run)
-    accounts = {s: stage_ingest(run, s) for s in SOURCE_IDS}
-    linking = stage_link(run)
-    tab = stage_tabulate(run)
-    protected, protection = stage_protect(run, tab, accounts)
-    return stage_publish(run, protected, accounts, linking, protection)
+    with exclusive(run):
+        stage_preflight(run)
+        accounts = {s: stage_ingest(run, s) for s in SOURCE_IDS}
+        linking = stage_link(run)
+        tab = stage_tabulate(run)
+        protected, protection = stage_protect(run, tab, accounts)
+        return stage_publish(run, protected, accounts, linking, protection)

@@ -18,7 +18,8 @@ def test_chain_verifies_and_detects_a_changed_entry(tmp_path):
     entry["period"] = "2026-09"
     lines[1] = json.dumps(entry)
     path.write_text("\n".join(lines) + "\n")
-    assert ledger.verify(path) == ["entry 2 (GM0001-2026-02-x): content does not match its entry_sha256"]
+    assert ledger.verify(path) == [f"{path}: line 2 (GM0001-2026-02-x): edited: its content does not match its "
+                                   "entry_sha256"]
 
 
 def test_removed_entry_breaks_the_chain(tmp_path):
@@ -27,4 +28,5 @@ def test_removed_entry_breaks_the_chain(tmp_path):
         ledger.append(path, _release(i))
     lines = path.read_text().splitlines()
     path.write_text(lines[0] + "\n" + lines[2] + "\n")
-    assert ledger.verify(path) == ["entry 2 (GM0001-2026-03-x): previous_sha256 does not match entry 1"]
+    assert ledger.verify(path) == [f"{path}: line 2 (GM0001-2026-03-x): its previous_sha256 matches no entry: the "
+                                   "entry before it was removed or changed"]
