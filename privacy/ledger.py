@@ -50,8 +50,11 @@ def _entry_hash(entry: dict) -> str:
 
 
 def line(entry: dict) -> bytes:
-    """An entry as its ledger line (and as the bytes of `ledger-entry.json`)."""
-    return (json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
+    """An entry as its ledger line (and as the bytes of `ledger-entry.json`): its hash first, so
+    that the first bytes of a line already tell one entry from another; then the rest, keys sorted."""
+    rest = json.dumps({k: v for k, v in entry.items() if k != "entry_sha256"}, ensure_ascii=False, sort_keys=True)
+    head = json.dumps({"entry_sha256": entry.get("entry_sha256")})[:-1]
+    return (head + (", " + rest[1:] if rest != "{}" else "}") + "\n").encode("utf-8")
 
 
 def _ledger_path(where: Path) -> Path:
