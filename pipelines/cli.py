@@ -161,7 +161,7 @@ def cmd_ledger_verify(args) -> int:
         return 1
     with exclusive(work, "ledger verify"):
         recover(work, register)  # finishes or undoes an interrupted publication (logged), as a run would
-        problems = ledger.verify(work)
+        problems = ledger.verify(work, registers=[register] if register is not None else [])
     for p in problems:
         print(p, file=sys.stderr)
     if problems:

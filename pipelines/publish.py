@@ -197,7 +197,7 @@ def recover(work_dir: Path, register: Path | None = None) -> dict[str, int]:
 def recover_and_verify(work_dir: Path, register: Path | None = None) -> dict[str, int]:
     """`recover`, then the ledger must verify (LedgerProblems otherwise)."""
     counts = recover(work_dir, register)
-    problems = ledger.verify(work_dir)
+    problems = ledger.verify(work_dir, registers=[register] if register is not None else [])
     if problems:
         raise LedgerProblems(work_dir, problems)
     return counts

@@ -175,11 +175,15 @@ def _files(folder: Path) -> dict[str, str]:
             for p in sorted(folder.iterdir()) if p.is_file() and p.name != ENTRY}
 
 
-def verify(where: Path, releases_dir: Path | None = None) -> list[str]:
+def verify(where: Path, releases_dir: Path | None = None, registers: list[Path] = ()) -> list[str]:
     """Problems of a ledger and of the release folders it records, one line each; [] when intact.
 
     `where`: a work directory (its `ledger.jsonl`, checked against its `releases/`), or a
-    ledger file (checked alone, or against `releases_dir`)."""
+    ledger file (checked alone, or against `releases_dir`). In each publication register
+    (`registers`), the copies of this ledger's releases are checked too. The register is
+    shared with other work directories: only copies whose `ledger-entry.json` is a line of
+    this ledger are checked, and a release missing there is not reported (it may have been
+    published before the register was set up)."""
     path = _ledger_path(where)
     if releases_dir is None and Path(where).is_dir():
         releases_dir = Path(where) / "releases"
@@ -212,6 +216,8 @@ def verify(where: Path, releases_dir: Path | None = None) -> list[str]:
         problems.append(f"{path}: line {len(lines) + 1}: torn: the last line is incomplete (an interrupted write)")
     if releases_dir is not None:
         problems += _check_folders(path, Path(releases_dir), parsed, hashes)
+    for register in registers:
+        problems += _check_register(Path(register), parsed)
     return problems
 
 
@@ -254,16 +260,35 @@ def _check_folders(path: Path, releases_dir: Path, parsed: list[tuple[int, dict 
         elif folder.name not in newest:
             problems.append(f"{folder}: a release without an entry in the ledger")
             continue
-        n, recorded = newest[folder.name]
-        actual, expected = _files(folder), recorded.get("files", {})
-        for name in sorted(set(actual) | set(expected)):
-            if name not in actual:
-                problems.append(f"{folder / name}: missing: line {n} of the ledger records it")
-            elif name not in expected:
-                problems.append(f"{folder / name}: not in the release's entry (line {n} of the ledger)")
-            elif actual[name] != expected[name]:
-                problems.append(f"{folder / name}: edited: it does not match line {n} of the ledger")
+        problems += _compare_files(folder, *newest[folder.name])
     for rid, (n, _) in sorted(newest.items()):
         if not (releases_dir / rid).is_dir():
             problems.append(f"{releases_dir / rid}: missing: line {n} of the ledger records this release")
+    return problems
+
+
+def _compare_files(folder: Path, n: int, recorded: dict) -> list[str]:
+    problems = []
+    actual, expected = _files(folder), recorded.get("files", {})
+    for name in sorted(set(actual) | set(expected)):
+        if name not in actual:
+            problems.append(f"{folder / name}: missing: line {n} of the ledger records it")
+        elif name not in expected:
+            problems.append(f"{folder / name}: not in the release's entry (line {n} of the ledger)")
+        elif actual[name] != expected[name]:
+            problems.append(f"{folder / name}: edited: it does not match line {n} of the ledger")
+    return problems
+
+
+def _check_register(register: Path, parsed: list[tuple[int, dict | None]]) -> list[str]:
+    """The register holds the releases of every work directory of the gemeente; of those this
+    ledger published (their `ledger-entry.json` is one of its lines), the files must be the ones
+    it records."""
+    lines = {e.get("entry_sha256"): (n, e) for n, e in parsed if e is not None}
+    problems = []
+    for folder in sorted(p for p in register.iterdir() if p.is_dir() and not p.name.startswith(".")) \
+            if register.is_dir() else []:
+        own = read_entry(folder)
+        if own is not None and own.get("entry_sha256") in lines:
+            problems += _compare_files(folder, *lines[own["entry_sha256"]])
     return problems

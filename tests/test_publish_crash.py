@@ -26,7 +26,7 @@ RID = f"{GEMEENTE}-{PERIOD}-crashtest0"
 NOTHING = ["staged", "before register copy", "after register copy", "torn ledger line"]
 RECORDED = ["committed", "placed", "done"]
 REPLACING = ["set aside", "register set aside"]  # a re-publication of the same release id, killed halfway
-SPARE = {"run start": "after register copy", "refusal": "done"}  # for the tests after the parametrized one
+SPARE = {"run start": "after register copy", "refusal": "done", "register edit": "done"}  # for the tests after the parametrized one
 
 
 def _settings(folder: Path) -> Path:
@@ -135,3 +135,13 @@ def test_a_run_refuses_to_publish_on_a_ledger_that_does_not_verify_before_it_rea
     assert not (folder / "work" / "warehouse.duckdb").exists()
     assert main(["run", "--config", str(settings)]) == 1
     assert capsys.readouterr().err == f"error: {e.value}\nnothing was published\n"
+
+
+def test_an_edited_copy_in_the_register_is_reported(crashed, capsys):
+    folder = crashed["register edit"]["folder"]
+    report = folder / "register" / RID / "report.html"
+    report.write_bytes(report.read_bytes().replace(b"<html", b"<html data-x", 1))
+    assert main(["ledger", "verify", "--config", str(_settings(folder))]) == 1
+    assert capsys.readouterr().err.splitlines()[-2:] == [
+        f"{report}: edited: it does not match line 1 of the ledger", "1 problem(s) found"]
+    assert main(["ledger", "verify", "--work", str(folder / "work")]) == 0  # the work directory alone is intact
