@@ -169,7 +169,8 @@ def cmd_ledger_verify(args) -> int:
         return 1
     releases = work / "releases"
     folders = [p for p in releases.iterdir() if p.is_dir() and not p.name.startswith(".")] if releases.is_dir() else []
-    print(f"ledger intact: {len(ledger.entries(work))} entries, {len(folders)} release folder(s) match it")
+    n = len(ledger.entries(work))
+    print(f"ledger intact: {n} {'entry' if n == 1 else 'entries'}, {len(folders)} release folder(s) match it")
     return 0
 
 

@@ -97,9 +97,13 @@ def release_flow(settings_file: str, period: str, sources_dir: str | None = None
     overrides = {"period": period, "sources_dir": sources_dir, "work_dir": work_dir}
     run = _run(settings_file, overrides)  # configuration and DPIA checks fail the flow before any data is read
     with pipeline.exclusive(run):  # one run per work directory (WorkDirBusy), the ledger intact, for the whole flow
-        preflight_task(settings_file, overrides)  # unreadable files fail it before the warehouse is touched
-        accounts = {s: ingest_task(settings_file, overrides, s) for s in SOURCE_IDS}
-        linking = link_task(settings_file, overrides)
-        cells = tabulate_task(settings_file, overrides)
-        protected, protection = protect_task(settings_file, overrides, cells, accounts)
-        return publish_task(settings_file, overrides, protected, accounts, linking, protection)
+        return _stages(settings_file, overrides)
+
+
+def _stages(settings_file: str, overrides: dict) -> dict:
+    preflight_task(settings_file, overrides)  # unreadable files fail it before the warehouse is touched
+    accounts = {s: ingest_task(settings_file, overrides, s) for s in SOURCE_IDS}
+    linking = link_task(settings_file, overrides)
+    cells = tabulate_task(settings_file, overrides)
+    protected, protection = protect_task(settings_file, overrides, cells, accounts)
+    return publish_task(settings_file, overrides, protected, accounts, linking, protection)

@@ -406,8 +406,9 @@ def build_audit(run: Run, accounts: dict[str, dict], linking: dict, protection: 
 def stage_publish(run: Run, cells: pd.DataFrame, accounts: dict[str, dict], linking: dict, protection: dict) -> Release:
     audit = build_audit(run, accounts, linking, protection)
     history = earlier_tables(run.work_dir, run.settings.gemeente, run.period)
+    register = resolve(run.base, run.settings.published_dir) if run.settings.published_dir else None
     release = publish(run.work_dir, audit["release_id"], cells, audit, {"buurten": run.buurten(), "history": history},
-                      register=run.register)
+                      register=register)
     log.info("published release %s in %s", release.release_id, release.folder)
     return release
 
@@ -416,9 +417,13 @@ def run_all(settings_file: Path | str, overrides: dict | None = None) -> Release
     """The whole run without Prefect (tests, benchmarks)."""
     run = prepare(settings_file, overrides)
     with exclusive(run):
-        stage_preflight(run)
-        accounts = {s: stage_ingest(run, s) for s in SOURCE_IDS}
-        linking = stage_link(run)
-        tab = stage_tabulate(run)
-        protected, protection = stage_protect(run, tab, accounts)
-        return stage_publish(run, protected, accounts, linking, protection)
+        return _stages(run)
+
+
+def _stages(run: Run) -> Release:
+    stage_preflight(run)
+    accounts = {s: stage_ingest(run, s) for s in SOURCE_IDS}
+    linking = stage_link(run)
+    tab = stage_tabulate(run)
+    protected, protection = stage_protect(run, tab, accounts)
+    return stage_publish(run, protected, accounts, linking, protection)
