@@ -44,16 +44,17 @@ def cmd_synth(args) -> int:
 
 def _run_flow(settings_file: Path, period: str | None, sources: str | None, work: str | None) -> dict:
     """Configuration and source files are checked here, before Prefect's server starts: a run
-    that cannot succeed stops in a second with one clean message, not after the server's
-    start-up and its tracebacks."""
-    from .pipeline import prepare, stage_preflight
+    that cannot succeed (a busy work directory, a broken ledger, a bad file) stops in a second
+    with one clean message, not after the server's start-up and its tracebacks."""
+    from .pipeline import exclusive, prepare, stage_preflight
 
     run = prepare(settings_file, {"period": period, "sources_dir": sources, "work_dir": work})
-    stage_preflight(run)
-    from .flow import release_flow
+    with exclusive(run):
+        stage_preflight(run)
+        from .flow import release_flow
 
-    _quiet_prefect_console()
-    return release_flow(str(settings_file.resolve()), period or run.settings.period, sources, work)
+        _quiet_prefect_console()
+        return release_flow(str(settings_file.resolve()), period or run.settings.period, sources, work)
 
 
 def _quiet_prefect_console() -> None:
@@ -257,6 +258,37 @@ def cmd_register(args) -> int:
     return 0
 
 
+def cmd_ledger_verify(args) -> int:
+    from privacy import ledger
+
+    from .publish import recover
+    from .settings import load_settings, resolve
+    from .workdir import exclusive
+
+    if args.config:
+        settings, base = load_settings(args.config)
+        work = resolve(base, settings.work_dir)
+        register = resolve(base, settings.published_dir) if settings.published_dir else None
+    else:
+        work, register = Path(args.work).resolve(), None
+    if not work.is_dir():
+        print(f"error: {work}: no such work directory", file=sys.stderr)
+        return 1
+    with exclusive(work, "ledger verify"):
+        recover(work, register)  # finishes or undoes an interrupted publication (logged), as a run would
+        problems = ledger.verify(work, registers=[register] if register is not None else [])
+    for p in problems:
+        print(p, file=sys.stderr)
+    if problems:
+        print(f"{len(problems)} problem(s) found", file=sys.stderr)
+        return 1
+    releases = work / "releases"
+    folders = [p for p in releases.iterdir() if p.is_dir() and not p.name.startswith(".")] if releases.is_dir() else []
+    n = len(ledger.entries(work))
+    print(f"ledger intact: {n} {'entry' if n == 1 else 'entries'}, {len(folders)} release folder(s) match it")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="wijksignaal", description=__doc__.split("\n")[0])
     p.add_argument("-v", "--verbose", action="store_true")
@@ -314,6 +346,13 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--config-dir", default=str(CONFIG_DIR))
     g.add_argument("--selections", default=str(SELECTIONS_DIR))
     g.set_defaults(func=cmd_register)
+
+    lv = sub.add_parser("ledger", help="the release ledger").add_subparsers(dest="ledger_command", required=True)
+    v = lv.add_parser("verify", help="check the ledger and the release folders; finish an interrupted publication")
+    where = v.add_mutually_exclusive_group(required=True)
+    where.add_argument("--work", help="work directory")
+    where.add_argument("--config", help="municipality settings file (its work directory and publication register)")
+    v.set_defaults(func=cmd_ledger_verify)
     return p
 
 
@@ -344,6 +383,7 @@ def _problems(exc: BaseException) -> list[str]:
     from .ingest.gates import QualityGateFailed
     from .ingest.readers import SourceFileError
     from .publish import PublishRefused
+    from .workdir import WorkDirBusy
 
     if isinstance(exc, ConfigError):
         return [str(p) for p in exc.problems]
@@ -357,7 +397,9 @@ def _problems(exc: BaseException) -> list[str]:
 
 def _cause(exc: BaseException) -> BaseException:
     """Prefect may wrap a task's exception; the one we raised is then its cause."""
-    while not _problems(exc) and (exc.__cause__ or exc.__context__) is not None:
+    from .workdir import WorkDirBusy
+
+    while not _problems(exc) and not isinstance(exc, WorkDirBusy) and (exc.__cause__ or exc.__context__) is not None:
         exc = exc.__cause__ or exc.__context__
     return exc
 
@@ -373,7 +415,12 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # every failure is one clean line (tracebacks only with -v)
         if args.verbose:
             raise
+        from .workdir import WorkDirBusy
+
         cause = _cause(exc)
+        if isinstance(cause, WorkDirBusy):  # try again later (a scheduler may retry)
+            print(f"error: {cause}", file=sys.stderr)
+            return EXIT_BUSY
         lines = _problems(cause)
         if not lines:
             print(f"error: internal error ({type(exc).__name__}); nothing was published. Run again with -v for "

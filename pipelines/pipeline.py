@@ -25,14 +25,14 @@ from privacy.dpia import DpiaRules
 from privacy.earlier import KEY, EarlierRelease, protect_against, releases
 from privacy.pseudonymise import load_or_create_key, pads
 
-from . import geography
+from . import geography, workdir
 from .configfile import ConfigError, Problem, read_yaml
 from .ingest import ingest_source, write_quarantine
 from .ingest.gates import QualityGateFailed
 from .ingest.gates import evaluate as evaluate_gates
 from .ingest.readers import preflight
 from .link import link, load_buurten, period_bounds
-from .publish import Release, publish, release_id
+from .publish import Release, publish, recover_and_verify, release_id
 from .reportdata import earlier_tables
 from .selections import LoadedSelection, Selection, load_dpia, load_selections
 from .settings import REPO_ROOT, SOURCE_IDS, Gates, Settings, SourcesFile, load_contract, load_settings, load_sources, resolve
@@ -100,6 +100,11 @@ class Run:
             dirs.append(resolve(self.base, self.settings.published_dir))
         return dirs
 
+    @property
+    def register(self) -> Path | None:
+        """The publication register (`published_dir`), if there is one."""
+        return resolve(self.base, self.settings.published_dir) if self.settings.published_dir else None
+
     def earlier(self) -> list[EarlierRelease]:
         """Every release of this gemeente and period, wherever it was made."""
         return releases(self.release_dirs, self.settings.gemeente, self.period)
@@ -141,6 +146,16 @@ def prepare(settings_file: Path | str, overrides: dict | None = None) -> Run:
     if problems:
         raise ConfigError(problems)
     return Run(settings, base, sources, dpia, selections, overrides)
+
+
+@contextmanager
+def exclusive(run: Run, command: str = "run"):
+    """The run holds its work directory (workdir.py; WorkDirBusy if another run does), finishes
+    what an interrupted publication left, and checks the ledger (publish.LedgerProblems),
+    before any data is read."""
+    with workdir.exclusive(run.work_dir, command, run.period):
+        recover_and_verify(run.work_dir, run.register)
+        yield
 
 
 def stage_preflight(run: Run) -> dict[str, list[str]]:
@@ -497,11 +512,11 @@ def private_files(work_dir: Path):
 def run_all(settings_file: Path | str, overrides: dict | None = None) -> Release:
     """The whole run without Prefect (tests, benchmarks)."""
     run = prepare(settings_file, overrides)
-    with private_files(run.work_dir):
-        return _run_stages(run)
+    with private_files(run.work_dir), exclusive(run):
+        return _stages(run)
 
 
-def _run_stages(run: Run) -> Release:
+def _stages(run: Run) -> Release:
     stage_preflight(run)
     accounts = {s: stage_ingest(run, s) for s in SOURCE_IDS}
     linking = stage_link(run)

@@ -88,7 +88,8 @@ def test_demo_runs_end_to_end_through_prefect(prefect_server, tmp_path, monkeypa
     assert out.startswith("demo release GM0003-2026-10-")
     folder = Path(out.split("open ")[1].strip()).parent
     assert sorted(p.name[:14] for p in folder.parent.iterdir()) == ["GM0003-2026-09", "GM0003-2026-10"]
-    assert {p.name for p in folder.iterdir()} == {"tables.csv", "tables.xlsx", "audit.json", "report.html"}
+    assert {p.name for p in folder.iterdir()} == {"tables.csv", "tables.xlsx", "audit.json", "report.html",
+                                                  "ledger-entry.json"}
     assert (tmp_path / "home" / ".config" / "wijksignaal" / "pseudonym.key").exists()
 
 

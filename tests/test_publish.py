@@ -18,8 +18,15 @@ def test_same_seed_gives_a_byte_identical_release(release, tmp_path):
     again = run_all(write_settings(tmp_path / "b", sources, tmp_path / "otherkey" / "k.key"))
     first = release["release"]
     assert again.release_id == first.release_id
-    for name in ("tables.csv", "tables.xlsx", "audit.json", "report.html"):
-        assert (again.folder / name).read_bytes() == (first.folder / name).read_bytes(), name
+    names = sorted(p.name for p in first.folder.iterdir())
+    assert names == sorted(p.name for p in again.folder.iterdir()) == [
+        "audit.json", "ledger-entry.json", "report.html", "tables.csv", "tables.xlsx"]
+    for name in names:
+        if name != ledger.ENTRY:  # the ledger entry records when, and after which entry, the release was published
+            assert (again.folder / name).read_bytes() == (first.folder / name).read_bytes(), name
+    entries = [ledger.read_entry(first.folder), ledger.read_entry(again.folder)]
+    assert entries[0]["files"] == entries[1]["files"] == first.files == again.files
+    assert set(entries[0]["files"]) == set(names) - {ledger.ENTRY}
 
 
 def test_audit_records_inputs_rules_accounting_and_protection(release):
@@ -44,11 +51,11 @@ def test_audit_records_inputs_rules_accounting_and_protection(release):
 
 
 def test_ledger_has_an_intact_entry_for_the_release(release):
-    path = release["work"] / "ledger.jsonl"
-    entries = ledger.entries(path)
+    entries = ledger.entries(release["work"])
     assert entries[-1]["release_id"] == release["release"].release_id
     assert entries[-1]["files"]["tables.csv"] == release["release"].files["tables.csv"]
-    assert ledger.verify(path) == []
+    assert ledger.read_entry(release["release"].folder) == entries[-1]
+    assert ledger.verify(release["work"]) == []
 
 
 def test_a_release_with_a_bsn_like_number_is_refused(release, tmp_path):
@@ -59,7 +66,7 @@ def test_a_release_with_a_bsn_like_number_is_refused(release, tmp_path):
     with pytest.raises(PublishRefused, match=refused):
         publish(tmp_path / "w", "GM0164-2026-10-test", cells, {"gemeente": {"code": "GM0164", "name": "Hengelo"},
                                                               "period": PERIOD, **_audit_stub(release)}, {"buurten": run.buurten()})
-    assert not (tmp_path / "w" / "releases" / "GM0164-2026-10-test").exists()
+    assert list((tmp_path / "w" / "releases").iterdir()) == []  # the staging folder is gone too
     assert not (tmp_path / "w" / "ledger.jsonl").exists()
 
 
