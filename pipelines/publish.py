@@ -109,11 +109,15 @@ def _into_place(staging: Path, final: Path, aside: Path) -> None:
 
 
 def _copy_folder(folder: Path, staging: Path) -> None:
+    """The register's copy of a release folder. Unlike the work directory (owner only), the
+    register is where releases go out from: its copies are readable by all (0644, folder 0755)."""
     if staging.exists():
         shutil.rmtree(staging)
     staging.mkdir()
     for p in sorted(folder.iterdir()):
         _write(staging / p.name, p.read_bytes())
+        (staging / p.name).chmod(0o644)
+    staging.chmod(0o755)
     ledger.fsync_dir(staging)
     ledger.fsync_dir(staging.parent)
 

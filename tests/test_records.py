@@ -29,3 +29,15 @@ def test_the_licence_pyproject_names_is_in_the_repository():
     meta = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     assert meta["license"] == {"text": "EUPL-1.2"}
     assert (REPO_ROOT / "LICENSE").read_text(encoding="utf-8").startswith("EUROPEAN UNION PUBLIC LICENCE v. 1.2")
+
+
+def test_the_registers_copy_is_readable_by_all(sources, key_file, tmp_path):
+    from conftest import write_settings
+    from pipelines.pipeline import run_all
+
+    register = tmp_path / "published"
+    rel = run_all(write_settings(tmp_path / "run", sources, key_file, published_dir=register))
+    copy = register / rel.release_id
+    assert stat.S_IMODE(copy.stat().st_mode) == 0o755
+    assert {stat.S_IMODE(p.stat().st_mode) for p in copy.iterdir()} == {0o644}
+    assert stat.S_IMODE(rel.folder.stat().st_mode) == 0o700  # the work directory's own stays private
