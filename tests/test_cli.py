@@ -49,12 +49,16 @@ def test_explain_unknown_selection(capsys):
     assert capsys.readouterr().err.startswith("error: no selection 'bestaat-niet' in ")
 
 
-def test_run_with_invalid_settings_names_file_and_line(tmp_path, capsys):
+@pytest.mark.parametrize("settings, problem", [
+    ("gemeente: GM0164\nperiod: 2026-13\n", "2: period: Value error, must be YYYY-MM, e.g. 2026-10"),
+    ("period: '2026-10'\ngemeente: GM9999\n",  # issue 11: a traceback before
+     "2: gemeente: 'GM9999' is not a gemeente of the CBS indeling (cbs_buurten_2014.csv, 403 gemeenten)"),
+])
+def test_run_with_invalid_settings_names_file_and_line(tmp_path, capsys, settings, problem):
     p = tmp_path / "gemeente.yaml"
-    p.write_text("gemeente: GM0164\nperiod: 2026-13\nsources_dir: s\nwork_dir: w\n", encoding="utf-8")
+    p.write_text(settings + "sources_dir: s\nwork_dir: w\n", encoding="utf-8")
     assert main(["run", "--config", str(p)]) == 1
-    assert capsys.readouterr().err == (f"error: {p}:2: period: Value error, must be YYYY-MM, e.g. 2026-10\n"
-                                       "nothing was published\n")
+    assert capsys.readouterr().err == f"error: {p}:{problem}\nnothing was published\n"
 
 
 def test_synth_writes_the_extracts(tmp_path, capsys):
@@ -102,14 +106,6 @@ def test_a_bad_period_is_a_usage_error(capsys):
     assert capsys.readouterr().err.splitlines()[-1] == (
         "wijksignaal run: error: argument --period: '2026-13' is not a month: use YYYY-MM with a month 01-12, "
         "e.g. 2026-10")
-
-
-def test_an_unknown_gemeente_is_named_with_file_and_line(tmp_path, capsys):
-    p = tmp_path / "gemeente.yaml"
-    p.write_text("period: '2026-10'\ngemeente: GM9999\nsources_dir: s\nwork_dir: w\n", encoding="utf-8")
-    assert main(["run", "--config", str(p)]) == 1
-    assert capsys.readouterr().err == (f"error: {p}:2: gemeente: 'GM9999' is not a gemeente of the CBS indeling "
-                                       "(cbs_buurten_2014.csv, 403 gemeenten)\nnothing was published\n")
 
 
 def _selection_copy(tmp_path, name="inhouding-zonder-budgetbeheer"):
