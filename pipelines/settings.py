@@ -35,6 +35,17 @@ class Source(Strict):
         description="canonical column name -> column header in the file (CSV) or field path (JSON)"
     )
 
+    @field_validator("file")
+    @classmethod
+    def _inside_sources_dir(cls, value: str) -> str:
+        """Source files lie in the sources folder: no absolute path, no '..' (the reader also
+        refuses a symbolic link that leads out)."""
+        if value.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", value):
+            raise ValueError("must be relative to the sources folder, not an absolute path")
+        if ".." in re.split(r"[\\/]+", value):
+            raise ValueError("must not contain '..': source files lie inside the sources folder")
+        return value
+
     @field_validator("columns")
     @classmethod
     def _canonical_names(cls, value: dict[str, str]) -> dict[str, str]:

@@ -8,7 +8,7 @@ SELECT
     try_strptime(ingangsdatum, $date_format)::DATE                 AS ingangsdatum,
     try_strptime(einddatum, $date_format)::DATE                    AS einddatum,
     inhouding = 'Ja'                                           AS inhouding,
-    TRY_CAST(replace(inhouding_bedrag, $decimal, '.') AS DECIMAL(9, 2))   AS inhouding_bedrag,
+    TRY_CAST(replace(replace(inhouding_bedrag, CASE $decimal WHEN ',' THEN '.' ELSE ',' END, ''), $decimal, '.') AS DECIMAL(9, 2)) AS inhouding_bedrag,
     budgetbeheer = 'Ja'                                        AS budgetbeheer,
     _rid
 FROM staging;
