@@ -43,7 +43,6 @@ SCHEMA_FILES = {
     "1.2": REFERENCE_DIR / "ddas" / "v1.2" / "json_schema_Uitwisselmodel.json",
 }
 READ_VERSIONS = ("0.9",)  # versions whose signals are mapped to the source's columns
-SIGNALS = ("leveringen", "vroegsignalen")  # where the signals are, in both versions
 
 FORMAT_CHECKER = Draft202012Validator.FORMAT_CHECKER
 # jsonschema asserts a format only if its checker is installed (date-time needs
@@ -217,7 +216,7 @@ def _sorted(errors) -> list:
     return sorted(errors, key=lambda e: (tuple(str(p) for p in e.absolute_path), str(e.validator)))
 
 
-def _join(problems: list[str], limit: int = 3) -> str:
+def join_problems(problems: list[str], limit: int = 3) -> str:
     text = "; ".join(problems[:limit])
     if len(problems) > limit:
         text += f"; and {len(problems) - limit} more"
@@ -230,8 +229,11 @@ class Schema:
     def __init__(self, version: str, raw: dict):
         Draft202012Validator.check_schema(raw)
         self.version, self.raw = version, raw
-        self.validator = Draft202012Validator(raw, format_checker=FORMAT_CHECKER)
         signal = raw["properties"]["leveringen"]["items"]["properties"]["vroegsignalen"]
+        # everything but the vroegsignalen lists: the schema with that list's schema replaced by `true`
+        skeleton = json.loads(json.dumps(raw))
+        skeleton["properties"]["leveringen"]["items"]["properties"]["vroegsignalen"] = True
+        self.skeleton = Draft202012Validator(skeleton, format_checker=FORMAT_CHECKER)
         # the vroegsignalen list without its items: checked on the real list (type, length)
         self.signal_list = Draft202012Validator({k: v for k, v in signal.items() if k != "items"},
                                                 format_checker=FORMAT_CHECKER)
@@ -243,17 +245,18 @@ class Schema:
         vocabulary = _vocabulary()
         found = Findings(self.version)
         # 1. everything but the signals: the document with every vroegsignalen list emptied
+        # (and not checked: its schema is `true` in the skeleton schema)
         skeleton = doc
         lists: list[tuple[int, list]] = []
         if isinstance(doc, dict) and isinstance(doc.get("leveringen"), list):
             skeleton = dict(doc)
             skeleton["leveringen"] = []
             for i, lev in enumerate(doc["leveringen"]):
-                if isinstance(lev, dict) and isinstance(lev.get("vroegsignalen"), list):
+                if isinstance(lev, dict) and "vroegsignalen" in lev:
                     lists.append((i, lev["vroegsignalen"]))
                     lev = {**lev, "vroegsignalen": []}
                 skeleton["leveringen"].append(lev)
-        for e in _sorted(self.validator.iter_errors(skeleton)):
+        for e in _sorted(self.skeleton.iter_errors(skeleton)):
             if e.validator == "uniqueItems" and list(e.absolute_path) == ["leveringen"]:
                 # emptied lists make leveringen that differ only in their signals look equal: ask again
                 if Draft202012Validator({"uniqueItems": True}).is_valid(doc["leveringen"]):
@@ -264,6 +267,8 @@ class Schema:
             for e in _sorted(self.signal_list.iter_errors(signals)):
                 found.file.append(f"{_path(e.absolute_path, vocabulary, f'leveringen[{i}].vroegsignalen')}: "
                                   f"{_describe(e, vocabulary)}")
+            if not isinstance(signals, list):
+                continue
             fast = self.fast
             for j, signal in enumerate(signals):
                 if fast(signal):
@@ -272,7 +277,7 @@ class Schema:
                 problems = [f"{_path(e.absolute_path, vocabulary, where)}: {_describe(e, vocabulary)}"
                             for e in _sorted(self.signal.iter_errors(signal))]
                 if problems:
-                    found.signals[(i, j)] = _join(problems)
+                    found.signals[(i, j)] = join_problems(problems)
         return found
 
 

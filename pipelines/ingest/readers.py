@@ -97,7 +97,6 @@ class RawSource:
 
 
 BARE_CR = re.compile(rb"\r(?=[^\n])")  # a CR followed by something other than LF (a CR at a block's end: see _scan)
-BLANK = re.compile(rb"\n\r?\n")
 UTF8_BOM = b"\xef\xbb\xbf"
 
 
@@ -105,44 +104,53 @@ UTF8_BOM = b"\xef\xbb\xbf"
 class _Scan:
     sha256: str
     bytes: int
-    lines: int  # physical lines, counted by LF (a last line without LF counts too)
-    bare_cr_line: int | None  # the line holding the first CR not followed by LF
-    blank_lines: bool  # whether some line is empty
+    lines: int  # physical lines, counted by LF (a last line without LF counts too); 0 if not counted
+    bare_cr: int | None  # byte offset of the first CR not followed by LF
 
 
-def _scan(path: Path, lines: bool = True, digest: bool = True) -> _Scan:
-    """One pass over the bytes: the file's sha256 and (for CSV) its lines, the first bare CR
-    and whether a line is empty."""
+def _scan(path: Path, digest: bool = True, lines: bool = True) -> _Scan:
+    """One pass over the bytes: the file's sha256, its lines and its first bare CR."""
     h = hashlib.sha256() if digest else None
     size = lf = 0
     bare: int | None = None
-    blank = False
-    prev_cr, last, last_two = False, b"", b""
+    prev_cr, last = False, b""
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 24), b""):
             if h is not None:
                 h.update(block)
-            size += len(block)
+            if bare is None:
+                if prev_cr and block[:1] != b"\n":
+                    bare = size - 1  # the previous block ended in a CR that no LF follows
+                elif (i := block.find(b"\r")) != -1 and (m := BARE_CR.search(block, i)):
+                    bare = size + m.start()
+                prev_cr = block.endswith(b"\r")
             if lines:
-                if bare is None:
-                    if prev_cr and block[:1] != b"\n":
-                        bare = lf + 1  # the previous block ended in a CR that no LF follows
-                    else:
-                        m = BARE_CR.search(block)
-                        if m:
-                            bare = lf + block.count(b"\n", 0, m.start()) + 1
-                blank = blank or BLANK.search(last_two + block) is not None
                 lf += block.count(b"\n")
-                prev_cr, last, last_two = block.endswith(b"\r"), block[-1:], block[-2:]
-    if lines and bare is None and prev_cr:
-        bare = lf + 1  # the file ends in a bare CR
-    return _Scan(h.hexdigest() if h is not None else "", size, lf + (1 if size and last != b"\n" else 0), bare, blank)
+            size += len(block)
+            last = block[-1:]
+    if bare is None and prev_cr:
+        bare = size - 1  # the file ends in a bare CR
+    return _Scan(h.hexdigest() if h is not None else "", size,
+                 lf + (1 if size and last != b"\n" else 0) if lines else 0, bare)
+
+
+def _line_of(path: Path, offset: int) -> int:
+    """The line (1 = the first) holding the byte at `offset`."""
+    n = 1
+    with path.open("rb") as fh:
+        while offset > 0:
+            block = fh.read(min(1 << 24, offset))
+            if not block:
+                break
+            n += block.count(b"\n")
+            offset -= len(block)
+    return n
 
 
 def _refuse_bare_cr(name: str, path: Path, scan: _Scan) -> None:
-    if scan.bare_cr_line is None:
+    if scan.bare_cr is None:
         return
-    line = scan.bare_cr_line
+    line = _line_of(path, scan.bare_cr)
     where = "the header line" if line == 1 else f"line {line} (data row {line - 1})"
     raise SourceFileError(
         name, path, f"{where} holds a carriage return without a line feed (a bare CR, the classic Mac OS line "
@@ -320,9 +328,9 @@ def _read_csv_file(name: str, path: Path, source: Source, scan: _Scan) -> tuple[
     # The parser numbers records and skips empty lines; a row's number here is its line - 1.
     # Every line after the header is a record or an empty line, unless a record ran over a line end.
     rows = np.arange(1, scan.lines, dtype=np.int64)
-    if scan.blank_lines:
-        rows = rows[~np.isin(rows, _blank_rows(path))]
     records = table.num_rows + len(invalid)
+    if records != len(rows):  # empty lines (or worse): find them, slowly, once
+        rows = rows[~np.isin(rows, _blank_rows(path))]
     if records != len(rows):
         line = _multi_line_record(path, source)
         where = f"line {line} starts a quoted field" if line else "a quoted field"
@@ -381,7 +389,7 @@ def _read_ddas_file(name: str, path: Path, source: Source) -> tuple[pa.Table, li
     found = ddas.schema(version).check(doc)
     if found.file:
         raise SourceFileError(name, path, f"does not follow the DDAS v{version} schema "
-                              f"({len(found.file)} problem(s) outside the signals): {ddas._join(found.file)}")
+                              f"({len(found.file)} problem(s) outside the signals): {ddas.join_problems(found.file)}")
     if version not in ddas.READ_VERSIONS:
         total = sum(len(lev.get("vroegsignalen") or []) for lev in doc["leveringen"])
         checked = (f"{total} signal(s), {len(found.signals)} not following the schema" if found.signals
@@ -420,7 +428,7 @@ def preflight(name: str, source: Source, sources_dir: Path) -> list[Path]:
     for path in files:
         if source.format == "csv":
             _check_columns(name, path, source, _read_header(name, path, source))
-            _refuse_bare_cr(name, path, _scan(path, digest=False))
+            _refuse_bare_cr(name, path, _scan(path, digest=False, lines=False))
         else:
             head = path.open("rb").read(64)
             head = (head[3:] if head.startswith(UTF8_BOM) else head).lstrip()
