@@ -214,7 +214,10 @@ def _read_header(name: str, path: Path, source: Source) -> list[str]:
                               "check the encoding in sources.yaml") from None
     if not line.strip():
         raise SourceFileError(name, path, "file is empty: no header line")
-    header = next(csv.reader(io.StringIO(line), delimiter=source.delimiter))
+    try:
+        header = next(csv.reader(io.StringIO(line), delimiter=source.delimiter))
+    except csv.Error as exc:  # "line contains NUL", "field larger than field limit": no data in them
+        raise SourceFileError(name, path, f"the header line cannot be parsed as CSV ({exc})") from None
     return [h.strip() for h in header]
 
 
@@ -276,10 +279,13 @@ def _multi_line_record(path: Path, source: Source) -> int | None:
     with path.open("r", encoding=encoding, newline="") as fh:
         reader = csv.reader(fh, delimiter=source.delimiter)
         before = 0
-        for _ in reader:
-            if reader.line_num - before > 1:
-                return before + 1
-            before = reader.line_num
+        try:
+            for _ in reader:
+                if reader.line_num - before > 1:
+                    return before + 1
+                before = reader.line_num
+        except csv.Error:
+            return before + 1
     return None
 
 
@@ -367,7 +373,10 @@ def _flatten_signal(signal: dict, paths: dict[str, list[str]]) -> dict[str, str 
 def _delivery_date(doc: dict, source: Source) -> str:
     """The delivery's own creation date (``aanleverdatumEnTijd``, required by every DDAS
     version), as a Dutch calendar date in the source's date format."""
-    stamp = datetime.fromisoformat(str(doc["aanleverdatumEnTijd"]).upper().replace("Z", "+00:00"))
+    try:
+        stamp = datetime.fromisoformat(str(doc["aanleverdatumEnTijd"]).upper().replace("Z", "+00:00"))
+    except ValueError:  # Python's message would quote the value
+        raise ValueError("aanleverdatumEnTijd cannot be read as a date and time") from None
     day = stamp.astimezone(DUTCH_TIME).date() if stamp.tzinfo else stamp.date()
     return day.strftime(source.date_format)
 
@@ -398,7 +407,10 @@ def _read_ddas_file(name: str, path: Path, source: Source) -> tuple[pa.Table, li
             name, path, f"follows DDAS v{version} (recognised by its {why}; checked against the v{version} schema: "
             f"{checked}). DDAS v{version} is recognised but not yet read: deliver DDAS v0.9, or wait for the "
             f"wijksignaal release that maps v{version} to the vroegsignalen columns")
-    delivered = _delivery_date(doc, source)
+    try:
+        delivered = _delivery_date(doc, source)
+    except ValueError as exc:
+        raise SourceFileError(name, path, str(exc)) from None
     shown = mask_file_name(path.name)
     paths = {k: v.split(".") for k, v in source.columns.items()}
     records: list[dict] = []
@@ -420,31 +432,44 @@ def _read_ddas_file(name: str, path: Path, source: Source) -> tuple[pa.Table, li
     return table.append_column("_row", pa.array(rows, type=pa.int64())), rejected
 
 
+def _unopenable(name: str, path: Path, exc: OSError) -> SourceFileError:
+    """An OSError's text holds the unmasked path: keep only what went wrong."""
+    return SourceFileError(name, path, f"cannot be read: {exc.strerror or type(exc).__name__}")
+
+
 def preflight(name: str, source: Source, sources_dir: Path) -> list[Path]:
     """Cheap checks of every file of a source before anything is loaded: it exists inside
     the sources folder; its header decodes and names the mapped columns and it has no bare
     CR (CSV: one pass over the bytes); it starts as a JSON object (DDAS)."""
     files = source_files(name, source, sources_dir)
     for path in files:
-        if source.format == "csv":
-            _check_columns(name, path, source, _read_header(name, path, source))
-            _refuse_bare_cr(name, path, _scan(path, digest=False, lines=False))
-        else:
-            head = path.open("rb").read(64)
-            head = (head[3:] if head.startswith(UTF8_BOM) else head).lstrip()
-            if not head.startswith(b"{"):
-                raise SourceFileError(name, path, "is not a DDAS Uitwisselmodel: the file does not start with a JSON object")
+        try:
+            if source.format == "csv":
+                _check_columns(name, path, source, _read_header(name, path, source))
+                _refuse_bare_cr(name, path, _scan(path, digest=False, lines=False))
+            else:
+                with path.open("rb") as fh:
+                    head = fh.read(64)
+                head = (head[3:] if head.startswith(UTF8_BOM) else head).lstrip()
+                if not head.startswith(b"{"):
+                    raise SourceFileError(name, path, "is not a DDAS Uitwisselmodel: the file does not start with "
+                                          "a JSON object")
+        except OSError as exc:
+            raise _unopenable(name, path, exc) from None
     return files
 
 
 def read_source(name: str, source: Source, sources_dir: Path) -> RawSource:
     tables, rejected, infos = [], [], []
     for path in source_files(name, source, sources_dir):
-        scan = _scan(path, lines=source.format == "csv")
-        if source.format == "csv":
-            table, bad = _read_csv_file(name, path, source, scan)
-        else:
-            table, bad = _read_ddas_file(name, path, source)
+        try:
+            scan = _scan(path, lines=source.format == "csv")
+            if source.format == "csv":
+                table, bad = _read_csv_file(name, path, source, scan)
+            else:
+                table, bad = _read_ddas_file(name, path, source)
+        except OSError as exc:  # pyarrow's own OSError texts quote the path too
+            raise _unopenable(name, path, exc) from None
         shown = mask_file_name(path.name)
         table = table.append_column("_file", pa.DictionaryArray.from_arrays(pa.array(np.zeros(table.num_rows, dtype=np.int32)), pa.array([shown])))
         tables.append(table)

@@ -70,7 +70,7 @@ def test_a_file_without_its_header_line_is_refused_without_quoting_the_data_row(
     first = [v.strip("\"") for v in lines[1].rstrip("\n").split(",")]
     with pytest.raises(SourceFileError) as e:
         read_source("brp", SOURCES["brp"], sources_copy)
-    message = str(e.value)
+    message = str(e.value).replace(str(path), "")  # the temporary folder's name holds digits of its own
     assert "the first line holds no column names" in message and "its values are not shown" in message
     assert not [v for v in first if v and v in message]
 
@@ -252,3 +252,19 @@ def test_sources_yaml_refuses_a_path_out_of_the_sources_folder(tmp_path, pattern
     with pytest.raises(ConfigError) as e:
         load_sources(config)
     assert [str(p) for p in e.value.problems] == [f"{config / 'sources.yaml'}:{line}: sources.wmo.file: Value error, {message}"]
+
+
+def test_an_unreadable_file_is_named_masked_without_the_os_message(sources_copy, monkeypatch):
+    import pipelines.ingest.readers as readers
+
+    named = sources_copy / f"vroegsignalen_{BSN}.json"
+    (sources_copy / "vroegsignalen_2026-10.json").rename(named)
+
+    def denied(path, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(path))  # the OS puts the path in its text
+
+    monkeypatch.setattr(readers, "_scan", denied)
+    with pytest.raises(SourceFileError) as e:
+        read_source("vroegsignalen", SOURCES["vroegsignalen"], sources_copy)
+    assert str(e.value) == (f"source 'vroegsignalen', file {sources_copy}/vroegsignalen_•••••••••.json: cannot be "
+                            "read: Permission denied")
