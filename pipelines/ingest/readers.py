@@ -6,7 +6,7 @@ DDAS JSON: the n-th vroegsignaal in the file) and a global ``_rid``.
 
 A file that cannot be read at all raises `SourceFileError` naming the file and what
 is wrong; the run stops and nothing is published. A single malformed record (a CSV
-line with the wrong number of fields, a vroegsignaal that is not an object) is a
+line with the wrong number of fields, a vroegsignaal that breaks the DDAS schema) is a
 row-level problem: it is returned in `RawSource.rejected` and goes to quarantine.
 Columns the mapping does not name (a BRP extract's names, say) are never read.
 
@@ -40,9 +40,8 @@ import io
 import json
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
-
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import numpy as np
