@@ -24,10 +24,12 @@ from privacy import disclosure
 from privacy.dpia import DpiaRules
 from privacy.earlier import KEY, EarlierRelease, protect_against, releases
 from privacy.pseudonymise import load_or_create_key, pads
+from privacy.redact import mask_file_name
 
 from . import geography, workdir
 from .configfile import ConfigError, Problem, read_yaml
 from .ingest import ingest_source, write_quarantine
+from .ingest.contracts import peildatum
 from .ingest.gates import QualityGateFailed
 from .ingest.gates import evaluate as evaluate_gates
 from .ingest.readers import preflight
@@ -35,7 +37,7 @@ from .link import link, load_buurten, period_bounds
 from .publish import Release, publish, recover_and_verify, release_id
 from .reportdata import earlier_tables
 from .selections import LoadedSelection, Selection, load_dpia, load_selections
-from .settings import REPO_ROOT, SOURCE_IDS, Gates, Settings, SourcesFile, load_contract, load_settings, load_sources, resolve
+from .settings import DELIVERY_PERIOD, REPO_ROOT, SOURCE_IDS, Gates, Settings, SourcesFile, load_contract, load_settings, load_sources, resolve
 from .tabulate import COMBINATIES, STAPELING, Tabulation, category_tree, tabulate
 
 log = logging.getLogger("wijksignaal")
@@ -161,7 +163,8 @@ def exclusive(run: Run, command: str = "run"):
 def stage_preflight(run: Run) -> dict[str, list[str]]:
     """Every source file exists and has its columns, checked before the warehouse is touched:
     a run that would stop halfway stops here instead."""
-    return {s: [p.name for p in preflight(s, run.sources.sources[s], run.sources_dir)] for s in SOURCE_IDS}
+    return {s: [mask_file_name(p.name) for p in preflight(s, run.sources.sources[s], run.sources_dir)]
+            for s in SOURCE_IDS}  # a Prefect task result: file names with BSN-like digit runs masked
 
 
 def allowed_fields(run: Run, source: str) -> set[str]:
@@ -186,9 +189,10 @@ def stage_ingest(run: Run, source: str) -> dict:
     try:
         account, records = ingest_source(
             con, source, run.sources.sources[source], run.sources_dir, run.config_dir, pads(run.key()),
-            {"buurten": run.buurten().buurtcode.tolist()}, run.settings.validation_chunk_rows,
-            allowed=allowed_fields(run, source),
-            newest_of=gates.period_coverage.column if gates.period_coverage else None,
+            {"buurten": run.buurten().buurtcode.tolist(), "peildatum": peildatum(run.period, run.settings.period)},
+            run.settings.validation_chunk_rows, allowed=allowed_fields(run, source),
+            newest_of=gates.period_coverage.column if gates.period_coverage
+            and gates.period_coverage.column != DELIVERY_PERIOD else None,
         )
     finally:
         con.close()
@@ -221,7 +225,8 @@ def check_source(run: Run, source: str, sample: int) -> dict:
                                           allowed_fields(run, source))
     raw = read_source(source, spec, run.sources_dir)
     table = raw.table.slice(0, sample)
-    outcome = validate(source, table, contract, spec, {"buurten": run.buurten().buurtcode.tolist()},
+    outcome = validate(source, table, contract, spec, {"buurten": run.buurten().buurtcode.tolist(),
+                                                        "peildatum": peildatum(run.period, run.settings.period)},
                        run.settings.validation_chunk_rows)
     failed = {r.rule: r.failed for r in outcome.rules if r.failed}
     for r in raw.rejected:

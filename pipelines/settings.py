@@ -41,6 +41,17 @@ class Source(Strict):
                     "(rule <column>-waarde)",
     )
 
+    @field_validator("file")
+    @classmethod
+    def _inside_sources_dir(cls, value: str) -> str:
+        """Source files lie in the sources folder: no absolute path, no '..' (the reader also
+        refuses a symbolic link that leads out)."""
+        if value.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", value):
+            raise ValueError("must be relative to the sources folder, not an absolute path")
+        if ".." in re.split(r"[\\/]+", value):
+            raise ValueError("must not contain '..': source files lie inside the sources folder")
+        return value
+
     @field_validator("columns")
     @classmethod
     def _canonical_names(cls, value: dict[str, str]) -> dict[str, str]:
@@ -93,10 +104,15 @@ class ShareLimits(Strict):
     error_above: float = Field(default=0.10, ge=0, le=1, description="refuse when more than this share is quarantined")
 
 
+DELIVERY_PERIOD = "einddatumLevering"
+
+
 class Coverage(Strict):
-    column: str = Field(description="a date column of the source (canonical name)")
-    within_months: int = Field(default=0, ge=0, le=24, description="its newest date must lie on or after the start "
-                                                                   "of the reference period minus this many months")
+    column: str = Field(description="a date column of the source (canonical name): its newest date must lie on or "
+                                    "after the start of the reference period (minus within_months); or "
+                                    f"'{DELIVERY_PERIOD}': the newest delivery period a DDAS file declares must "
+                                    "reach the end of the reference period (minus within_months)")
+    within_months: int = Field(default=0, ge=0, le=24, description="months of slack before the reference period")
     level: Level = "error"
 
 

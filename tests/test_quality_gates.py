@@ -58,7 +58,7 @@ def test_the_ddas_example_files_quarantined_whole_are_refused(sources_copy, key_
     for name in ("enkelvoudigVoorbeeld.json", "meervoudigVoorbeeld.json"):
         shutil.copy(CONFIG_DIR / "reference" / "ddas" / name, sources_copy / f"vroegsignalen_{name}")
     failed = _refused(write_settings(tmp_path / "run", sources_copy, key_file))
-    assert [g.gate for g in failed.failed] == ["empty-source", "quarantined-share"]
+    assert [g.gate for g in failed.failed] == ["empty-source", "quarantined-share", "period-coverage"]
     assert "source 'vroegsignalen': 5 of 5 rows quarantined (100.0%, limit 10.0%)" in str(failed)
     assert _nothing_published(tmp_path / "run" / "work")
     # the quarantine says which rows and rules, so the data team can act on it
@@ -120,19 +120,23 @@ def test_a_yes_no_value_that_no_row_holds_is_a_warning_in_the_audit_and_the_repo
 
 
 def test_deliveries_that_end_before_the_period_are_refused(sources_copy, key_file, tmp_path):
-    for path in sources_copy.glob("vroegsignalen_2026-1*.json"):
-        path.unlink()
+    """A run made before October's DDAS delivery arrived: September's signals are there, October's not."""
+    (sources_copy / "vroegsignalen_2026-10.json").unlink()
     failed = _refused(write_settings(tmp_path / "run", sources_copy, key_file))
-    assert [(g.gate, g.source) for g in failed.failed] == [("period-coverage", "vroegsignalen")]
-    assert "the delivery does not reach the reference period 2026-10" in str(failed)
+    assert str(failed) == (
+        "quality gate period-coverage (error): source 'vroegsignalen': the newest delivery (einddatumLevering) "
+        "ends 2026-09-30, before 2026-10-31: the deliveries do not reach the end of the reference period 2026-10")
+
+
+def test_an_old_period_rerun_with_newer_deliveries_is_covered(sources, key_file, tmp_path):
+    run_all(write_settings(tmp_path / "run", sources, key_file), {"period": "2026-08"})
 
 
 def test_a_gemeente_can_lower_a_gate_to_a_warning(sources_copy, key_file, tmp_path):
-    for path in sources_copy.glob("vroegsignalen_2026-1*.json"):
-        path.unlink()
+    (sources_copy / "vroegsignalen_2026-10.json").unlink()
     settings = write_settings(tmp_path / "run", sources_copy, key_file)
     settings.write_text(settings.read_text() + "quality_gates:\n  vroegsignalen:\n    period_coverage:\n"
-                        "      column: signaaldatum\n      level: warning\n", encoding="utf-8")
+                        "      column: einddatumLevering\n      level: warning\n", encoding="utf-8")
     rel = run_all(settings)
     audit = json.loads((rel.folder / "audit.json").read_text(encoding="utf-8"))
     assert [w["gate"] for w in audit["quality_gates"]["warnings"]] == ["period-coverage"]

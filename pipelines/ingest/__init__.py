@@ -104,7 +104,10 @@ def only_allowed(name: str, source: Source, contract: Contract, allowed: set[str
     unread = [c for c in source.columns if c not in keep]
     source = source.model_copy(update={"columns": {c: h for c, h in source.columns.items() if c in keep},
                                        "values": {c: m for c, m in source.values.items() if c in keep}})
-    contract = contract.model_copy(update={"expectations": [e for e in contract.expectations if e.column in keep]})
+    contract = contract.model_copy(update={"expectations": [  # a rule over two columns needs both read
+        e for e in contract.expectations
+        if e.column in keep and all(v in keep or v.startswith("_") for k, v in e.kwargs.items()
+                                    if k in ("on_or_after", "on_or_before"))]})
     return source, contract, unread
 
 

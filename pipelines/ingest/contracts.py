@@ -8,6 +8,14 @@ run once over the whole column.
 GX's COMPLETE result format copies failing values (a BSN) into its results: here every
 result is reduced at once to counts and internal row ids (`scrub`), and only that
 reduced form is kept, written or logged.
+
+Rules over two columns of a row (``expect_column_pair_dates_to_be_in_order``) name the
+rule's own column in ``column`` (it is the column quarantine shows) and the other one
+in ``kwargs``: ``on_or_after: ingangsdatum`` or ``on_or_before: _aanleverdatum``; the
+other column may be one the reader adds (`readers.READER_COLUMNS`, such as a DDAS
+delivery's own date). A bound the run decides (``max_date_from: peildatum``) comes from
+the run's context, the dict that also carries the code lists; a run that gives none
+does not check that rule and says so (``skipped`` in the outcome, a warning in the log).
 """
 
 from __future__ import annotations
@@ -26,12 +34,15 @@ logging.getLogger("great_expectations").setLevel(logging.ERROR)
 # (pandas.util.hash_pandas_object): ~1.9 s per 2 M-row chunk, 28 % of BRP validation, for
 # a batch marker nothing here reads. Validation results do not depend on it.
 _gx_pandas.HASH_THRESHOLD = 0
+from typing import Any
+
 import pandas as pd
 import pyarrow as pa
 from great_expectations.data_context.types.base import ProgressBarsConfig
 
 from ..settings import Contract, Expectation, Source
-from .expectations import CUSTOM, register_codelists
+from .expectations import CUSTOM, PAIR, register_codelists
+from .readers import READER_COLUMNS
 
 log = logging.getLogger("wijksignaal.ingest")
 _names = itertools.count()
@@ -61,6 +72,7 @@ class RuleResult:
     description: str
     checked: int = 0
     failed: int = 0
+    skipped: str | None = None  # why the rule was not run
 
     @property
     def success(self) -> bool:
@@ -81,7 +93,8 @@ class ContractOutcome:
             "success": all(r.success for r in self.rules),
             "rules": [
                 {"rule": r.rule, "expectation": r.expectation, "column": r.column, "description": r.description,
-                 "rows_checked": r.checked, "rows_failed": r.failed, "success": r.success}
+                 "rows_checked": r.checked, "rows_failed": r.failed, "success": r.success if not r.skipped else None,
+                 **({"skipped": r.skipped} if r.skipped else {})}
                 for r in self.rules
             ],
         }
@@ -97,7 +110,42 @@ def implied_expectations(source: Source) -> list[Expectation]:
             for column, mapping in source.values.items()]
 
 
-def build_expectations(contract: Contract, source: Source, codelists: dict[str, list[str]]) -> list:
+def peildatum(period: str, *later_periods: str) -> str:
+    """The bound after which a date is "in the future" for sources that carry no date of
+    their own (the BRP extract): the last day of the month after the latest of the
+    reference period and `later_periods` (YYYY-MM), as an ISO date.
+
+    Deterministic: it depends on the periods only, never on the clock. Pass as
+    `later_periods` the newest period the run's inputs report on (the month of the newest
+    DDAS delivery's ``einddatumLevering``, or the period the extracts were made for):
+    re-running an old period with newer extracts then keeps the newer extracts' bound,
+    and a child born after the old period is not quarantined as an error.
+    """
+    latest = max((period, *later_periods))
+    return str((pd.Period(latest, freq="M") + 1).end_time.date())
+
+
+CONTEXT_BOUNDS = {"peildatum"}  # bounds a run may give in its context, next to the code lists
+ORDER = {"on_or_after": "column_A", "on_or_before": "column_B"}  # the other column is earlier / later
+
+
+def _pair_columns(contract: Contract, e, source: Source, kwargs: dict) -> dict:
+    """column_A (earlier) and column_B (later) of a two-column rule, from its `on_or_after`
+    or `on_or_before`; the rule's own column is the other one."""
+    given = [k for k in ORDER if k in kwargs]
+    if len(given) != 1:
+        raise ContractError(f"contract '{contract.source}', rule {e.rule}: give exactly one of "
+                            f"{', '.join(ORDER)} (the other column of the pair)")
+    other = kwargs.pop(given[0])
+    if other not in source.columns and other not in READER_COLUMNS[source.format]:
+        raise ContractError(f"contract '{contract.source}', rule {e.rule}: column '{other}' is not in sources.yaml")
+    earlier, later = (other, e.column) if given[0] == "on_or_after" else (e.column, other)
+    return {"column_A": earlier, "column_B": later}
+
+
+def build_expectations(contract: Contract, source: Source, codelists: dict[str, Any]) -> list:
+    """(rule, GX expectation) per contract rule; the expectation is None for a rule whose
+    bound the context does not give (it is checked for mistakes all the same)."""
     out = []
     for e in [*contract.expectations, *implied_expectations(source)]:
         cls = ALLOWED.get(e.expect)
@@ -110,15 +158,36 @@ def build_expectations(contract: Contract, source: Source, codelists: dict[str, 
         if e.expect == "expect_column_values_to_be_in_codelist" and kwargs.get("codelist") not in codelists:
             raise ContractError(f"contract '{contract.source}', rule {e.rule}: unknown code list "
                                 f"'{kwargs.get('codelist')}'; known: {', '.join(sorted(codelists))}")
-        if e.expect == "expect_column_values_to_be_valid_dates":
+        if e.expect in ("expect_column_values_to_be_valid_dates", "expect_column_values_to_be_dates_on_or_before") \
+                or e.expect in PAIR:
             kwargs.setdefault("format", source.date_format)
         if e.expect == "expect_column_values_to_be_decimal_amounts":
             kwargs.setdefault("decimal", source.decimal)
+        absent = False
+        if "max_date_from" in kwargs:
+            bound = kwargs.pop("max_date_from")
+            if bound not in CONTEXT_BOUNDS:
+                raise ContractError(f"contract '{contract.source}', rule {e.rule}: max_date_from must name one of "
+                                    f"{', '.join(sorted(CONTEXT_BOUNDS))}, not '{bound}'")
+            absent = codelists.get(bound) is None
+            kwargs["max_date"] = "2100-01-01" if absent else str(codelists[bound])
         try:
-            out.append((e, cls(column=e.column, meta={"rule": e.rule}, **kwargs)))
+            if e.expect in PAIR:
+                expectation = cls(**_pair_columns(contract, e, source, kwargs), meta={"rule": e.rule}, **kwargs)
+            else:
+                expectation = cls(column=e.column, meta={"rule": e.rule}, **kwargs)
+        except ContractError:
+            raise
         except Exception as exc:  # pydantic validation inside GX
             raise ContractError(f"contract '{contract.source}', rule {e.rule}: {exc}") from None
+        out.append((e, None if absent else expectation))
     return out
+
+
+def _columns(expectation) -> list[str]:
+    if hasattr(expectation, "column_A"):
+        return [expectation.column_A, expectation.column_B]
+    return [expectation.column]
 
 
 def scrub(result) -> tuple[str, int, list[int]]:
@@ -178,12 +247,18 @@ class _Validation:
 
 
 def validate(
-    name: str, table: pa.Table, contract: Contract, source: Source, codelists: dict[str, list[str]],
+    name: str, table: pa.Table, contract: Contract, source: Source, codelists: dict[str, Any],
     chunk_rows: int = 2_000_000,
 ) -> ContractOutcome:
-    expectations = build_expectations(contract, source, codelists)
-    register_codelists(codelists)
-    rules = {e.rule: RuleResult(e.rule, e.expect, e.column, e.description) for e, _ in expectations}
+    built = build_expectations(contract, source, codelists)
+    register_codelists({k: v for k, v in codelists.items() if k not in CONTEXT_BOUNDS})
+    rules = {e.rule: RuleResult(e.rule, e.expect, e.column, e.description) for e, _ in built}
+    for e, x in built:
+        if x is None:
+            rules[e.rule].skipped = (f"not checked: the run gave no {e.kwargs['max_date_from']} "
+                                     "(the bound after which a date is in the future)")
+            log.warning("%s: rule %s %s", name, e.rule, rules[e.rule].skipped)
+    expectations = [(e, x) for e, x in built if x is not None]
     failures: dict[int, list[str]] = {}
 
     def collect(results):
@@ -195,7 +270,7 @@ def validate(
 
     chunked = [x for x in expectations if x[0].expect not in WHOLE_COLUMN]
     whole = [x for x in expectations if x[0].expect in WHOLE_COLUMN]
-    columns = sorted({e.column for e, _ in chunked}) + ["_rid"]
+    columns = sorted({c for _, x in chunked for c in _columns(x)}) + ["_rid"]
     n = table.num_rows
     if chunked:
         v = _Validation(name, chunked)
@@ -211,7 +286,7 @@ def validate(
     for e, x in whole:
         v = _Validation(name, [(e, x)])
         try:
-            collect(v.run(table.select([e.column, "_rid"]).to_pandas(types_mapper=STRING)))
+            collect(v.run(table.select([*_columns(x), "_rid"]).to_pandas(types_mapper=STRING)))
         finally:
             v.close()
     order = {rule: i for i, rule in enumerate(rules)}

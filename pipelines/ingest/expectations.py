@@ -7,7 +7,14 @@
   round-trips, so 2026-02-30 fails (Arrow's strptime would roll it over to March),
   optionally within [min_value, max_value] (ISO dates).
 * ``expect_column_values_to_be_decimal_amounts``: amounts written with the source's
-  decimal separator (``125,50`` in Dutch exports), optionally within bounds.
+  decimal separator (``125,50`` in Dutch exports), with or without the thousands
+  separator that goes with it (``1.234,56``; with decimal ``.``: ``1,234.56``), at most
+  2 decimals, optionally within bounds. `amount_sql` is the same reading in DuckDB.
+* ``expect_column_values_to_be_dates_on_or_before``: a date is not after a bound the run
+  gives (``max_date``, ISO); values that are not dates are left to the ``valid_dates`` rule.
+* ``expect_column_pair_dates_to_be_in_order``: row by row, the date in ``column_A`` is on
+  or before the date in ``column_B`` (ingangsdatum <= einddatum); rows where either is
+  empty or not a date are left to the other rules.
 * ``expect_column_values_to_be_in_codelist``: values are in a named code list (the
   12,005 CBS buurtcodes, say) registered in `CODELISTS` for the run. GX's own
   ``in_set`` would carry the whole list in its configuration and deep-copy it for every
@@ -19,6 +26,7 @@ Nulls are outside a map expectation's domain: required-ness is a separate
 
 from __future__ import annotations
 
+import re
 from typing import ClassVar, Optional
 
 import numpy as np
@@ -26,8 +34,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from great_expectations.execution_engine import PandasExecutionEngine
-from great_expectations.expectations.expectation import ColumnMapExpectation
+from great_expectations.expectations.expectation import ColumnMapExpectation, ColumnPairMapExpectation
 from great_expectations.expectations.metrics import ColumnMapMetricProvider, column_condition_partial
+from great_expectations.expectations.metrics.map_metric_provider import (
+    ColumnPairMapMetricProvider,
+    column_pair_condition_partial,
+)
 
 BSN_WEIGHTS = np.array([9, 8, 7, 6, 5, 4, 3, 2, -1], dtype=np.int32)
 
@@ -64,11 +76,41 @@ def valid_dates(column: pd.Series, format: str, min_value: str | None, max_value
     return ok.to_numpy(zero_copy_only=False)
 
 
+def _dates(arr: pa.Array, format: str) -> pa.Array:
+    """Timestamps of the values that are real dates in `format` (round trip), else null."""
+    parsed = pc.strptime(arr, format=format, unit="s", error_is_null=True)
+    ok = pc.fill_null(pc.equal(pc.strftime(parsed, format=format), arr), False)
+    return pc.if_else(ok, parsed, pa.scalar(None, pa.timestamp("s")))
+
+
+def dates_on_or_before(column: pd.Series, format: str, max_date: str) -> np.ndarray:
+    """True where a value is not a date (another rule's concern) or is on or before `max_date`."""
+    parsed = _dates(_arrow(column), format)
+    bound = pa.scalar(pd.Timestamp(max_date), pa.timestamp("s"))
+    return pc.fill_null(pc.less_equal(parsed, bound), True).to_numpy(zero_copy_only=False)
+
+
+def dates_in_order(earlier: pd.Series, later: pd.Series, format: str) -> np.ndarray:
+    """True where `earlier` <= `later`, or where either is not a date."""
+    a, b = _dates(_arrow(earlier), format), _dates(_arrow(later), format)
+    return pc.fill_null(pc.less_equal(a, b), True).to_numpy(zero_copy_only=False)
+
+
+THOUSANDS = {",": ".", ".": ","}  # the thousands separator that goes with a decimal separator
+
+
+def amount_pattern(decimal: str) -> str:
+    """An amount: optional minus, up to 9 digits (grouped by 3 with the thousands separator,
+    or not at all), optionally the decimal separator and 1-2 decimals."""
+    d, t = re.escape(decimal), re.escape(THOUSANDS[decimal])
+    return rf"^-?([0-9]{{1,3}}({t}[0-9]{{3}}){{1,2}}|[0-9]{{1,9}})({d}[0-9]{{1,2}})?$"
+
+
 def valid_amounts(column: pd.Series, decimal: str, min_value: float | None, max_value: float | None) -> np.ndarray:
     arr = _arrow(column)
-    sep = "," if decimal == "," else r"\."
-    ok = pc.fill_null(pc.match_substring_regex(arr, rf"^-?[0-9]{{1,9}}({sep}[0-9]{{1,2}})?$"), False)
-    values = pc.cast(pc.replace_substring(pc.if_else(ok, arr, "0"), ",", "."), pa.float64())
+    ok = pc.fill_null(pc.match_substring_regex(arr, amount_pattern(decimal)), False)
+    plain = pc.replace_substring(pc.if_else(ok, arr, "0"), THOUSANDS[decimal], "")
+    values = pc.cast(pc.replace_substring(plain, decimal, "."), pa.float64())
     if min_value is not None:
         ok = pc.and_(ok, pc.greater_equal(values, min_value))
     if max_value is not None:
@@ -158,9 +200,51 @@ class ExpectColumnValuesToBeInCodelist(ColumnMapExpectation):
     success_keys: ClassVar[tuple] = ("codelist", "mostly")
 
 
+class ColumnValuesDatesOnOrBefore(ColumnMapMetricProvider):
+    condition_metric_name = "column_values.dates_on_or_before"
+    condition_value_keys = ("format", "max_date")
+
+    @column_condition_partial(engine=PandasExecutionEngine)
+    def _pandas(cls, column, format, max_date, **kwargs):
+        return pd.Series(dates_on_or_before(column, format, max_date), index=column.index)
+
+
+class ExpectColumnValuesToBeDatesOnOrBefore(ColumnMapExpectation):
+    """Values that are dates in `format` are on or before `max_date` (ISO)."""
+
+    format: str = "%Y-%m-%d"
+    max_date: str
+    map_metric: ClassVar[str] = "column_values.dates_on_or_before"
+    success_keys: ClassVar[tuple] = ("format", "max_date", "mostly")
+
+
+class ColumnPairDatesInOrder(ColumnPairMapMetricProvider):
+    condition_metric_name = "column_pair_values.dates_in_order"
+    condition_domain_keys = ("batch_id", "table", "column_A", "column_B", "row_condition", "condition_parser",
+                             "ignore_row_if")
+    condition_value_keys = ("format",)
+
+    @column_pair_condition_partial(engine=PandasExecutionEngine)
+    def _pandas(cls, column_A, column_B, format, **kwargs):
+        return pd.Series(dates_in_order(column_A, column_B, format), index=column_A.index)
+
+
+class ExpectColumnPairDatesToBeInOrder(ColumnPairMapExpectation):
+    """Row by row, the date in `column_A` is on or before the date in `column_B` (both in
+    `format`); a row where either is empty is not checked."""
+
+    format: str = "%Y-%m-%d"
+    ignore_row_if: str = "either_value_is_missing"
+    map_metric: ClassVar[str] = "column_pair_values.dates_in_order"
+    success_keys: ClassVar[tuple] = ("column_A", "column_B", "format", "ignore_row_if", "mostly")
+
+
 CUSTOM = {
     "expect_column_values_to_be_in_codelist": ExpectColumnValuesToBeInCodelist,
     "expect_column_values_to_be_valid_bsn": ExpectColumnValuesToBeValidBsn,
     "expect_column_values_to_be_valid_dates": ExpectColumnValuesToBeValidDates,
     "expect_column_values_to_be_decimal_amounts": ExpectColumnValuesToBeDecimalAmounts,
+    "expect_column_values_to_be_dates_on_or_before": ExpectColumnValuesToBeDatesOnOrBefore,
+    "expect_column_pair_dates_to_be_in_order": ExpectColumnPairDatesToBeInOrder,
 }
+PAIR = {"expect_column_pair_dates_to_be_in_order"}  # expectations over two columns of a row

@@ -10,8 +10,9 @@ change in gemeente.yaml (`quality_gates:`):
 * ``quarantined-share``: more than a share of the rows was quarantined.
 * ``unmatched-value``: a value of a yes/no mapping (`values` in sources.yaml) that no
   loaded row holds: the export probably writes it differently (``J`` for ``Ja``).
-* ``period-coverage``: the newest date of a column (the signal date of the vroegsignalen)
-  lies before the reference period: the delivery does not reach the period.
+* ``period-coverage``: the deliveries do not reach the reference period: the newest period
+  a DDAS file declares (``einddatumLevering``) ends before the period's last day, or the
+  newest date of a column (the ingangsdatum of uitkeringen) lies months before it.
 
 `error` refuses the run (nothing is published), `warning` publishes with the warning in
 audit.json, a banner in report.html and exit code 3, `off` skips the gate.
@@ -24,7 +25,7 @@ from datetime import date
 
 import pandas as pd
 
-from ..settings import Gates
+from ..settings import DELIVERY_PERIOD, Gates
 
 GATE_IDS = ("empty-source", "quarantined-share", "unmatched-value", "period-coverage")
 
@@ -88,7 +89,15 @@ def evaluate(name: str, account: dict, gates: Gates, period: str) -> list[GateRe
                      f"source '{name}', column '{column}': no loaded row holds "
                      f"{', '.join(repr(v) for v in unused)} (sources.yaml values); check how the export writes it")
     cov = gates.period_coverage
-    if cov is not None and loaded:
+    if cov is not None and cov.column == DELIVERY_PERIOD:
+        ends = [f["period_end"] for f in account["files"] if f.get("period_end")]
+        newest = max(ends) if ends else None
+        bound = (pd.Period(period, freq="M") - cov.within_months).end_time.date()
+        if newest is None or date.fromisoformat(newest) < bound:
+            trip("period-coverage", cov.level,
+                 f"source '{name}': the newest delivery ({DELIVERY_PERIOD}) ends {newest or 'nowhere'}, before "
+                 f"{bound}: the deliveries do not reach the end of the reference period {period}")
+    elif cov is not None and loaded:
         newest = account.get("newest", {}).get(cov.column)
         bound = _months_before(period, cov.within_months)
         if newest is None or date.fromisoformat(newest[:10]) < bound:

@@ -6,9 +6,30 @@ DDAS JSON: the n-th vroegsignaal in the file) and a global ``_rid``.
 
 A file that cannot be read at all raises `SourceFileError` naming the file and what
 is wrong; the run stops and nothing is published. A single malformed record (a CSV
-line with the wrong number of fields, a vroegsignaal that is not an object) is a
+line with the wrong number of fields, a vroegsignaal that breaks the DDAS schema) is a
 row-level problem: it is returned in `RawSource.rejected` and goes to quarantine.
 Columns the mapping does not name (a BRP extract's names, say) are never read.
+
+Reading safely:
+
+* **Paths.** Every file a source's `file` glob matches must lie inside the sources
+  folder once symbolic links are resolved; an absolute glob, a ``..`` component or a link
+  that leads out is refused before anything is opened.
+* **No data in messages.** A message describes a file by counts, positions and the
+  names the configuration expects; never by a header field, a row or a value. File
+  names and paths in messages, in `Rejected.file`, ``_file`` and `FileInfo.name` pass
+  through `privacy.redact.mask_file_name` (a BSN in a file name is masked).
+* **Rows are lines.** A CSV data row number is the file's line number minus one (the
+  header is line 1), as a text editor or a spreadsheet shows it: blank lines keep their
+  number (they are skipped, not rows); a bare carriage return (CR without LF, the classic
+  Mac OS line ending) would split a line in two for the CSV parser and shift every later
+  number, and a quoted field running over a line end (a line break inside quotes, or a
+  quote never closed, which swallows every later line) would merge lines: both refuse
+  the file, naming the line.
+* **DDAS JSON** is checked against the JSON Schema of the DDAS version it follows
+  (`ddas.py`): a signal that breaks it is a rejected row (rule ``ddas-schema``), a
+  problem outside the signals refuses the file. DDAS v1.2 is recognised and checked but
+  not yet read: such a file is refused.
 """
 
 from __future__ import annotations
@@ -19,19 +40,31 @@ import io
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from privacy.redact import mask_file_name
+
 from ..settings import Source
+from . import ddas
+
+# columns a reader adds next to the mapped ones, usable by contract rules (see contracts.py)
+READER_COLUMNS = {"csv": (), "ddas-json": ("_aanleverdatum",)}
+DUTCH_TIME = ZoneInfo("Europe/Amsterdam")
 
 
 class SourceFileError(Exception):
+    """A source file that cannot be read; the message names the source, the file (masked)
+    and the problem, never a value from the file."""
+
     def __init__(self, source: str, file: Path | str, problem: str):
-        self.source, self.file, self.problem = source, str(file), problem
-        super().__init__(f"source '{source}', file {file}: {problem}")
+        self.source, self.file, self.problem = source, mask_file_name(str(file)), problem
+        super().__init__(f"source '{source}', file {self.file}: {problem}")
 
 
 @dataclass(frozen=True)
@@ -48,6 +81,8 @@ class FileInfo:
     sha256: str
     bytes: int
     rows: int
+    # the last day the delivery reports on, where the file says so (DDAS einddatumLevering, ISO)
+    period_end: str | None = None
 
 
 @dataclass
@@ -62,70 +97,216 @@ class RawSource:
         return self.table.num_rows + len(self.rejected)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
+BARE_CR = re.compile(rb"\r(?=[^\n])")  # a CR followed by something other than LF (a CR at a block's end: see _scan)
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+@dataclass(frozen=True)
+class _Scan:
+    sha256: str
+    bytes: int
+    lines: int  # physical lines, counted by LF (a last line without LF counts too); 0 if not counted
+    bare_cr: int | None  # byte offset of the first CR not followed by LF
+
+
+def _scan(path: Path, digest: bool = True, lines: bool = True) -> _Scan:
+    """One pass over the bytes: the file's sha256, its lines and its first bare CR."""
+    h = hashlib.sha256() if digest else None
+    size = lf = 0
+    bare: int | None = None
+    prev_cr, last = False, b""
     with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 22), b""):
-            h.update(block)
-    return h.hexdigest()
+        for block in iter(lambda: fh.read(1 << 24), b""):
+            if h is not None:
+                h.update(block)
+            if bare is None:
+                if prev_cr and block[:1] != b"\n":
+                    bare = size - 1  # the previous block ended in a CR that no LF follows
+                elif (i := block.find(b"\r")) != -1 and (m := BARE_CR.search(block, i)):
+                    bare = size + m.start()
+                prev_cr = block.endswith(b"\r")
+            if lines:
+                lf += block.count(b"\n")
+            size += len(block)
+            last = block[-1:]
+    if bare is None and prev_cr:
+        bare = size - 1  # the file ends in a bare CR
+    return _Scan(h.hexdigest() if h is not None else "", size,
+                 lf + (1 if size and last != b"\n" else 0) if lines else 0, bare)
+
+
+def _line_of(path: Path, offset: int) -> int:
+    """The line (1 = the first) holding the byte at `offset`."""
+    n = 1
+    with path.open("rb") as fh:
+        while offset > 0:
+            block = fh.read(min(1 << 24, offset))
+            if not block:
+                break
+            n += block.count(b"\n")
+            offset -= len(block)
+    return n
+
+
+def _refuse_bare_cr(name: str, path: Path, scan: _Scan) -> None:
+    if scan.bare_cr is None:
+        return
+    line = _line_of(path, scan.bare_cr)
+    where = "the header line" if line == 1 else f"line {line} (data row {line - 1})"
+    raise SourceFileError(
+        name, path, f"{where} holds a carriage return without a line feed (a bare CR, the classic Mac OS line "
+        "ending): the CSV reader would start a new row there and every later row number would be wrong. Lines "
+        "must end in LF or CRLF: convert the file's line endings, or ask the supplier for a new extract")
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.resolve().relative_to(root)
+    except (ValueError, OSError, RuntimeError):  # outside, unresolvable, or a symlink loop
+        return False
+    return True
+
+
+def _unsafe_pattern(pattern: str) -> str | None:
+    """Why a `file` glob from sources.yaml may not be used, or None (see also settings.Source)."""
+    parts = re.split(r"[\\/]+", pattern)
+    if not pattern.strip():
+        return "the file name is empty"
+    if pattern.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", pattern):
+        return "it is an absolute path"
+    if ".." in parts:
+        return "it has a '..' component"
+    return None
 
 
 def source_files(name: str, source: Source, sources_dir: Path) -> list[Path]:
-    files = sorted(p for p in sources_dir.glob(source.file) if p.is_file())
+    """The files a source's `file` glob matches, sorted; each one must lie inside the
+    sources folder after symbolic links are resolved."""
+    why = _unsafe_pattern(source.file)
+    if why:
+        raise SourceFileError(name, source.file, f"refused: the 'file' sources.yaml gives this source: {why}; "
+                              "source files must lie inside the sources folder")
+    root = sources_dir.resolve()
+    files = []
+    for p in sorted(sources_dir.glob(source.file)):
+        if not p.is_file():
+            continue
+        if not _inside(p, root):
+            raise SourceFileError(name, p, f"refused: it is a symbolic link (or lies under one) that leads out of "
+                                  f"the sources folder {mask_file_name(str(root))}; source files must lie inside it")
+        files.append(p)
     if not files:
         raise SourceFileError(name, sources_dir / source.file, "file not found")
     return files
 
 
 def _read_header(name: str, path: Path, source: Source) -> list[str]:
+    with path.open("rb") as fh:
+        bom = fh.read(3) == UTF8_BOM
+    if bom and source.encoding != "utf-8":
+        raise SourceFileError(name, path, f"starts with a UTF-8 byte-order mark: the file is UTF-8, sources.yaml "
+                              f"says {source.encoding}; check the encoding in sources.yaml")
+    encoding = "utf-8-sig" if source.encoding == "utf-8" else source.encoding
     try:
-        with path.open("r", encoding=source.encoding, newline="") as fh:
+        with path.open("r", encoding=encoding, newline="") as fh:
             line = fh.readline()
     except UnicodeDecodeError as exc:
         raise SourceFileError(name, path, f"cannot be decoded as {source.encoding} (byte {exc.start} of the header); "
                               "check the encoding in sources.yaml") from None
     if not line.strip():
         raise SourceFileError(name, path, "file is empty: no header line")
-    header = next(csv.reader(io.StringIO(line), delimiter=source.delimiter))
-    return [h.strip().lstrip("\ufeff") for h in header]
+    try:
+        header = next(csv.reader(io.StringIO(line), delimiter=source.delimiter))
+    except csv.Error as exc:  # "line contains NUL", "field larger than field limit": no data in them
+        raise SourceFileError(name, path, f"the header line cannot be parsed as CSV ({exc})") from None
+    return [h.strip() for h in header]
 
 
 DATA_LIKE = re.compile(r"\d{4}")  # a BSN, a date, a postcode: a header's names hold no such run
 
 
+def _names(names: list[str]) -> str:
+    return ", ".join(repr(c) for c in names)
+
+
 def _check_columns(name: str, path: Path, source: Source, header: list[str]) -> None:
+    """The header names every mapped column once. A message about it describes the header
+    by counts and by the names sources.yaml expects: never by its own fields (a data row
+    in place of the header would otherwise be quoted)."""
     wanted = list(source.columns.values())
     missing = [c for c in wanted if c not in header]
     if missing:
-        if any(DATA_LIKE.search(h) for h in header):  # a data row where the header should be: never echo it
+        if any(DATA_LIKE.search(h) for h in header):  # a data row where the header should be
             raise SourceFileError(
-                name, path, f"missing column(s) {', '.join(repr(c) for c in missing)}: the first line holds no "
+                name, path, f"missing column(s) {_names(missing)}: the first line holds no "
                 f"column names ({len(header)} fields, one with a run of 4 or more digits, as in a data row; "
                 "its values are not shown). The file needs a header line")
+        found = [c for c in wanted if c in header]
+        summary = (f"the header has {len(header)} field{'s' if len(header) != 1 else ''}; "
+                   + (f"{len(found)} of the {len(wanted)} expected names were found: {_names(found)}" if found
+                      else f"none of the {len(wanted)} expected names was found"))
+        folded = {h.casefold().strip() for h in header}
+        near = [c for c in missing if c.casefold() in folded]
         hint = ""
-        if any(("â" in h or "Ã" in h) for h in header):
+        if near:
+            hint = f"; {_names(near)} {'is' if len(near) == 1 else 'are'} there with other capitals"
+        elif any(("â" in h or "Ã" in h) for h in header):
             hint = "; the header looks UTF-8 encoded, sources.yaml says " + source.encoding
-        elif len(header) == 1 and source.delimiter not in header[0]:
+        elif len(header) == 1:
             hint = f"; only one column found: is the delimiter '{source.delimiter}'?"
-        raise SourceFileError(
-            name, path, f"missing column(s) {', '.join(repr(c) for c in missing)} "
-            f"(found: {', '.join(repr(h) for h in header)}){hint}"
-        )
+        raise SourceFileError(name, path, f"missing column(s) {_names(missing)} ({summary}){hint}")
     dupes = sorted({h for h in header if header.count(h) > 1 and h in wanted})
     if dupes:
         raise SourceFileError(name, path, f"column(s) {', '.join(dupes)} appear more than once")
 
 
-def _read_csv_file(name: str, path: Path, source: Source) -> tuple[pa.Table, list[Rejected]]:
+def _arrow_problem(msg: str) -> str:
+    """What an ArrowInvalid says, without the part that can quote the file (Arrow appends
+    the offending row's text to most parse errors)."""
+    if msg.startswith("Empty CSV file"):
+        return "the file is empty"
+    m = re.search(r"Expected (\d+) columns, got (\d+)", msg)
+    if m:
+        return f"a row has {m.group(2)} fields where the header has {m.group(1)}"
+    if "straddling" in msg or "out of sync" in msg or "newline" in msg.lower():
+        return "a quoted field runs over a line end (a line break inside quotes, or a quote never closed)"
+    return "Arrow's CSV parser gave up (its message is not shown: it can quote the file's data)"
+
+
+def _multi_line_record(path: Path, source: Source) -> int | None:
+    """The line on which the first record spanning more than one line starts (slow: only
+    called once the counts show a file holds one)."""
+    encoding = "utf-8-sig" if source.encoding == "utf-8" else source.encoding
+    with path.open("r", encoding=encoding, newline="") as fh:
+        reader = csv.reader(fh, delimiter=source.delimiter)
+        before = 0
+        try:
+            for _ in reader:
+                if reader.line_num - before > 1:
+                    return before + 1
+                before = reader.line_num
+        except csv.Error:
+            return before + 1
+    return None
+
+
+def _blank_rows(path: Path) -> np.ndarray:
+    """Data row numbers (line - 1) of the empty lines, which the CSV parser skips."""
+    with path.open("rb") as fh:
+        return np.array([i - 1 for i, line in enumerate(fh, 1) if line in (b"\n", b"\r\n")], dtype=np.int64)
+
+
+def _read_csv_file(name: str, path: Path, source: Source, scan: _Scan) -> tuple[pa.Table, list[Rejected]]:
+    _refuse_bare_cr(name, path, scan)
     header = _read_header(name, path, source)
     _check_columns(name, path, source, header)
     wanted = list(source.columns.values())
-    rejected: list[Rejected] = []
+    invalid: list[tuple[int | None, str]] = []  # (record number, problem)
 
     def on_invalid(row) -> str:
         # row.text holds the raw line (personal data): never kept
-        rejected.append(Rejected(path.name, None if row.number is None else row.number - 1, "csv-structure",
-                                 f"expected {row.expected_columns} fields, found {row.actual_columns}"))
+        invalid.append((None if row.number is None else row.number - 1,
+                        f"expected {row.expected_columns} fields, found {row.actual_columns}"))
         return "skip"
 
     def read(threads: bool) -> pa.Table:
@@ -140,8 +321,8 @@ def _read_csv_file(name: str, path: Path, source: Source) -> tuple[pa.Table, lis
 
     try:
         table = read(threads=True)
-        if rejected:  # row numbers are only known single-threaded: read again
-            rejected.clear()
+        if invalid:  # row numbers are only known single-threaded: read again
+            invalid.clear()
             table = read(threads=False)
     except UnicodeDecodeError as exc:
         raise SourceFileError(name, path, f"cannot be decoded as {source.encoding} (byte offset {exc.start}); "
@@ -150,13 +331,27 @@ def _read_csv_file(name: str, path: Path, source: Source) -> tuple[pa.Table, lis
         msg = str(exc)
         if "UTF8" in msg or "UTF-8" in msg:
             raise SourceFileError(name, path, f"is not valid {source.encoding}: check the encoding in sources.yaml") from None
-        raise SourceFileError(name, path, f"cannot be parsed as CSV: {msg.splitlines()[0]}") from None
-    # data row numbers, skipping rejected lines (rejected rows carry their own number)
-    total = table.num_rows + len(rejected)
-    bad = {r.row for r in rejected}
-    rows = np.arange(1, total + 1, dtype=np.int64)
-    if bad:
-        rows = rows[~np.isin(rows, np.array(sorted(bad), dtype=np.int64))]
+        raise SourceFileError(name, path, f"cannot be parsed as CSV: {_arrow_problem(msg)}") from None
+    # The parser numbers records and skips empty lines; a row's number here is its line - 1.
+    # Every line after the header is a record or an empty line, unless a record ran over a line end.
+    rows = np.arange(1, scan.lines, dtype=np.int64)
+    records = table.num_rows + len(invalid)
+    if records != len(rows):  # empty lines (or worse): find them, slowly, once
+        rows = rows[~np.isin(rows, _blank_rows(path))]
+    if records != len(rows):
+        line = _multi_line_record(path, source)
+        where = f"line {line} starts a quoted field" if line else "a quoted field"
+        raise SourceFileError(
+            name, path, f"{where} that runs over the end of the line (a line break inside quotes, or a quote "
+            f"that is never closed and swallows the lines after it): {len(rows)} non-empty lines after the header "
+            f"gave {records} rows, so rows would no longer be lines and some could be lost unseen. Remove the line "
+            "break or close the quote")
+    shown = mask_file_name(path.name)
+    rejected = [Rejected(shown, int(rows[r - 1]), "csv-structure", problem) for r, problem in invalid]
+    if invalid:
+        keep = np.ones(len(rows), dtype=bool)
+        keep[np.array([r - 1 for r, _ in invalid], dtype=np.int64)] = False
+        rows = rows[keep]
     table = table.rename_columns([{v: k for k, v in source.columns.items()}[c] for c in table.column_names])
     return table.append_column("_row", pa.array(rows)), rejected
 
@@ -176,59 +371,121 @@ def _flatten_signal(signal: dict, paths: dict[str, list[str]]) -> dict[str, str 
     return out
 
 
-def _read_ddas_file(name: str, path: Path, source: Source) -> tuple[pa.Table, list[Rejected]]:
+def _delivery_date(doc: dict, source: Source) -> str:
+    """The delivery's own creation date (``aanleverdatumEnTijd``, required by every DDAS
+    version), as a Dutch calendar date in the source's date format."""
     try:
-        doc = json.loads(path.read_bytes().decode(source.encoding))
+        stamp = datetime.fromisoformat(str(doc["aanleverdatumEnTijd"]).upper().replace("Z", "+00:00"))
+    except ValueError:  # Python's message would quote the value
+        raise ValueError("aanleverdatumEnTijd cannot be read as a date and time") from None
+    day = stamp.astimezone(DUTCH_TIME).date() if stamp.tzinfo else stamp.date()
+    return day.strftime(source.date_format)
+
+
+def _period_end(doc: dict) -> str | None:
+    """The delivery's einddatumLevering as an ISO date (the schema has checked its form), or None."""
+    value = doc.get("einddatumLevering")
+    try:
+        return date.fromisoformat(str(value)[:10]).isoformat() if value else None
+    except ValueError:
+        return None
+
+
+def _read_ddas_file(name: str, path: Path, source: Source) -> tuple[pa.Table, list[Rejected], str | None]:
+    encoding = "utf-8-sig" if source.encoding == "utf-8" else source.encoding
+    try:
+        doc = json.loads(path.read_bytes().decode(encoding))
     except UnicodeDecodeError:
         raise SourceFileError(name, path, f"is not valid {source.encoding}") from None
     except json.JSONDecodeError as exc:
         raise SourceFileError(name, path, f"is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("leveringen"), list):
         raise SourceFileError(name, path, "is not a DDAS Uitwisselmodel: no 'leveringen' list at the top level")
+    try:
+        version, why = ddas.detect_version(doc)
+    except ddas.DdasError as exc:
+        raise SourceFileError(name, path, f"is not a DDAS file wijksignaal can read: {exc}") from None
+    found = ddas.schema(version).check(doc)
+    if found.file:
+        raise SourceFileError(name, path, f"does not follow the DDAS v{version} schema "
+                              f"({len(found.file)} problem(s) outside the signals): {ddas.join_problems(found.file)}")
+    if version not in ddas.READ_VERSIONS:
+        total = sum(len(lev.get("vroegsignalen") or []) for lev in doc["leveringen"])
+        checked = (f"{total} signal(s), {len(found.signals)} not following the schema" if found.signals
+                   else f"{total} signal(s), all following the schema")
+        raise SourceFileError(
+            name, path, f"follows DDAS v{version} (recognised by its {why}; checked against the v{version} schema: "
+            f"{checked}). DDAS v{version} is recognised but not yet read: deliver DDAS v0.9, or wait for the "
+            f"wijksignaal release that maps v{version} to the vroegsignalen columns")
+    try:
+        delivered = _delivery_date(doc, source)
+    except ValueError as exc:
+        raise SourceFileError(name, path, str(exc)) from None
+    shown = mask_file_name(path.name)
     paths = {k: v.split(".") for k, v in source.columns.items()}
     records: list[dict] = []
     rows: list[int] = []
     rejected: list[Rejected] = []
     n = 0
     for i, levering in enumerate(doc["leveringen"]):
-        signals = levering.get("vroegsignalen", []) if isinstance(levering, dict) else None
-        if not isinstance(signals, list):
-            raise SourceFileError(name, path, f"leveringen[{i}].vroegsignalen is not a list")
-        for j, signal in enumerate(signals):
+        for j, signal in enumerate(levering.get("vroegsignalen") or []):
             n += 1
-            if not isinstance(signal, dict):
-                rejected.append(Rejected(path.name, n, "ddas-structure", f"leveringen[{i}].vroegsignalen[{j}] is not an object"))
+            problem = found.signals.get((i, j))
+            if problem is not None:
+                rejected.append(Rejected(shown, n, "ddas-schema", f"does not follow the DDAS v{version} schema: {problem}"))
                 continue
             records.append(_flatten_signal(signal, paths))
             rows.append(n)
     schema = pa.schema([(k, pa.string()) for k in source.columns])
     table = pa.Table.from_pylist(records, schema=schema) if records else schema.empty_table()
-    return table.append_column("_row", pa.array(rows, type=pa.int64())), rejected
+    table = table.append_column("_aanleverdatum", pa.array([delivered] * len(rows), type=pa.string()))
+    return table.append_column("_row", pa.array(rows, type=pa.int64())), rejected, _period_end(doc)
+
+
+def _unopenable(name: str, path: Path, exc: OSError) -> SourceFileError:
+    """An OSError's text holds the unmasked path: keep only what went wrong."""
+    return SourceFileError(name, path, f"cannot be read: {exc.strerror or type(exc).__name__}")
 
 
 def preflight(name: str, source: Source, sources_dir: Path) -> list[Path]:
-    """Cheap checks of every file of a source before anything is loaded: it exists, its
-    header decodes and names the mapped columns (CSV), it starts as a JSON object (DDAS)."""
+    """Cheap checks of every file of a source before anything is loaded: it exists inside
+    the sources folder; its header decodes and names the mapped columns and it has no bare
+    CR (CSV: one pass over the bytes); it starts as a JSON object (DDAS)."""
     files = source_files(name, source, sources_dir)
     for path in files:
-        if source.format == "csv":
-            _check_columns(name, path, source, _read_header(name, path, source))
-        else:
-            head = path.open("rb").read(64).lstrip()
-            if not head.startswith(b"{"):
-                raise SourceFileError(name, path, "is not a DDAS Uitwisselmodel: the file does not start with a JSON object")
+        try:
+            if source.format == "csv":
+                _check_columns(name, path, source, _read_header(name, path, source))
+                _refuse_bare_cr(name, path, _scan(path, digest=False, lines=False))
+            else:
+                with path.open("rb") as fh:
+                    head = fh.read(64)
+                head = (head[3:] if head.startswith(UTF8_BOM) else head).lstrip()
+                if not head.startswith(b"{"):
+                    raise SourceFileError(name, path, "is not a DDAS Uitwisselmodel: the file does not start with "
+                                          "a JSON object")
+        except OSError as exc:
+            raise _unopenable(name, path, exc) from None
     return files
 
 
 def read_source(name: str, source: Source, sources_dir: Path) -> RawSource:
     tables, rejected, infos = [], [], []
     for path in source_files(name, source, sources_dir):
-        reader = _read_csv_file if source.format == "csv" else _read_ddas_file
-        table, bad = reader(name, path, source)
-        table = table.append_column("_file", pa.DictionaryArray.from_arrays(pa.array(np.zeros(table.num_rows, dtype=np.int32)), pa.array([path.name])))
+        try:
+            scan = _scan(path, lines=source.format == "csv")
+            period_end = None
+            if source.format == "csv":
+                table, bad = _read_csv_file(name, path, source, scan)
+            else:
+                table, bad, period_end = _read_ddas_file(name, path, source)
+        except OSError as exc:  # pyarrow's own OSError texts quote the path too
+            raise _unopenable(name, path, exc) from None
+        shown = mask_file_name(path.name)
+        table = table.append_column("_file", pa.DictionaryArray.from_arrays(pa.array(np.zeros(table.num_rows, dtype=np.int32)), pa.array([shown])))
         tables.append(table)
         rejected.extend(bad)
-        infos.append(FileInfo(path.name, _sha256(path), path.stat().st_size, table.num_rows + len(bad)))
+        infos.append(FileInfo(shown, scan.sha256, scan.bytes, table.num_rows + len(bad), period_end))
     table = pa.concat_tables(tables, promote_options="permissive") if len(tables) > 1 else tables[0]
     table = table.append_column("_rid", pa.array(np.arange(table.num_rows, dtype=np.int64)))
     return RawSource(name, table, infos, rejected)

@@ -9,7 +9,7 @@ SELECT
     try_strptime(ingangsdatum, $date_format)::DATE                 AS ingangsdatum,
     try_strptime(einddatum, $date_format)::DATE                    AS einddatum,
     inhouding                                                  AS inhouding,
-    TRY_CAST(replace(inhouding_bedrag, $decimal, '.') AS DECIMAL(9, 2))   AS inhouding_bedrag,
+    TRY_CAST(replace(replace(inhouding_bedrag, CASE $decimal WHEN ',' THEN '.' ELSE ',' END, ''), $decimal, '.') AS DECIMAL(9, 2)) AS inhouding_bedrag,
     budgetbeheer                                               AS budgetbeheer,
     _rid
 FROM staging;

@@ -28,4 +28,14 @@ def test_valid_dates_is_strict_and_round_trips():
 
 def test_decimal_amounts_follow_the_source_separator():
     got = valid_amounts(s(["125,50", "125.50", "1.250,00", "-3,00", "7", "9999,999"]), ",", 0, 5000)
-    assert list(got) == [True, False, False, False, True, False]
+    assert list(got) == [True, False, True, False, True, False]
+
+
+def test_amounts_may_group_thousands_with_the_separator_that_goes_with_the_decimal():
+    """Issue 11: `1.234,56` is how a Dutch export writes 1234.56; it was refused."""
+    comma = ["1.234,56", "1234,56", "1.234", "12.345.678,90", "1.23,00", "1.2345,00", "1,234.56", "1.234.56"]
+    assert list(valid_amounts(s(comma), ",", None, None)) == [True, True, True, True, False, False, False, False]
+    dot = ["1,234.56", "1234.56", "1,234", "1.234,56", "1,23.00"]
+    assert list(valid_amounts(s(dot), ".", None, None)) == [True, True, True, False, False]
+    # the bounds apply to the value, thousands separator and all
+    assert list(valid_amounts(s(["4.999,99", "5.000,01"]), ",", 0, 5000)) == [True, False]

@@ -70,6 +70,201 @@ def test_a_file_without_its_header_line_is_refused_without_quoting_the_data_row(
     first = [v.strip("\"") for v in lines[1].rstrip("\n").split(",")]
     with pytest.raises(SourceFileError) as e:
         read_source("brp", SOURCES["brp"], sources_copy)
-    message = str(e.value)
+    message = str(e.value).replace(str(path), "")  # the temporary folder's name holds digits of its own
     assert "the first line holds no column names" in message and "its values are not shown" in message
     assert not [v for v in first if v and v in message]
+
+
+# -- issue 11: reading safely ------------------------------------------------------------------------------------
+
+BSN = "123456782"  # passes the 11-proef
+
+
+def _lines(path, encoding="utf-8"):
+    return path.read_text(encoding=encoding).splitlines(keepends=True)
+
+
+def test_an_unrecognised_header_is_described_by_counts_and_expected_names_only(sources_copy):
+    path = sources_copy / "brp.csv"
+    lines = _lines(path)
+    lines[0] = lines[0].replace('"BSN"', '"Burgerservicenummer"').replace('"Geslachtsnaam"', '"Jansen"')
+    path.write_text("".join(lines), encoding="utf-8")
+    with pytest.raises(SourceFileError) as e:
+        read_source("brp", SOURCES["brp"], sources_copy)
+    assert str(e.value) == (f"source 'brp', file {path}: missing column(s) 'BSN' (the header has 7 fields; 3 of the "
+                            "4 expected names were found: 'Huishoudnummer', 'Geboortedatum', 'Buurtcode')")
+    assert "Jansen" not in str(e.value) and "Burgerservicenummer" not in str(e.value)
+
+
+def test_a_header_name_in_other_capitals_is_pointed_out(sources_copy):
+    path = sources_copy / "wmo.csv"
+    path.write_text(path.read_text(encoding="utf-8").replace('"BSN"', '"bsn"', 1), encoding="utf-8")
+    with pytest.raises(SourceFileError) as e:
+        read_source("wmo", SOURCES["wmo"], sources_copy)
+    assert str(e.value).endswith("(the header has 5 fields; 4 of the 5 expected names were found: 'Productcategorie', "
+                                 "'Productcode', 'Ingangsdatum', 'Einddatum'); 'BSN' is there with other capitals")
+
+
+def test_a_utf8_bom_in_a_cp1252_file_is_named(sources_copy):
+    path = sources_copy / "uitkeringen.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    with pytest.raises(SourceFileError) as e:
+        read_source("uitkeringen", SOURCES["uitkeringen"], sources_copy)
+    assert str(e.value) == (f"source 'uitkeringen', file {path}: starts with a UTF-8 byte-order mark: the file is "
+                            "UTF-8, sources.yaml says cp1252; check the encoding in sources.yaml")
+
+
+@pytest.mark.parametrize("where", ["end", "middle"])
+def test_a_bare_cr_refuses_the_file_naming_its_line(sources_copy, where):
+    from pipelines.ingest.readers import preflight
+
+    path = sources_copy / "wmo.csv"
+    lines = _lines(path)
+    lines[6] = lines[6].rstrip("\n") + "\r" if where == "end" else lines[6].replace(",", ",\r", 1)
+    path.write_text("".join(lines), encoding="utf-8")
+    message = (f"source 'wmo', file {path}: line 7 (data row 6) holds a carriage return without a line feed (a bare "
+               "CR, the classic Mac OS line ending): the CSV reader would start a new row there and every later row "
+               "number would be wrong. Lines must end in LF or CRLF: convert the file's line endings, or ask the "
+               "supplier for a new extract")
+    for check in (read_source, preflight):
+        with pytest.raises(SourceFileError) as e:
+            check("wmo", SOURCES["wmo"], sources_copy)
+        assert str(e.value) == message
+
+
+def test_crlf_line_endings_are_fine(sources):
+    assert b"\r\n" in (sources / "uitkeringen.csv").read_bytes()  # the synthetic export is CRLF
+    assert read_source("uitkeringen", SOURCES["uitkeringen"], sources).rejected == []
+
+
+def test_blank_lines_keep_the_line_numbers_of_later_rows(sources_copy):
+    path = sources_copy / "wmo.csv"
+    lines = _lines(path)
+    lines[10] = lines[10].rstrip("\n") + ",extra\n"  # line 11, data row 10
+    lines[3:3] = ["\n", "\r\n"]  # two empty lines before it: now line 13, data row 12
+    path.write_text("".join(lines), encoding="utf-8")
+    raw = read_source("wmo", SOURCES["wmo"], sources_copy)
+    assert [(r.row, r.rule) for r in raw.rejected] == [(12, "csv-structure")]
+    rows = raw.table["_row"].to_pylist()
+    assert 3 not in rows and 4 not in rows and 12 not in rows and rows[:4] == [1, 2, 5, 6]
+    assert raw.rows_read == len(lines) - 3  # header and the two empty lines are no rows
+
+
+def test_a_quoted_field_over_a_line_end_refuses_the_file(sources_copy):
+    path = sources_copy / "wmo.csv"
+    lines = _lines(path)
+    lines[6] = lines[6].replace('"0', '"\n0', 1)  # a line break inside the quotes of line 7
+    path.write_text("".join(lines), encoding="utf-8")
+    with pytest.raises(SourceFileError) as e:
+        read_source("wmo", SOURCES["wmo"], sources_copy)
+    n = len(lines) - 1
+    assert str(e.value) == (
+        f"source 'wmo', file {path}: line 7 starts a quoted field that runs over the end of the line (a line break "
+        "inside quotes, or a quote that is never closed and swallows the lines after it): "
+        f"{n + 1} non-empty lines after the header gave {n} rows, so rows would no longer be lines and some could be "
+        "lost unseen. Remove the line break or close the quote")
+
+
+def test_arrow_parse_errors_are_reduced_to_what_they_say_about_the_file():
+    from pipelines.ingest.readers import _arrow_problem
+
+    assert _arrow_problem(f"CSV parse error: Expected 7 columns, got 8: {BSN},Jansen,1980-01-01") == \
+        "a row has 8 fields where the header has 7"
+    assert _arrow_problem(f"CSV parser got out of sync with chunker. {BSN}") == \
+        "a quoted field runs over a line end (a line break inside quotes, or a quote never closed)"
+    assert BSN not in _arrow_problem(f"In CSV column #0: Row #2: CSV conversion error: invalid value '{BSN}'")
+
+
+def test_a_bsn_in_a_file_name_is_masked_in_messages_quarantine_and_file_list(sources_copy, tmp_path):
+    import json
+
+    import duckdb
+
+    from pipelines.ingest import ingest_source, write_quarantine
+    from privacy.pseudonymise import pads
+
+    named = sources_copy / f"vroegsignalen_{BSN}.json"
+    (sources_copy / "vroegsignalen_2026-10.json").rename(named)
+    doc = json.loads(named.read_text(encoding="utf-8"))
+    doc["leveringen"][0]["vroegsignalen"][0]["signaalpartner"]["type"] = "Telefoon"  # a schema rejection
+    doc["leveringen"][0]["vroegsignalen"][1]["client"]["Burgerservicenummer"] = "123456789"  # fails the 11-proef
+    named.write_text(json.dumps(doc), encoding="utf-8")
+    account, records = ingest_source(duckdb.connect(), "vroegsignalen", SOURCES["vroegsignalen"], sources_copy,
+                                     CONFIG_DIR, pads(b"k" * 32), {"buurten": []})
+    assert {r["file"] for r in records} == {"vroegsignalen_•••••••••.json"}
+    assert {r["rule"] for r in records} == {"ddas-schema", "bsn-elfproef"}
+    assert "vroegsignalen_•••••••••.json" in [f["name"] for f in account.files]
+    write_quarantine(tmp_path / "q.csv", records)
+    assert BSN.encode() not in (tmp_path / "q.csv").read_bytes()
+    assert BSN not in json.dumps(account.as_dict())
+    named.write_text('{"leveringen": [', encoding="utf-8")
+    with pytest.raises(SourceFileError) as e:
+        read_source("vroegsignalen", SOURCES["vroegsignalen"], sources_copy)
+    assert str(e.value) == (f"source 'vroegsignalen', file {sources_copy}/vroegsignalen_•••••••••.json: is not valid "
+                            "JSON (line 1, column 17: Expecting value)")
+
+
+@pytest.mark.parametrize("pattern, why", [("../../etc/passwd", "it has a '..' component"),
+                                          ("/etc/passwd", "it is an absolute path"),
+                                          ("sub/../../wmo.csv", "it has a '..' component")])
+def test_a_source_path_outside_the_sources_folder_is_refused_before_opening(sources_copy, pattern, why):
+    source = SOURCES["wmo"].model_construct(**{**dict(SOURCES["wmo"]), "file": pattern})  # past the settings check
+    with pytest.raises(SourceFileError) as e:
+        read_source("wmo", source, sources_copy)
+    assert str(e.value) == (f"source 'wmo', file {pattern}: refused: the 'file' sources.yaml gives this source: {why}; "
+                            "source files must lie inside the sources folder")
+
+
+def test_a_symbolic_link_out_of_the_sources_folder_is_refused_without_reading_it(sources_copy, tmp_path):
+    outside = tmp_path / "outside.csv"
+    outside.write_text(f"{BSN},Jansen\n", encoding="utf-8")
+    (sources_copy / "wmo.csv").unlink()
+    (sources_copy / "wmo.csv").symlink_to(outside)
+    with pytest.raises(SourceFileError) as e:
+        read_source("wmo", SOURCES["wmo"], sources_copy)
+    assert str(e.value) == (f"source 'wmo', file {sources_copy / 'wmo.csv'}: refused: it is a symbolic link (or lies "
+                            f"under one) that leads out of the sources folder {sources_copy.resolve()}; source files "
+                            "must lie inside it")
+    assert BSN not in str(e.value) and "Jansen" not in str(e.value)
+
+
+def test_a_symbolic_link_inside_the_sources_folder_is_fine(sources_copy):
+    (sources_copy / "extracts").mkdir()
+    (sources_copy / "wmo.csv").rename(sources_copy / "extracts" / "wmo-2026-10.csv")
+    (sources_copy / "wmo.csv").symlink_to(sources_copy / "extracts" / "wmo-2026-10.csv")
+    assert read_source("wmo", SOURCES["wmo"], sources_copy).rows_read > 0
+
+
+@pytest.mark.parametrize("pattern, message", [
+    ("../../etc/passwd", "must not contain '..': source files lie inside the sources folder"),
+    ("/etc/passwd", "must be relative to the sources folder, not an absolute path"),
+])
+def test_sources_yaml_refuses_a_path_out_of_the_sources_folder(tmp_path, pattern, message):
+    import shutil
+
+    from pipelines.configfile import ConfigError
+
+    config = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, config, ignore=shutil.ignore_patterns("reference"))
+    text = (config / "sources.yaml").read_text(encoding="utf-8")
+    (config / "sources.yaml").write_text(text.replace("file: wmo.csv", f"file: {pattern}"), encoding="utf-8")
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if t.strip() == "file: wmo.csv")
+    with pytest.raises(ConfigError) as e:
+        load_sources(config)
+    assert [str(p) for p in e.value.problems] == [f"{config / 'sources.yaml'}:{line}: sources.wmo.file: Value error, {message}"]
+
+
+def test_an_unreadable_file_is_named_masked_without_the_os_message(sources_copy, monkeypatch):
+    import pipelines.ingest.readers as readers
+
+    named = sources_copy / f"vroegsignalen_{BSN}.json"
+    (sources_copy / "vroegsignalen_2026-10.json").rename(named)
+
+    def denied(path, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(path))  # the OS puts the path in its text
+
+    monkeypatch.setattr(readers, "_scan", denied)
+    with pytest.raises(SourceFileError) as e:
+        read_source("vroegsignalen", SOURCES["vroegsignalen"], sources_copy)
+    assert str(e.value) == (f"source 'vroegsignalen', file {sources_copy}/vroegsignalen_•••••••••.json: cannot be "
+                            "read: Permission denied")
