@@ -64,15 +64,15 @@ SOURCES: dict[str, SourceFields] = {
     "brp": SourceFields(
         "brp", "persons", "BRP: ingezetenen met hun huishouden (adres) en geboortejaar", "pid",
         dict([
-            _f("leeftijd", "int", '({year} - t."geboortejaar")', "leeftijd in jaren op de peildatum (uit het geboortejaar)"),
+            _f("leeftijd", "int", '({year} - t."geboortejaar")', "leeftijd in jaren: het jaar van de peilmaand min het geboortejaar (het datapakhuis kent alleen het geboortejaar; wie later in het jaar jarig wordt, telt al mee)"),
         ]),
     ),
     "huishouden": SourceFields(
         "huishouden", "households", "BRP: samenstelling van het huishouden", "",
         dict([
             _f("aantal_personen", "int", 'h."n_personen"', "aantal personen in het huishouden"),
-            _f("aantal_minderjarigen", "int", 'h."n_minderjarigen"', "aantal personen jonger dan 18 jaar"),
-            _f("aantal_75plus", "int", 'h."n_75plus"', "aantal personen van 75 jaar of ouder"),
+            _f("aantal_minderjarigen", "int", 'h."n_minderjarigen"', "aantal personen jonger dan 18 jaar (jaar van de peilmaand min geboortejaar)"),
+            _f("aantal_75plus", "int", 'h."n_75plus"', "aantal personen van 75 jaar of ouder (jaar van de peilmaand min geboortejaar)"),
         ]),
     ),
     "uitkeringen": SourceFields(

@@ -139,7 +139,7 @@ def _check_config(args) -> int:
         for rule, n in r["by_rule"].items():
             print(f"  rule {rule}: {n:,} row(s)")
         if r["columns_not_read"]:
-            print(f"  not read (no DPIA purpose allows them): {', '.join(r['columns_not_read'])}")
+            print(f"  not loaded (no DPIA purpose allows them): {', '.join(r['columns_not_read'])}")
         for g in r["gates"]:
             print(f"  {g}")
             errors += g.level == "error"
@@ -247,10 +247,20 @@ def cmd_register(args) -> int:
 
     from .sql import sql
 
-    dpia = load_dpia(Path(args.config_dir))
-    standard = hashlib.sha256((Path(args.config_dir) / "dpia.yaml").read_bytes() +
+    config_dir, selections_dir, lookback = Path(args.config_dir), Path(args.selections), 3
+    if args.config:  # the register of that gemeente's own configuration and settings
+        from .pipeline import prepare
+
+        run = prepare(Path(args.config))
+        config_dir, selections_dir = run.config_dir, run.path("selections_dir")
+        lookback = run.settings.achterstand_lookback_months
+    from .settings import load_sources
+
+    dpia = load_dpia(config_dir)
+    standard = hashlib.sha256((config_dir / "dpia.yaml").read_bytes() +
                               sql("household_facts").encode("utf-8")).hexdigest()
-    written = write_register(Path(args.out), load_selections(Path(args.selections), dpia), dpia, standard)
+    written = write_register(Path(args.out), load_selections(selections_dir, dpia), dpia, standard,
+                             load_sources(config_dir), lookback)
     print(f"wrote the register of the standard tables and {len(written) - 3} selection(s):")
     for p in written[:2]:
         print(f"  {p}")
@@ -343,6 +353,8 @@ def parser() -> argparse.ArgumentParser:
 
     g = sub.add_parser("register", help="the privacy officer's overview (HTML, CSV) and Algoritmeregister exports")
     g.add_argument("--out", default="work/register")
+    g.add_argument("--config", help="municipality settings (gemeente.yaml): the register of its configuration "
+                                    "(config_dir, selections_dir, look-back)")
     g.add_argument("--config-dir", default=str(CONFIG_DIR))
     g.add_argument("--selections", default=str(SELECTIONS_DIR))
     g.set_defaults(func=cmd_register)

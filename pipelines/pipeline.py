@@ -116,7 +116,8 @@ class Run:
 
     def key(self) -> bytes:
         return load_or_create_key(
-            resolve(self.base, self.settings.key_file), forbidden=[REPO_ROOT, self.work_dir, self.sources_dir]
+            resolve(self.base, self.settings.key_file),
+            forbidden=[REPO_ROOT, self.work_dir, self.sources_dir, *([self.register] if self.register else [])]
         )
 
 

@@ -229,7 +229,8 @@ def _publish(work_dir: Path, rid: str, cells: pd.DataFrame, audit: dict, report_
         published = read_tables(table_bytes)  # the report and the workbook see only what tables.csv publishes
         _write(staging / "report.html", render_report(published, audit, report_context).encode("utf-8"))
         titles = {t: d["description"] for t, d in audit.get("tables", {}).items()}
-        _write(staging / "tables.xlsx", workbook(published, titles, audit["period"], audit["gemeente"]["code"]))
+        _write(staging / "tables.xlsx", workbook(published, titles, audit["period"], audit["gemeente"]["code"],
+                                                        audit["disclosure"].get("group_disclosure", {}).get("applied", False)))
         pre = scan_files([staging / "tables.csv", staging / "report.html", staging / "tables.xlsx"])
         audit = {**audit, "leak_scan": {"rule": "no 9-digit number passing the 11-proef in any release file",
                                         "hits": pre}}
@@ -248,7 +249,10 @@ def _publish(work_dir: Path, rid: str, cells: pd.DataFrame, audit: dict, report_
         ledger.fsync_dir(staging)
         ledger.fsync_dir(releases)
         if register is not None:  # the register's copy is staged before the commit point too
+            created = not register.exists()
             _mkdir(register)
+            if created:  # the folder releases go out from: readable by all, like its copies
+                register.chmod(0o755)
             _copy_folder(staging, _names(register, rid, token)[0])
     except BaseException:
         _discard(staging, register, rid, token)

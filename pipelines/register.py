@@ -79,8 +79,9 @@ def entry(loaded: LoadedSelection, dpia: DpiaRules) -> dict:
         "menselijke_tussenkomst": (
             "De selectie levert alleen beschermde tellingen per gebied voor wijkteams en beleid; zij "
             "neemt geen besluit en wijst geen personen aan. Medewerkers bepalen zelf of en hoe zij in een "
-            "buurt of wijk inzetten. Een selectie draait pas na goedkeuring door de functionaris "
-            "gegevensbescherming."),
+            "buurt of wijk inzetten. Een selectie draait alleen als haar bestand een goedkeuring vermeldt "
+            "(door wie en wanneer); wijksignaal controleert dat die er staat, niet wie haar gaf. Het register en "
+            "audit.json tonen haar, zodat de functionaris gegevensbescherming dat kan nagaan."),
         "risicobeheer": risk_measures(threshold, purpose),
         "impacttoetsen": [{"soort": "DPIA", "id": dpia.dpia.id, "versie": dpia.dpia.version,
                            "goedgekeurd_door": dpia.dpia.approval.by, "goedgekeurd_op": str(dpia.dpia.approval.date)}],
@@ -146,6 +147,8 @@ def standard_tables_entry(dpia: DpiaRules, version: str, lookback: int = 3) -> d
             "wmo: een Wmo-voorziening loopt op ten minste één dag van de maand",
         ],
         "eenheid": "huishouden",
+        "telt": "alle huishoudens, naar het aantal en de combinatie van deze probleemdomeinen:",
+        "versie_uitleg": "SHA-256 van dpia.yaml en de domeindefinities (household_facts.sql)",
         "doel_en_impact": {
             "doel": dpia.stapeling_purpose,
             "doel_titel": purpose.title,
@@ -191,11 +194,27 @@ def _csv(entries: list[dict]) -> str:
     return out.getvalue()
 
 
+def loaded(sources, dpia: DpiaRules) -> list[dict]:
+    """What every run loads of each source, whichever selections run: its link columns and every
+    field some DPIA purpose allows (pipelines.ingest.loaded_columns), and what is kept of each."""
+    from .ingest import loaded_columns
+
+    out = []
+    for name, src in sources.sources.items():
+        allowed = {f for p in dpia.purposes.values() for f in p.allowed_sources.get(name, [])}
+        cols = loaded_columns(name, src, allowed)
+        out.append({"bron": name, "titel": src.title,
+                    "ingelezen": [{"veld": c, "bewaard": kept} for c, kept in cols if kept],
+                    "niet_ingelezen": [c for c, kept in cols if not kept]})
+    return out
+
+
 def write_register(out: Path, selections: list[LoadedSelection], dpia: DpiaRules,
-                   standard_version: str = "") -> list[Path]:
+                   standard_version: str = "", sources=None, lookback: int = 3) -> list[Path]:
     """The register of the standard tables and every selection; `standard_version`: a hash of what
-    defines the standard tables (the DPIA file and the domain SQL)."""
-    entries = [standard_tables_entry(dpia, standard_version)] + [
+    defines the standard tables (the DPIA file and the domain SQL); `sources` (sources.yaml):
+    adds what every run loads."""
+    entries = [standard_tables_entry(dpia, standard_version, lookback)] + [
         entry(s, dpia) for s in sorted(selections, key=lambda s: s.selection.id)]
     out.mkdir(parents=True, exist_ok=True)
     (out / "algoritmeregister").mkdir(exist_ok=True)
@@ -209,6 +228,7 @@ def write_register(out: Path, selections: list[LoadedSelection], dpia: DpiaRules
     template = env.from_string(
         resources.files("pipelines").joinpath("templates", "register.html.j2").read_text(encoding="utf-8"))
     purposes = {k: p for k, p in dpia.purposes.items()}
-    (out / "register.html").write_text(template.render(entries=entries, dpia=dpia, purposes=purposes),
+    (out / "register.html").write_text(template.render(entries=entries, dpia=dpia, purposes=purposes,
+                                                       loaded=loaded(sources, dpia) if sources else []),
                                        encoding="utf-8")
     return [out / "register.html", out / "register.csv", *written]

@@ -32,7 +32,9 @@ def _sheet_names(tables: list[str]) -> dict[str, str]:
     return names
 
 
-def workbook(tables: pd.DataFrame, titles: dict[str, str], period: str, gemeente: str) -> bytes:
+def workbook(tables: pd.DataFrame, titles: dict[str, str], period: str, gemeente: str,
+             group_zeros: bool = False) -> bytes:
+    """`group_zeros`: a suppressed stapeling '0' may be zero (group disclosure protected)."""
     out = io.BytesIO()
     wb = xlsxwriter.Workbook(out, {"in_memory": True})
     wb.set_properties({"title": f"wijksignaal {gemeente} {period}", "created": datetime.strptime(period, "%Y-%m")})
@@ -47,7 +49,7 @@ def workbook(tables: pd.DataFrame, titles: dict[str, str], period: str, gemeente
     lines = [
         ("wijksignaal", f"{gemeente}, peildatum {period}"),
         (SUPPRESSED, "afgeschermd: een klein aantal (1 tot de drempel) of afgeschermd om terugrekenen te voorkomen; "
-                     "nooit nul"),
+                     + ("nooit nul, behalve bij 0 domeinen (daar kan het ook 0 zijn)" if group_zeros else "nooit nul")),
         ("leeg / ontbrekend", "de tabel wordt op dit niveau niet gepubliceerd"),
         ("", ""),
         ("tabblad", "tabel"),

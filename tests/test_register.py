@@ -39,4 +39,10 @@ def test_register_writes_html_csv_and_algoritmeregister_exports(tmp_path, capsys
     assert '<h2 id="stapeling-standaardtabellen">' in html
     assert '<h2 id="ouderen-wmo-en-achterstand">75-plussers met Wmo-ondersteuning en een betalingsachterstand</h2>' in html
     assert "art. 2.1.2 en 2.3.2 Wmo 2015" in html
-    assert "<code>leeftijd</code>: leeftijd in jaren op de peildatum" in html
+    assert "<code>leeftijd</code>: leeftijd in jaren: het jaar van de peilmaand min het geboortejaar" in html
+    # what every run loads, whichever selections run (issue 11: the register understated it)
+    assert "<li><code>bsn</code>: gepseudonimiseerd (HMAC-SHA256 met de sleutel buiten het datapakhuis)</li>" in html
+    assert "<li><code>geboortedatum</code>: alleen het geboortejaar wordt bewaard</li>" in html
+    assert "<td>inhouding_bedrag</td>" in html and "<td>productcode</td>" in html
+    assert "wijksignaal controleert dat die er staat, niet wie haar gaf" in html
+    assert "wijksignaal dwingt die nog niet automatisch af" in html

@@ -20,7 +20,7 @@ from privacy.pseudonymise import Pads, install_sql_macro
 
 from ..settings import Contract, Source, load_contract
 from ..sql import sql
-from .contracts import ContractOutcome, validate
+from .contracts import ContractOutcome, RuleResult, validate
 from .readers import FileInfo, Rejected, RawSource, read_source
 
 log = logging.getLogger("wijksignaal.ingest")
@@ -91,6 +91,18 @@ def _load(con: duckdb.DuckDBPyConnection, name: str, source: Source, pads: Pads,
 # buurt, signal). Every other column is read only when some DPIA purpose allows its field.
 LINK_COLUMNS = {"brp": {"bsn", "huishouden_id", "geboortedatum", "buurtcode"}, "uitkeringen": {"bsn"},
                 "vroegsignalen": {"bsn", "signaal_id"}, "wmo": {"bsn"}}
+# what the load SQL keeps of a link column (the register shows it); other columns are kept as read
+KEPT_AS = {"bsn": "gepseudonimiseerd (HMAC-SHA256 met de sleutel buiten het datapakhuis)",
+           "huishouden_id": "gepseudonimiseerd (het huishouden, zonder adres)",
+           "signaal_id": "gepseudonimiseerd",
+           "geboortedatum": "alleen het geboortejaar wordt bewaard",
+           "buurtcode": "bewaard (de buurt van het adres)"}
+
+
+def loaded_columns(name: str, source: Source, allowed: set[str]) -> list[tuple[str, str | None]]:
+    """(column, what is kept of it) per column of a source as a run loads it; None: not read."""
+    keep = LINK_COLUMNS[name] | allowed
+    return [(c, KEPT_AS.get(c, "bewaard") if c in keep else None) for c in source.columns]
 
 
 def only_allowed(name: str, source: Source, contract: Contract, allowed: set[str] | None
@@ -109,6 +121,15 @@ def only_allowed(name: str, source: Source, contract: Contract, allowed: set[str
         if e.column in keep and all(v in keep or v.startswith("_") for k, v in e.kwargs.items()
                                     if k in ("on_or_after", "on_or_before"))]})
     return source, contract, unread
+
+
+def not_run(full: Contract, reduced: Contract, unread: list[str]) -> list[RuleResult]:
+    """The contract's rules `only_allowed` dropped, as results that say why they did not run."""
+    kept = {e.rule for e in reduced.expectations}
+    return [RuleResult(e.rule, e.expect, e.column, e.description,
+                       skipped=f"not run: it reads a column that is not loaded ({', '.join(unread)}: no DPIA purpose "
+                               "allows it)")
+            for e in full.expectations if e.rule not in kept]
 
 
 def _staging(table: pa.Table, source: Source, unread: list[str]) -> pa.Table:
@@ -145,7 +166,8 @@ def ingest_source(
     warehouse file (a DELETE would leave them in its bytes). `newest_of` names a date
     column whose newest loaded value the account reports (the period-coverage gate)."""
     t0 = time.perf_counter()
-    source, contract, unread = only_allowed(name, source, load_contract(config_dir, source), allowed)
+    full = load_contract(config_dir, source)
+    source, contract, unread = only_allowed(name, source, full, allowed)
     raw = read_source(name, source, sources_dir)
     t1 = time.perf_counter()
     log.info("%s: read %d rows from %d file(s) in %.1f s", name, raw.rows_read, len(raw.files), t1 - t0)
@@ -158,6 +180,7 @@ def ingest_source(
                                   _staging(raw.table.drop_columns(["_file", "_row"]), source, unread))
             try:
                 outcome = validate(name, raw.table, contract, source, codelists, chunk_rows)
+                outcome.rules.extend(not_run(full, contract, unread))
             finally:
                 loading.result()  # re-raises a load error; waits for the load either way
         t2 = time.perf_counter()
