@@ -79,10 +79,13 @@ def write_quarantine(path: Path, records: list[dict]) -> None:
 
 
 def _load(con: duckdb.DuckDBPyConnection, name: str, source: Source, pads: Pads, staging: pa.Table) -> None:
+    """Pseudonymise the rows into TEMP table `loading_<table>`: a temporary table lives in
+    memory (spilling to the work directory's tmp/ at most), never in the warehouse file."""
     install_sql_macro(con)
     con.register("staging", staging)
     try:
-        con.execute(sql(f"load_{name}"), _params(name, source, pads))
+        con.execute(f'CREATE OR REPLACE TEMP TABLE "loading_{TABLE_OF[name]}" AS ' + sql(f"load_{name}"),
+                    _params(name, source, pads))
     finally:
         con.unregister("staging")
 
@@ -161,7 +164,7 @@ def ingest_source(
 ) -> tuple[SourceAccount, list[dict]]:
     """Read, check and load one source. The contract check (GX, in this thread) and the
     pseudonymising load (DuckDB, in a worker thread) run at the same time over the same
-    rows; the load goes to an in-memory database first, and only the rows the contract
+    rows; the load goes to a TEMP table first (memory), and only the rows the contract
     passes are then written to the warehouse: a quarantined row's values never reach the
     warehouse file (a DELETE would leave them in its bytes). `newest_of` names a date
     column whose newest loaded value the account reports (the period-coverage gate)."""
@@ -172,30 +175,24 @@ def ingest_source(
     t1 = time.perf_counter()
     log.info("%s: read %d rows from %d file(s) in %.1f s", name, raw.rows_read, len(raw.files), t1 - t0)
     table = TABLE_OF[name]
-    mem = duckdb.connect()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"load-{name}") as pool:
+        loading = pool.submit(_load, con, name, source, pads,
+                              _staging(raw.table.drop_columns(["_file", "_row"]), source, unread))
+        try:
+            outcome = validate(name, raw.table, contract, source, codelists, chunk_rows)
+            outcome.rules.extend(not_run(full, contract, unread))
+        finally:
+            loading.result()  # re-raises a load error; waits for the load either way
+    t2 = time.perf_counter()
+    bad = pa.array(sorted(outcome.failures), type=pa.int64())
+    keep = pc.invert(pc.is_in(raw.table["_rid"], value_set=bad))
+    con.register("quarantined", pa.table({"_rid": bad}))
     try:
-        mem.execute("SET temp_directory = ?", [con.execute("SELECT current_setting('temp_directory')").fetchone()[0]])
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"load-{name}") as pool:
-            loading = pool.submit(_load, mem, name, source, pads,
-                                  _staging(raw.table.drop_columns(["_file", "_row"]), source, unread))
-            try:
-                outcome = validate(name, raw.table, contract, source, codelists, chunk_rows)
-                outcome.rules.extend(not_run(full, contract, unread))
-            finally:
-                loading.result()  # re-raises a load error; waits for the load either way
-        t2 = time.perf_counter()
-        keep = pc.invert(pc.is_in(raw.table["_rid"], value_set=pa.array(sorted(outcome.failures), type=pa.int64())))
-        clean = mem.execute(f'SELECT * FROM "{table}" ORDER BY _rid').fetch_arrow_table()
-        clean = clean.filter(pc.invert(pc.is_in(clean["_rid"], value_set=pa.array(sorted(outcome.failures),
-                                                                                  type=pa.int64()))))
+        con.execute(f'CREATE OR REPLACE TABLE "{table}" AS SELECT * EXCLUDE (_rid) FROM "loading_{table}" '
+                    'WHERE _rid NOT IN (SELECT _rid FROM quarantined) ORDER BY _rid')
     finally:
-        mem.close()
-    con.register("clean", clean.drop_columns(["_rid"]))
-    try:
-        con.execute(f'CREATE OR REPLACE TABLE "{table}" AS SELECT * FROM clean')
-    finally:
-        con.unregister("clean")
-    del clean
+        con.unregister("quarantined")
+        con.execute(f'DROP TABLE IF EXISTS "loading_{table}"')
     loaded, unparsed = con.execute(f'SELECT count(*), count(*) FILTER (WHERE pid IS NULL) FROM "{table}"').fetchone()
     if unparsed:
         raise AccountingError(f"source '{name}': {unparsed} row(s) passed the contract but could not be "

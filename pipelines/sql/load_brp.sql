@@ -1,10 +1,9 @@
 -- BRP extract -> persons. No BSN, name or address is kept: the person and household
 -- are pseudonyms, the birth date is reduced to the year (enough for age bands).
 -- The household pseudonym is computed once per household, not once per member.
--- Loaded into an in-memory database while the data contract checks the same rows: values
--- are parsed with try_ functions and _rid is kept, so that only the rows the contract
--- passes are then written to the warehouse file (pipelines/ingest/__init__.py).
-CREATE OR REPLACE TABLE persons AS
+-- A query: its rows go to a TEMP table (memory, never the warehouse file) while the data
+-- contract checks the same rows; values are parsed with try_ functions and _rid is kept, so
+-- that only the rows the contract passes are then written to the warehouse (ingest/__init__.py).
 WITH household AS (
     SELECT h, pseudonym('hh:' || h, $ipad, $opad) AS hid
     FROM (SELECT DISTINCT trim(huishouden_id) AS h FROM staging)

@@ -1,9 +1,8 @@
 -- DDAS vroegsignalen -> vroegsignalen (one row per signal). The client's BSN and the
 -- partner's signal ID become pseudonyms; name, address and birth date are never read.
--- Loaded into an in-memory database while the data contract checks the same rows: values
--- are parsed with try_ functions and _rid is kept, so that only the rows the contract
--- passes are then written to the warehouse file (pipelines/ingest/__init__.py).
-CREATE OR REPLACE TABLE vroegsignalen AS
+-- A query: its rows go to a TEMP table (memory, never the warehouse file) while the data
+-- contract checks the same rows; values are parsed with try_ functions and _rid is kept, so
+-- that only the rows the contract passes are then written to the warehouse (ingest/__init__.py).
 SELECT
     pseudonym('vs:' || signaal_id, $ipad, $opad)               AS sid,
     pseudonym(lpad(trim(bsn), 9, '0'), $ipad, $opad)          AS pid,

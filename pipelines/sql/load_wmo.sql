@@ -1,8 +1,7 @@
 -- Wmo allocations -> wmo (one row per toegewezen product), BSN pseudonymised.
--- Loaded into an in-memory database while the data contract checks the same rows: values
--- are parsed with try_ functions and _rid is kept, so that only the rows the contract
--- passes are then written to the warehouse file (pipelines/ingest/__init__.py).
-CREATE OR REPLACE TABLE wmo AS
+-- A query: its rows go to a TEMP table (memory, never the warehouse file) while the data
+-- contract checks the same rows; values are parsed with try_ functions and _rid is kept, so
+-- that only the rows the contract passes are then written to the warehouse (ingest/__init__.py).
 SELECT
     pseudonym(lpad(trim(bsn), 9, '0'), $ipad, $opad)          AS pid,
     productcategorie,
