@@ -399,12 +399,29 @@ def _problems(exc: BaseException) -> list[str]:
 
     if isinstance(exc, ConfigError):
         return [str(p) for p in exc.problems]
+    if _disk_full(exc):
+        return ["cannot write to disk: no space left, or a file-size limit reached (the warehouse, the work "
+                "directory or the register); free space and run again. An interrupted publication is finished or "
+                "cleaned by the next run"]
     if isinstance(exc, QualityGateFailed):
         return [str(g) for g in exc.failed]
     if isinstance(exc, (SourceFileError, KeyFileError, AccountingError, ContractError, PublishRefused,
                         ProtectionFailed)):
         return [str(exc)]
     return []
+
+
+def _disk_full(exc: BaseException) -> bool:
+    """An OSError or DuckDB error that says the disk (or a file-size limit) is full. Its own text
+    is only inspected, never shown."""
+    import errno
+
+    import duckdb
+
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+    return isinstance(exc, duckdb.Error) and any(
+        s in str(exc) for s in ("No space left on device", "File too large", "Disk quota exceeded"))
 
 
 def _cause(exc: BaseException) -> BaseException:

@@ -110,6 +110,29 @@ def _expanded_size(node: yaml.Node) -> tuple[int, int, int]:
     return sizes.get(id(node), 0), aliases, depth
 
 
+def _duplicate_keys(path: Path, node: yaml.Node) -> list[Problem]:
+    """A key given twice in one mapping: YAML keeps the last silently; here it is an error."""
+    problems, seen, stack = [], set(), [node]
+    while stack:
+        n = stack.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        if isinstance(n, yaml.MappingNode):
+            first: dict = {}
+            for k, v in n.value:
+                if isinstance(k, yaml.ScalarNode):
+                    if k.value in first:
+                        problems.append(Problem(str(path), k.start_mark.line + 1,
+                                                f"key '{k.value}' given twice (first on line {first[k.value]}); "
+                                                "keep one"))
+                    first.setdefault(k.value, k.start_mark.line + 1)
+                stack.extend((k, v))
+        elif isinstance(n, yaml.SequenceNode):
+            stack.extend(n.value)
+    return sorted(problems, key=lambda p: p.line or 0)
+
+
 def _compose(path: Path, text: str) -> tuple[yaml.Node | None, yaml.SafeLoader]:
     loader = yaml.SafeLoader(text)
     try:
@@ -127,6 +150,9 @@ def _compose(path: Path, text: str) -> tuple[yaml.Node | None, yaml.SafeLoader]:
     if nodes > MAX_NODES:
         raise ConfigError([Problem(str(path), None, f"expands to more than {MAX_NODES:,} YAML nodes (through its "
                                    "aliases); refused")])
+    duplicates = _duplicate_keys(path, node)
+    if duplicates:
+        raise ConfigError(duplicates)
     return node, loader
 
 
@@ -183,15 +209,26 @@ def _yaml_name(name: str, field: Any) -> str:
 def _allowed_keys(model_cls: type[BaseModel], loc: tuple) -> list[str]:
     """Best-effort: the YAML keys of the model found at `loc`."""
     cls: Any = model_cls
+    mapping_key = False  # the next part is a key of a dict field (a source name), not a field
     for part in loc:
         if isinstance(part, int) or cls is None:
+            continue
+        if mapping_key:
+            mapping_key = False
             continue
         fields = {_yaml_name(n, f): f for n, f in getattr(cls, "model_fields", {}).items()}
         field = fields.get(part)
         if field is None:
             return []
         cls = _model_in(field.annotation)
+        mapping_key = _is_dict(field.annotation)
     return sorted(_yaml_name(n, f) for n, f in getattr(cls, "model_fields", {}).items()) if cls else []
+
+
+def _is_dict(annotation: Any) -> bool:
+    origin = getattr(annotation, "__origin__", None)
+    return origin is dict or any(_is_dict(a) for a in getattr(annotation, "__args__", ()) or ()
+                                 if getattr(a, "__origin__", None) is not None)
 
 
 def _model_in(annotation: Any) -> Any:

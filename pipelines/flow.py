@@ -96,7 +96,7 @@ def publish_task(settings_file: str, overrides: dict, cells, accounts: dict, lin
 def release_flow(settings_file: str, period: str, sources_dir: str | None = None, work_dir: str | None = None) -> dict:
     overrides = {"period": period, "sources_dir": sources_dir, "work_dir": work_dir}
     run = _run(settings_file, overrides)  # configuration and DPIA checks fail the flow before any data is read
-    with pipeline.private_files(run.work_dir), pipeline.exclusive(run):  # one run per work directory (WorkDirBusy),
+    with pipeline.private_files(run.work_dir, run.sources_dir), pipeline.exclusive(run):  # one run per work directory (WorkDirBusy),
         # the ledger intact, for the whole flow; its files private
         return _stages(settings_file, overrides)
 

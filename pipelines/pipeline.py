@@ -148,7 +148,14 @@ def prepare(settings_file: Path | str, overrides: dict | None = None) -> Run:
         problems.extend(exc.problems)
     if problems:
         raise ConfigError(problems)
-    return Run(settings, base, sources, dpia, selections, overrides)
+    run = Run(settings, base, sources, dpia, selections, overrides)
+    work, src = run.work_dir, run.sources_dir
+    if work.is_relative_to(src):  # (the demo keeps its sources inside its work directory: that is fine)
+        path = Path(settings_file).resolve()
+        raise ConfigError([Problem(str(path), read_yaml(path).line_of(("work_dir",)),
+                                   "work_dir may not be the sources folder or lie inside it: the work directory is "
+                                   "made private and cleaned, the extracts are the gemeente's own")])
+    return run
 
 
 @contextmanager
@@ -499,16 +506,17 @@ def stage_publish(run: Run, cells: pd.DataFrame, accounts: dict[str, dict], link
 
 
 @contextmanager
-def private_files(work_dir: Path):
+def private_files(work_dir: Path, leave: Path | None = None):
     """Everything a run writes in its work directory (warehouse and its WAL, temporary files,
     quarantine, quality results, releases, ledger) is readable by its owner only: files 0600,
-    folders 0700 (umask 077 while the run lasts); what an earlier run left is tightened too."""
+    folders 0700 (umask 077 while the run lasts); what an earlier run left is tightened too,
+    except inside `leave` (a sources folder kept in the work directory, as the demo does)."""
     old = os.umask(0o077)
     try:
         if work_dir.exists():
             work_dir.chmod(0o700)
             for p in work_dir.rglob("*"):
-                if not p.is_symlink():
+                if not p.is_symlink() and not (leave is not None and p.is_relative_to(leave)):
                     p.chmod(0o700 if p.is_dir() else 0o600)
         yield
     finally:
@@ -518,7 +526,7 @@ def private_files(work_dir: Path):
 def run_all(settings_file: Path | str, overrides: dict | None = None) -> Release:
     """The whole run without Prefect (tests, benchmarks)."""
     run = prepare(settings_file, overrides)
-    with private_files(run.work_dir), exclusive(run):
+    with private_files(run.work_dir, run.sources_dir), exclusive(run):
         return _stages(run)
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from .configfile import Strict, load_model
 
@@ -95,7 +95,12 @@ class Expectation(Strict):
     kwargs: dict[str, Any] = Field(default_factory=dict)
 
 
-Level = Literal["error", "warning", "off"]
+def _off(value: Any) -> Any:
+    """YAML 1.1 reads an unquoted `off` as false: that is what the writer meant."""
+    return "off" if value is False else value
+
+
+Level = Annotated[Literal["error", "warning", "off"], BeforeValidator(_off)]
 
 
 class ShareLimits(Strict):
@@ -122,6 +127,8 @@ class Gates(Strict):
     in audit.json, a banner in report.html and exit code 3."""
 
     empty_source: Level = Field(default="error", description="no row of the source could be loaded")
+    empty_file: Level = Field(default="warning", description="a file of a source with rows holds none itself (a DDAS "
+                                                             "delivery without signals)")
     quarantined_share: ShareLimits = Field(default_factory=ShareLimits)
     unmatched_value: Level = Field(default="warning", description="a value of `values` that no row has (the export "
                                                                   "may write it differently)")
@@ -132,6 +139,7 @@ class GatesOverride(Strict):
     """A gemeente's changes to a source's quality gates (gemeente.yaml `quality_gates`)."""
 
     empty_source: Level | None = None
+    empty_file: Level | None = None
     quarantined_share: ShareLimits | None = None
     unmatched_value: Level | None = None
     period_coverage: Coverage | None = None

@@ -52,4 +52,4 @@ def test_quarantined_rows_are_counted_in_the_release(sources_copy, key_file, tmp
     assert wmo["rows_read"] == wmo["rows_loaded"] + 1
     quarantine = (tmp_path / "run" / "work" / "quarantine" / "2026-10" / "wmo.csv").read_text(encoding="utf-8")
     assert quarantine.splitlines()[1] == ("wmo,wmo.csv,3,productcategorie-codelijst,productcategorie,"
-                                          "productcategorie is a code of iWmo codelijst WMO022 (01-18)")
+                                          "not met: productcategorie is a code of iWmo codelijst WMO022 (01-18)")

@@ -66,7 +66,7 @@ def quarantine_records(name: str, raw: RawSource, outcome: ContractOutcome) -> l
         for rec in located:
             for rule in outcome.failures[rec["_rid"]]:
                 out.append({"source": name, "file": rec["_file"], "row": rec["_row"], "rule": rule,
-                            "column": rules[rule].column, "message": rules[rule].description})
+                            "column": rules[rule].column, "message": f"not met: {rules[rule].description}"})
     return out
 
 

@@ -7,6 +7,8 @@ change in gemeente.yaml (`quality_gates:`):
 
 * ``empty-source``: no row of the source could be loaded (a header-only file, a DDAS
   delivery without signals, every row quarantined). Publishing would say "none anywhere".
+* ``empty-file``: one file of a source that has rows holds none (the month's DDAS
+  delivery without signals, while the earlier months have them).
 * ``quarantined-share``: more than a share of the rows was quarantined.
 * ``unmatched-value``: a value of a yes/no mapping (`values` in sources.yaml) that no
   loaded row holds: the export probably writes it differently (``J`` for ``Ja``).
@@ -27,7 +29,7 @@ import pandas as pd
 
 from ..settings import DELIVERY_PERIOD, Gates
 
-GATE_IDS = ("empty-source", "quarantined-share", "unmatched-value", "period-coverage")
+GATE_IDS = ("empty-source", "empty-file", "quarantined-share", "unmatched-value", "period-coverage")
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,11 @@ def evaluate(name: str, account: dict, gates: Gates, period: str) -> list[GateRe
         trip("empty-source", gates.empty_source,
              f"source '{name}' ({files}): no row could be loaded ({why}); its tables would say "
              f"there is no {name} anywhere")
+    empty = [f["name"] for f in account["files"] if f.get("rows") == 0]
+    if read and empty:
+        trip("empty-file", gates.empty_file,
+             f"source '{name}': {len(empty)} of {len(account['files'])} file(s) hold no rows ({', '.join(empty)}); "
+             "their period counts none")
     share = quarantined / read if read else 0.0
     limits = gates.quarantined_share
     if read and share > limits.error_above:

@@ -315,7 +315,10 @@ def _read_csv_file(name: str, path: Path, source: Source, scan: _Scan) -> tuple[
             read_options=pacsv.ReadOptions(encoding=source.encoding, use_threads=threads, block_size=1 << 24),
             parse_options=pacsv.ParseOptions(delimiter=source.delimiter, invalid_row_handler=on_invalid),
             convert_options=pacsv.ConvertOptions(
+                # only an empty field is missing: Arrow's default also turns "N/A", "NULL", "NA", "#N/A",
+                # "nan", ... into null, which would let them pass every rule that checks values "when filled in"
                 column_types={h: pa.string() for h in header}, include_columns=wanted, strings_can_be_null=True,
+                null_values=[""],
             ),
         )
 
@@ -399,13 +402,19 @@ def _read_ddas_file(name: str, path: Path, source: Source) -> tuple[pa.Table, li
         raise SourceFileError(name, path, f"is not valid {source.encoding}") from None
     except json.JSONDecodeError as exc:
         raise SourceFileError(name, path, f"is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    except RecursionError:
+        raise SourceFileError(name, path, "is nested too deeply to be a DDAS file (arrays or objects within each "
+                              "other, hundreds of levels deep)") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("leveringen"), list):
         raise SourceFileError(name, path, "is not a DDAS Uitwisselmodel: no 'leveringen' list at the top level")
     try:
         version, why = ddas.detect_version(doc)
     except ddas.DdasError as exc:
         raise SourceFileError(name, path, f"is not a DDAS file wijksignaal can read: {exc}") from None
-    found = ddas.schema(version).check(doc)
+    try:
+        found = ddas.schema(version).check(doc)
+    except RecursionError:
+        raise SourceFileError(name, path, "is nested too deeply to be checked against the DDAS schema") from None
     if found.file:
         raise SourceFileError(name, path, f"does not follow the DDAS v{version} schema "
                               f"({len(found.file)} problem(s) outside the signals): {ddas.join_problems(found.file)}")

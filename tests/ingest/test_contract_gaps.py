@@ -44,7 +44,7 @@ def test_einddatum_before_ingangsdatum_is_quarantined_with_the_row(sources_copy)
         account, records, _ = ingest(name, sources_copy)
         assert [(r["file"], r["row"], r["rule"], r["column"], r["message"]) for r in records] == [
             (f"{name}.csv", row, "einddatum-na-ingangsdatum", "einddatum",
-             "einddatum, when filled in, is on or after the ingangsdatum")]
+             "not met: einddatum, when filled in, is on or after the ingangsdatum")]
         assert account.rows_read == account.rows_loaded + 1
 
 
