@@ -443,7 +443,7 @@ def _many_gemeenten_parsers(sub) -> None:
     dp.add_argument("--queue", help="work queue in the pool (--config)")
     dp.add_argument("--cron", type=cron_arg, default=DEFAULT_CRON,
                     help=f"monthly schedule (--config; default '{DEFAULT_CRON}': 02:00 on the 3rd)")
-    dp.add_argument("--timezone", default=TIMEZONE, help=f"the schedule's clock (default {TIMEZONE})")
+    dp.add_argument("--timezone", type=timezone_arg, default=TIMEZONE, help=f"the schedule's clock (default {TIMEZONE})")
     dp.add_argument("--no-schedule", action="store_true", help="no schedule: runs start by hand or from a region")
     dp.set_defaults(func=cmd_deploy)
 
@@ -461,14 +461,21 @@ def _many_gemeenten_parsers(sub) -> None:
     su.set_defaults(func=cmd_setup)
 
 
+def timezone_arg(value: str) -> str:
+    from zoneinfo import available_timezones
+
+    if value not in available_timezones():
+        raise argparse.ArgumentTypeError(f"'{value}' is not a time zone (IANA name, e.g. Europe/Amsterdam)")
+    return value
+
+
 def cron_arg(value: str) -> str:
-    from .region import RegionSchedule
+    from .region import check_cron
 
     try:
-        RegionSchedule(cron=value)
-    except Exception:
-        raise argparse.ArgumentTypeError(f"'{value}' is not a cron schedule (five fields: minute hour day month "
-                                         "weekday, e.g. '0 2 3 * *')") from None
+        check_cron(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
     return value
 
 

@@ -91,6 +91,21 @@ class RegionGemeente(Strict):
         return v if v is None else _pool(v)
 
 
+def check_cron(value: str) -> None:
+    """ValueError unless `value` is a five-field cron expression that fires (Prefect's own parser)."""
+    from prefect.server.schemas.schedules import CronSchedule
+    from prefect.utilities.asyncutils import run_coro_as_sync
+
+    try:
+        if len(value.split()) != 5:
+            raise ValueError
+        if not run_coro_as_sync(CronSchedule(cron=value).get_dates(n=1)):
+            raise ValueError
+    except Exception:
+        raise ValueError(f"'{value}' is not a cron schedule that fires (five fields: minute hour day month weekday, "
+                         f"e.g. '{DEFAULT_CRON}': 02:00 on the 3rd of every month)") from None
+
+
 class RegionSchedule(Strict):
     cron: str = Field(default=DEFAULT_CRON, description="when the monthly run starts (cron, five fields)")
     timezone: str = Field(default=TIMEZONE, description="the cron's clock (IANA name)")
@@ -98,14 +113,7 @@ class RegionSchedule(Strict):
     @field_validator("cron")
     @classmethod
     def _cron(cls, v: str) -> str:
-        from prefect.client.schemas.schedules import CronSchedule
-        from pydantic import ValidationError
-
-        try:
-            CronSchedule(cron=v)
-        except ValidationError:
-            raise ValueError(f"'{v}' is not a cron schedule (five fields: minute hour day month weekday, "
-                             f"e.g. '{DEFAULT_CRON}')") from None
+        check_cron(v)
         return v
 
     @field_validator("timezone")
