@@ -104,6 +104,7 @@ def _region_run_name() -> str:
 def _warn_about_idle_pools(loaded, logger) -> None:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import WorkerFilter, WorkerFilterStatus
+    from prefect.exceptions import ObjectNotFound
 
     pools: dict[str, list[str]] = {}
     for g in loaded.region.gemeenten:
@@ -112,8 +113,8 @@ def _warn_about_idle_pools(loaded, logger) -> None:
         for pool, gemeenten in pools.items():
             try:
                 online = client.read_workers_for_work_pool(
-                    pool, worker_filter=WorkerFilter(status=WorkerFilterStatus(any_=["ONLINE"])))
-            except Exception:  # the pool is missing: each gemeente reports its deployment
+                    pool, worker_filter=WorkerFilter(status=WorkerFilterStatus(any_=["ONLINE"])), limit=1, offset=0)
+            except ObjectNotFound:  # the pool is missing: each gemeente reports its deployment
                 continue
             if not online:
                 logger.warning("no worker is online for pool %s (%s): their runs wait for one, at most %d minutes",
