@@ -25,7 +25,7 @@ from .periods import TIMEZONE, scheduled_period  # noqa: E402
 from .region import REGION_FLOW, GemeenteResult, exit_code, load_region, markdown, release_deployment, supervise, \
     write_summary  # noqa: E402
 
-POLL_SECONDS = float(os.environ.get("WIJKSIGNAAL_POLL_SECONDS", "2"))
+POLL_SECONDS = 2  # how often the regional flow asks the server whether a gemeente's run has ended
 
 
 def _launch(gemeente: str, pool: str, queue: str | None, parameters: dict, tags: list[str], timeout_minutes: int

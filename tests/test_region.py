@@ -192,6 +192,9 @@ def _runs(url: str) -> list:
 
 
 def test_deploy_makes_a_deployment_per_gemeente_and_one_for_the_region(region):
+    from prefect.client.orchestration import get_client
+    from prefect.flows import load_flow_from_entrypoint
+
     code, out, err = region["deployed"]
     assert (code, err) == (0, "")
     assert out.splitlines() == [
@@ -200,6 +203,19 @@ def test_deploy_makes_a_deployment_per_gemeente_and_one_for_the_region(region):
         "deployed wijksignaal-release/GM0024 (pool machine-b; no schedule)",
         "deployed wijksignaal-region/test (pool central; schedule 0 2 3 * * (Europe/Amsterdam))",
     ]
+    with api(region["url"]), get_client(sync_client=True) as client:
+        release = client.read_deployment_by_name("wijksignaal-release/GM0024")
+        regional = client.read_deployment_by_name("wijksignaal-region/test")
+        pools = {p.name: p.type for p in client.read_work_pools(limit=10, offset=0)}
+    assert pools == {"machine-a": "process", "machine-b": "process", "central": "process"}
+    assert (release.work_pool_name, release.parameters) == ("machine-b", {
+        "settings_file": str(region["folders"]["GM0024"] / "gemeente.yaml"), "expect_gemeente": "GM0024"})
+    # flows named by module: a worker loads the wijksignaal installed on its own machine, nothing is downloaded
+    assert (release.entrypoint, regional.entrypoint) == ("pipelines.flow.release_flow",
+                                                         "pipelines.region_flow.region_flow")
+    assert not release.pull_steps and release.storage_document_id is None
+    assert [load_flow_from_entrypoint(d.entrypoint).name for d in (release, regional)] == [
+        "wijksignaal-release", "wijksignaal-region"]
 
 
 def test_two_published_and_collected_one_failed_with_its_clean_message_in_prefect(region):
