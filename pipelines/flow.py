@@ -168,7 +168,12 @@ def _release(settings_file: str, period: str, sources_dir: str | None, work_dir:
         result = _stages(settings_file, overrides)
     result["warnings"] = outcomes.gate_warnings(Path(result["folder"]))
     if collect_dir:
-        result["collected"] = collect_task(result["folder"], collect_dir, period)
+        from .region import NotCollected
+
+        try:
+            result["collected"] = collect_task(result["folder"], collect_dir, period)
+        except Exception as exc:  # published all the same: say so
+            raise NotCollected(result["release_id"], str(Path(collect_dir) / period), exc) from exc
     return result
 
 

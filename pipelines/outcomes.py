@@ -10,6 +10,7 @@ regional flow reads them):
 | Failed / `Failed` | a problem in data or configuration: nothing published | no: it fails the same way until someone fixes it |
 | Failed / `Internal` | a bug: nothing published; the message names only the exception's type | no |
 | Failed / `Transient` | the work directory is busy, a connection was lost | yes |
+| Failed / `NotCollected` | published in its work directory, but the copy to the region's collection failed | no |
 | Crashed / any | the process or its machine went away (killed, out of memory, worker lost) | yes |
 
 The state's message is the same clean text `wijksignaal run` prints (file and line or row,
@@ -22,11 +23,11 @@ from __future__ import annotations
 import errno
 from dataclasses import dataclass, field
 
-PUBLISHED, WARNINGS, PROBLEM, INTERNAL, TRANSIENT, CRASHED = (
-    "published", "warnings", "problem", "internal", "transient", "crashed")
+PUBLISHED, WARNINGS, PROBLEM, INTERNAL, TRANSIENT, CRASHED, UNCOLLECTED = (
+    "published", "warnings", "problem", "internal", "transient", "crashed", "uncollected")
 
 STATE_NAMES = {PUBLISHED: "Completed", WARNINGS: "Warnings", PROBLEM: "Failed", INTERNAL: "Internal",
-               TRANSIENT: "Transient"}
+               TRANSIENT: "Transient", UNCOLLECTED: "NotCollected"}
 
 # errno values of a lost connection or network file system: worth another try
 _TRANSIENT_ERRNO = {errno.ECONNRESET, errno.ECONNREFUSED, errno.ECONNABORTED, errno.ETIMEDOUT, errno.EHOSTUNREACH,
@@ -75,12 +76,14 @@ def _transient(exc: BaseException) -> bool:
 def failure(exc: BaseException) -> Outcome:
     """The outcome of a run that raised `exc` (or an exception wrapping it)."""
     from .cli import _problems
-    from .region import CollectRefused
+    from .region import CollectRefused, NotCollected
 
     seen = set()
     e: BaseException | None = exc
     while e is not None and id(e) not in seen:  # Prefect may wrap the exception we raised
         seen.add(id(e))
+        if isinstance(e, NotCollected):
+            return Outcome(UNCOLLECTED, (str(e),), e.release_id)
         lines = _problems(e) or ([str(e)] if isinstance(e, CollectRefused) else [])
         if lines:
             return Outcome(PROBLEM, tuple(lines))
@@ -121,8 +124,10 @@ def from_state(state_type: str, state_name: str | None, message: str | None, flo
         return Outcome(CRASHED, tuple(f"crashed: {line}" for line in lines), None, flow_run_id)
     if state_type == "FAILED":
         # a name we do not set (Prefect's own, e.g. parameters that fail validation) is not retried
-        kind = {STATE_NAMES[INTERNAL]: INTERNAL, STATE_NAMES[TRANSIENT]: TRANSIENT}.get(state_name or "", PROBLEM)
-        return Outcome(kind, lines, None, flow_run_id)
+        kind = {STATE_NAMES[INTERNAL]: INTERNAL, STATE_NAMES[TRANSIENT]: TRANSIENT,
+                STATE_NAMES[UNCOLLECTED]: UNCOLLECTED}.get(state_name or "", PROBLEM)
+        rid = message.split()[1].rstrip(",") if kind == UNCOLLECTED and message.startswith("published ") else None
+        return Outcome(kind, lines, rid, flow_run_id)
     return Outcome(PROBLEM, (f"ended {state_type.lower()}" + (f": {message}" if message else ""),), None,
                    flow_run_id)
 

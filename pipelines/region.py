@@ -215,6 +215,20 @@ class CollectRefused(Exception):
     """A release folder could not be collected as published."""
 
 
+class NotCollected(Exception):
+    """A release was published in its work directory but could not be copied to the collection."""
+
+    def __init__(self, release_id: str, into: str, cause: BaseException):
+        self.release_id = release_id
+        if isinstance(cause, CollectRefused):
+            why = str(cause)
+        elif isinstance(cause, OSError) and cause.strerror:  # a path and the system's words
+            why = f"{cause.filename}: {cause.strerror}" if cause.filename else cause.strerror
+        else:
+            why = f"{type(cause).__name__}"
+        super().__init__(f"published {release_id}, but not collected into {into}: {why}")
+
+
 def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -312,14 +326,17 @@ def exit_code(results: list[GemeenteResult]) -> int:
 def lines(results: list[GemeenteResult]) -> tuple[list[str], list[str]]:
     """(stdout lines, stderr lines) for `wijksignaal region`: per gemeente what it published;
     per failed gemeente one `error:` line per problem; per warning a `warning:` line."""
-    from .outcomes import WARNINGS
+    from .outcomes import UNCOLLECTED, WARNINGS
 
     out, err = [], []
     for r in results:
         o = r.outcome
         tried = f" (after {len(r.attempts)} attempts)" if len(r.attempts) > 1 else ""
         who = f"{r.gemeente} {r.name}"
-        if o.published:
+        if o.kind == UNCOLLECTED:
+            out.append(f"{who}: published {o.release_id}, not collected{tried}")
+            err.extend(f"error: {who}: {line}" for line in o.lines)
+        elif o.published:
             out.append(f"{who}: published {o.release_id}{tried}")
             if o.kind == WARNINGS:
                 err.extend(f"warning: {who}: {line}" for line in o.lines[1:])

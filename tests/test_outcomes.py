@@ -118,16 +118,24 @@ def test_exit_code_and_lines_of_a_regional_run():
     warned = GemeenteResult("GM0010", "Delfzijl", (failure(BUSY), outcomes.published(
         "GM0010-2026-10-0123456789", ["quality gate unmatched-value: 'Ja' never occurs"])))
     bad = GemeenteResult("GM0024", "Loppersum", (failure(SourceFileError("wmo", "/s/wmo.csv", "file not found")),))
+    from pipelines.region import NotCollected
+
+    lost = GemeenteResult("GM0040", "Slochteren", (failure(NotCollected(
+        "GM0040-2026-10-0123456789", "/c/2026-10", PermissionError(13, "Permission denied", "/c/2026-10"))),))
     assert exit_code([ok]) == 0
     assert exit_code([ok, warned]) == 3
     assert exit_code([ok, warned, bad]) == 1
-    assert lines([ok, warned, bad]) == ([
+    assert exit_code([ok, lost]) == 1
+    assert lines([ok, warned, bad, lost]) == ([
         "GM0003 Appingedam: published GM0003-2026-10-0123456789",
         "GM0010 Delfzijl: published GM0010-2026-10-0123456789 (after 2 attempts)",
         "GM0024 Loppersum: failed, nothing published",
+        "GM0040 Slochteren: published GM0040-2026-10-0123456789, not collected",
     ], [
         "warning: GM0010 Delfzijl: quality gate unmatched-value: 'Ja' never occurs",
         "error: GM0024 Loppersum: source 'wmo', file /s/wmo.csv: file not found",
+        "error: GM0040 Slochteren: published GM0040-2026-10-0123456789, but not collected into /c/2026-10: "
+        "/c/2026-10: Permission denied",
     ])
 
 
@@ -186,6 +194,17 @@ def test_the_release_flow_ends_in_a_state_that_says_what_happened(prefect_server
                                                             f"published {result['release_id']}")
     assert result["collected"] == str(tmp_path / "collected" / "2026-10" / result["release_id"])
     assert (Path(result["collected"]) / "tables.csv").read_bytes() == (Path(result["folder"]) / "tables.csv").read_bytes()
+
+    # published again (the same release), but its collected copy was changed meanwhile: published, not collected
+    (Path(result["collected"]) / "report.html").write_text("changed")
+    state = release_flow(str(settings), "2026-10", collect_dir=str(tmp_path / "collected"), return_state=True)
+    assert (state.type.value, state.name, state.message) == (
+        "FAILED", "NotCollected", f"published {result['release_id']}, but not collected into "
+        f"{tmp_path / 'collected' / '2026-10'}: {result['collected']}: already collected with other contents; the "
+        f"release's own folder is {result['folder']}")
+    back = from_state("FAILED", state.name, state.message)
+    assert (back.kind, back.release_id, back.retry, back.published) == ("uncollected", result["release_id"], False,
+                                                                        False)
 
     (sources_copy / "wmo.csv").unlink()
     state = release_flow(str(settings), "2026-09", return_state=True)
