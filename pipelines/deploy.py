@@ -139,6 +139,7 @@ def setup_commands(loaded: LoadedRegion | None, home: str = DEFAULT_HOME, host: 
     """The shell commands that set up a server, pools, workers and deployments (printed by
     `wijksignaal setup`; nothing is run)."""
     q = shlex.quote
+    home = str(Path(home).expanduser())
     api = f"http://{host if host not in ('0.0.0.0', '::') else '<this-machine>'}:{port}/api"
     lines = [
         "# 1. The Prefect server (on the central machine; its database is <home>/prefect.db):",

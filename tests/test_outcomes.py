@@ -233,3 +233,13 @@ def test_a_busy_work_directory_ends_the_flow_as_transient(prefect_server, source
     assert (state.type.value, state.name, state.message) == ("FAILED", "Transient",
                                                             holder.message(tmp_path / "run" / "work"))
     assert from_state("FAILED", state.name, state.message).retry
+
+
+def test_collecting_is_retried_on_an_unreachable_share_only():
+    from prefect.states import Failed
+
+    from pipelines.flow import _is_oserror, collect_task
+
+    assert collect_task.retries == 2
+    assert _is_oserror(Failed(data=OSError(errno.EHOSTDOWN, "Host is down", "/mnt/regio")))
+    assert not _is_oserror(Failed(data=CollectRefused("already collected with other contents")))

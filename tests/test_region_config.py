@@ -164,3 +164,13 @@ def test_setup_prints_a_server_with_its_database_a_worker_per_machine_and_the_de
         "# 5. A regional run now (or wait for the schedule 0 2 3 * *, Europe/Amsterdam):",
         f"wijksignaal region --region {p} [--period YYYY-MM]",
     ]
+
+
+def test_setup_for_one_gemeente_expands_the_home_folder(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert main(["setup"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1] == (f"PREFECT_HOME={tmp_path}/.wijksignaal/prefect PREFECT_SERVER_ANALYTICS_ENABLED=false prefect "
+                      "server start --host 127.0.0.1 --port 4200")
+    assert "prefect worker start --pool wijksignaal --type process --limit 2" in out
+    assert "wijksignaal deploy --config gemeente.yaml --pool wijksignaal --cron '0 2 3 * *'" in out
