@@ -299,6 +299,78 @@ def cmd_ledger_verify(args) -> int:
     return 0
 
 
+def _server_or_exit() -> int | None:
+    """EXIT_PROBLEM (with its message) when no Prefect server answers at PREFECT_API_URL."""
+    from .deploy import ServerUnavailable, api_url
+
+    try:
+        api_url()
+    except ServerUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_PROBLEM
+    return None
+
+
+def cmd_deploy(args) -> int:
+    """Deployments on the Prefect server at PREFECT_API_URL: one gemeente's (--config), or a region's."""
+    from . import deploy
+
+    if args.config:
+        from .pipeline import prepare
+
+        run = prepare(Path(args.config))  # the configuration checked here, on the machine that holds the data
+        if run.settings.gemeente == "NL":
+            raise ConfigError([Problem(str(Path(args.config).resolve()), None, "gemeente: NL: a deployment runs one "
+                                       "gemeente; use a gemeente's own settings")])
+        if (code := _server_or_exit()) is not None:
+            return code
+        done = [deploy.deploy_release(Path(args.config).resolve(), run.settings.gemeente, args.pool, args.queue,
+                                      None if args.no_schedule else args.cron, args.timezone)]
+    else:
+        from .region import load_region
+
+        loaded = load_region(args.region)
+        if (code := _server_or_exit()) is not None:
+            return code
+        done = deploy.deploy_region(loaded)
+    for d in done:
+        print(f"deployed {d}")
+    return EXIT_OK
+
+
+def cmd_region(args) -> int:
+    """One release flow run per gemeente of region.yaml, on the workers of their machines."""
+    from .region import lines, load_region
+
+    loaded = load_region(args.region)  # a bad region file stops here, before Prefect
+    if (code := _server_or_exit()) is not None:
+        return code
+    from .region_flow import region_flow
+
+    _quiet_prefect_console()
+    state = region_flow(str(loaded.path), args.period, return_state=True)
+    value = state.result(raise_on_failure=False)
+    if isinstance(value, BaseException):
+        raise value
+    out, err = lines(value["results"])
+    for line in out:
+        print(line)
+    print(f"collected in {loaded.collect_dir / value['period']}")
+    for line in err:
+        print(line, file=sys.stderr)
+    return value["exit_code"]
+
+
+def cmd_setup(args) -> int:
+    """Print the commands for a Prefect server, work pools, workers and deployments (runs nothing)."""
+    from .deploy import setup_commands
+    from .region import load_region
+
+    loaded = load_region(args.region) if args.region else None
+    print("\n".join(setup_commands(loaded, args.home, args.host, args.port, args.pool)))
+    return EXIT_OK
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="wijksignaal", description=__doc__.split("\n")[0])
     p.add_argument("-v", "--verbose", action="store_true")
@@ -365,7 +437,58 @@ def parser() -> argparse.ArgumentParser:
     where.add_argument("--work", help="work directory")
     where.add_argument("--config", help="municipality settings file (its work directory and publication register)")
     v.set_defaults(func=cmd_ledger_verify)
+    _many_gemeenten_parsers(sub)
     return p
+
+
+def _many_gemeenten_parsers(sub) -> None:
+    from .deploy import DEFAULT_HOME, DEFAULT_POOL, DEFAULT_PORT
+    from .periods import TIMEZONE
+    from .region import DEFAULT_CRON
+
+    dp = sub.add_parser("deploy", help="deployments on the Prefect server (PREFECT_API_URL): a gemeente's release "
+                                       "flow with a monthly schedule, or every gemeente of a region")
+    which = dp.add_mutually_exclusive_group(required=True)
+    which.add_argument("--config", help="a gemeente's settings file, on the machine that holds its data")
+    which.add_argument("--region", help="region.yaml: a deployment per gemeente and the regional flow's")
+    dp.add_argument("--pool", default=DEFAULT_POOL, help=f"work pool of this machine (--config; default {DEFAULT_POOL})")
+    dp.add_argument("--queue", help="work queue in the pool (--config)")
+    dp.add_argument("--cron", type=cron_arg, default=DEFAULT_CRON,
+                    help=f"monthly schedule (--config; default '{DEFAULT_CRON}': 02:00 on the 3rd)")
+    dp.add_argument("--timezone", type=timezone_arg, default=TIMEZONE, help=f"the schedule's clock (default {TIMEZONE})")
+    dp.add_argument("--no-schedule", action="store_true", help="no schedule: runs start by hand or from a region")
+    dp.set_defaults(func=cmd_deploy)
+
+    rg = sub.add_parser("region", help="run every gemeente of region.yaml on the workers that hold their data")
+    rg.add_argument("--region", required=True, help="region.yaml")
+    rg.add_argument("--period", type=period_arg, help="YYYY-MM (default: the last complete month, Europe/Amsterdam)")
+    rg.set_defaults(func=cmd_region)
+
+    su = sub.add_parser("setup", help="print the commands for a Prefect server, pools, workers and deployments")
+    su.add_argument("--region", help="region.yaml: a worker per machine and the region's deployments")
+    su.add_argument("--home", default=DEFAULT_HOME, help=f"the server's PREFECT_HOME: its database (default {DEFAULT_HOME})")
+    su.add_argument("--host", default="127.0.0.1", help="address the server listens on (0.0.0.0: other machines)")
+    su.add_argument("--port", type=int, default=DEFAULT_PORT)
+    su.add_argument("--pool", default=DEFAULT_POOL, help="work pool of a single gemeente's machine (without --region)")
+    su.set_defaults(func=cmd_setup)
+
+
+def timezone_arg(value: str) -> str:
+    from zoneinfo import available_timezones
+
+    if value not in available_timezones():
+        raise argparse.ArgumentTypeError(f"'{value}' is not a time zone (IANA name, e.g. Europe/Amsterdam)")
+    return value
+
+
+def cron_arg(value: str) -> str:
+    from .region import check_cron
+
+    try:
+        check_cron(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
 
 
 def period_arg(value: str) -> str:
