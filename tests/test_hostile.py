@@ -125,3 +125,19 @@ def test_a_work_directory_inside_the_sources_folder_is_refused(sources, tmp_path
         prepare(p)
     assert str(e.value) == (f"{p}:4: work_dir may not be the sources folder or lie inside it: the work directory is "
                             "made private and cleaned, the extracts are the gemeente's own")
+
+
+def test_an_empty_yes_no_field_is_quarantined(sources_copy):
+    import duckdb
+
+    from pipelines.geography import buurten
+    from pipelines.ingest import ingest_source
+    from privacy.pseudonymise import pads
+
+    spec = SOURCES["uitkeringen"]
+    _rewrite(sources_copy / spec.file, spec.encoding, spec.delimiter,
+             lambda rows: rows[3].__setitem__(rows[0].index("Inhouding"), ""))
+    account, records = ingest_source(duckdb.connect(), "uitkeringen", spec, sources_copy, CONFIG_DIR,
+                                     pads(b"k" * 32), {"buurten": buurten("GM0164").buurtcode.tolist()})
+    assert account.quarantined_by_rule == {"inhouding-verplicht": 1}
+    assert [(r["row"], r["rule"]) for r in records] == [(3, "inhouding-verplicht")]
