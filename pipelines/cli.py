@@ -15,6 +15,7 @@ import re
 import sys
 from pathlib import Path
 
+from . import failures
 from .configfile import ConfigError, Problem
 from .settings import CONFIG_DIR, SELECTIONS_DIR
 
@@ -508,54 +509,6 @@ def gemeente_arg(value: str) -> str:
     return value
 
 
-def _problems(exc: BaseException) -> list[str]:
-    """The lines to print for an exception we raise on purpose; [] for anything else."""
-    from privacy.pseudonymise import KeyFileError
-    from privacy.secondary import ProtectionFailed
-
-    from .ingest import AccountingError
-    from .ingest.contracts import ContractError
-    from .ingest.gates import QualityGateFailed
-    from .ingest.readers import SourceFileError
-    from .publish import PublishRefused
-    from .workdir import WorkDirBusy
-
-    if isinstance(exc, ConfigError):
-        return [str(p) for p in exc.problems]
-    if _disk_full(exc):
-        return ["cannot write to disk: no space left, or a file-size limit reached (the warehouse, the work "
-                "directory or the register); free space and run again. An interrupted publication is finished or "
-                "cleaned by the next run"]
-    if isinstance(exc, QualityGateFailed):
-        return [str(g) for g in exc.failed]
-    if isinstance(exc, (SourceFileError, KeyFileError, AccountingError, ContractError, PublishRefused,
-                        ProtectionFailed)):
-        return [str(exc)]
-    return []
-
-
-def _disk_full(exc: BaseException) -> bool:
-    """An OSError or DuckDB error that says the disk (or a file-size limit) is full. Its own text
-    is only inspected, never shown."""
-    import errno
-
-    import duckdb
-
-    if isinstance(exc, OSError):
-        return exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
-    return isinstance(exc, duckdb.Error) and any(
-        s in str(exc) for s in ("No space left on device", "File too large", "Disk quota exceeded"))
-
-
-def _cause(exc: BaseException) -> BaseException:
-    """Prefect may wrap a task's exception; the one we raised is then its cause."""
-    from .workdir import WorkDirBusy
-
-    while not _problems(exc) and not isinstance(exc, WorkDirBusy) and (exc.__cause__ or exc.__context__) is not None:
-        exc = exc.__cause__ or exc.__context__
-    return exc
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     _logging(args.verbose)
@@ -569,11 +522,11 @@ def main(argv: list[str] | None = None) -> int:
             raise
         from .workdir import WorkDirBusy
 
-        cause = _cause(exc)
+        cause = failures.cause(exc)
         if isinstance(cause, WorkDirBusy):  # try again later (a scheduler may retry)
             print(f"error: {cause}", file=sys.stderr)
             return EXIT_BUSY
-        lines = _problems(cause)
+        lines = failures.problems(cause)
         if not lines:
             print(f"error: internal error ({type(exc).__name__}); nothing was published. Run again with -v for "
                   "the traceback and report it", file=sys.stderr)

@@ -75,7 +75,7 @@ def _transient(exc: BaseException) -> bool:
 
 def failure(exc: BaseException) -> Outcome:
     """The outcome of a run that raised `exc` (or an exception wrapping it)."""
-    from .cli import _problems
+    from .failures import problems as _problems
     from .region import CollectRefused, NotCollected
 
     seen = set()
