@@ -178,7 +178,7 @@ def stage_preflight(run: Run) -> dict[str, list[str]]:
 def allowed_fields(run: Run, source: str) -> set[str]:
     """The fields of a source that some DPIA purpose allows: only these (and the columns that
     place a row) are read from its file."""
-    return {f for p in run.dpia.purposes.values() for f in p.allowed_sources.get(source, [])}
+    return run.dpia.allowed_fields(source)
 
 
 def gates_of(run: Run, source: str) -> Gates:

@@ -201,8 +201,7 @@ def loaded(sources, dpia: DpiaRules) -> list[dict]:
 
     out = []
     for name, src in sources.sources.items():
-        allowed = {f for p in dpia.purposes.values() for f in p.allowed_sources.get(name, [])}
-        cols = loaded_columns(name, src, allowed)
+        cols = loaded_columns(name, src, dpia.allowed_fields(name))
         out.append({"bron": name, "titel": src.title,
                     "ingelezen": [{"veld": c, "bewaard": kept} for c, kept in cols if kept],
                     "niet_ingelezen": [c for c, kept in cols if not kept]})

@@ -287,14 +287,13 @@ MAX_CRITERIA_DEPTH = 8  # groups (all / any / not) within groups
 
 def _deepest_group(criterion, loc: tuple = ("criteria",), depth: int = 0) -> tuple[int, tuple]:
     """(deepest nesting of all/any/not groups, the key path where it is) in raw YAML data."""
-    best = (depth, loc)
-    if isinstance(criterion, dict):
-        for key in ("all", "any"):
-            for i, child in enumerate(criterion.get(key) or [] if isinstance(criterion.get(key), list) else []):
-                best = max(best, _deepest_group(child, loc + (key, i), depth + 1), key=lambda b: b[0])
-        if isinstance(criterion.get("not"), dict):
-            best = max(best, _deepest_group(criterion["not"], loc + ("not",), depth + 1), key=lambda b: b[0])
-    return best
+    if not isinstance(criterion, dict):
+        return depth, loc
+    children = [((key, i), c) for key in ("all", "any") if isinstance(criterion.get(key), list)
+                for i, c in enumerate(criterion[key])]
+    if isinstance(criterion.get("not"), dict):
+        children.append((("not",), criterion["not"]))
+    return max([(depth, loc)] + [_deepest_group(c, loc + at, depth + 1) for at, c in children], key=lambda b: b[0])
 
 
 def load_selection(path: Path, rules: DpiaRules) -> LoadedSelection:

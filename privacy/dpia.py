@@ -111,6 +111,10 @@ class DpiaRules(Strict):
             raise ValueError(f"stapeling_purpose '{self.stapeling_purpose}' is not a purpose")
         return self
 
+    def allowed_fields(self, source: str) -> set[str]:
+        """The fields of a source that some purpose allows: all a run may load of it."""
+        return {f for p in self.purposes.values() for f in p.allowed_sources.get(source, [])}
+
     def threshold(self, purpose: str, requested: int | None = None) -> int:
         base = max(self.disclosure.min_cell_size, self.purposes[purpose].min_cell_size)
         return max(base, requested or 0)
