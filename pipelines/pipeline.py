@@ -49,9 +49,10 @@ TABLE_DESCRIPTIONS = {
 }
 
 
-# the figure wijkteams ask for first ("how many households have two or more problem domains"): its cells
-# weigh this many times more in secondary suppression, so other cells are hidden before it
-PRIORITY = {("stapeling", "2+"): 10.0}
+# the figure wijkteams ask for first ("how many households in my buurt have two or more problem domains"): its
+# buurt cells weigh this many times more in secondary suppression, so other cells (the wijk's 2+ among them) are
+# hidden before it, and are kept published from the start wherever that can be safe (privacy/atoms.showable)
+PRIORITY = {("stapeling", "2+", "buurt"): 10.0, ("stapeling", "2+", "wijk"): 5.0}
 
 
 @dataclass

@@ -168,4 +168,40 @@ def relations(cells: pd.DataFrame, atom_ids: np.ndarray, atoms: Atoms, buurten: 
     return rels
 
 
-__all__ = ["ATOM_TABLE", "ATOM_FLOOR", "Atoms", "atom_cells", "thresholds_of", "relations"]
+def showable(cells: pd.DataFrame, atoms: Atoms, buurten: pd.DataFrame, which: np.ndarray, high: np.ndarray,
+             atom_target: np.ndarray) -> np.ndarray:
+    """For the cells flagged in `which` (cells of tables these atoms make up): whether showing the
+    cell can leave every small atom inside it protected at all. The attacker knows that each
+    atom of the cell is at least its floor, so an atom inside a cell published as at most
+    `high` can hold at most high - (the floors of the cell's other atoms): where that stays below
+    the atom's target (`atom_target`, per atom, NaN where it is not small), no pattern can show
+    the cell. Hiding every other cell of its area is the most any pattern can do, so this is
+    exact as a bound: a cell found False here cannot be published safely; one found True
+    may still need other cells hidden (the protection finds out which).
+
+    Returns a bool per row of `cells` (False where not in `which`)."""
+    out = np.zeros(len(cells), dtype=bool)
+    if not which.any():
+        return out
+    geo = buurten.set_index("buurtcode")
+    f = atoms.frame
+    abuurt = f.buurtcode.to_numpy()
+    area_of = {"buurt": abuurt, "wijk": geo.wijkcode.reindex(abuurt).to_numpy(),
+               "gemeente": geo.gemeentecode.reindex(abuurt).to_numpy()}
+    floor = f.floor.to_numpy(dtype=float)
+    worst = np.nan_to_num(atom_target - floor, nan=-np.inf)  # how far above the others' floors the cell must reach
+    pos = np.flatnonzero(which)
+    sub = cells.iloc[pos]
+    for (table, category, level), g in sub.groupby(["table", "category", "level"], sort=True):
+        mask = atoms.members.get((table, category))
+        if mask is None or level not in area_of:
+            continue
+        frame = pd.DataFrame({"area": area_of[level][mask], "floor": floor[mask], "worst": worst[mask]})
+        by = frame.groupby("area", sort=False).agg(floor=("floor", "sum"), worst=("worst", "max"))
+        rows = cells.index.get_indexer(g.index)
+        s = by.reindex(g.area_code.to_numpy())
+        out[rows] = high[rows] - s.floor.fillna(0).to_numpy() >= s.worst.fillna(-np.inf).to_numpy()
+    return out
+
+
+__all__ = ["ATOM_TABLE", "ATOM_FLOOR", "Atoms", "atom_cells", "thresholds_of", "relations", "showable"]

@@ -33,7 +33,7 @@ import pandas as pd
 
 from .audit import audit
 from .earlier import match
-from .atoms import ATOM_TABLE, Atoms, atom_cells, relations as atom_relations
+from .atoms import ATOM_TABLE, Atoms, atom_cells, relations as atom_relations, showable
 from .group import group_zeros, phantom_atoms
 from . import cellkey, rounding
 from .relations import build, check
@@ -90,7 +90,7 @@ def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, in
             person_tables: set[str] = frozenset(), earlier: pd.DataFrame | None = None,
             bases: dict[str, int] | None = None, cell_key: dict[str, tuple[int, float]] | None = None,
             group: bool = False, atoms: Atoms | None = None, known_elsewhere: pd.DataFrame | None = None,
-            priority: dict[tuple[str, str], float] | None = None) -> tuple[pd.DataFrame, dict]:
+            priority: dict[tuple[str, str, str], float] | None = None) -> tuple[pd.DataFrame, dict]:
     """Primary and secondary suppression with the audit; (protected cells, summary for audit.json).
     `earlier`: the cells earlier releases published (earlier.published_before); `bases`: per
     table, the base its published counts are rounded to (rounding.py); `cell_key`: per
@@ -100,11 +100,12 @@ def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, in
     `known_elsewhere`: cells that earlier releases of this period published from
     definitions this release does not publish (tables covered by `atoms`, values as the
     current data give them), public already, never written to this release; `priority`:
-    (table, category) -> a factor on the weight of its cells, for the figures readers need
-    most (hidden only where nothing cheaper protects)."""
+    (table, category, level) -> a factor on the weight of its cells, for the figures readers
+    need most: hidden only where nothing cheaper protects, and (over atoms) kept published
+    from the start wherever showing them can be safe at all (atoms.showable)."""
     primary = primary_suppression(cells, thresholds, group)
     if priority:
-        primary["priority"] = [priority.get(k, 1.0) for k in zip(primary.table, primary.category)]
+        primary["priority"] = [priority.get(k, 1.0) for k in zip(primary.table, primary.category, primary.level)]
     n_release = len(primary)
     bases = {t: b for t, b in (bases or {}).items() if b > 1 and t in thresholds}
     cell_key = {t: p for t, p in (cell_key or {}).items() if t in thresholds and t not in bases}
@@ -154,6 +155,15 @@ def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, in
                 f"of this gemeente published (first: {first.table} {first.level} {first.area_code} {first.category}); "
                 "no release of this period can protect them. Keep the earlier release as this period's "
                 "publication, and change the rule from the next period on")
+    if atoms is not None and "priority" in primary.columns:
+        # the figures readers need most (stapeling 2+) are kept published from the start wherever showing them can
+        # be safe at all; the protection hides them only where nothing else protects a small cell
+        want = ((primary.priority > 1) & (primary.status == "published") & (primary.value > 0)
+                & primary.table.isin(atoms.tables)).to_numpy()
+        high = primary["high"].to_numpy(dtype=float) if "high" in primary.columns else primary.value.to_numpy(float)
+        primary["prefer"] = np.where(showable(primary, atoms, buurten, want, high,
+                                              primary.target.loc[atom_ids].to_numpy(dtype=float)),
+                                     primary.priority.to_numpy(dtype=float), 0.0)
     # over atoms the 0/1 program's cut loop does not converge within its limits (Hengelo: 4,417 witness LPs in
     # 9 rounds, then the protection LPs give the same pattern): the protection LPs alone, looking twice as many
     # relation steps around a cell, because atoms sit between the cells (protection_lp.py)
@@ -175,7 +185,7 @@ def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, in
         protected = protected.drop(columns=["low", "high"])
     group_cells = int(((primary.target == 1) & (primary.value == 0)).sum())
     protected = protected.loc[protected.index < n_release]  # earlier releases' cells and atoms are never written
-    protected = protected.drop(columns=[c for c in ("rk", "target", "floor", "priority")
+    protected = protected.drop(columns=[c for c in ("rk", "target", "floor", "priority", "prefer")
                                         if c in protected.columns])
     summary = summarise(protected, thresholds, blurred=sorted(set(bases) | set(cell_key)))
     summary["rounding"] = {
@@ -219,9 +229,12 @@ def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, in
         "method": (
             "for every unsafe cell and every small atom, in order of value, the cheapest table consistent with "
             "everything published in which it reaches the threshold (one linear program over the cells and atoms "
-            "within 4, then 8 relation steps; cost 1 + ln(1 + value), more for wijk, gemeente, totaal and 2+ "
+            "within 4, then 8 relation steps; cost 1 + ln(1 + value), more for wijk, gemeente and totaal "
             "cells); every published cell that table changes is hidden. Suppressing more never breaks such a "
-            "table, so the pattern is protected by construction; the audit checks every table again"
+            "table, so the pattern is protected by construction; the audit checks every table again. The "
+            "figures readers need most (the buurt's stapeling 2+, then the wijk's) are kept published from the "
+            "start wherever showing them can be safe at all, and hidden only where no other cell can protect a "
+            "small one"
             if atoms is not None else
             "the cheapest pattern (inner cells before totals, small before large) by a 0/1 program with "
             "cut generation: for every unsafe cell a linear program looks for a table, consistent with "

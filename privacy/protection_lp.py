@@ -132,6 +132,33 @@ class Component:
             self.witnesses.append((cols, dev))
         return unprotected
 
+    def protect_preferring(self, order: np.ndarray, prefer: np.ndarray) -> list[int]:
+        """protect(), with the `prefer` cells (published figures readers need most; per cell 0, or
+        how much it is needed) not hidden at first. Where a small cell is left without any
+        witness, preferred cells become candidates again: the least needed first, and of those
+        the nearest first (within `near` relation steps, then `wider`, then the whole
+        component); only those small cells are protected again. Witnesses found before stay
+        valid, since hiding more never breaks one."""
+        held = (prefer > 0) & self.candidate
+        self.candidate = self.candidate & ~held
+        unprotected = self.protect(order)
+        for rank in np.unique(prefer[held]):
+            for steps in (self.near, self.wider, None):
+                if not unprotected:
+                    break
+                free = held & (prefer <= rank)
+                if steps is not None:
+                    x = np.zeros(self.n)
+                    x[unprotected] = 1.0
+                    free &= self._near(x, steps) > 0
+                if not free.any():
+                    continue
+                held &= ~free
+                self.candidate |= free
+                unprotected = self.protect(np.asarray(unprotected, dtype=np.int64))
+        self.candidate |= held
+        return unprotected
+
     def _lifted(self, cols: np.ndarray, dev: np.ndarray) -> np.ndarray:
         """The cells a witness moves up by at least their shortfall: it protects them all."""
         return cols[dev >= self.need[cols] - TOL]
@@ -242,7 +269,11 @@ def protect_component(task: dict) -> dict:
     comp = Component(task["A"], task["le"], task["slack"], task["value"], task["need"], task["suppressed"],
                      task["weight"], task["floor"], task.get("locked"), task.get("dlow"), task.get("dhigh"),
                      task.get("steps", (NEAR, WIDER)))
-    unprotected = comp.protect(task["order"])
+    prefer = task.get("prefer")
+    if prefer is not None and prefer.any():
+        unprotected = comp.protect_preferring(task["order"], prefer)
+    else:
+        unprotected = comp.protect(task["order"])
     if "release" in task and not unprotected:
         tries = [c for c in task["release"] if comp.suppressed[c] and not task["suppressed"][c]]
         comp.release(np.asarray(tries, dtype=np.int64), task["order"])

@@ -102,6 +102,7 @@ def lp_secondary(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str
     low, high = published_bounds(cells)
     weight = weights(value, cells.level.map(LEVEL_RANK).to_numpy(), (cells.category == "totaal").to_numpy())
     release = None
+    prefer = cells["prefer"].fillna(0).to_numpy(dtype=float) if "prefer" in cells.columns else None
     if "priority" in cells.columns:  # cells the readers need most: hidden only where nothing cheaper protects
         prio = cells["priority"].fillna(1.0).to_numpy(dtype=float)
         weight = weight * prio
@@ -125,6 +126,8 @@ def lp_secondary(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str
             tasks[-1]["steps"] = steps
         if release is not None:  # cells readers need most, tried again after the pattern is found
             tasks[-1]["release"] = np.flatnonzero(release[members])
+        if prefer is not None:  # ... and kept published from the start where that can be safe at all
+            tasks[-1]["prefer"] = prefer[members]
         members_of.append(members)
     chosen = []
     solve = optimise_component if method == "milp" else protect_component

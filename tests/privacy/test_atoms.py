@@ -187,3 +187,28 @@ def test_the_attacker_breaks_the_same_release_protected_without_atoms(release, t
     assert summary["audit"]["passed"]  # its own audit knows no better
     found = attack(run, tab, weak)
     assert len(found) > 5
+
+
+def test_a_cell_whose_own_atoms_pin_a_small_atom_is_not_showable():
+    """An attacker who knows every atom of a cell is at least 1 reads from the cell alone that an
+    atom is at most the cell's value minus the other atoms: 12 in five atoms pins each below 8."""
+    from privacy.atoms import Atoms, showable
+
+    from small_tables import BUURTEN
+
+    atoms_of = {"BU1": [2, 3, 3, 2, 2], "BU2": [8, 3, 1], "BU3": [12]}
+    rows = [(b, v) for b, vs in atoms_of.items() for v in vs]
+    frame = pd.DataFrame({"buurtcode": [b for b, _ in rows], "unit": "huishouden", "household": -1,
+                          "value": [v for _, v in rows], "floor": 1.0})
+    atoms = Atoms(frame, {("t", "c"): np.ones(len(frame), dtype=bool)})
+    cells = pd.DataFrame({"table": "t", "category": "c", "level": ["buurt"] * 3 + ["wijk"],
+                          "area_code": ["BU1", "BU2", "BU3", "WK1"], "value": [12, 12, 12, 36]})
+    target = np.where(frame.value < 10, 10.0, np.nan)
+    everything = np.ones(4, dtype=bool)
+    assert showable(cells, atoms, BUURTEN, everything, cells.value.to_numpy(float), target).tolist() == [
+        False, True, True, True]
+    # published as an interval reaching 16 (rounded): room enough
+    assert showable(cells, atoms, BUURTEN, everything, np.array([16.0, 12, 12, 36]), target)[0]
+    # only the cells asked about
+    assert not showable(cells, atoms, BUURTEN, np.array([False, True, False, False]),
+                        cells.value.to_numpy(float), target)[[0, 2, 3]].any()

@@ -77,3 +77,25 @@ def test_the_audit_accepts_a_witness_only_when_it_checks_out():
     too_low = (good[0], np.array([7., -7., -20., 20.]))  # (BU2, a) = 20 would go to 0
     assert checked_witnesses(protected, rels, {"t": 10}, [unbalanced, published, too_low]) == {}
     assert stats["witnesses"] and checked_witnesses(protected, rels, {"t": 10}, stats["witnesses"])[small] >= 10
+
+
+def test_preferred_cells_are_hidden_only_where_nothing_else_protects():
+    # the protection LPs alone hide BU2 (cheapest); with BU2 preferred they go round it through BU3
+    cells = primary_suppression(table({"BU1": (3, 40), "BU2": (20, 30), "BU3": (25, 25)}), {"t": 10})
+    plain, _, _ = secondary_suppression(cells, build(cells, BUURTEN), {"t": 10}, method="greedy")
+    assert suppressed(plain) == {("BU1", "a"), ("BU1", "b"), ("BU2", "a"), ("BU2", "b")}
+    cells["prefer"] = (cells.area_code == "BU2") * 10.0
+    protected, result, _ = secondary_suppression(cells, build(cells, BUURTEN), {"t": 10}, method="greedy")
+    assert suppressed(protected) == {("BU1", "a"), ("BU1", "b"), ("BU3", "a"), ("BU3", "b")}
+    assert not result.failing
+
+
+def test_preferred_cells_yield_where_they_alone_protect_the_least_needed_first():
+    # every buurt that could protect BU1 is preferred, and the totals may not be hidden (published before):
+    # one buurt must be hidden after all, BU3, the one needed less
+    cells = primary_suppression(table({"BU1": (3, 40), "BU2": (20, 30), "BU3": (25, 25)}), {"t": 10})
+    cells["prefer"] = cells.area_code.map({"BU2": 10.0, "BU3": 5.0}).fillna(0.0)
+    cells["locked"] = cells.level != "buurt"
+    protected, result, _ = secondary_suppression(cells, build(cells, BUURTEN), {"t": 10}, method="greedy")
+    assert suppressed(protected) == {("BU1", "a"), ("BU1", "b"), ("BU3", "a"), ("BU3", "b")}
+    assert not result.failing and all(b.high >= 10 for b in result.bounds.values())
