@@ -12,15 +12,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ValidationError
+
+from privacy.model import Strict  # noqa: F401  (the base of every config model; privacy/ needs it too)
 
 M = TypeVar("M", bound=BaseModel)
-
-
-class Strict(BaseModel):
-    """Base for every config model: unknown keys are an error, values are immutable."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 @dataclass(frozen=True)

@@ -84,6 +84,8 @@ def explain(loaded: LoadedSelection, dpia: DpiaRules, period: str = "2026-10") -
         f"{dpia.threshold(s.purpose, s.min_cell_size)}",
         f"Owner:        {s.owner}; approved by {s.approval.by} on {s.approval.date}",
         f"DPIA:         {dpia.dpia.id} version {dpia.dpia.version}",
+        "DPIA rules:   " + textwrap.fill("passes " + ", ".join(f"{r.id} {r.name}" for r in dpia.rulebook), 74,
+                                         subsequent_indent=" " * 14),
         "",
         "SQL (values are bound parameters, never part of the text):",
         textwrap.indent(query, "  "),

@@ -25,6 +25,7 @@ from privacy.dpia import DpiaRules
 from privacy.earlier import KEY, EarlierRelease, protect_against, releases
 from privacy.pseudonymise import load_or_create_key, pads
 from privacy.redact import mask_file_name
+from privacy.rules import rulebook_table
 
 from . import geography, workdir
 from .configfile import ConfigError, Problem, read_yaml
@@ -396,7 +397,9 @@ def _rules(run: Run) -> dict:
     cfg = run.config_dir
     return {
         "dpia": {"id": run.dpia.dpia.id, "version": run.dpia.dpia.version, "sha256": _sha(cfg / "dpia.yaml"),
-                 "approval": {"by": run.dpia.dpia.approval.by, "date": str(run.dpia.dpia.approval.date)}},
+                 "approval": {"by": run.dpia.dpia.approval.by, "date": str(run.dpia.dpia.approval.date)},
+                 "rulebook": rulebook_table(run.dpia.rulebook),
+                 "rule_modules": {m: _sha(cfg / m) for m in run.dpia.rule_modules}},
         "sources_yaml_sha256": _sha(cfg / "sources.yaml"),
         "contracts": {s: _sha(cfg / run.sources.sources[s].contract) for s in SOURCE_IDS},
         "selections": [
@@ -404,6 +407,7 @@ def _rules(run: Run) -> dict:
              "owner": s.selection.owner,
              "approval": {"by": s.selection.approval.by, "date": str(s.selection.approval.date)},
              "threshold": run.dpia.threshold(s.selection.purpose, s.selection.min_cell_size),
+             "dpia_rules_passed": [r.id for r in run.dpia.rulebook],
              "definition": s.selection.model_dump(mode="json", by_alias=True, exclude_none=True)}
             for s in sorted(run.selections, key=lambda s: s.selection.id)
         ],

@@ -22,6 +22,7 @@ from pathlib import Path
 import jinja2
 
 from privacy.dpia import DpiaRules
+from privacy.rules import rulebook_table
 
 from .catalogue import DPIA_SOURCE, SOURCES
 from .explain import describe
@@ -82,7 +83,8 @@ def entry(loaded: LoadedSelection, dpia: DpiaRules) -> dict:
             "buurt of wijk inzetten. Een selectie draait alleen als haar bestand een goedkeuring vermeldt "
             "(door wie en wanneer); wijksignaal controleert dat die er staat, niet wie haar gaf. Het register en "
             "audit.json tonen haar, zodat de functionaris gegevensbescherming dat kan nagaan."),
-        "risicobeheer": risk_measures(threshold, purpose),
+        "risicobeheer": risk_measures(threshold, purpose, dpia),
+        "getoetst_aan": [{"id": r.id, "naam": r.name, "regel": r.statement_nl} for r in dpia.rulebook],
         "impacttoetsen": [{"soort": "DPIA", "id": dpia.dpia.id, "versie": dpia.dpia.version,
                            "goedgekeurd_door": dpia.dpia.approval.by, "goedgekeurd_op": str(dpia.dpia.approval.date)}],
         "goedkeuring": {"door": s.approval.by, "op": str(s.approval.date)} if s.approval else None,
@@ -90,7 +92,12 @@ def entry(loaded: LoadedSelection, dpia: DpiaRules) -> dict:
     }
 
 
-def risk_measures(threshold: int, purpose) -> list[str]:
+def rules_sentence(dpia: DpiaRules) -> str:
+    """The DPIA rules a selection is checked against, by id and name (Dutch)."""
+    return ", ".join(f"{r.id} ({r.name})" for r in dpia.rulebook)
+
+
+def risk_measures(threshold: int, purpose, dpia: DpiaRules) -> list[str]:
     """What protects the people counted, as the software actually does it (Dutch)."""
     out = [
         "Pseudonimisering bij inlezen (HMAC-SHA256 met een sleutel buiten de repository en het datapakhuis); "
@@ -98,8 +105,8 @@ def risk_measures(threshold: int, purpose) -> list[str]:
         "Rijen die een regel van het datacontract breken komen niet in het datapakhuis (quarantaine met bestand, "
         "rij en regel, zonder waarden); een bron die leeg is, grotendeels in quarantaine gaat of de periode niet "
         "dekt, houdt de publicatie tegen of komt als waarschuwing in de publicatie (kwaliteitspoorten).",
-        "Elke selectie wordt vóór gebruik getoetst aan de DPIA-regels: doel, bronnen, velden, uitvoer, "
-        "niveau, celgrootte en goedkeuring.",
+        f"Elke selectie wordt vóór gebruik getoetst aan de DPIA-regels {rules_sentence(dpia)}; zij draait alleen "
+        "als zij aan alle regels voldoet.",
         f"Cellen met 1 tot en met {threshold - 1} eenheden worden afgeschermd (primaire afscherming). Daarnaast "
         "worden andere cellen afgeschermd (secundaire afscherming), zodat geen afgeschermd klein aantal, en geen "
         "kleine groep die uit de definities van alle selecties is af te leiden, terug te rekenen is uit totalen, "
@@ -164,7 +171,7 @@ def standard_tables_entry(dpia: DpiaRules, version: str, lookback: int = 3) -> d
         "menselijke_tussenkomst": (
             "De tabellen leveren alleen beschermde tellingen per gebied voor wijkteams en beleid; zij nemen geen "
             "besluit en wijzen geen personen aan."),
-        "risicobeheer": risk_measures(threshold, purpose),
+        "risicobeheer": risk_measures(threshold, purpose, dpia),
         "impacttoetsen": [{"soort": "DPIA", "id": dpia.dpia.id, "versie": dpia.dpia.version,
                            "goedgekeurd_door": dpia.dpia.approval.by, "goedgekeurd_op": str(dpia.dpia.approval.date)}],
         "goedkeuring": {"door": dpia.dpia.approval.by, "op": str(dpia.dpia.approval.date)},
@@ -228,6 +235,7 @@ def write_register(out: Path, selections: list[LoadedSelection], dpia: DpiaRules
         resources.files("pipelines").joinpath("templates", "register.html.j2").read_text(encoding="utf-8"))
     purposes = {k: p for k, p in dpia.purposes.items()}
     (out / "register.html").write_text(template.render(entries=entries, dpia=dpia, purposes=purposes,
+                                                       rulebook=rulebook_table(dpia.rulebook),
                                                        loaded=loaded(sources, dpia) if sources else []),
                                        encoding="utf-8")
     return [out / "register.html", out / "register.csv", *written]

@@ -26,7 +26,8 @@ from typing import Literal, Optional, Union
 import pandas as pd
 from pydantic import Field, model_validator
 
-from privacy.dpia import LEVELS, Approval, DpiaRules, check_selection
+from privacy.dpia import LEVELS, Approval, DpiaRules
+from privacy.rules import RuleModuleError, SelectionFacts, check as check_rules, load_rule_modules
 
 from .catalogue import DPIA_SOURCE, SOURCES
 from .configfile import ConfigError, Problem, Strict, load_model, parse_model, read_yaml
@@ -305,18 +306,20 @@ def load_selection(path: Path, rules: DpiaRules) -> LoadedSelection:
                                        f"levels deep; at most {MAX_CRITERIA_DEPTH} are allowed")])
     sel = parse_model(Selection, doc)
     loaded = LoadedSelection(sel, path, hashlib.sha256(path.read_bytes()).hexdigest())
-    problems = [
-        Problem(str(path), doc.line_of(loc), msg)
-        for loc, msg in check_selection(
-            rules, purpose=sel.purpose, reads=loaded.reads(), outputs=list(sel.outputs), levels=list(sel.levels),
-            min_cell_size=sel.min_cell_size, approval=sel.approval,
-        )
-    ]
+    problems = [Problem(str(path), doc.line_of(v.loc), str(v)) for v in check_rules(facts(loaded), rules, rules.rulebook)]
     if sel.id != path.stem:
         problems.append(Problem(str(path), doc.line_of(("id",)), f"id '{sel.id}' must equal the file name '{path.stem}'"))
     if problems:
         raise ConfigError(problems)
     return loaded
+
+
+def facts(loaded: LoadedSelection) -> SelectionFacts:
+    """What the DPIA rules (privacy/rules.py) see of a selection."""
+    s = loaded.selection
+    return SelectionFacts(id=s.id, purpose=s.purpose, unit=s.unit, reads=tuple(loaded.reads()), outputs=tuple(s.outputs),
+                          levels=tuple(s.levels), min_cell_size=s.min_cell_size, approved=s.approval is not None,
+                          definition=s.model_dump(mode="json", by_alias=True, exclude_none=True))
 
 
 def load_selections(folder: Path, rules: DpiaRules) -> list[LoadedSelection]:
@@ -340,4 +343,12 @@ def json_schema() -> str:
 
 
 def load_dpia(config_dir: Path) -> DpiaRules:
-    return load_model(DpiaRules, config_dir / "dpia.yaml")
+    """The DPIA rules, with the gemeente's own rules from the `rule_modules` it names."""
+    path = config_dir / "dpia.yaml"
+    dpia = load_model(DpiaRules, path)
+    if not dpia.rule_modules:
+        return dpia
+    try:
+        return dpia.with_gemeente_rules(load_rule_modules([config_dir / m for m in dpia.rule_modules]))
+    except RuleModuleError as exc:
+        raise ConfigError([Problem(str(path), read_yaml(path).line_of(("rule_modules", exc.index)), str(exc))]) from None

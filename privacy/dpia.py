@@ -1,33 +1,20 @@
-"""The DPIA rules (`config/dpia.yaml`) and the checks every selection must pass.
-
-A selection may run only when:
-  * its purpose is a purpose in the DPIA rules;
-  * every source and field it reads is allowed for that purpose (fields read by time
-    rules, such as ingangsdatum and signaaldatum, count too);
-  * every output it asks for is allowed for that purpose (and implemented: signal
-    lists are reserved for a later version);
-  * it asks for no geographic level below its purpose's lowest level;
-  * it does not ask for a cell size below its purpose's (which is never below the
-    global minimum);
-  * it carries an approval (who, when).
-`check_selection` returns every violation at once, each with the key it concerns, so
-the caller can name the file and line.
-"""
+"""The DPIA rules (`config/dpia.yaml`): purposes, what each may read and publish, the
+disclosure settings, and the rule book every selection must pass (rules.py: ids D1-D7
+and the gemeente's own rules from `rule_modules`)."""
 
 from __future__ import annotations
 
 from datetime import date as Date
 from typing import Literal, Optional
 
-from pydantic import Field, model_validator
+from pydantic import Field, PrivateAttr, model_validator
 
-from pipelines.configfile import Strict
+from .model import Strict
+from .rules import IMPLEMENTED_OUTPUTS, LEVELS, OWN_RULES, Rule  # noqa: F401  (LEVELS, IMPLEMENTED_OUTPUTS: re-exported)
 
 SourceId = Literal["brp", "uitkeringen", "vroegsignalen", "wmo"]
 Output = Literal["buurt_tables", "signal_list"]
 Level = Literal["buurt", "wijk", "gemeente"]
-LEVELS = ("gemeente", "wijk", "buurt")  # from coarse to fine
-IMPLEMENTED_OUTPUTS = ("buurt_tables",)
 
 
 class Approval(Strict):
@@ -98,6 +85,10 @@ class DpiaRules(Strict):
     disclosure: Disclosure = Disclosure()
     stapeling_purpose: str = Field(description="the purpose under which the standard stapeling tables are made")
     purposes: dict[str, Purpose]
+    rule_modules: list[str] = Field(
+        default_factory=list, description="Python files next to dpia.yaml that add the gemeente's own rules for "
+                                          "selections: each defines RULES, a list of privacy.rules.Rule")
+    _gemeente_rules: tuple[Rule, ...] = PrivateAttr(default=())
 
     @model_validator(mode="after")
     def _consistent(self) -> "DpiaRules":
@@ -111,6 +102,16 @@ class DpiaRules(Strict):
             raise ValueError(f"stapeling_purpose '{self.stapeling_purpose}' is not a purpose")
         return self
 
+    @property
+    def rulebook(self) -> tuple[Rule, ...]:
+        """Every rule a selection must pass: wijksignaal's own (D1-D7), then the gemeente's."""
+        return OWN_RULES + self._gemeente_rules
+
+    def with_gemeente_rules(self, rules: tuple[Rule, ...]) -> "DpiaRules":
+        """These DPIA rules with the rules loaded from `rule_modules` (rules.load_rule_modules)."""
+        self._gemeente_rules = tuple(rules)
+        return self
+
     def allowed_fields(self, source: str) -> set[str]:
         """The fields of a source that some purpose allows: all a run may load of it."""
         return {f for p in self.purposes.values() for f in p.allowed_sources.get(source, [])}
@@ -118,46 +119,3 @@ class DpiaRules(Strict):
     def threshold(self, purpose: str, requested: int | None = None) -> int:
         base = max(self.disclosure.min_cell_size, self.purposes[purpose].min_cell_size)
         return max(base, requested or 0)
-
-
-def check_selection(
-    rules: DpiaRules, *, purpose: str, reads: list[tuple[str, str, tuple]], outputs: list[str],
-    levels: list[str], min_cell_size: int | None, approval: object | None,
-) -> list[tuple[tuple, str]]:
-    """Every DPIA violation of a selection as (key path in the selection, message)."""
-    problems: list[tuple[tuple, str]] = []
-    if approval is None:
-        problems.append((("approval",), "the selection has no approval (by whom, when); it may not run"))
-    p = rules.purposes.get(purpose)
-    if p is None:
-        problems.append((("purpose",), f"purpose '{purpose}' is not in the DPIA rules; known purposes: "
-                         f"{', '.join(sorted(rules.purposes))}"))
-        return problems
-    seen: set = set()
-    for source, field, loc in reads:
-        key = source if source not in p.allowed_sources else (source, field)
-        if key in seen:
-            continue
-        seen.add(key)
-        if source not in p.allowed_sources:
-            problems.append((loc, f"reads source '{source}', which purpose '{purpose}' does not allow; "
-                             f"allowed sources: {', '.join(sorted(p.allowed_sources))}"))
-        elif field not in p.allowed_sources[source]:
-            problems.append((loc, f"reads field '{source}.{field}', which purpose '{purpose}' does not "
-                             f"allow; allowed fields of {source}: {', '.join(p.allowed_sources[source])}"))
-    for i, out in enumerate(outputs):
-        if out not in p.allowed_outputs:
-            problems.append((("outputs", i), f"output '{out}' is not allowed for purpose '{purpose}'; allowed: "
-                             f"{', '.join(p.allowed_outputs)}"))
-        elif out not in IMPLEMENTED_OUTPUTS:
-            problems.append((("outputs", i), f"output '{out}' is reserved for a later version of wijksignaal"))
-    lowest = LEVELS.index(p.lowest_level)
-    for i, level in enumerate(levels):
-        if LEVELS.index(level) > lowest:
-            problems.append((("levels", i), f"level '{level}' is below the lowest level '{p.lowest_level}' "
-                             f"allowed for purpose '{purpose}'"))
-    floor = rules.threshold(purpose)
-    if min_cell_size is not None and min_cell_size < floor:
-        problems.append((("min_cell_size",), f"min_cell_size {min_cell_size} is below the minimum {floor} for "
-                         f"purpose '{purpose}'"))
-    return problems

@@ -22,10 +22,11 @@ def test_check_lists_every_problem_and_fails(tmp_path, capsys):
     (tmp_path / "b-sel.yaml").write_text("id: b-sel\nkleur: rood\n", encoding="utf-8")
     assert main(["check", "--selections", str(tmp_path)]) == 1
     err = capsys.readouterr().err.splitlines()
-    assert err[0] == f"{tmp_path}/a-sel.yaml:1: the selection has no approval (by whom, when); it may not run"
-    assert err[1] == (f"{tmp_path}/a-sel.yaml:4: purpose 'geheim' is not in the DPIA rules; known purposes: "
-                      "kinderen-en-armoede, ouderen-zorg-en-geldzorgen, stapelingsmonitor, vroeg-eropaf, "
-                      "vroegsignalering-inhoudingen")
+    assert err[0] == (f"{tmp_path}/a-sel.yaml:4: DPIA rule D1 (doel): purpose 'geheim' is not in the DPIA rules; "
+                      "known purposes: kinderen-en-armoede, ouderen-zorg-en-geldzorgen, stapelingsmonitor, "
+                      "vroeg-eropaf, vroegsignalering-inhoudingen")
+    assert err[1] == (f"{tmp_path}/a-sel.yaml:1: DPIA rule D2 (goedkeuring): the selection has no approval (by whom, "
+                      "when); it may not run")
     assert any(line.startswith(f"{tmp_path}/b-sel.yaml:2: kleur: unknown key 'kleur'; allowed: approval, criteria")
                for line in err)
     assert f"{tmp_path}/b-sel.yaml:1: title: required key is missing" in err

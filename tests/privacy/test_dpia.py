@@ -48,20 +48,20 @@ def test_a_valid_selection_loads(tmp_path):
 
 def test_unknown_purpose(tmp_path):
     p = write(tmp_path, purpose="fraudebestrijding")
-    assert problems(p) == [f"{p}:4: purpose 'fraudebestrijding' is not in the DPIA rules; known purposes: "
+    assert problems(p) == [f"{p}:4: DPIA rule D1 (doel): purpose 'fraudebestrijding' is not in the DPIA rules; known purposes: "
                            "kinderen-en-armoede, ouderen-zorg-en-geldzorgen, stapelingsmonitor, vroeg-eropaf, "
                            "vroegsignalering-inhoudingen"]
 
 
 def test_source_not_allowed_for_the_purpose(tmp_path):
     p = write(tmp_path, source="wmo", field="productcategorie", value='"01"')
-    assert problems(p) == [f"{p}:14: reads source 'wmo', which purpose 'vroegsignalering-inhoudingen' does not allow; "
+    assert problems(p) == [f"{p}:14: DPIA rule D3 (bronnen): reads source 'wmo', which purpose 'vroegsignalering-inhoudingen' does not allow; "
                            "allowed sources: brp, uitkeringen"]
 
 
 def test_field_not_allowed_for_the_purpose(tmp_path):
     p = write(tmp_path, field="inhouding_bedrag", op=">", value="100")
-    assert problems(p) == [f"{p}:14: reads field 'uitkeringen.inhouding_bedrag', which purpose "
+    assert problems(p) == [f"{p}:14: DPIA rule D4 (velden): reads field 'uitkeringen.inhouding_bedrag', which purpose "
                            "'vroegsignalering-inhoudingen' does not allow; allowed fields of uitkeringen: regeling, "
                            "inhouding, budgetbeheer, ingangsdatum, einddatum"]
 
@@ -76,31 +76,31 @@ def test_implicit_time_fields_count_as_read(tmp_path):
 
 def test_output_not_allowed_for_the_purpose(tmp_path):
     p = write(tmp_path, outputs="buurt_tables, signal_list")
-    assert problems(p) == [f"{p}:10: output 'signal_list' is not allowed for purpose 'vroegsignalering-inhoudingen'; "
+    assert problems(p) == [f"{p}:10: DPIA rule D5 (uitvoer): output 'signal_list' is not allowed for purpose 'vroegsignalering-inhoudingen'; "
                            "allowed: buurt_tables"]
 
 
 def test_signal_list_is_reserved_even_where_the_purpose_allows_it(tmp_path):
     p = write(tmp_path, purpose="vroeg-eropaf", outputs="signal_list", source="vroegsignalen", field="signaalpartner",
               value="Huur")
-    assert problems(p) == [f"{p}:10: output 'signal_list' is reserved for a later version of wijksignaal"]
+    assert problems(p) == [f"{p}:10: DPIA rule D5 (uitvoer): output 'signal_list' is reserved for a later version of wijksignaal"]
 
 
 def test_level_below_the_purposes_lowest_level(tmp_path):
     p = write(tmp_path, purpose="ouderen-zorg-en-geldzorgen", source="brp", field="leeftijd", op=">=", value="75",
               extra="levels: [gemeente, wijk, buurt]\n")
-    assert problems(p) == [f"{p}:11: level 'buurt' is below the lowest level 'wijk' allowed for purpose "
+    assert problems(p) == [f"{p}:11: DPIA rule D6 (niveau): level 'buurt' is below the lowest level 'wijk' allowed for purpose "
                            "'ouderen-zorg-en-geldzorgen'"]
 
 
 def test_smaller_cell_size(tmp_path):
     p = write(tmp_path, extra="min_cell_size: 5\n")
-    assert problems(p) == [f"{p}:11: min_cell_size 5 is below the minimum 10 for purpose 'vroegsignalering-inhoudingen'"]
+    assert problems(p) == [f"{p}:11: DPIA rule D7 (celgrootte): min_cell_size 5 is below the minimum 10 for purpose 'vroegsignalering-inhoudingen'"]
 
 
 def test_no_approval(tmp_path):
     p = write(tmp_path, approval="")
-    assert problems(p) == [f"{p}:1: the selection has no approval (by whom, when); it may not run"]
+    assert problems(p) == [f"{p}:1: DPIA rule D2 (goedkeuring): the selection has no approval (by whom, when); it may not run"]
 
 
 def test_unknown_key_lists_what_is_allowed(tmp_path):
