@@ -186,7 +186,7 @@ def main() -> None:
         chosen, _ = lp_secondary(primary, rels, thr, **options)
         rows.append(pattern_row(name, primary, rels, thr, chosen, time.perf_counter() - t3, args.range))
     try:
-        import pytauargus
+        import pytauargus  # noqa: F401  (is tau-ARGUS installed?)
     except ImportError:
         print("pytauargus is not installed: no tau-ARGUS figures (pip install -e '.[bench]')")
     else:

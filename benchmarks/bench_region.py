@@ -263,7 +263,7 @@ def main() -> None:
 
     per = []
     for r in runs:
-        created, started, ended = ts(r["created"]), ts(r["start_time"]), ts(r["end_time"])
+        created, started = ts(r["created"]), ts(r["start_time"])
         per.append({"name": r["name"], "state": r["state"]["type"], "message": r["state"]["message"],
                     "run_seconds": round(r["total_run_time"], 1),
                     "waiting_seconds": round((started - created).total_seconds(), 1) if started else None,

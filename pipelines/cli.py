@@ -203,7 +203,7 @@ def cmd_check(args) -> int:
     selections, dpia = [], None
     try:
         sources = load_sources(config_dir)
-        for name, src in sources.sources.items():
+        for src in sources.sources.values():
             try:
                 build_expectations(load_contract(config_dir, src), src, {"buurten": ["BU00000000"]})
             except ConfigError as exc:
@@ -241,11 +241,10 @@ def cmd_explain(args) -> int:
 
 
 def cmd_register(args) -> int:
-    from .register import write_register
-    from .selections import load_dpia, load_selections
-
     import hashlib
 
+    from .register import write_register
+    from .selections import load_dpia, load_selections
     from .sql import sql
 
     config_dir, selections_dir, lookback = Path(args.config_dir), Path(args.selections), 3

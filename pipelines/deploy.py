@@ -172,7 +172,7 @@ def setup_commands(loaded: LoadedRegion | None, home: str = DEFAULT_HOME, host: 
         lines.append(f"#    {p}: {', '.join(gs)}")
         lines.append(f"prefect worker start --pool {q(p)} --type process --limit 2{qargs}")
     lines += [
-        f"#    the central machine, for the regional flow itself:",
+        "#    the central machine, for the regional flow itself:",
         f"prefect worker start --pool {q(r.pool)} --type process --limit 1",
         "",
         "# 4. The deployments (again after changing region.yaml):",

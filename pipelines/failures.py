@@ -18,7 +18,6 @@ def problems(exc: BaseException) -> list[str]:
     from .ingest.gates import QualityGateFailed
     from .ingest.readers import SourceFileError
     from .publish import PublishRefused
-    from .workdir import WorkDirBusy
 
     if isinstance(exc, ConfigError):
         return [str(p) for p in exc.problems]

@@ -38,7 +38,18 @@ from .link import link, load_buurten, period_bounds
 from .publish import Release, publish, recover_and_verify, release_id
 from .reportdata import earlier_tables
 from .selections import LoadedSelection, Selection, load_dpia, load_selections
-from .settings import DELIVERY_PERIOD, REPO_ROOT, SOURCE_IDS, Gates, Settings, SourcesFile, load_contract, load_settings, load_sources, resolve
+from .settings import (
+    DELIVERY_PERIOD,
+    REPO_ROOT,
+    SOURCE_IDS,
+    Gates,
+    Settings,
+    SourcesFile,
+    load_contract,
+    load_settings,
+    load_sources,
+    resolve,
+)
 from .tabulate import COMBINATIES, STAPELING, Tabulation, category_tree, tabulate
 
 log = logging.getLogger("wijksignaal")

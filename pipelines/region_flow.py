@@ -22,8 +22,16 @@ from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 from . import geography, outcomes  # noqa: E402
 from .outcomes import Outcome  # noqa: E402
 from .periods import TIMEZONE, scheduled_period  # noqa: E402
-from .region import REGION_FLOW, GemeenteResult, exit_code, load_region, markdown, release_deployment, supervise, \
-    write_summary  # noqa: E402
+from .region import (
+    REGION_FLOW,
+    GemeenteResult,
+    exit_code,
+    load_region,
+    markdown,
+    release_deployment,
+    supervise,
+    write_summary,  # noqa: E402
+)
 
 POLL_SECONDS = 2  # how often the regional flow asks the server whether a gemeente's run has ended
 

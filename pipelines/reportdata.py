@@ -35,7 +35,7 @@ def earlier_tables(work_dir: Path, gemeente: str, period: str) -> list[pd.DataFr
         if entry.get("gemeente") == gemeente and entry.get("period") != period:
             latest[entry["period"]] = entry["release_id"]
     out = []
-    for p, rid in sorted(latest.items()):
+    for _, rid in sorted(latest.items()):
         tables = work_dir / "releases" / rid / "tables.csv"
         if tables.exists():
             out.append(read_tables(tables))

@@ -21,20 +21,21 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Literal, Optional, Union
+from typing import Literal
 
 import pandas as pd
 from pydantic import Field, model_validator
 
 from privacy.dpia import LEVELS, Approval, DpiaRules
-from privacy.rules import RuleModuleError, SelectionFacts, check as check_rules, load_rule_modules
+from privacy.rules import RuleModuleError, SelectionFacts, load_rule_modules
+from privacy.rules import check as check_rules
 
 from .catalogue import DPIA_SOURCE, SOURCES
 from .configfile import ConfigError, Problem, Strict, load_model, parse_model, read_yaml
 
 Op = Literal["=", "!=", "<", "<=", ">", ">=", "in", "between", "is_set"]
 SQL_OP = {"=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
-Scalar = Union[bool, int, float, str]
+Scalar = bool | int | float | str
 SAFE_TEXT = re.compile(r"^[\w .,+()/&-]{1,80}$", re.UNICODE)
 SQL_LIKE = re.compile(r"(--|;|'|\"|/\*|\*/|\b(select|drop|insert|update|delete|union|alter)\b)", re.IGNORECASE)
 
@@ -48,7 +49,7 @@ def _check_text(value: str) -> None:
 class Comparison(Strict):
     field: str
     op: Op
-    value: Optional[Union[Scalar, list[Scalar]]] = None
+    value: Scalar | list[Scalar] | None = None
 
     def check(self, source: str) -> None:
         fields = SOURCES[source].fields
@@ -104,22 +105,22 @@ class CountRule(Strict):
 class Criterion(Strict):
     """One of: all / any / not (groups), source (+ where, time rules, count), field (attribute)."""
 
-    all: Optional[list["Criterion"]] = None
-    any: Optional[list["Criterion"]] = None
-    not_: Optional["Criterion"] = Field(default=None, alias="not")
-    source: Optional[Literal["brp", "uitkeringen", "vroegsignalen", "wmo"]] = None
+    all: list[Criterion] | None = None
+    any: list[Criterion] | None = None
+    not_: Criterion | None = Field(default=None, alias="not")
+    source: Literal["brp", "uitkeringen", "vroegsignalen", "wmo"] | None = None
     where: list[Comparison] = Field(default_factory=list)
-    active: Optional[bool] = Field(default=None, description="the row runs during the reference period")
-    within_months: Optional[int] = Field(default=None, ge=1, le=60, description="signal date within N months")
-    duration_months: Optional[CountRule] = Field(default=None, description="months since ingangsdatum")
-    count: Optional[CountRule] = None
-    distinct: Optional[str] = None
-    field: Optional[str] = None
-    op: Optional[Op] = None
-    value: Optional[Union[Scalar, list[Scalar]]] = None
+    active: bool | None = Field(default=None, description="the row runs during the reference period")
+    within_months: int | None = Field(default=None, ge=1, le=60, description="signal date within N months")
+    duration_months: CountRule | None = Field(default=None, description="months since ingangsdatum")
+    count: CountRule | None = None
+    distinct: str | None = None
+    field: str | None = None
+    op: Op | None = None
+    value: Scalar | list[Scalar] | None = None
 
     @model_validator(mode="after")
-    def _one_form(self) -> "Criterion":
+    def _one_form(self) -> Criterion:
         forms = [k for k in ("all", "any", "not_", "source", "field") if getattr(self, k) is not None]
         if len(forms) != 1:
             raise ValueError("a criterion is exactly one of: all, any, not, source (with where/count/...), "
@@ -236,12 +237,12 @@ class Selection(Strict):
     description: str = Field(description="plain-Dutch description of the target group")
     purpose: str = Field(description="a purpose key in config/dpia.yaml")
     owner: str
-    approval: Optional[Approval] = None
+    approval: Approval | None = None
     unit: Literal["huishouden", "persoon"] = "huishouden"
     lookback_months: int = Field(default=3, ge=1, le=60, description="default window for vroegsignalen")
     outputs: list[Literal["buurt_tables", "signal_list"]] = Field(min_length=1)
     levels: list[Literal["gemeente", "wijk", "buurt"]] = Field(default_factory=lambda: list(LEVELS))
-    min_cell_size: Optional[int] = Field(default=None, ge=1)
+    min_cell_size: int | None = Field(default=None, ge=1)
     criteria: Criterion
 
 

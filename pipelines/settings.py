@@ -61,7 +61,7 @@ class Source(Strict):
         return value
 
     @model_validator(mode="after")
-    def _values_of_mapped_columns(self) -> "Source":
+    def _values_of_mapped_columns(self) -> Source:
         for column, mapping in self.values.items():
             if column not in self.columns:
                 raise ValueError(f"values.{column}: '{column}' is not a column of this source; columns: "
@@ -78,7 +78,7 @@ class SourcesFile(Strict):
     sources: dict[Literal["brp", "uitkeringen", "vroegsignalen", "wmo"], Source]
 
     @model_validator(mode="after")
-    def _all_present(self) -> "SourcesFile":
+    def _all_present(self) -> SourcesFile:
         missing = [s for s in SOURCE_IDS if s not in self.sources]
         if missing:
             raise ValueError(f"sources missing: {', '.join(missing)}")

@@ -16,7 +16,6 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-
 from dataclasses import dataclass
 
 import duckdb
@@ -223,7 +222,7 @@ def category_tree(table: str) -> dict[str, list[str]]:
 def additivity_violations(cells: pd.DataFrame) -> list[str]:
     """Checks the additivity contract of DESIGN.md on unprotected cells; [] when it holds."""
     problems = []
-    for (table, period, level, area), g in cells.groupby(["table", "period", "level", "area_code"]):
+    for (table, period, _, area), g in cells.groupby(["table", "period", "level", "area_code"]):
         v = dict(zip(g.category, g.value))
         if len(v) == 1:
             continue

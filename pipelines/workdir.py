@@ -20,11 +20,11 @@ import fcntl
 import json
 import os
 import socket
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterator
 
 LOCK = ".lock"
 
@@ -74,7 +74,7 @@ def exclusive(work_dir: Path, command: str = "run", period: str | None = None) -
         except BlockingIOError:
             raise WorkDirBusy(work_dir, holder(work_dir)) from None
         me = json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "command": command, "period": period,
-                         "since": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}).encode("utf-8")
+                         "since": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}).encode("utf-8")
         os.pwrite(fd, me, 0)
         os.ftruncate(fd, len(me))
         token = _held.set(held | {str(work_dir)})

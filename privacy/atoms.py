@@ -77,7 +77,7 @@ class Atoms:
         """The tables whose cells are sums of these atoms (members is not changed after construction)."""
         return frozenset(t for t, _ in self.members)
 
-    def with_extra(self, frame: pd.DataFrame, members: dict[tuple[str, str], np.ndarray]) -> "Atoms":
+    def with_extra(self, frame: pd.DataFrame, members: dict[tuple[str, str], np.ndarray]) -> Atoms:
         """These atoms plus extra ones (appended in order); `members` gives the extra atoms'
         memberships, absent keys meaning none."""
         n_old, n_new = len(self.frame), len(frame)
@@ -137,7 +137,7 @@ def relations(cells: pd.DataFrame, atom_ids: np.ndarray, atoms: Atoms, buurten: 
                "wijk": geo.wijkcode.reindex(abuurt).to_numpy(),
                "gemeente": geo.gemeentecode.reindex(abuurt).to_numpy()}
     covered = cells[cells.table.isin(atoms.tables)]
-    for (table, period, category), g in covered.groupby(["table", "period", "category"], sort=True):
+    for (table, _, category), g in covered.groupby(["table", "period", "category"], sort=True):
         mask = atoms.members.get((table, category))
         if mask is None:
             continue

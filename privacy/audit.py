@@ -43,7 +43,6 @@ from dataclasses import dataclass, field
 import highspy
 import numpy as np
 import pandas as pd
-
 from scipy.sparse import csr_matrix
 
 from .relations import Relation, components, relation_matrix

@@ -24,7 +24,7 @@ rounding), so a noisy table needs fewer secondary suppressions than an exact one
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import pandas as pd
@@ -33,7 +33,7 @@ from scipy.optimize import minimize
 KEY_SPACE = 2 ** 32
 
 
-@lru_cache(maxsize=None)
+@cache
 def ptable_row(d: int, v: float, room_below: int) -> tuple[np.ndarray, np.ndarray]:
     """(noise values, probabilities) for a count that may drop by at most `room_below`."""
     j = np.arange(-min(d, room_below), d + 1, dtype=float)

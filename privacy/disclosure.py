@@ -31,14 +31,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from . import cellkey, rounding
+from .atoms import ATOM_TABLE, Atoms, atom_cells, showable
+from .atoms import relations as atom_relations
 from .audit import audit
 from .earlier import match
-from .atoms import ATOM_TABLE, Atoms, atom_cells, relations as atom_relations, showable
 from .group import group_zeros, phantom_atoms
-from . import cellkey, rounding
 from .relations import build, check
 from .secondary import ProtectionFailed, secondary_suppression
-
 
 
 def _with_atoms(primary: pd.DataFrame, atoms: Atoms, known_elsewhere: pd.DataFrame | None, group: bool,

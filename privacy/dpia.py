@@ -5,7 +5,7 @@ and the gemeente's own rules from `rule_modules`)."""
 from __future__ import annotations
 
 from datetime import date as Date
-from typing import Literal, Optional
+from typing import Literal
 
 from pydantic import Field, PrivateAttr, model_validator
 
@@ -44,20 +44,20 @@ class Purpose(Strict):
     allowed_outputs: list[Output]
     lowest_level: Level = "buurt"
     min_cell_size: int = Field(ge=1)
-    rounding: Optional[Rounding] = None
-    cell_key: Optional[CellKey] = Field(
+    rounding: Rounding | None = None
+    cell_key: CellKey | None = Field(
         default=None, description="consistent noise by the cell-key method instead of exact counts")
     retention_months: dict[SourceId, int] = Field(
         default_factory=dict, description="how long each source's data may be kept for this purpose")
 
     @model_validator(mode="after")
-    def _one_way_to_blur(self) -> "Purpose":
+    def _one_way_to_blur(self) -> Purpose:
         if self.rounding is not None and self.cell_key is not None:
             raise ValueError("choose rounding or cell_key, not both")
         return self
 
     @model_validator(mode="after")
-    def _retention_for_read_sources(self) -> "Purpose":
+    def _retention_for_read_sources(self) -> Purpose:
         missing = [s for s in self.allowed_sources if s not in self.retention_months]
         if missing:
             raise ValueError(f"retention_months missing for source(s) {', '.join(missing)}")
@@ -91,7 +91,7 @@ class DpiaRules(Strict):
     _gemeente_rules: tuple[Rule, ...] = PrivateAttr(default=())
 
     @model_validator(mode="after")
-    def _consistent(self) -> "DpiaRules":
+    def _consistent(self) -> DpiaRules:
         low = [k for k, p in self.purposes.items() if p.min_cell_size < self.disclosure.min_cell_size]
         if low:
             raise ValueError(
@@ -107,7 +107,7 @@ class DpiaRules(Strict):
         """Every rule a selection must pass: wijksignaal's own (D1-D7), then the gemeente's."""
         return OWN_RULES + self._gemeente_rules
 
-    def with_gemeente_rules(self, rules: tuple[Rule, ...]) -> "DpiaRules":
+    def with_gemeente_rules(self, rules: tuple[Rule, ...]) -> DpiaRules:
         """These DPIA rules with the rules loaded from `rule_modules` (rules.load_rule_modules)."""
         self._gemeente_rules = tuple(rules)
         return self

@@ -32,7 +32,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 GENESIS = "0" * 64
@@ -111,7 +111,7 @@ def new_entry(path: Path, release: dict, published_at: str | None = None) -> dic
         "release_id": release["release_id"],
         "gemeente": release["gemeente"],
         "period": release["period"],
-        "published_at": published_at or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "published_at": published_at or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "files": release["files"],
         "dpia": release["dpia"],
         "selections": release["selections"],

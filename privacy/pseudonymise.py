@@ -23,8 +23,8 @@ import hashlib
 import hmac
 import os
 import secrets
-from importlib import resources
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 KEY_BYTES = 32

@@ -45,9 +45,10 @@ from __future__ import annotations
 
 import importlib.util
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     from .dpia import DpiaRules
@@ -100,18 +101,18 @@ class Rule:
         return f"{self.id} {self.name}"
 
 
-def _purpose_known(facts: SelectionFacts, dpia: "DpiaRules"):
+def _purpose_known(facts: SelectionFacts, dpia: DpiaRules):
     if facts.purpose not in dpia.purposes:
         yield ("purpose",), (f"purpose '{facts.purpose}' is not in the DPIA rules; known purposes: "
                              f"{', '.join(sorted(dpia.purposes))}")
 
 
-def _approved(facts: SelectionFacts, dpia: "DpiaRules"):
+def _approved(facts: SelectionFacts, dpia: DpiaRules):
     if not facts.approved:
         yield ("approval",), "the selection has no approval (by whom, when); it may not run"
 
 
-def _sources(facts: SelectionFacts, dpia: "DpiaRules"):
+def _sources(facts: SelectionFacts, dpia: DpiaRules):
     p = dpia.purposes[facts.purpose]
     seen: set[str] = set()
     for source, _, loc in facts.reads:
@@ -121,7 +122,7 @@ def _sources(facts: SelectionFacts, dpia: "DpiaRules"):
                         f"allowed sources: {', '.join(sorted(p.allowed_sources))}")
 
 
-def _fields(facts: SelectionFacts, dpia: "DpiaRules"):
+def _fields(facts: SelectionFacts, dpia: DpiaRules):
     p = dpia.purposes[facts.purpose]
     seen: set[tuple[str, str]] = set()
     for source, name, loc in facts.reads:
@@ -131,7 +132,7 @@ def _fields(facts: SelectionFacts, dpia: "DpiaRules"):
                         f"allowed fields of {source}: {', '.join(p.allowed_sources[source])}")
 
 
-def _outputs(facts: SelectionFacts, dpia: "DpiaRules"):
+def _outputs(facts: SelectionFacts, dpia: DpiaRules):
     p = dpia.purposes[facts.purpose]
     for i, out in enumerate(facts.outputs):
         if out not in p.allowed_outputs:
@@ -141,7 +142,7 @@ def _outputs(facts: SelectionFacts, dpia: "DpiaRules"):
             yield ("outputs", i), f"output '{out}' is reserved for a later version of wijksignaal"
 
 
-def _levels(facts: SelectionFacts, dpia: "DpiaRules"):
+def _levels(facts: SelectionFacts, dpia: DpiaRules):
     p = dpia.purposes[facts.purpose]
     lowest = LEVELS.index(p.lowest_level)
     for i, level in enumerate(facts.levels):
@@ -150,7 +151,7 @@ def _levels(facts: SelectionFacts, dpia: "DpiaRules"):
                                   f"purpose '{facts.purpose}'")
 
 
-def _cell_size(facts: SelectionFacts, dpia: "DpiaRules"):
+def _cell_size(facts: SelectionFacts, dpia: DpiaRules):
     floor = dpia.threshold(facts.purpose)
     if facts.min_cell_size is not None and facts.min_cell_size < floor:
         yield ("min_cell_size",), (f"min_cell_size {facts.min_cell_size} is below the minimum {floor} for purpose "
@@ -210,7 +211,7 @@ def load_rule_modules(paths: list[Path]) -> tuple[Rule, ...]:
     return tuple(rules)
 
 
-def check(facts: SelectionFacts, dpia: "DpiaRules", rules: Iterable[Rule]) -> list[Violation]:
+def check(facts: SelectionFacts, dpia: DpiaRules, rules: Iterable[Rule]) -> list[Violation]:
     """Every violation of every rule, in rule order."""
     known = facts.purpose in dpia.purposes
     out: list[Violation] = []

@@ -37,8 +37,8 @@ import pandas as pd
 
 from .audit import AuditResult, audit, parallel_map, protection_targets, published_bounds
 from .protection_lp import protect_component, weights
-from .suppression_milp import optimise_component
 from .relations import Relation, components, relation_matrix
+from .suppression_milp import optimise_component
 
 log = logging.getLogger("wijksignaal.protect")
 LEVEL_RANK = {"buurt": 0, "wijk": 1, "gemeente": 2}

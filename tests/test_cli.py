@@ -3,8 +3,8 @@
 from pathlib import Path
 
 import pytest
-
 from conftest import write_settings
+
 from pipelines.cli import main
 from pipelines.settings import SELECTIONS_DIR
 

@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 from conftest import write_settings
+
 from privacy.leakscan import bsn_like
 
 
@@ -38,10 +39,10 @@ def test_flow_publishes_and_prefect_holds_no_personal_data(prefect_server, sourc
 
     run, tasks, logs, artifacts = asyncio.run(collect())
     assert {t.name.split("-")[0] for t in tasks} >= {"ingest", "link", "tabulate", "protect", "publish"}
-    text = json.dumps(run.parameters) + "\n".join(l.message for l in logs) + "\n".join(
+    text = json.dumps(run.parameters) + "\n".join(entry.message for entry in logs) + "\n".join(
         str(a["data"]) for a in artifacts)
     assert any("# Release " in str(a["data"]) for a in artifacts)
-    assert any("pseudonymised and loaded" in l.message for l in logs), "pipeline logs reach Prefect"
+    assert any("pseudonymised and loaded" in entry.message for entry in logs), "pipeline logs reach Prefect"
     assert bsn_like(text) == []
     assert not any(b in text for b in list(source_bsns)[:2000])
 

@@ -7,8 +7,8 @@ import json
 import shutil
 
 import pytest
-
 from conftest import write_settings
+
 from pipelines.cli import main
 from pipelines.configfile import ConfigError
 from pipelines.ingest.readers import SourceFileError, read_source
@@ -41,9 +41,10 @@ def test_the_reference_months_delivery_without_signals_is_a_warning(sources_copy
 
 def test_a_delivery_read_twice_or_a_reused_signal_id_is_quarantined(sources_copy):
     shutil.copy(sources_copy / "vroegsignalen_2026-10.json", sources_copy / "vroegsignalen_2026-10 (1).json")
-    from pipelines.ingest import ingest_source
     import duckdb
+
     from pipelines.geography import buurten
+    from pipelines.ingest import ingest_source
     from privacy.pseudonymise import pads
 
     account, records = ingest_source(duckdb.connect(), "vroegsignalen", SOURCES["vroegsignalen"], sources_copy,

@@ -8,8 +8,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from conftest import GEMEENTE, PERIOD
+
 from pipelines import geography
 from pipelines.cli import main
 from pipelines.publish import publish

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import errno
 import json
-import os
 import stat
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from pipelines import outcomes
 from pipelines.configfile import ConfigError, Problem
 from pipelines.ingest.gates import GateResult, QualityGateFailed
 from pipelines.ingest.readers import SourceFileError
-from pipelines.outcomes import Outcome, failure, from_state
+from pipelines.outcomes import failure, from_state
 from pipelines.publish import PublishRefused
 from pipelines.region import CollectRefused, GemeenteResult, collect_release, exit_code, lines, supervise
 from pipelines.workdir import WorkDirBusy

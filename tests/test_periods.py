@@ -1,7 +1,7 @@
 """The period of a scheduled run: the last complete month before its scheduled start, on the
 clock of the Netherlands (not UTC, not the moment the code happens to run)."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -9,7 +9,7 @@ import pytest
 from pipelines.periods import last_complete_month
 
 AMS = ZoneInfo("Europe/Amsterdam")
-UTC = timezone.utc
+UTC = UTC
 
 
 @pytest.mark.parametrize("moment, period", [

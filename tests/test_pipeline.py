@@ -1,8 +1,8 @@
 """A file that cannot be read stops the run; nothing is published."""
 
 import pytest
-
 from conftest import write_settings
+
 from pipelines.ingest.readers import SourceFileError
 from pipelines.pipeline import run_all
 

@@ -1,10 +1,9 @@
 import json
 
 import pandas as pd
-
 import pytest
-
 from conftest import GEMEENTE, PERIOD, SCALE, SEED, write_settings
+
 from pipelines.pipeline import prepare, run_all, stage_protect, stage_tabulate
 from pipelines.publish import PublishRefused, publish
 from pipelines.synth import synthesize

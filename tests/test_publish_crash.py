@@ -5,7 +5,6 @@ finished what the killed one left."""
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import signal
@@ -14,8 +13,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import GEMEENTE, PERIOD
+
 from pipelines.cli import main
 from privacy import ledger
 

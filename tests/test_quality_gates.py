@@ -7,8 +7,8 @@ import shutil
 
 import duckdb
 import pytest
-
 from conftest import write_settings
+
 from pipelines.ingest.gates import QualityGateFailed
 from pipelines.pipeline import run_all
 from pipelines.settings import CONFIG_DIR

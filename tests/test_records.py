@@ -35,6 +35,7 @@ def test_the_licence_pyproject_names_is_in_the_repository():
 
 def test_the_registers_copy_is_readable_by_all(sources, key_file, tmp_path):
     from conftest import write_settings
+
     from pipelines.pipeline import run_all
 
     register = tmp_path / "published"
@@ -47,6 +48,7 @@ def test_the_registers_copy_is_readable_by_all(sources, key_file, tmp_path):
 
 def test_a_key_inside_the_publication_register_is_refused(sources, tmp_path):
     from conftest import write_settings
+
     from pipelines.pipeline import prepare
     from privacy.pseudonymise import KeyFileError
 

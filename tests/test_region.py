@@ -21,7 +21,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -312,7 +312,7 @@ def test_a_scheduled_run_publishes_the_last_complete_month_before_its_scheduled_
 
     with api(region["url"]):
         run = run_deployment("wijksignaal-release/GM0003", scheduled_time=datetime(2026, 11, 30, 23, 30,
-                                                                                    tzinfo=timezone.utc),
+                                                                                    tzinfo=UTC),
                              timeout=300, poll_interval=1, as_subflow=False)
         with get_client(sync_client=True) as client:
             d = client.read_deployment_by_name("wijksignaal-region/test")
@@ -340,8 +340,13 @@ def test_the_server_schedules_the_regional_run_at_02_00_on_the_3rd_amsterdam_tim
     from zoneinfo import ZoneInfo
 
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName, FlowRunFilter, \
-        FlowRunFilterState, FlowRunFilterStateType
+    from prefect.client.schemas.filters import (
+        DeploymentFilter,
+        DeploymentFilterName,
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
     from prefect.client.schemas.sorting import FlowRunSort
 
     deadline = time.monotonic() + 60

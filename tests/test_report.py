@@ -3,16 +3,14 @@
 import json
 import re
 
-import numpy as np
 import openpyxl
-import pandas as pd
-
 from conftest import TREND_PERIODS
+
+from pipelines import geography
 from pipelines.geomap import ATTRIBUTION, voronoi_paths
 from pipelines.reportdata import build_model
-from pipelines.tablescsv import read_tables
 from pipelines.similar import similar_buurten
-from pipelines import geography
+from pipelines.tablescsv import read_tables
 from pipelines.xlsx import SUPPRESSED, workbook
 
 

@@ -12,8 +12,8 @@ import threading
 from pathlib import Path
 
 import pytest
-
 from conftest import PERIOD, write_settings
+
 from pipelines import workdir
 from pipelines.cli import main
 

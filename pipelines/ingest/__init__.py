@@ -21,7 +21,7 @@ from privacy.pseudonymise import Pads, install_sql_macro
 from ..settings import Contract, Source, load_contract
 from ..sql import sql
 from .contracts import ContractOutcome, RuleResult, validate
-from .readers import FileInfo, Rejected, RawSource, read_source
+from .readers import FileInfo, RawSource, Rejected, read_source
 
 log = logging.getLogger("wijksignaal.ingest")
 

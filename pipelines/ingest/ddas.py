@@ -30,9 +30,10 @@ tests check both agree on every signal of a hostile corpus.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any, Callable
+from functools import cache
+from typing import Any
 
 from jsonschema import Draft202012Validator
 
@@ -83,7 +84,7 @@ def _props(schema: dict, *path: str) -> set[str]:
     return set(node.get("properties", {}))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _markers() -> dict[str, dict[str, set[str]]]:
     """version -> where -> field names only that version uses there."""
     where = {"levering": ("leveringen",), "client": ("leveringen", "vroegsignalen", "client"),
@@ -129,7 +130,7 @@ def detect_version(doc: dict) -> tuple[str, str]:
 # -- schema ------------------------------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=None)
+@cache
 def _vocabulary() -> frozenset[str]:
     """Every property name any vendored DDAS schema defines: schema terms, safe to show."""
     out: set[str] = set()
@@ -281,7 +282,7 @@ class Schema:
         return found
 
 
-@lru_cache(maxsize=None)
+@cache
 def schema(version: str) -> Schema:
     raw = json.loads(SCHEMA_FILES[version].read_text(encoding="utf-8"))
     return Schema(version, raw)

@@ -27,7 +27,7 @@ Nulls are outside a map expectation's domain: required-ness is a separate
 from __future__ import annotations
 
 import re
-from typing import ClassVar, Optional
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -158,8 +158,8 @@ class ExpectColumnValuesToBeValidDates(ColumnMapExpectation):
     """Values are real calendar dates in `format`, within [min_value, max_value]."""
 
     format: str = "%Y-%m-%d"
-    min_value: Optional[str] = None
-    max_value: Optional[str] = None
+    min_value: str | None = None
+    max_value: str | None = None
     map_metric: ClassVar[str] = "column_values.valid_dates"
     success_keys: ClassVar[tuple] = ("format", "min_value", "max_value", "mostly")
 
@@ -177,8 +177,8 @@ class ExpectColumnValuesToBeDecimalAmounts(ColumnMapExpectation):
     """Values are amounts with `decimal` as separator and at most 2 decimals, within bounds."""
 
     decimal: str = "."
-    min_value: Optional[float] = None
-    max_value: Optional[float] = None
+    min_value: float | None = None
+    max_value: float | None = None
     map_metric: ClassVar[str] = "column_values.decimal_amounts"
     success_keys: ClassVar[tuple] = ("decimal", "min_value", "max_value", "mostly")
 

@@ -123,13 +123,13 @@ def write_ddas(pop: Population, out: Path, rng: np.random.Generator) -> list[Pat
         street.tolist(), surname.tolist(), initials.tolist(), month_of.tolist(),
     )
     by_month: dict[str, dict[str, list]] = {m: {} for m in pop.months}
-    for (seq, crisis, warm, bedrag, ontstaan, signaal, partner, bsn, birth, pc, nr, plaats, gm, straat,
+    for (seq, crisis, warm, bedrag, ontstaan, signaal, partner, bsn, birth, postcode, nr, plaats, gm, straat,
          sn, ini, month) in fields:
         prefix, name = SURNAMES[sn]
         client = {"Burgerservicenummer": bsn, "Voorletters": ini + "."}
         if prefix:
             client["Voorvoegsel"] = prefix
-        client.update(Achternaam=name, Geboortedatum=birth, Straatnaam=straat, Postcode=pc, Huisnummer=nr,
+        client.update(Achternaam=name, Geboortedatum=birth, Straatnaam=straat, Postcode=postcode, Huisnummer=nr,
                       Plaatsnaam=plaats)
         by_month[month].setdefault(gm, []).append(
             {

@@ -10,8 +10,7 @@ import jsonschema
 import pytest
 
 from pipelines.geography import buurten
-from pipelines.ingest import ingest_source, write_quarantine
-from pipelines.ingest import ddas
+from pipelines.ingest import ddas, ingest_source, write_quarantine
 from pipelines.ingest.readers import SourceFileError, read_source
 from pipelines.settings import CONFIG_DIR, REFERENCE_DIR, load_sources
 from privacy.pseudonymise import pads

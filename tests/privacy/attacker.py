@@ -19,7 +19,6 @@ import pandas as pd
 from scipy.optimize import linprog
 from scipy.sparse import coo_matrix
 
-
 BIG = 1e7
 
 

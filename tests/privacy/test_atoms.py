@@ -12,12 +12,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
+from attacker import provable
 
 from pipelines.pipeline import prepare, stage_protect, stage_tabulate, thresholds
 from pipelines.settings import SELECTIONS_DIR
-
-from attacker import provable
 
 HEADER = """\
 id: {id}
@@ -192,9 +190,9 @@ def test_the_attacker_breaks_the_same_release_protected_without_atoms(release, t
 def test_a_cell_whose_own_atoms_pin_a_small_atom_is_not_showable():
     """An attacker who knows every atom of a cell is at least 1 reads from the cell alone that an
     atom is at most the cell's value minus the other atoms: 12 in five atoms pins each below 8."""
-    from privacy.atoms import Atoms, showable
-
     from small_tables import BUURTEN
+
+    from privacy.atoms import Atoms, showable
 
     atoms_of = {"BU1": [2, 3, 3, 2, 2], "BU2": [8, 3, 1], "BU3": [12]}
     rows = [(b, v) for b, vs in atoms_of.items() for v in vs]

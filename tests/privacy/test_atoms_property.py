@@ -13,12 +13,11 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from attacker import provable
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipelines.selections import LoadedSelection, Selection
-
-from attacker import provable
 
 GEMEENTE = "GM0415"
 

@@ -1,11 +1,10 @@
 import pandas as pd
 import pytest
+from small_tables import BUURTEN, table
 
 from privacy.audit import audit
 from privacy.disclosure import ProtectionFailed, primary_suppression, protect
 from privacy.relations import build
-
-from small_tables import BUURTEN, table
 
 
 def test_counts_below_threshold_are_suppressed_zeros_and_threshold_published():
@@ -62,9 +61,9 @@ def test_zeros_are_never_suppressed_and_protection_is_deterministic():
 def test_release_audit_rechecked_from_tables_csv_with_an_independent_solver(release):
     """An attacker's view: tables.csv and every definition (the atoms). scipy bounds every suppressed
     small cell and every small atom (attacker.py); none may be provably below the threshold."""
-    from pipelines.pipeline import prepare, stage_tabulate, thresholds
-
     from attacker import provable
+
+    from pipelines.pipeline import prepare, stage_tabulate, thresholds
 
     published = pd.read_csv(release["release"].folder / "tables.csv", dtype={"value": "Int64", "period": str},
                             keep_default_na=False, na_values={"value": [""]})

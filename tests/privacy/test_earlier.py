@@ -2,13 +2,12 @@ import json
 
 import pandas as pd
 import pytest
+from small_tables import BUURTEN, table
 
 from pipelines.tablescsv import tables_csv
 from privacy.disclosure import protect
 from privacy.earlier import published_before
 from privacy.secondary import ProtectionFailed
-
-from small_tables import BUURTEN, table
 
 
 def release_folder(releases, rid: str, cells: pd.DataFrame, gemeente: str = "GM1") -> None:
@@ -80,8 +79,9 @@ def test_a_small_cell_an_earlier_primary_only_release_gave_away_is_refused_befor
 def test_release_ids_name_what_they_were_protected_against_and_a_rerun_reproduces_its_release(release, tmp_path):
     """Two work directories, one publication register: each sees the other's releases; a re-run of the
     same inputs and rules gives the same bytes, even after another release of the period went out."""
-    from pipelines.pipeline import stage_protect, stage_publish, stage_tabulate
     from test_atoms import LOPENDE_UITKERING, selection_yaml, setup_run
+
+    from pipelines.pipeline import stage_protect, stage_publish, stage_tabulate
 
     register = tmp_path / "register"
     a = setup_run(release, tmp_path, {}, published_dir=register, work="a")

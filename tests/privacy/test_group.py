@@ -1,11 +1,10 @@
 import numpy as np
 import pandas as pd
 from scipy.optimize import linprog
+from small_tables import BUURTEN
 
 from privacy.disclosure import protect
 from privacy.relations import build
-
-from small_tables import BUURTEN
 
 CATS = ("totaal", "0", "1", "2", "3+")
 

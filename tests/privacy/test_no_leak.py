@@ -55,6 +55,7 @@ def test_gx_output_and_quarantine_hold_no_values(release, sources_copy, tmp_path
     import csv
 
     from conftest import write_settings
+
     from pipelines.pipeline import run_all
 
     # corrupt rows so that GX has failing values it could copy into its results

@@ -1,12 +1,11 @@
 import numpy as np
 import pandas as pd
 from scipy.optimize import linprog
+from small_tables import BUURTEN, table
 
 from privacy.disclosure import protect
 from privacy.relations import build
 from privacy.rounding import intervals, round_to_base
-
-from small_tables import BUURTEN, table
 
 
 def test_rounding_to_base_five_goes_to_the_nearest_multiple_halves_up():

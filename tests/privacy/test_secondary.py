@@ -1,11 +1,10 @@
 import pandas as pd
+from small_tables import BUURTEN, table
 
 from privacy.audit import audit
 from privacy.disclosure import primary_suppression
 from privacy.relations import build
 from privacy.secondary import _fix_rounds, lp_secondary, secondary_suppression
-
-from small_tables import BUURTEN, table
 
 
 def suppressed(cells: pd.DataFrame) -> set[tuple[str, str]]:

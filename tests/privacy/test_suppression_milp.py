@@ -1,6 +1,7 @@
 import itertools
 
 import pandas as pd
+from small_tables import table
 
 import privacy.suppression_milp as milp
 from privacy.audit import audit
@@ -8,8 +9,6 @@ from privacy.disclosure import primary_suppression
 from privacy.protection_lp import weights
 from privacy.relations import build
 from privacy.secondary import LEVEL_RANK, lp_secondary
-
-from small_tables import table
 
 # four buurten in two wijken; a table where hiding cell by cell (the protection LPs) is not the cheapest
 BUURTEN4 = pd.DataFrame({"buurtcode": ["BU1", "BU2", "BU3", "BU4"], "wijkcode": ["WK1", "WK1", "WK2", "WK2"],
