@@ -95,8 +95,10 @@ class Component:
             x = (self.Bt @ (self.B @ x > 0).astype(float) > 0).astype(float)
         return x
 
-    def protect(self, order: np.ndarray) -> list[int]:
-        """A witness for every unsafe cell in `order`; returns the cells left without one."""
+    def protect(self, order: np.ndarray, widen: bool = True) -> list[int]:
+        """A witness for every unsafe cell in `order`; returns the cells left without one.
+        widen=False: look no further than `wider` relation steps (a cell without a witness
+        there is returned as left without one)."""
         covered = np.zeros(self.n, dtype=bool)  # lifted by its shortfall in some witness
         unprotected = []
         for i in order:
@@ -121,7 +123,7 @@ class Component:
                     wider = self._witness(x > 0, i)
                     if wider is not None and (found is None or self._cost(wider) < self._cost(found)):
                         found = wider
-                    if found is not None:
+                    if found is not None or not widen:
                         break
             if found is None:
                 unprotected.append(i)
@@ -141,7 +143,9 @@ class Component:
         valid, since hiding more never breaks one."""
         held = (prefer > 0) & self.candidate
         self.candidate = self.candidate & ~held
-        unprotected = self.protect(order)
+        # a cell without a witness within `wider` steps while the preferred cells are held is not chased
+        # through the whole component: the preferred cells near it are freed first (below)
+        unprotected = self.protect(order, widen=False)
         for rank in np.unique(prefer[held]):
             for steps in (self.near, self.wider, None):
                 if not unprotected:
@@ -155,8 +159,10 @@ class Component:
                     continue
                 held &= ~free
                 self.candidate |= free
-                unprotected = self.protect(np.asarray(unprotected, dtype=np.int64))
+                unprotected = self.protect(np.asarray(unprotected, dtype=np.int64), widen=False)
         self.candidate |= held
+        if unprotected:  # every cell may be hidden now: the whole component, as protect() looks
+            unprotected = self.protect(np.asarray(unprotected, dtype=np.int64))
         return unprotected
 
     def _lifted(self, cols: np.ndarray, dev: np.ndarray) -> np.ndarray:
