@@ -124,7 +124,8 @@ def _children(geo: pd.DataFrame, below: str, above: str) -> dict[str, list[str]]
     """area code at level `above` -> its area codes at level `below`."""
     col = {"buurt": "buurtcode", "wijk": "wijkcode", "gemeente": "gemeentecode"}
     g = geo.reset_index()[[col[below], col[above]]].drop_duplicates()
-    return g.groupby(col[above])[col[below]].apply(sorted).to_dict()
+    children: dict[str, list[str]] = g.groupby(col[above])[col[below]].apply(sorted).to_dict()
+    return children
 
 
 def relations(cells: pd.DataFrame, atom_ids: np.ndarray, atoms: Atoms, buurten: pd.DataFrame) -> list[Relation]:

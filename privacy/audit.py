@@ -38,7 +38,9 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar, cast
 
 import highspy
 import numpy as np
@@ -50,6 +52,9 @@ from .relations import Relation, components, relation_matrix
 INF = highspy.kHighsInf
 WORKERS = min(2, os.cpu_count() or 1)
 
+T = TypeVar("T")
+R = TypeVar("R")
+
 
 def new_highs() -> highspy.Highs:
     """A silent HiGHS instance (its constructor prints a banner to stdout: not on ours)."""
@@ -58,7 +63,7 @@ def new_highs() -> highspy.Highs:
     try:
         with open(os.devnull, "w") as null:
             os.dup2(null.fileno(), 1)
-            h = highspy.Highs()
+            h = highspy.Highs()  # type: ignore[no-untyped-call]  # highspy's Highs.__init__ is not annotated
     finally:
         os.dup2(saved, 1)
         os.close(saved)
@@ -92,7 +97,7 @@ class AuditResult:
     def failing(self) -> list[CellBound]:
         return [b for b in self.bounds.values() if not b.protected]
 
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, Any]:
         failing = self.failing
         return {
             "method": "per suppressed small cell (and small atom): a table the attacker cannot exclude in which it "
@@ -121,11 +126,12 @@ class AuditResult:
         }
 
 
-def _solve(h: highspy.Highs, cols: np.ndarray, sense) -> tuple[float, np.ndarray | None]:
+def _solve(h: highspy.Highs, cols: np.ndarray, sense: highspy.ObjSense) -> tuple[float, np.ndarray | None]:
     """Optimise the sum of `cols` (cost 1 on each); (objective, primal solution or None if unbounded)."""
     h.changeColsCost(len(cols), cols.astype(np.int32), np.ones(len(cols)))
     h.changeObjectiveSense(sense)
     h.run()
+    out: tuple[float, np.ndarray | None] | None
     st = h.getModelStatus()  # read before the model changes again: a change resets the status
     if st not in (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kUnbounded,
                   highspy.HighsModelStatus.kUnboundedOrInfeasible):
@@ -148,8 +154,8 @@ def _solve(h: highspy.Highs, cols: np.ndarray, sense) -> tuple[float, np.ndarray
                        "are inconsistent with their relations")
 
 
-def _bound_component(h, targets: list[int], col: dict[int, int], value: dict, thr, both: bool, out: dict,
-                     floors: np.ndarray) -> int:
+def _bound_component(h: highspy.Highs, targets: list[int], col: dict[int, int], value: dict[int, int],
+                     thr: dict[int, float], both: bool, out: dict[int, CellBound], floors: np.ndarray) -> int:
     """Bounds of every target cell of one component; returns the number of LPs solved.
 
     Every LP solution is a point the attacker cannot exclude, so it is a witness for all
@@ -162,7 +168,7 @@ def _bound_component(h, targets: list[int], col: dict[int, int], value: dict, th
     low = {c: INF for c in targets}
     exact_high: set[int] = set()
 
-    def witness(x):
+    def witness(x: np.ndarray) -> None:
         for c in targets:
             v = x[col[c]]
             high[c] = max(high[c], v)
@@ -192,14 +198,14 @@ def _bound_component(h, targets: list[int], col: dict[int, int], value: dict, th
         if any(low[c] > lower_of[c] + 1e-6 for c in failing):
             obj, x = _solve(h, np.array([col[c] for c in failing]), highspy.ObjSense.kMinimize)
             lps += 1
-            witness(x)
+            witness(cast(np.ndarray, x))  # a minimum is bounded (by the floors): never None
         for c in failing:
             if low[c] <= lower_of[c] + 1e-6:
                 low[c] = lower_of[c]
                 continue
             obj, x = _solve(h, np.array([col[c]]), highspy.ObjSense.kMinimize)
             lps += 1
-            witness(x)
+            witness(cast(np.ndarray, x))  # a minimum is bounded (by the floors): never None
             low[c] = obj
     for c in targets:
         out[c] = CellBound(c, int(value[c]), int(thr[c]), low[c] if both else lower_of[c], high[c],
@@ -207,7 +213,8 @@ def _bound_component(h, targets: list[int], col: dict[int, int], value: dict, th
     return lps
 
 
-def lp_model(lower: np.ndarray, upper: np.ndarray, rows, row_lo: np.ndarray, row_hi: np.ndarray) -> highspy.Highs:
+def lp_model(lower: np.ndarray, upper: np.ndarray, rows: csr_matrix, row_lo: np.ndarray, row_hi: np.ndarray
+             ) -> highspy.Highs:
     """The attacker's LP over one component: a variable per unknown cell within [lower, upper],
     a row per relation (csr `rows`, the published cells moved into [row_lo, row_hi])."""
     h = new_highs()
@@ -217,15 +224,20 @@ def lp_model(lower: np.ndarray, upper: np.ndarray, rows, row_lo: np.ndarray, row
     return h
 
 
-def _component_task(task) -> tuple[dict, int]:
+# (columns, rows, row_lo, row_hi, target cells, cell -> column, cell -> value, cell -> target, both, lower, upper)
+ComponentTask = tuple[int, csr_matrix, np.ndarray, np.ndarray, list[int], dict[int, int], dict[int, int],
+                      dict[int, float], bool, np.ndarray, np.ndarray]
+
+
+def _component_task(task: ComponentTask) -> tuple[dict[int, CellBound], int]:
     n, rows, row_lo, row_hi, targets, col, value, thr, both, lower, upper = task
     h = lp_model(lower, upper, rows, row_lo, row_hi)
-    out: dict = {}
+    out: dict[int, CellBound] = {}
     lps = _bound_component(h, targets, col, value, thr, both, out, lower)
     return out, lps
 
 
-def parallel_map(fn, tasks: list, sizes: list[int]) -> list:
+def parallel_map(fn: Callable[[T], R], tasks: list[T], sizes: list[int]) -> list[R]:
     """[fn(t) for t in tasks], in WORKERS forked processes when the work (sum of `sizes`) is
     large enough to pay for them; the largest tasks go first, so no worker is left with a
     big one at the end. Results come back in the order of `tasks`."""
@@ -236,10 +248,10 @@ def parallel_map(fn, tasks: list, sizes: list[int]) -> list:
     order = sorted(range(len(tasks)), key=lambda i: -sizes[i])
     with mp.get_context("fork").Pool(WORKERS) as pool:
         done = pool.map(fn, [tasks[i] for i in order], chunksize=1)
-    out = [None] * len(tasks)
+    out: list[R | None] = [None] * len(tasks)
     for i, r in zip(order, done):
         out[i] = r
-    return out
+    return cast("list[R]", out)  # every slot is filled: `order` is a permutation of the tasks
 
 
 def protection_targets(cells: pd.DataFrame, thresholds: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:

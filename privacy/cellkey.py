@@ -43,7 +43,7 @@ def ptable_row(d: int, v: float, room_below: int) -> tuple[np.ndarray, np.ndarra
             {"type": "eq", "fun": lambda p: p @ j},
             {"type": "ineq", "fun": lambda p: v - p @ (j * j)}]
 
-    def neg_entropy(p):
+    def neg_entropy(p: np.ndarray) -> float:
         q = np.clip(p, 1e-12, 1.0)
         return float(q @ np.log(q))
 

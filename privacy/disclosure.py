@@ -28,6 +28,10 @@ tell an attacker which cells are small.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -87,10 +91,10 @@ def primary_suppression(cells: pd.DataFrame, thresholds: dict[str, int], group: 
 
 
 def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, int],
-            person_tables: set[str] = frozenset(), earlier: pd.DataFrame | None = None,
+            person_tables: AbstractSet[str] = frozenset(), earlier: pd.DataFrame | None = None,
             bases: dict[str, int] | None = None, cell_key: dict[str, tuple[int, float]] | None = None,
             group: bool = False, atoms: Atoms | None = None, known_elsewhere: pd.DataFrame | None = None,
-            priority: dict[tuple[str, str, str], float] | None = None) -> tuple[pd.DataFrame, dict]:
+            priority: dict[tuple[str, str, str], float] | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Primary and secondary suppression with the audit; (protected cells, summary for audit.json).
     `earlier`: the cells earlier releases published (earlier.published_before); `bases`: per
     table, the base its published counts are rounded to (rounding.py); `cell_key`: per
@@ -275,7 +279,7 @@ def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, in
     return protected.drop(columns=["reason"]), summary
 
 
-def summarise(cells: pd.DataFrame, thresholds: dict[str, int], blurred: list[str] = ()) -> dict:
+def summarise(cells: pd.DataFrame, thresholds: dict[str, int], blurred: Sequence[str] = ()) -> dict[str, Any]:
     """Counts of the protected release; `blurred`: tables whose published counts are rounded or noisy."""
     per_table = {}
     for table, g in cells.groupby("table", sort=False):

@@ -5,7 +5,7 @@ and the gemeente's own rules from `rule_modules`)."""
 from __future__ import annotations
 
 from datetime import date as Date
-from typing import Literal
+from typing import Literal, cast
 
 from pydantic import Field, PrivateAttr, model_validator
 
@@ -114,7 +114,7 @@ class DpiaRules(Strict):
 
     def allowed_fields(self, source: str) -> set[str]:
         """The fields of a source that some purpose allows: all a run may load of it."""
-        return {f for p in self.purposes.values() for f in p.allowed_sources.get(source, [])}
+        return {f for p in self.purposes.values() for f in p.allowed_sources.get(cast(SourceId, source), [])}
 
     def threshold(self, purpose: str, requested: int | None = None) -> int:
         base = max(self.disclosure.min_cell_size, self.purposes[purpose].min_cell_size)

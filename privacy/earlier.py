@@ -38,6 +38,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, cast
 
 import pandas as pd
 
@@ -48,11 +49,11 @@ KEY = ["table", "period", "level", "area_code", "category"]
 class EarlierRelease:
     release_id: str
     folder: Path
-    audit: dict = field(repr=False)
+    audit: dict[str, Any] = field(repr=False)
 
     @property
     def base(self) -> str | None:
-        return self.audit.get("fingerprint", {}).get("base")
+        return cast("str | None", self.audit.get("fingerprint", {}).get("base"))
 
     @property
     def protected_against(self) -> list[str]:

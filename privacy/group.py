@@ -34,7 +34,7 @@ def group_zeros(cells: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
 
 
 
-def phantom_atoms(cells: pd.DataFrame, zeros: pd.Series) -> tuple[pd.DataFrame, dict]:
+def phantom_atoms(cells: pd.DataFrame, zeros: pd.Series) -> tuple[pd.DataFrame, dict[tuple[str, str], np.ndarray]]:
     """With atoms (atoms.py) the attacker knows which atoms are empty, so a zero stapeling `0`
     would be a known zero. For each buurt whose `0` is a group-disclosure zero, one
     *possible* household is added: no problem domain, in no selection, value 0 and floor 0,

@@ -32,24 +32,28 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 GENESIS = "0" * 64
 LEDGER = "ledger.jsonl"  # in the work directory
 ENTRY = "ledger-entry.json"  # in every release folder
+
+LedgerEntry = dict[str, Any]  # a ledger entry, as JSON data
 
 
 class LedgerError(Exception):
     """The ledger cannot take a new entry (its last line is incomplete)."""
 
 
-def _entry_hash(entry: dict) -> str:
+def _entry_hash(entry: LedgerEntry) -> str:
     body = {k: v for k, v in entry.items() if k != "entry_sha256"}
     return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
-def line(entry: dict) -> bytes:
+def line(entry: LedgerEntry) -> bytes:
     """An entry as its ledger line (and as the bytes of `ledger-entry.json`): its hash first, so
     that the first bytes of a line already tell one entry from another; then the rest, keys sorted."""
     rest = json.dumps({k: v for k, v in entry.items() if k != "entry_sha256"}, ensure_ascii=False, sort_keys=True)
@@ -71,7 +75,7 @@ def _split(path: Path) -> tuple[list[bytes], bytes]:
     return lines, tail
 
 
-def _parse(raw: bytes) -> dict | None:
+def _parse(raw: bytes) -> LedgerEntry | None:
     try:
         entry = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
@@ -79,25 +83,25 @@ def _parse(raw: bytes) -> dict | None:
     return entry if isinstance(entry, dict) else None
 
 
-def entries(path: Path) -> list[dict]:
+def entries(path: Path) -> list[LedgerEntry]:
     """The entries of the ledger's complete, readable lines (`verify` reports the others)."""
     lines, _ = _split(_ledger_path(path))
     return [e for e in map(_parse, lines) if e is not None]
 
 
-def last(path: Path) -> dict | None:
+def last(path: Path) -> LedgerEntry | None:
     """The entry of the ledger's last complete line, if it is readable."""
     lines, _ = _split(_ledger_path(path))
     return _parse(lines[-1]) if lines else None
 
 
-def read_entry(folder: Path) -> dict | None:
+def read_entry(folder: Path) -> LedgerEntry | None:
     """A release folder's own entry (`ledger-entry.json`), if it has a readable one."""
     f = folder / ENTRY
     return _parse(f.read_bytes().rstrip(b"\n")) if f.is_file() else None
 
 
-def new_entry(path: Path, release: dict, published_at: str | None = None) -> dict:
+def new_entry(path: Path, release: dict[str, Any], published_at: str | None = None) -> LedgerEntry:
     """The entry that would follow the ledger's last line for `release` (release_id, gemeente,
     period, files, dpia, selections)."""
     lines, tail = _split(path)
@@ -135,7 +139,7 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
-def append_entry(path: Path, entry: dict) -> None:
+def append_entry(path: Path, entry: LedgerEntry) -> None:
     """Append `entry` as one line and flush it to disk: the commit point of a release."""
     path.parent.mkdir(parents=True, exist_ok=True)
     created = not path.exists()
@@ -149,13 +153,13 @@ def append_entry(path: Path, entry: dict) -> None:
         fsync_dir(path.parent)
 
 
-def append(path: Path, release: dict) -> dict:
+def append(path: Path, release: dict[str, Any]) -> LedgerEntry:
     entry = new_entry(path, release)
     append_entry(path, entry)
     return entry
 
 
-def repair_torn_tail(path: Path, staged: list[dict]) -> bool:
+def repair_torn_tail(path: Path, staged: list[LedgerEntry]) -> bool:
     """Drop an incomplete last line that is the start of the line of one of the `staged`
     entries (a publication that did not reach its commit point). True if dropped."""
     lines, tail = _split(path)
@@ -175,7 +179,7 @@ def _files(folder: Path) -> dict[str, str]:
             for p in sorted(folder.iterdir()) if p.is_file() and p.name != ENTRY}
 
 
-def verify(where: Path, releases_dir: Path | None = None, registers: list[Path] = ()) -> list[str]:
+def verify(where: Path, releases_dir: Path | None = None, registers: Sequence[Path] = ()) -> list[str]:
     """Problems of a ledger and of the release folders it records, one line each; [] when intact.
 
     `where`: a work directory (its `ledger.jsonl`, checked against its `releases/`), or a
@@ -190,8 +194,9 @@ def verify(where: Path, releases_dir: Path | None = None, registers: list[Path] 
     problems: list[str] = []
     lines, tail = _split(path)
     parsed = [(n, _parse(raw)) for n, raw in enumerate(lines, start=1)]
-    hashes = {e.get("entry_sha256"): n for n, e in parsed if e is not None}
+    hashes: dict[str | None, int] = {e.get("entry_sha256"): n for n, e in parsed if e is not None}
 
+    prev: str | None
     prev, prev_n = GENESIS, 0
     for n, e in parsed:
         if e is None:
@@ -221,11 +226,13 @@ def verify(where: Path, releases_dir: Path | None = None, registers: list[Path] 
     return problems
 
 
-def _check_folders(path: Path, releases_dir: Path, parsed: list[tuple[int, dict | None]], hashes: dict) -> list[str]:
+def _check_folders(path: Path, releases_dir: Path, parsed: list[tuple[int, LedgerEntry | None]],
+                   hashes: dict[str | None, int]) -> list[str]:
     """Every release folder has its entry in the ledger and the files it records; every
     release the ledger records has its folder."""
     problems: list[str] = []
-    newest: dict[str, tuple[int, dict]] = {}  # release id -> its last entry
+    newest: dict[str, tuple[int, LedgerEntry]] = {}  # release id -> its last entry
+    n: int | None  # a line number; below, that of a folder's entry (None: not in the ledger)
     for n, e in parsed:
         if e is not None:
             newest[str(e.get("release_id"))] = (n, e)
@@ -267,7 +274,7 @@ def _check_folders(path: Path, releases_dir: Path, parsed: list[tuple[int, dict 
     return problems
 
 
-def _compare_files(folder: Path, n: int, recorded: dict) -> list[str]:
+def _compare_files(folder: Path, n: int, recorded: LedgerEntry) -> list[str]:
     problems = []
     actual, expected = _files(folder), recorded.get("files", {})
     for name in sorted(set(actual) | set(expected)):
@@ -280,7 +287,7 @@ def _compare_files(folder: Path, n: int, recorded: dict) -> list[str]:
     return problems
 
 
-def _check_register(register: Path, parsed: list[tuple[int, dict | None]]) -> list[str]:
+def _check_register(register: Path, parsed: list[tuple[int, LedgerEntry | None]]) -> list[str]:
     """The register holds the releases of every work directory of the gemeente; of those this
     ledger published (their `ledger-entry.json` is one of its lines), the files must be the ones
     it records."""

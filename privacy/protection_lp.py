@@ -39,6 +39,8 @@ deterministic.
 
 from __future__ import annotations
 
+from typing import Any
+
 import highspy
 import numpy as np
 from scipy.sparse import csc_matrix, csr_matrix
@@ -49,9 +51,12 @@ EPS_COST = 1e-3  # cost of moving an already suppressed cell: prefer short witne
 TOL = 1e-7
 NEAR, WIDER = 2, 4  # relation steps around a cell: first try, and where hiding more is needed
 
+Witness = tuple[np.ndarray, np.ndarray, np.ndarray]  # (columns it moves, their deviations, columns to suppress)
+
 
 def weights(value: np.ndarray, level_rank: np.ndarray, is_total: np.ndarray) -> np.ndarray:
-    return (1.0 + np.log1p(value)) * (1.5 ** level_rank) * np.where(is_total, 1.5, 1.0)
+    w: np.ndarray = (1.0 + np.log1p(value)) * (1.5 ** level_rank) * np.where(is_total, 1.5, 1.0)
+    return w
 
 
 class Component:
@@ -66,8 +71,10 @@ class Component:
     where counts are rounded or noisy, how far below and above its true value a
     published cell may lie for the attacker."""
 
-    def __init__(self, A: csr_matrix, le, slack, value, need, suppressed, weight, floor=1.0,
-                 locked=None, dlow=None, dhigh=None, steps=(NEAR, WIDER)):
+    def __init__(self, A: csr_matrix, le: np.ndarray, slack: np.ndarray, value: np.ndarray, need: np.ndarray,
+                 suppressed: np.ndarray, weight: np.ndarray, floor: float | np.ndarray = 1.0,
+                 locked: np.ndarray | None = None, dlow: np.ndarray | None = None, dhigh: np.ndarray | None = None,
+                 steps: tuple[int, int] = (NEAR, WIDER)) -> None:
         self.le, self.slack = le, slack
         self.near, self.wider = steps
         self.value = value.astype(float)
@@ -167,7 +174,8 @@ class Component:
 
     def _lifted(self, cols: np.ndarray, dev: np.ndarray) -> np.ndarray:
         """The cells a witness moves up by at least their shortfall: it protects them all."""
-        return cols[dev >= self.need[cols] - TOL]
+        lifted: np.ndarray = cols[dev >= self.need[cols] - TOL]
+        return lifted
 
     def release(self, tries: np.ndarray, order: np.ndarray) -> None:
         """Publish again what the pattern hid but need not: for each cell in `tries` (hidden by this
@@ -205,12 +213,12 @@ class Component:
             else:
                 self.suppressed[c] = True
 
-    def _cost(self, found) -> float:
+    def _cost(self, found: Witness) -> float:
         """What a witness costs: the weight of the cells it would newly hide."""
         hide = found[2]
         return float(self.weight[hide][~self.suppressed[hide]].sum())
 
-    def _witness(self, near: np.ndarray, i: int):
+    def _witness(self, near: np.ndarray, i: int) -> Witness | None:
         """The cheapest witness for cell i among the `near` cells: (columns it moves, their
         deviations, columns to suppress) or None.
 
@@ -267,7 +275,7 @@ class Component:
         return cols[moved], d[moved], cols[np.abs(beyond) > TOL]
 
 
-def protect_component(task: dict) -> dict:
+def protect_component(task: dict[str, Any]) -> dict[str, Any]:
     """Secondary suppressions for one component (see Component); task holds its arguments
     and `order`, the unsafe cells in processing order. Returns {"suppress": positions to
     suppress, "lps": LPs solved, "unprotected": positions without a witness, "witnesses": the

@@ -26,6 +26,10 @@ import secrets
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    import duckdb
 
 KEY_BYTES = 32
 BLOCK = 64  # SHA-256 block size
@@ -90,7 +94,7 @@ def hmac_python(key: bytes, message: str) -> str:
     return hmac.new(key, message.encode("utf-8"), hashlib.sha256).hexdigest()[:PSEUDONYM_HEX]
 
 
-def install_sql_macro(con) -> None:
+def install_sql_macro(con: duckdb.DuckDBPyConnection) -> None:
     """Create the TEMP macro `pseudonym(x, ipad, opad)` on a DuckDB connection."""
     con.execute(resources.files("privacy").joinpath("sql/pseudonym_macro.sql").read_text(encoding="utf-8"))
 

@@ -45,8 +45,8 @@ def _is_date(run: str) -> bool:
     return True
 
 
-def _mask(match: re.Match) -> str:
-    run = match.group(0)
+def _mask(match: re.Match[str]) -> str:
+    run: str = match.group(0)
     if len(run) == 8 and _is_date(run):
         return run
     return MASK * len(run)

@@ -18,7 +18,9 @@ A relation is (cells, coefficients, sense) meaning sum(coef * cell) {=, <=} 0.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -26,6 +28,7 @@ from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 DOMAINS = ("uitkering", "achterstand", "wmo")
+CellKey = tuple[str, str, str, str, str]  # (table, period, level, area_code, category)
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,7 @@ def _default_tree(table: str, cats: list[str]) -> dict[str, list[str]]:
     return {"totaal": [c for c in cats if c != "totaal" and c not in subs], **subs}
 
 
-def build(cells: pd.DataFrame, buurten: pd.DataFrame, person_tables: set[str] = frozenset(),
+def build(cells: pd.DataFrame, buurten: pd.DataFrame, person_tables: AbstractSet[str] = frozenset(),
           categories: dict[str, dict[str, list[str]]] | None = None) -> list[Relation]:
     """All relations among `cells` (index = cell id). `buurten` maps buurt -> wijk -> gemeente.
     `categories` gives, per table, a hierarchy parent -> children; by default every table is
@@ -58,7 +61,7 @@ def build(cells: pd.DataFrame, buurten: pd.DataFrame, person_tables: set[str] = 
            zip(cells.index, cells.table, cells.period, cells.level, cells.area_code, cells.category)}
     rels: list[Relation] = []
 
-    def add(parent, children, kind):
+    def add(parent: CellKey, children: list[CellKey], kind: str) -> None:
         if parent in idx and children and all(ch in idx for ch in children):
             rels.append(Relation((idx[parent],) + tuple(idx[ch] for ch in children),
                                  (1.0,) + (-1.0,) * len(children), "=", kind))
@@ -117,7 +120,7 @@ def linked_components(A: csr_matrix) -> tuple[int, np.ndarray]:
     first = A.indices[A.indptr[rows]]
     n = A.shape[1]
     graph = coo_matrix((np.ones(A.nnz), (np.repeat(first, counts[rows]), A.indices)), shape=(n, n))
-    return connected_components(graph, directed=False)
+    return cast("tuple[int, np.ndarray]", connected_components(graph, directed=False))
 
 
 @dataclass(frozen=True)

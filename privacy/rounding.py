@@ -24,7 +24,8 @@ import pandas as pd
 def round_to_base(values: np.ndarray, base: np.ndarray) -> np.ndarray:
     values = np.asarray(values, dtype=np.int64)
     base = np.asarray(base, dtype=np.int64)
-    return base * ((values + base // 2) // base)
+    rounded: np.ndarray = base * ((values + base // 2) // base)
+    return rounded
 
 
 def intervals(cells: pd.DataFrame, thresholds: dict[str, int], bases: dict[str, int]

@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -56,6 +56,7 @@ if TYPE_CHECKING:  # pragma: no cover
 LEVELS = ("gemeente", "wijk", "buurt")  # from coarse to fine
 IMPLEMENTED_OUTPUTS = ("buurt_tables",)
 OWN_ID = re.compile(r"^D\d+$")
+KeyPath = tuple[str | int, ...]  # where in the selection's YAML: keys and list indices
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ class SelectionFacts:
     id: str
     purpose: str
     unit: str
-    reads: tuple[tuple[str, str, tuple], ...]
+    reads: tuple[tuple[str, str, KeyPath], ...]
     outputs: tuple[str, ...]
     levels: tuple[str, ...]
     min_cell_size: int | None
@@ -79,14 +80,14 @@ class SelectionFacts:
 class Violation:
     rule: str  # the rule's id
     name: str
-    loc: tuple
+    loc: KeyPath
     message: str
 
     def __str__(self) -> str:
         return f"DPIA rule {self.rule} ({self.name}): {self.message}"
 
 
-Check = Callable[[SelectionFacts, "DpiaRules"], Iterable[tuple[tuple, str]]]
+Check = Callable[[SelectionFacts, "DpiaRules"], Iterable[tuple[KeyPath, str]]]
 
 
 @dataclass(frozen=True)
@@ -101,18 +102,18 @@ class Rule:
         return f"{self.id} {self.name}"
 
 
-def _purpose_known(facts: SelectionFacts, dpia: DpiaRules):
+def _purpose_known(facts: SelectionFacts, dpia: DpiaRules) -> Iterator[tuple[KeyPath, str]]:
     if facts.purpose not in dpia.purposes:
         yield ("purpose",), (f"purpose '{facts.purpose}' is not in the DPIA rules; known purposes: "
                              f"{', '.join(sorted(dpia.purposes))}")
 
 
-def _approved(facts: SelectionFacts, dpia: DpiaRules):
+def _approved(facts: SelectionFacts, dpia: DpiaRules) -> Iterator[tuple[KeyPath, str]]:
     if not facts.approved:
         yield ("approval",), "the selection has no approval (by whom, when); it may not run"
 
 
-def _sources(facts: SelectionFacts, dpia: DpiaRules):
+def _sources(facts: SelectionFacts, dpia: DpiaRules) -> Iterator[tuple[KeyPath, str]]:
     p = dpia.purposes[facts.purpose]
     seen: set[str] = set()
     for source, _, loc in facts.reads:
@@ -122,7 +123,7 @@ def _sources(facts: SelectionFacts, dpia: DpiaRules):
                         f"allowed sources: {', '.join(sorted(p.allowed_sources))}")
 
 
-def _fields(facts: SelectionFacts, dpia: DpiaRules):
+def _fields(facts: SelectionFacts, dpia: DpiaRules) -> Iterator[tuple[KeyPath, str]]:
     p = dpia.purposes[facts.purpose]
     seen: set[tuple[str, str]] = set()
     for source, name, loc in facts.reads:
@@ -132,7 +133,7 @@ def _fields(facts: SelectionFacts, dpia: DpiaRules):
                         f"allowed fields of {source}: {', '.join(p.allowed_sources[source])}")
 
 
-def _outputs(facts: SelectionFacts, dpia: DpiaRules):
+def _outputs(facts: SelectionFacts, dpia: DpiaRules) -> Iterator[tuple[KeyPath, str]]:
     p = dpia.purposes[facts.purpose]
     for i, out in enumerate(facts.outputs):
         if out not in p.allowed_outputs:
@@ -142,7 +143,7 @@ def _outputs(facts: SelectionFacts, dpia: DpiaRules):
             yield ("outputs", i), f"output '{out}' is reserved for a later version of wijksignaal"
 
 
-def _levels(facts: SelectionFacts, dpia: DpiaRules):
+def _levels(facts: SelectionFacts, dpia: DpiaRules) -> Iterator[tuple[KeyPath, str]]:
     p = dpia.purposes[facts.purpose]
     lowest = LEVELS.index(p.lowest_level)
     for i, level in enumerate(facts.levels):
@@ -151,7 +152,7 @@ def _levels(facts: SelectionFacts, dpia: DpiaRules):
                                   f"purpose '{facts.purpose}'")
 
 
-def _cell_size(facts: SelectionFacts, dpia: DpiaRules):
+def _cell_size(facts: SelectionFacts, dpia: DpiaRules) -> Iterator[tuple[KeyPath, str]]:
     floor = dpia.threshold(facts.purpose)
     if facts.min_cell_size is not None and facts.min_cell_size < floor:
         yield ("min_cell_size",), (f"min_cell_size {facts.min_cell_size} is below the minimum {floor} for purpose "

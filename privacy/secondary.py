@@ -31,6 +31,7 @@ stapeling `0`. Everything is in a fixed order: same input, same pattern.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -53,7 +54,8 @@ class ProtectionFailed(Exception):
     pass
 
 
-def _candidates(cell: int, partners: dict, status: dict, value: dict, chosen: set, locked: set) -> dict[int, int]:
+def _candidates(cell: int, partners: dict[int, set[int]], status: dict[int, str], value: dict[int, int],
+                chosen: set[int], locked: set[int]) -> dict[int, int]:
     """Published non-zero cells nearest to `cell` through chains of suppressed cells -> distance."""
     seen, frontier, depth = {cell}, [cell], 0
     while frontier:
@@ -76,7 +78,7 @@ def _candidates(cell: int, partners: dict, status: dict, value: dict, chosen: se
 
 def lp_secondary(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str, int],
                  need: np.ndarray | None = None, floor: float | None = None, method: str = "auto",
-                 steps: tuple[int, int] | None = None) -> tuple[list[int], dict]:
+                 steps: tuple[int, int] | None = None) -> tuple[list[int], dict[str, Any]]:
     """Cell ids to suppress so that every unsafe cell has a witness: with method "milp" the
     0/1 program (suppression_milp.py), with "greedy" the protection LPs alone
     (protection_lp.py); "auto": the 0/1 program up to MILP_MAX_UNSAFE unsafe cells.
@@ -92,7 +94,8 @@ def lp_secondary(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str
     unsafe = suppressed & (value < target)
     if method == "auto":
         method = "milp" if unsafe.sum() <= MILP_MAX_UNSAFE else "greedy"
-    stats = {"method": method, "lps": 0, "unprotected": 0, "components": 0, "cut_rounds": 0, "not_converged": 0}
+    stats: dict[str, Any] = {"method": method, "lps": 0, "unprotected": 0, "components": 0, "cut_rounds": 0,
+                             "not_converged": 0}
     if not rels:
         return [], stats
     A, le, slack = relation_matrix(cells, rels)
@@ -112,6 +115,8 @@ def lp_secondary(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str
     order_all = np.lexsort((np.arange(n), value))  # smallest value first (largest shortfall), then position
     order_all = order_all[unsafe[order_all]]
 
+    tasks: list[dict[str, Any]]  # the arguments of protect_component / optimise_component, per component
+    members_of: list[np.ndarray]
     tasks, members_of = [], []
     todo_of = pd.Series(order_all).groupby(comps.label[order_all], sort=True)
     for comp, todo in todo_of:
@@ -145,7 +150,7 @@ def lp_secondary(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str
 
 def secondary_suppression(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str, int],
                           method: str = "auto", steps: tuple[int, int] | None = None
-                          ) -> tuple[pd.DataFrame, AuditResult, dict]:
+                          ) -> tuple[pd.DataFrame, AuditResult, dict[str, Any]]:
     """Return cells with secondary suppressions added (status 'suppressed', column `reason`),
     the final audit, and statistics. Cells with a true `locked` column are never suppressed."""
     cells = cells.copy()

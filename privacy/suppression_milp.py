@@ -40,6 +40,8 @@ over, from nothing and from the last pattern; the lighter result is kept.
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import highspy
 import numpy as np
 from scipy.sparse import csr_matrix
@@ -54,6 +56,8 @@ LP_BUDGET = 10  # witness LPs per unsafe cell, over all rounds
 MIP_MAX_NODES = 2_000
 MIP_REL_GAP = 0.01
 
+Cut = tuple[np.ndarray, np.ndarray, float]  # (columns, coefficients, right-hand side): coef @ x >= rhs
+
 
 class Separator:
     """Witness LPs of one component for a given pattern, and the cuts when they fall short.
@@ -63,7 +67,8 @@ class Separator:
     cell; low, high: what the attacker knows of a published cell (its value, or a rounded or
     noisy interval); candidate: cells that may be hidden."""
 
-    def __init__(self, A: csr_matrix, le, slack, value, target, floor, low, high, candidate):
+    def __init__(self, A: csr_matrix, le: np.ndarray, slack: np.ndarray, value: np.ndarray, target: np.ndarray,
+                 floor: np.ndarray, low: np.ndarray, high: np.ndarray, candidate: np.ndarray) -> None:
         self.A, self.le, self.slack = A, le, slack
         self.v = value.astype(float)
         self.target, self.floor = target, floor
@@ -74,7 +79,7 @@ class Separator:
         self.lps = 0
         self.witnesses: list[tuple[np.ndarray, np.ndarray]] = []  # (hidden cells it moves, cells it lifts)
 
-    def cuts(self, x: np.ndarray, fixed: np.ndarray, order: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, float]]:
+    def cuts(self, x: np.ndarray, fixed: np.ndarray, order: np.ndarray) -> list[Cut]:
         """A violated cut (columns, coefficients, right-hand side) for every unsafe cell in
         `order` that pattern x (bool per cell) leaves without a witness. `fixed`: hidden
         cells that are not variables of the program (the primary suppressions).
@@ -112,13 +117,14 @@ class Separator:
                 dual = self._solve(h, np.searchsorted(cols, [p]), x, cols, known)
                 if known[p]:
                     continue
-                cut = self._cut(p, x, fixed, rows, dual)
+                cut = self._cut(p, x, fixed, rows, cast(np.ndarray, dual))  # not None: unbounded marks p known
                 if cut is None:  # pragma: no cover - the exact LP's multipliers always give a violated cut
                     raise RuntimeError("cut generation: no violated cut from the witness LP's multipliers")
                 out.append(cut)
         return out
 
-    def _solve(self, h: highspy.Highs, ks, x: np.ndarray, cols: np.ndarray, known: np.ndarray):
+    def _solve(self, h: highspy.Highs, ks: np.ndarray, x: np.ndarray, cols: np.ndarray, known: np.ndarray
+               ) -> np.ndarray | None:
         """Maximise the sum of columns `ks`; marks in `known` the cells the solution lifts to
         their target (all of `ks` if unbounded), remembers the witness, and returns the row
         multipliers (None if unbounded)."""
@@ -142,7 +148,7 @@ class Separator:
             self.witnesses.append((cols[x[cols] & (np.abs(y - self.v[cols]) > TOL)], cols[lifted]))
         return np.asarray(sol.row_dual)
 
-    def _cut(self, p: int, x: np.ndarray, fixed: np.ndarray, rows: np.ndarray, dual: np.ndarray):
+    def _cut(self, p: int, x: np.ndarray, fixed: np.ndarray, rows: np.ndarray, dual: np.ndarray) -> Cut | None:
         """The cut of multipliers `dual` on `rows` for cell p, if pattern x violates it."""
         for g in (dual, -dual):  # the solver's sign convention for a maximisation
             if np.any(g[self.le[rows]] < -TOL):
@@ -169,7 +175,7 @@ class Separator:
         return None
 
 
-def optimise_component(task: dict) -> dict:
+def optimise_component(task: dict[str, Any]) -> dict[str, Any]:
     """The cheapest pattern for one component (same task and result as
     protection_lp.protect_component, plus "rounds" and "converged")."""
     n = len(task["value"])
@@ -229,4 +235,5 @@ def optimise_component(task: dict) -> dict:
         if best is None or key < best[0]:
             best = key, hide, unprotected
         sep.lps += comp.lps
-    return {"suppress": best[1], "lps": sep.lps, "unprotected": best[2], "rounds": rounds, "converged": False}
+    found = cast("tuple[tuple[int, float], np.ndarray, list[int]]", best)  # set in the loop's first pass
+    return {"suppress": found[1], "lps": sep.lps, "unprotected": found[2], "rounds": rounds, "converged": False}
