@@ -27,6 +27,8 @@ browser:
 	  else echo "no apt-get: install chromium yourself, or the browser test is skipped"; fi; }
 
 test: $(BIN)/.installed browser
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 bench: $(BIN)/.installed

@@ -95,7 +95,7 @@ def lp_secondary(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str
     if method == "auto":
         method = "milp" if unsafe.sum() <= MILP_MAX_UNSAFE else "greedy"
     stats: dict[str, Any] = {"method": method, "lps": 0, "unprotected": 0, "components": 0, "cut_rounds": 0,
-                             "not_converged": 0}
+                             "not_converged": 0, "witnesses": []}
     if not rels:
         return [], stats
     A, le, slack = relation_matrix(cells, rels)
@@ -136,7 +136,6 @@ def lp_secondary(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str
         members_of.append(members)
     chosen = []
     solve = optimise_component if method == "milp" else protect_component
-    stats["witnesses"] = []
     for members, res in zip(members_of, parallel_map(solve, tasks, [len(t["order"]) for t in tasks])):
         chosen.extend(cells.index[members[res["suppress"]]])
         stats["witnesses"].extend((cells.index[members[cols]].to_numpy(), dev) for cols, dev in res.get("witnesses", []))

@@ -98,3 +98,11 @@ def test_preferred_cells_yield_where_they_alone_protect_the_least_needed_first()
     protected, result, _ = secondary_suppression(cells, build(cells, BUURTEN), {"t": 10}, method="greedy")
     assert suppressed(protected) == {("BU1", "a"), ("BU1", "b"), ("BU3", "a"), ("BU3", "b")}
     assert not result.failing and all(b.high >= 10 for b in result.bounds.values())
+
+
+def test_a_table_without_relations_needs_no_secondary_suppression():
+    # one lone cell: nothing can be derived from anything, so nothing more is hidden (and nothing fails)
+    cells = primary_suppression(pd.DataFrame([dict(table="t", period="2026-10", level="buurt", area_code="BU1",
+                                                   area_name="BU1", category="totaal", value=3)]), {"t": 10})
+    protected, result, stats = secondary_suppression(cells, [], {"t": 10})
+    assert stats["secondary"] == 0 and suppressed(protected) == {("BU1", "totaal")}
