@@ -62,9 +62,11 @@ TABLE_DESCRIPTIONS = {
 
 
 # the figure wijkteams ask for first ("how many households in my buurt have two or more problem domains"): its
-# buurt cells weigh this many times more in secondary suppression, so other cells (the wijk's 2+ among them) are
-# hidden before it, and are kept published from the start wherever that can be safe (privacy/atoms.showable)
-PRIORITY = {("stapeling", "2+", "buurt"): 10.0, ("stapeling", "2+", "wijk"): 5.0}
+# cells weigh this many times more in secondary suppression and are kept published from the start wherever that can
+# be safe (privacy/atoms.showable). Where one must yield after all, the wijk's goes first, then a buurt's; the
+# gemeente's, the report's first figure, last (on the demo, a gemeente 2+ given up for a buurt's also took the
+# gemeente's "1" with it)
+PRIORITY = {("stapeling", "2+", "buurt"): 10.0, ("stapeling", "2+", "wijk"): 5.0, ("stapeling", "2+", "gemeente"): 20.0}
 
 
 @dataclass

@@ -236,9 +236,9 @@ def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, in
             "within 4, then 8 relation steps; cost 1 + ln(1 + value), more for wijk, gemeente and totaal "
             "cells); every published cell that table changes is hidden. Suppressing more never breaks such a "
             "table, so the pattern is protected by construction; the audit checks every table again. The "
-            "figures readers need most (the buurt's stapeling 2+, then the wijk's) are kept published from the "
-            "start wherever showing them can be safe at all, and hidden only where no other cell can protect a "
-            "small one"
+            "figures readers need most (stapeling 2+ of the gemeente, its buurten and its wijken) are kept "
+            "published from the start wherever showing them can be safe at all, and hidden only where no other "
+            "cell can protect a small one: a wijk's first, then a buurt's, the gemeente's last"
             if atoms is not None else
             "the cheapest pattern (inner cells before totals, small before large) by a 0/1 program with "
             "cut generation: for every unsafe cell a linear program looks for a table, consistent with "

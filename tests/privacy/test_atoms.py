@@ -210,3 +210,29 @@ def test_a_cell_whose_own_atoms_pin_a_small_atom_is_not_showable():
     # only the cells asked about
     assert not showable(cells, atoms, BUURTEN, np.array([False, True, False, False]),
                         cells.value.to_numpy(float), target)[[0, 2, 3]].any()
+
+
+def test_the_2plus_figures_are_shown_wherever_they_can_be_safe(release):
+    """Every buurt 2+ that showing can leave safe is published, and the gemeente's own 2+ (the
+    report's first figure) is never given up for them; the attacker finds nothing. (The session's
+    gemeente is a quarter of Hengelo: with threshold 5 it has buurten of both kinds.)"""
+    from pipelines.pipeline import PRIORITY
+    from privacy import disclosure
+    from privacy.atoms import showable
+
+    run = prepare(release["settings"])
+    tab = stage_tabulate(run)
+    cells = tab.cells
+    thr = {t: 5 for t in cells.table.unique()}
+    persons = {f"selectie:{s.selection.id}" for s in run.selections if s.selection.unit == "persoon"}
+    protected, summary = disclosure.protect(cells, run.buurten(), thr, persons, atoms=tab.atoms, priority=PRIORITY)
+    assert summary["audit"]["passed"]
+    two = (cells.table == "stapeling") & (cells.category == "2+")
+    buurt = (two & (cells.level == "buurt") & (cells.value >= 5)).to_numpy()
+    f = tab.atoms.frame
+    can = showable(cells, tab.atoms, run.buurten(), buurt, cells.value.to_numpy(float),
+                   np.where(f.value < 5, 5.0, np.nan))
+    assert can.sum() >= 2 and buurt.sum() > can.sum()  # both kinds occur
+    assert (protected.status[can] == "published").all()
+    assert protected.status[two & (cells.level == "gemeente")].eq("published").all()
+    assert provable(protected, cells, tab.atoms, run.buurten(), thr) == []
