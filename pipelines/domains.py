@@ -279,14 +279,22 @@ def _statement(path: Path, loc: str, line: int | None, file: str) -> tuple[str, 
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         return problem(f"'{path.name}' is not UTF-8 ({exc.reason})")
+    def invalid(exc: duckdb.Error) -> Problem:
+        return problem(f"'{path.name}' is not valid SQL: {str(exc).splitlines()[0]}")
+
     try:
         statements = duckdb.extract_statements(text)
-        body = _body(text)
+    except duckdb.Error as exc:
+        return invalid(exc)
+    if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
+        return problem(f"'{path.name}' must hold exactly one SELECT statement (found {len(statements)} statement(s))")
+    body = _body(text)
+    try:  # as household_facts composes it: still one SELECT (nothing closes the parenthesis early)
         wrapped = duckdb.extract_statements(f"SELECT q.hid FROM (\n{body}\n) q")
     except duckdb.Error as exc:
-        return problem(f"'{path.name}' is not valid SQL: {str(exc).splitlines()[0]}")
-    if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT or len(wrapped) != 1:
-        return problem(f"'{path.name}' must hold exactly one SELECT statement (found {len(statements)} statement(s))")
+        return invalid(exc)
+    if len(wrapped) != 1:
+        return problem(f"'{path.name}' must hold exactly one SELECT statement")
     unknown = sorted(set(statements[0].named_parameters) - set(PARAMETERS))
     if unknown:
         return problem(f"'{path.name}' uses parameter(s) {', '.join('$' + u for u in unknown)}; allowed: "
