@@ -195,6 +195,7 @@ def cmd_init(args) -> int:
 def cmd_check(args) -> int:
     if args.config:
         return _check_config(args)
+    from .domains import load_domains
     from .ingest.contracts import build_expectations
     from .selections import load_dpia, load_selections
     from .settings import load_contract, load_sources
@@ -217,13 +218,17 @@ def cmd_check(args) -> int:
         selections = load_selections(Path(args.selections), dpia)
     except ConfigError as exc:
         problems.extend(str(p) for p in exc.problems)
+    try:
+        load_domains(config_dir, dpia)
+    except ConfigError as exc:
+        problems.extend(str(p) for p in exc.problems)
     if problems:
         for p in problems:
             print(p, file=sys.stderr)
         print(f"{len(problems)} problem(s) found", file=sys.stderr)
         return 1
     print(f"OK: {len(selections)} selection(s) valid under {dpia.dpia.id} version {dpia.dpia.version}; "
-          f"{len(dpia.purposes)} purpose(s); sources and contracts valid")
+          f"{len(dpia.purposes)} purpose(s); sources, contracts and domains valid")
     return 0
 
 
@@ -241,11 +246,9 @@ def cmd_explain(args) -> int:
 
 
 def cmd_register(args) -> int:
-    import hashlib
-
-    from .register import write_register
+    from .domains import load_domains
+    from .register import standard_version, write_register
     from .selections import load_dpia, load_selections
-    from .sql import sql
 
     config_dir, selections_dir, lookback = Path(args.config_dir), Path(args.selections), 3
     if args.config:  # the register of that gemeente's own configuration and settings
@@ -257,10 +260,9 @@ def cmd_register(args) -> int:
     from .settings import load_sources
 
     dpia = load_dpia(config_dir)
-    standard = hashlib.sha256((config_dir / "dpia.yaml").read_bytes() +
-                              sql("household_facts").encode("utf-8")).hexdigest()
-    written = write_register(Path(args.out), load_selections(selections_dir, dpia), dpia, standard,
-                             load_sources(config_dir), lookback)
+    domains = load_domains(config_dir, dpia)
+    written = write_register(Path(args.out), load_selections(selections_dir, dpia), dpia, domains,
+                             standard_version(config_dir, domains), load_sources(config_dir), lookback)
     print(f"wrote the register of the standard tables and {len(written) - 3} selection(s):")
     for p in written[:2]:
         print(f"  {p}")

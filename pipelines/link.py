@@ -1,4 +1,5 @@
-"""Link: persons -> households -> buurt, and per reference period the household facts."""
+"""Link: persons -> households -> buurt, and per reference period the household facts
+(one flag per problem domain of config/domains.yaml, composed by domains.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import time
 import duckdb
 import pandas as pd
 
+from .configfile import ConfigError, Problem
+from .domains import Domains
 from .sql import sql
 
 log = logging.getLogger("wijksignaal.link")
@@ -33,13 +36,30 @@ def load_buurten(con: duckdb.DuckDBPyConnection, buurten: pd.DataFrame) -> None:
         con.unregister("ref_buurten")
 
 
-def link(con: duckdb.DuckDBPyConnection, period: str, lookback_months: int) -> dict:
+def household_facts(con: duckdb.DuckDBPyConnection, domains: Domains, bounds: dict) -> None:
+    """The period's rows of household_facts: one per household, a flag per domain, n_domeinen. A
+    table left with other columns (an earlier declaration of the domains) is made anew: every run
+    writes the facts of its own period, and reads no other."""
+    have = [c for (c,) in con.execute("SELECT column_name FROM duckdb_columns() WHERE schema_name = 'main' AND "
+                                      "table_name = 'household_facts' ORDER BY column_index").fetchall()]
+    if have and have != domains.columns:
+        log.info("household_facts had other columns (another declaration of the domains): made anew")
+        con.execute("DROP TABLE household_facts")
+    con.execute(domains.schema_sql())
+    con.execute("DELETE FROM household_facts WHERE period = ?", [bounds["period"]])
+    domains.check_queries(con, bounds)
+    try:
+        con.execute(domains.insert_sql(), domains.parameters(bounds))
+    except duckdb.Error as exc:  # named by its kind only: the message could quote a value of the data
+        raise ConfigError([Problem(str(domains.file), None, "the household facts could not be composed from the "
+                                   f"domains ({type(exc).__name__}); check each domain's SELECT")]) from None
+
+
+def link(con: duckdb.DuckDBPyConnection, period: str, lookback_months: int, domains: Domains) -> dict:
     t0 = time.perf_counter()
     bounds = period_bounds(period, lookback_months)
     con.execute(sql("link_households"), {"year": bounds["period_end"].year})
-    con.execute(sql("household_facts_schema"))
-    con.execute("DELETE FROM household_facts WHERE period = ?", [period])
-    con.execute(sql("household_facts"), bounds)
+    household_facts(con, domains, bounds)
     households, multi = con.execute("SELECT count(*), count(*) FILTER (WHERE several_buurten) FROM households").fetchone()
     unlinked = dict(con.execute(sql("unlinked")).fetchall())
     facts = con.execute("SELECT count(*) FROM household_facts WHERE period = ?", [period]).fetchone()[0]

@@ -29,6 +29,7 @@ from privacy.rules import rulebook_table
 
 from . import geography, workdir
 from .configfile import ConfigError, Problem, read_yaml
+from .domains import Domains, load_domains
 from .ingest import ingest_source, write_quarantine
 from .ingest.contracts import peildatum
 from .ingest.gates import QualityGateFailed
@@ -50,15 +51,24 @@ from .settings import (
     load_sources,
     resolve,
 )
-from .tabulate import COMBINATIES, STAPELING, Tabulation, category_tree, tabulate
+from .tabulate import STAPELING, Tabulation, category_order, category_tree, tabulate
 
 log = logging.getLogger("wijksignaal")
 
-TABLE_DESCRIPTIONS = {
-    "stapeling": "households by number of problem domains (uitkering, achterstand, wmo): totaal, 0, 1, 2+, 2, 3+ "
-                 "(2+ = 2 + 3+)",
-    "combinaties": "households by combination of problem domains; totaal = households with at least one domain",
-}
+
+def table_descriptions(domains: Domains) -> dict[str, str]:
+    """audit.json's descriptions of the standard tables."""
+    return {
+        "stapeling": f"households by number of problem domains ({', '.join(domains.ids)}): "
+                     f"{', '.join(STAPELING)} (2+ = 2 + 3+)",
+        "combinaties": "households by combination of problem domains; totaal = households with at least one domain",
+    }
+
+
+# the definition (domains.Domains.definition_sha256) of the three domains of household_facts.sql, before
+# the domains were declared in config/domains.yaml: an earlier release whose audit.json names none was
+# made with it (the declaration shipped with config/ gives the same)
+BUILT_IN_DOMAINS = "91c4f9297f4a8c035ee2e2cd199bb32a57b9b01b11479b9b4145c155b667b8cf"
 
 
 # the figure wijkteams ask for first ("how many households in my buurt have two or more problem domains"): its
@@ -76,6 +86,7 @@ class Run:
     sources: SourcesFile
     dpia: DpiaRules
     selections: list[LoadedSelection]
+    domains: Domains
     overrides: dict = field(default_factory=dict)
 
     @property
@@ -156,14 +167,19 @@ def prepare(settings_file: Path | str, overrides: dict | None = None) -> Run:
     except ConfigError as exc:
         problems.extend(exc.problems)
         sources = None
+    dpia = None
     try:
         dpia = load_dpia(config_dir)
         selections = load_selections(resolve(base, settings.selections_dir), dpia)
     except ConfigError as exc:
         problems.extend(exc.problems)
+    try:
+        domains = load_domains(config_dir, dpia)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
     if problems:
         raise ConfigError(problems)
-    run = Run(settings, base, sources, dpia, selections, overrides)
+    run = Run(settings, base, sources, dpia, selections, domains, overrides)
     work, src = run.work_dir, run.sources_dir
     if work.is_relative_to(src):  # (the demo keeps its sources inside its work directory: that is fine)
         path = Path(settings_file).resolve()
@@ -268,7 +284,7 @@ def stage_link(run: Run) -> dict:
     con = run.connect()
     try:
         load_buurten(con, run.buurten())
-        return link(con, run.period, run.settings.achterstand_lookback_months)
+        return link(con, run.period, run.settings.achterstand_lookback_months, run.domains)
     finally:
         con.close()
 
@@ -294,7 +310,7 @@ def other_definitions(run: Run, earlier: list[EarlierRelease]) -> dict[str, Load
 def stage_tabulate(run: Run) -> Tabulation:
     con = run.connect()
     try:
-        return tabulate(con, run.period, run.selections, cell_keys=any(
+        return tabulate(con, run.period, run.selections, run.domains.ids, cell_keys=any(
             p.cell_key is not None for p in run.dpia.purposes.values()), other=other_definitions(run, run.earlier()))
     finally:
         con.close()
@@ -335,16 +351,19 @@ def _what_earlier_published(run: Run, tab: Tabulation, earlier: list[EarlierRele
     """(cells of this release's definitions that earlier releases published, cells of other
     definitions they published as this data gives them, counts for audit.json)."""
     versions = {f"selectie:{s.selection.id}": s.version for s in run.selections}
-    lookback = run.settings.achterstand_lookback_months
+    # the standard tables of an earlier release have this release's definition when the look-back and
+    # the domains (ids and SQL) are the same
+    standard = (run.settings.achterstand_lookback_months, run.domains.definition_sha256)
     same, other, unknown = [], [], 0
     recompiled = set(tab.other_definitions.table)
     for r in earlier:
         cells = r.published().assign(release=r.release_id)
         theirs = {f"selectie:{e['id']}": e["version"] for e in r.audit.get("rules", {}).get("selections", [])}
-        r_lookback = r.audit.get("definitions", {}).get("achterstand_lookback_months")
+        r_standard = (r.audit.get("definitions", {}).get("achterstand_lookback_months"),
+                      r.audit.get("rules", {}).get("domains", {}).get("definition_sha256", BUILT_IN_DOMAINS))
         for table, g in cells.groupby("table", sort=True):
             if table in ("stapeling", "combinaties"):
-                if r_lookback == lookback:
+                if r_standard == standard:
                     same.append(g)
                 else:
                     unknown += len(g)
@@ -415,6 +434,7 @@ def _rules(run: Run) -> dict:
                  "rule_modules": {m: _sha(cfg / m) for m in run.dpia.rule_modules}},
         "sources_yaml_sha256": _sha(cfg / "sources.yaml"),
         "contracts": {s: _sha(cfg / run.sources.sources[s].contract) for s in SOURCE_IDS},
+        "domains": run.domains.audit_rules(run.settings.achterstand_lookback_months),
         "selections": [
             {"id": s.selection.id, "title": s.selection.title, "version": s.version, "purpose": s.selection.purpose,
              "owner": s.selection.owner,
@@ -495,15 +515,13 @@ def build_audit(run: Run, accounts: dict[str, dict], linking: dict, protection: 
         "definitions": {
             "unit": "huishouden (BRP household / address)",
             "period_end": str(bounds["period_end"]),
-            "uitkering": "an uitkering (Participatiewet, IOAW, IOAZ, Bbz) runs on at least one day of the period",
-            "achterstand": f"a vroegsignaal with signaaldatum from {bounds['lookback_start']} to {bounds['period_end']}",
-            "wmo": "a Wmo allocation runs on at least one day of the period",
+            **run.domains.definitions(bounds, run.settings.achterstand_lookback_months),
             "achterstand_lookback_months": run.settings.achterstand_lookback_months,
         },
         "tables": {
-            **{t: {"description": d, "categories": list(STAPELING if t == "stapeling" else COMBINATIES),
-                   "sums": category_tree(t)}
-               for t, d in TABLE_DESCRIPTIONS.items()},
+            **{t: {"description": d, "categories": list(category_order(t, run.domains.ids)),
+                   "sums": category_tree(t, run.domains.ids)}
+               for t, d in table_descriptions(run.domains).items()},
             **{f"selectie:{s.selection.id}": {"description": s.selection.title, "categories": ["totaal"],
                                               "explanation": " ".join(s.selection.description.split()),
                                               "unit": "personen" if s.selection.unit == "persoon" else "huishoudens"}

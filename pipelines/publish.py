@@ -230,7 +230,8 @@ def _publish(work_dir: Path, rid: str, cells: pd.DataFrame, audit: dict, report_
         _write(staging / "report.html", render_report(published, audit, report_context).encode("utf-8"))
         titles = {t: d["description"] for t, d in audit.get("tables", {}).items()}
         _write(staging / "tables.xlsx", workbook(published, titles, audit["period"], audit["gemeente"]["code"],
-                                                        audit["disclosure"].get("group_disclosure", {}).get("applied", False)))
+                                                        audit["disclosure"].get("group_disclosure", {}).get("applied", False),
+                                                        {t: d["categories"] for t, d in audit.get("tables", {}).items()}))
         pre = scan_files([staging / "tables.csv", staging / "report.html", staging / "tables.xlsx"])
         audit = {**audit, "leak_scan": {"rule": "no 9-digit number passing the 11-proef in any release file",
                                         "hits": pre}}

@@ -14,6 +14,7 @@ Writes into the output folder:
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 from importlib import resources
@@ -25,6 +26,7 @@ from privacy.dpia import DpiaRules
 from privacy.rules import rulebook_table
 
 from .catalogue import DPIA_SOURCE, SOURCES
+from .domains import Domains
 from .explain import describe
 from .selections import LoadedSelection
 
@@ -123,39 +125,41 @@ def risk_measures(threshold: int, purpose, dpia: DpiaRules) -> list[str]:
 
 
 STANDARD_TABLES_ID = "stapeling-standaardtabellen"
-DOMAIN_FIELDS = {"uitkeringen": ["ingangsdatum", "einddatum"], "vroegsignalen": ["signaaldatum"],
-                 "wmo": ["ingangsdatum", "einddatum"]}
 
 
-def standard_tables_entry(dpia: DpiaRules, version: str, lookback: int = 3) -> dict:
+def _numbers_of_domains(n: int) -> str:
+    """'0, 1, 2 of 3' (three domains); with more, stapeling stops at 3+: '0, 1, 2 of 3 of meer'."""
+    if n > 3:
+        return "0, 1, 2 of 3 of meer"
+    return ", ".join(str(k) for k in range(n)) + f" of {n}"
+
+
+def standard_tables_entry(dpia: DpiaRules, version: str, domains: Domains, lookback: int = 3) -> dict:
     """The register entry of the standard tables (stapeling, combinaties), made under the DPIA's
-    stapeling purpose for every release; approved with the DPIA itself."""
+    stapeling purpose for every release; approved with the DPIA itself. `domains`: the problem
+    domains (config/domains.yaml): the criteria and what they read."""
     purpose = dpia.purposes[dpia.stapeling_purpose]
     threshold = dpia.threshold(dpia.stapeling_purpose, None)
     gegevens = [{"bron": "brp", "velden": [{"veld": "huishouden", "betekenis": "het huishouden (adres) en zijn buurt"}],
                  "bewaartermijn_maanden": purpose.retention_months.get("brp")}] + [
         {"bron": src, "velden": [{"veld": f, "betekenis": _field_description(src, f)} for f in fields],
-         "bewaartermijn_maanden": purpose.retention_months.get(src)} for src, fields in DOMAIN_FIELDS.items()]
+         "bewaartermijn_maanden": purpose.retention_months.get(src)} for src, fields in domains.reads().items()]
     return {
         "id": STANDARD_TABLES_ID,
         "versie": version,
         "naam": "Stapeling van problemen per buurt (de standaardtabellen stapeling en combinaties)",
         "organisatie": dpia.dpia.organisation,
         "afdeling": dpia.dpia.organisation,
-        "korte_omschrijving": "Per buurt, wijk en gemeente het aantal huishoudens met 0, 1, 2 of 3 probleemdomeinen "
-                              "en met elke combinatie van domeinen.",
+        "korte_omschrijving": "Per buurt, wijk en gemeente het aantal huishoudens met "
+                              f"{_numbers_of_domains(len(domains.ids))} probleemdomeinen en met elke combinatie van "
+                              "domeinen.",
         "omschrijving": "Elke publicatie bevat de tabellen stapeling (huishoudens naar aantal probleemdomeinen: "
                         "totaal, 0, 1, 2+, 2, 3+) en combinaties (huishoudens naar combinatie van domeinen). Een "
                         "huishouden telt een domein als ten minste één persoon erin het heeft.",
-        "criteria": [
-            "uitkering: een uitkering (Participatiewet, IOAW, IOAZ, Bbz) loopt op ten minste één dag van de maand",
-            f"achterstand: een vroegsignaal met een signaaldatum in de {lookback} maanden tot en met het einde "
-            "van de maand",
-            "wmo: een Wmo-voorziening loopt op ten minste één dag van de maand",
-        ],
+        "criteria": [f"{t['id']}: {t['definition_nl']}" for t in domains.texts_nl(lookback)],
         "eenheid": "huishouden",
         "telt": "alle huishoudens, naar het aantal en de combinatie van deze probleemdomeinen:",
-        "versie_uitleg": "SHA-256 van dpia.yaml en de domeindefinities (household_facts.sql)",
+        "versie_uitleg": "SHA-256 van dpia.yaml en de domeindefinities (domains.yaml en de SQL van elk domein)",
         "doel_en_impact": {
             "doel": dpia.stapeling_purpose,
             "doel_titel": purpose.title,
@@ -215,12 +219,20 @@ def loaded(sources, dpia: DpiaRules) -> list[dict]:
     return out
 
 
-def write_register(out: Path, selections: list[LoadedSelection], dpia: DpiaRules,
+def standard_version(config_dir: Path, domains: Domains) -> str:
+    """The version of the standard tables: SHA-256 over dpia.yaml, domains.yaml and each domain's SQL."""
+    h = hashlib.sha256((Path(config_dir) / "dpia.yaml").read_bytes())
+    for p in domains.files():
+        h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def write_register(out: Path, selections: list[LoadedSelection], dpia: DpiaRules, domains: Domains,
                    standard_version: str = "", sources=None, lookback: int = 3) -> list[Path]:
-    """The register of the standard tables and every selection; `standard_version`: a hash of what
-    defines the standard tables (the DPIA file and the domain SQL); `sources` (sources.yaml):
-    adds what every run loads."""
-    entries = [standard_tables_entry(dpia, standard_version, lookback)] + [
+    """The register of the standard tables and every selection; `domains`: the problem domains of
+    the standard tables; `standard_version`: a hash of what defines them (standard_version());
+    `sources` (sources.yaml): adds what every run loads."""
+    entries = [standard_tables_entry(dpia, standard_version, domains, lookback)] + [
         entry(s, dpia) for s in sorted(selections, key=lambda s: s.selection.id)]
     out.mkdir(parents=True, exist_ok=True)
     (out / "algoritmeregister").mkdir(exist_ok=True)

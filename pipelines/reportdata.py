@@ -18,12 +18,10 @@ import pandas as pd
 
 from privacy import ledger
 
+from .domains import combinaties
 from .geomap import voronoi_paths
 from .similar import similar_buurten
 from .tablescsv import read_tables
-from .tabulate import COMBINATIES, DOMAINS
-
-DOMAIN_NL = {"uitkering": "uitkering", "achterstand": "betalingsachterstand", "wmo": "Wmo"}
 
 
 def earlier_tables(work_dir: Path, gemeente: str, period: str) -> list[pd.DataFrame]:
@@ -51,11 +49,16 @@ def _values(t: pd.DataFrame) -> dict:
     return out
 
 
-def _similar(now: dict, geo: pd.DataFrame, threshold: int) -> dict:
+def domain_labels(audit: dict) -> dict[str, str]:
+    """The problem domains of the release, in order: id -> Dutch label (audit.json `rules.domains`)."""
+    return {d["id"]: d["label_nl"] for d in audit["rules"]["domains"]["declared"]}
+
+
+def _similar(now: dict, geo: pd.DataFrame, threshold: int, domains: tuple[str, ...]) -> dict:
     """Similar buurten within each gemeente."""
     out: dict = {"profiles": {}, "peers": {}}
     for _, g in geo.groupby("gemeentecode", sort=True):
-        s = similar_buurten(now, sorted(g.buurtcode), threshold)
+        s = similar_buurten(now, sorted(g.buurtcode), threshold, domains)
         out["profiles"].update(s["profiles"])
         out["peers"].update(s["peers"])
     return out
@@ -81,8 +84,10 @@ def build_model(current: pd.DataFrame, history: list[pd.DataFrame], audit: dict,
     for a in areas.values():
         a["children"].sort(key=lambda c: areas[c]["name"])
 
+    labels = domain_labels(audit)
+    domains = tuple(labels)
     described = audit.get("tables", {})
-    tables = {"combinaties": {"categories": list(COMBINATIES)}}  # the UpSet chart's columns
+    tables = {"combinaties": {"categories": list(combinaties(domains))}}  # the UpSet chart's columns
     for t in dict.fromkeys(current.table):
         if t.startswith("selectie:"):
             tables[t] = {"title": described.get(t, {}).get("description", t),
@@ -95,12 +100,12 @@ def build_model(current: pd.DataFrame, history: list[pd.DataFrame], audit: dict,
         "periods": periods,
         "areas": areas,
         "tables": tables,
-        "domains": {d: DOMAIN_NL[d] for d in DOMAINS},
+        "domains": labels,
         "values": values,
         "threshold": threshold,
-        "similar": _similar(values.get(period, {}), geo, threshold),
+        "similar": _similar(values.get(period, {}), geo, threshold, domains),
         "map": voronoi_paths(geo),
     }
 
 
-__all__ = ["earlier_tables", "build_model"]
+__all__ = ["earlier_tables", "build_model", "domain_labels"]

@@ -2,10 +2,9 @@
 
 Transparent on purpose (the page shows this method):
   * profile, from the published tables only: number of households (log), and per 100
-    households: with an uitkering, with a betalingsachterstand, with Wmo, with 2 or more
-    domains;
-  * per theme (uitkering, achterstand, wmo, stapeling) the theme's own figure is left
-    out of the profile, so peers are buurten that look alike on everything else and a
+    households: with each problem domain (config/domains.yaml: uitkering, achterstand,
+    wmo), with 2 or more domains;
+  * per theme (each domain, stapeling) the theme's own figure is left out of the profile, so peers are buurten that look alike on everything else and a
     wijkteam can compare the theme between them;
   * every feature is standardised over the buurten of the gemeente (z-score: minus the
     mean, divided by the standard deviation);
@@ -19,14 +18,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from .tabulate import COMBINATIES, DOMAINS
+from .domains import combinaties
 
-THEMES = ("stapeling",) + DOMAINS
-FEATURES = ("huishoudens", "uitkering", "achterstand", "wmo", "stapeling")
 PEERS = 5
 
 
-def profiles(values: dict, buurten: list[str], threshold: int) -> dict[str, dict]:
+def themes(domains: tuple[str, ...]) -> tuple[str, ...]:
+    """The themes peers are found for: stapeling, then every domain."""
+    return ("stapeling", *domains)
+
+
+def features(domains: tuple[str, ...]) -> tuple[str, ...]:
+    """The profile: households (log), every domain per 100, 2+ domains per 100."""
+    return ("huishoudens", *domains, "stapeling")
+
+
+def profiles(values: dict, buurten: list[str], threshold: int, domains: tuple[str, ...]) -> dict[str, dict]:
     """buurt -> {feature: value, "estimated": [features with a suppressed part]}."""
     out = {}
     stap, comb = values.get("stapeling", {}), values.get("combinaties", {})
@@ -36,8 +43,8 @@ def profiles(values: dict, buurten: list[str], threshold: int) -> dict[str, dict
         if not total:
             continue
         prof, estimated = {"huishoudens": float(np.log(total))}, []
-        for d in DOMAINS:
-            parts = [comb.get(b, {}).get(c) for c in COMBINATIES if c != "totaal" and d in c.split("+")]
+        for d in domains:
+            parts = [comb.get(b, {}).get(c) for c in combinaties(domains) if c != "totaal" and d in c.split("+")]
             if any(p is None for p in parts):
                 estimated.append(d)
             prof[d] = 100.0 * sum(guess if p is None else p for p in parts) / total
@@ -50,27 +57,29 @@ def profiles(values: dict, buurten: list[str], threshold: int) -> dict[str, dict
     return out
 
 
-def similar_buurten(values: dict, buurten: list[str], threshold: int) -> dict:
-    """{"method": text, "profiles": ..., "peers": {buurt: {theme: [[buurt, distance], ...]}}}."""
-    prof = profiles(values, buurten, threshold)
+def similar_buurten(values: dict, buurten: list[str], threshold: int, domains: tuple[str, ...]) -> dict:
+    """{"method": text, "profiles": ..., "peers": {buurt: {theme: [[buurt, distance], ...]}}};
+    `domains`: the ids of the problem domains, in order."""
+    prof = profiles(values, buurten, threshold, domains)
+    feats = features(domains)
     codes = sorted(prof)
     peers: dict[str, dict] = {b: {} for b in codes}
     if len(codes) >= 3:
-        m = np.array([[prof[b][f] for f in FEATURES] for b in codes])
+        m = np.array([[prof[b][f] for f in feats] for b in codes])
         sd = m.std(axis=0)
         z = (m - m.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
-        for theme in THEMES:
-            keep = [i for i, f in enumerate(FEATURES) if f != theme]
+        for theme in themes(domains):
+            keep = [i for i, f in enumerate(feats) if f != theme]
             zz = z[:, keep]
             dist = np.sqrt(((zz[:, None, :] - zz[None, :, :]) ** 2).sum(axis=2))
             for i, b in enumerate(codes):
                 order = [j for j in np.lexsort((np.arange(len(codes)), dist[i])) if j != i][:PEERS]
                 peers[b][theme] = [[codes[j], round(float(dist[i, j]), 2)] for j in order]
     return {
-        "features": list(FEATURES),
+        "features": list(feats),
         "profiles": {b: {k: (round(v, 1) if isinstance(v, float) else v) for k, v in prof[b].items()} for b in codes},
         "peers": peers,
     }
 
 
-__all__ = ["similar_buurten", "profiles", "THEMES", "FEATURES"]
+__all__ = ["similar_buurten", "profiles", "themes", "features"]

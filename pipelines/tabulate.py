@@ -13,7 +13,6 @@ uses between cells true by construction.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import time
 from dataclasses import dataclass
@@ -25,15 +24,12 @@ import pandas as pd
 from privacy.atoms import ATOM_FLOOR, Atoms
 from privacy.relations import SUBTOTALS  # categories that are sums of other categories (stapeling 2+)
 
+from .domains import combinaties
 from .selections import LoadedSelection
 
 log = logging.getLogger("wijksignaal.tabulate")
 
-DOMAINS = ("uitkering", "achterstand", "wmo")
 STAPELING = ("totaal", "0", "1", "2+", "2", "3+")  # 2+ = 2 + 3+: what wijkteams ask first
-COMBINATIES = ("totaal",) + tuple(
-    "+".join(c) for k in range(1, len(DOMAINS) + 1) for c in itertools.combinations(DOMAINS, k)
-)
 LEVELS = ("gemeente", "wijk", "buurt")
 CELL_COLUMNS = ["table", "period", "level", "area_code", "area_name", "category", "value"]
 
@@ -95,24 +91,25 @@ def _flag_sql(selections: list[tuple[str, LoadedSelection]], period: str, params
 
 
 def atoms(con: duckdb.DuckDBPyConnection, period: str, selections: list[tuple[str, LoadedSelection]],
-          record_keys: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+          domains: tuple[str, ...], record_keys: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(household atoms, person atoms) of a period: per buurt, the households grouped by their
-    problem domains and membership of every household selection in `selections` (name ->
-    selection); the persons of every household atom that holds a member of a person
-    selection, grouped further by membership of every person selection. Columns: buurtcode,
-    the domains, one bool per selection name, n, rk (sum of record keys, 0 unless asked)."""
+    problem domains (the ids of config/domains.yaml, columns of household_facts) and membership
+    of every household selection in `selections` (name -> selection); the persons of every
+    household atom that holds a member of a person selection, grouped further by membership of
+    every person selection. Columns: buurtcode, the domains, one bool per selection name, n, rk
+    (sum of record keys, 0 unless asked)."""
     house = [(n, s) for n, s in selections if s.selection.unit == "huishouden"]
     person = [(n, s) for n, s in selections if s.selection.unit == "persoon"]
     params: list = []
     hflags = _flag_sql(house, period, params)
-    dom = ", ".join(f'f."{d}"' for d in DOMAINS)
+    dom = ", ".join(f'f."{d}"' for d in domains)
     rk = "md5_number_lower({}::VARCHAR) % 4294967296" if record_keys else "0"
     # every household once, with its domains and selections (the person query joins this instead of
     # evaluating the household selections again for every person)
     con.execute(f"CREATE OR REPLACE TEMP TABLE atom_households AS SELECT h.hid, h.buurtcode, {dom}{hflags}, "
                 f"{rk.format('h.hid')} AS rk FROM households h JOIN household_facts f ON f.hid = h.hid AND f.period = ?",
                 params + [period])
-    key = ", ".join(["buurtcode", *(f'"{d}"' for d in DOMAINS), *(f'"{n}"' for n, _ in house)])
+    key = ", ".join(["buurtcode", *(f'"{d}"' for d in domains), *(f'"{n}"' for n, _ in house)])
     hh = con.execute(f"SELECT {key}, count(*)::INTEGER AS n, sum(rk)::BIGINT AS rk FROM atom_households "
                      "GROUP BY ALL ORDER BY ALL").df()
     if not person:
@@ -125,23 +122,23 @@ def atoms(con: duckdb.DuckDBPyConnection, period: str, selections: list[tuple[st
                      "FROM persons p JOIN households h ON h.hid = p.hid JOIN atom_households a ON a.hid = p.hid "
                      "GROUP BY ALL ORDER BY ALL", params).df()
     con.execute("DROP TABLE atom_households")
-    hkey = ["buurtcode", *DOMAINS, *(n for n, _ in house)]
+    hkey = ["buurtcode", *domains, *(n for n, _ in house)]
     pnames = [n for n, _ in person]
     wanted = pp[pp[pnames].any(axis=1)][hkey].drop_duplicates()
     pp = pp.merge(wanted, on=hkey)  # the persons of household atoms that hold a person-selection member
     return hh, pp
 
 
-def _members(frame: pd.DataFrame, house: list[str], person: list[str]) -> dict:
+def _members(frame: pd.DataFrame, domains: tuple[str, ...], house: list[str], person: list[str]) -> dict:
     """(table, category) -> bool per atom: the stapeling and combinaties categories and the selections."""
     hh = (frame.unit == "huishouden").to_numpy()
-    flags = frame[list(DOMAINS)].fillna(False).astype(bool).to_numpy()
+    flags = frame[list(domains)].fillna(False).astype(bool).to_numpy()
     k = flags.sum(axis=1)
     out = {("stapeling", "totaal"): hh, ("stapeling", "0"): hh & (k == 0), ("stapeling", "1"): hh & (k == 1),
            ("stapeling", "2+"): hh & (k >= 2), ("stapeling", "2"): hh & (k == 2), ("stapeling", "3+"): hh & (k >= 3),
            ("combinaties", "totaal"): hh & (k >= 1)}
-    for combo in COMBINATIES[1:]:
-        want = np.array([d in combo.split("+") for d in DOMAINS])
+    for combo in combinaties(domains)[1:]:
+        want = np.array([d in combo.split("+") for d in domains])
         out[("combinaties", combo)] = hh & (flags == want).all(axis=1)
     for name in house:
         out[(name, "totaal")] = hh & frame[name].fillna(False).astype(bool).to_numpy()
@@ -151,26 +148,28 @@ def _members(frame: pd.DataFrame, house: list[str], person: list[str]) -> dict:
 
 
 def tabulate(con: duckdb.DuckDBPyConnection, period: str, selections: list[LoadedSelection],
-             cell_keys: bool = False, other: dict[str, LoadedSelection] | None = None) -> Tabulation:
-    """All tables of a period from their atoms; cell_keys=True adds `rk`, each cell's sum of record
-    keys (privacy/cellkey.py), which is never published. `other`: selections of earlier releases
-    of this period with other definitions (table name -> selection), tabulated into
+             domains: tuple[str, ...], cell_keys: bool = False, other: dict[str, LoadedSelection] | None = None
+             ) -> Tabulation:
+    """All tables of a period from their atoms; `domains`: the ids of the problem domains, in
+    order (domains.py). cell_keys=True adds `rk`, each cell's sum of record keys
+    (privacy/cellkey.py), which is never published. `other`: selections of earlier releases of
+    this period with other definitions (table name -> selection), tabulated into
     `other_definitions` and part of the atoms."""
     t0 = time.perf_counter()
     buurten = con.execute("SELECT * FROM buurten ORDER BY buurtcode").df()
     named = [(f"selectie:{s.selection.id}", s) for s in sorted(selections, key=lambda s: s.selection.id)]
     named += sorted((other or {}).items())
-    hh, pp = atoms(con, period, named, record_keys=cell_keys)
+    hh, pp = atoms(con, period, named, domains, record_keys=cell_keys)
     house = [n for n, s in named if s.selection.unit == "huishouden"]
     person = [n for n, s in named if s.selection.unit == "persoon"]
-    hkey = ["buurtcode", *DOMAINS, *house]
+    hkey = ["buurtcode", *domains, *house]
     hh = hh.reset_index(drop=True)
     position = pd.Series(hh.index, index=pd.MultiIndex.from_frame(hh[hkey]))
     household = (position.reindex(pd.MultiIndex.from_frame(pp[hkey])).to_numpy() if len(pp)
                  else np.zeros(0, dtype=np.int64))
     frame = pd.concat([hh.assign(unit="huishouden", household=-1), pp.assign(unit="persoon", household=household)],
                       ignore_index=True)
-    members = _members(frame, house, person)
+    members = _members(frame, domains, house, person)
     largest = con.execute("SELECT coalesce(max(n_personen), 1) FROM households").fetchone()[0]
     atom_set = Atoms(frame[["buurtcode", "unit", "household"]].assign(
         value=frame.n.astype("int64"), floor=ATOM_FLOOR, rk=frame.rk.fillna(0).astype("int64")),
@@ -181,29 +180,33 @@ def tabulate(con: duckdb.DuckDBPyConnection, period: str, selections: list[Loade
         keys = _grid(buurten, counted, categories, "rk") if cell_keys else None
         return _long(table, period, buurten, _grid(buurten, counted, categories), keys)
 
-    tables = [long("stapeling", STAPELING), long("combinaties", COMBINATIES)]
+    tables = [long("stapeling", STAPELING), long("combinaties", combinaties(domains))]
     levels = {f"selectie:{s.selection.id}": s.selection.levels for s in selections}
     others = []
     for name, s in named:
         long_sel = long(name, ("totaal",))
         (tables if name in levels else others).append(long_sel[long_sel.level.isin(s.selection.levels)])
-    cells = sort_cells(pd.concat(tables, ignore_index=True))
+    cells = sort_cells(pd.concat(tables, ignore_index=True), domains)
     other_cells = pd.concat(others, ignore_index=True) if others else pd.DataFrame(columns=cells.columns)
     log.info("tabulated %d cells in %d tables from %d atoms (%.1f s)", len(cells), len(tables), len(frame),
              time.perf_counter() - t0)
     return Tabulation(cells, atom_set, other_cells)
 
 
-def category_order(table: str) -> tuple[str, ...]:
-    return {"stapeling": STAPELING, "combinaties": COMBINATIES}.get(table, ("totaal",))
+def category_order(table: str, domains: tuple[str, ...]) -> tuple[str, ...]:
+    """A table's categories in order: stapeling's, combinaties' of these domains, a selection's `totaal`."""
+    if table == "combinaties":
+        return combinaties(domains)
+    return STAPELING if table == "stapeling" else ("totaal",)
 
 
-def sort_cells(cells: pd.DataFrame) -> pd.DataFrame:
+def sort_cells(cells: pd.DataFrame, domains: tuple[str, ...]) -> pd.DataFrame:
     tables = list(dict.fromkeys(["stapeling", "combinaties"] + sorted(t for t in cells.table.unique()
                                                                        if t.startswith("selectie:"))))
     key_table = cells.table.map({t: i for i, t in enumerate(tables)})
     key_level = cells.level.map({lv: i for i, lv in enumerate(LEVELS)})
-    key_cat = [category_order(t).index(c) for t, c in zip(cells.table, cells.category)]
+    order = {t: {c: i for i, c in enumerate(category_order(t, domains))} for t in cells.table.unique()}
+    key_cat = [order[t][c] for t, c in zip(cells.table, cells.category)]
     return (
         cells.assign(_t=key_table, _l=key_level, _c=key_cat)
         .sort_values(["_t", "period", "_l", "area_code", "_c"], kind="stable")
@@ -212,21 +215,22 @@ def sort_cells(cells: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def category_tree(table: str) -> dict[str, list[str]]:
+def category_tree(table: str, domains: tuple[str, ...]) -> dict[str, list[str]]:
     """parent -> children of a table's categories: `totaal` = its leaf categories, a subtotal = its parts."""
     subs = SUBTOTALS.get(table, {})
-    leaves = [c for c in category_order(table) if c != "totaal" and c not in subs]
+    leaves = [c for c in category_order(table, domains) if c != "totaal" and c not in subs]
     return {"totaal": leaves, **{k: list(v) for k, v in subs.items()}}
 
 
-def additivity_violations(cells: pd.DataFrame) -> list[str]:
+def additivity_violations(cells: pd.DataFrame, domains: tuple[str, ...]) -> list[str]:
     """Checks the additivity contract of DESIGN.md on unprotected cells; [] when it holds."""
     problems = []
+    trees = {t: category_tree(t, domains) for t in cells.table.unique()}
     for (table, period, _, area), g in cells.groupby(["table", "period", "level", "area_code"]):
         v = dict(zip(g.category, g.value))
         if len(v) == 1:
             continue
-        for parent, children in category_tree(table).items():
+        for parent, children in trees[table].items():
             parts = sum(v[c] for c in children)
             if parts != v[parent]:
                 problems.append(f"{table} {period} {area}: categories sum to {parts}, {parent} is {v[parent]}")

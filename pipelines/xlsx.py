@@ -15,7 +15,7 @@ from datetime import datetime
 import pandas as pd
 import xlsxwriter
 
-from .tabulate import LEVELS, category_order
+from .tabulate import LEVELS
 
 SUPPRESSED = "·"
 
@@ -33,8 +33,10 @@ def _sheet_names(tables: list[str]) -> dict[str, str]:
 
 
 def workbook(tables: pd.DataFrame, titles: dict[str, str], period: str, gemeente: str,
-             group_zeros: bool = False) -> bytes:
-    """`group_zeros`: a suppressed stapeling '0' may be zero (group disclosure protected)."""
+             group_zeros: bool = False, categories: dict[str, list[str]] | None = None) -> bytes:
+    """`group_zeros`: a suppressed stapeling '0' may be zero (group disclosure protected);
+    `categories`: per table, its categories in order (audit.json `tables`; for a table not named
+    there, the order of `tables`)."""
     out = io.BytesIO()
     wb = xlsxwriter.Workbook(out, {"in_memory": True})
     wb.set_properties({"title": f"wijksignaal {gemeente} {period}", "created": datetime.strptime(period, "%Y-%m")})
@@ -61,7 +63,8 @@ def workbook(tables: pd.DataFrame, titles: dict[str, str], period: str, gemeente
     level_rank = {lv: i for i, lv in enumerate(LEVELS)}
     for t in order:
         g = tables[tables.table == t]
-        cats = [c for c in category_order(t) if c in set(g.category)]
+        present = list(dict.fromkeys(g.category))  # in the order of tables.csv
+        cats = [c for c in (categories or {}).get(t, present) if c in set(present)]
         ws = wb.add_worksheet(names[t])
         header = ["periode", "niveau", "code", "naam"] + cats
         for c, h in enumerate(header):

@@ -9,7 +9,10 @@ counts; the attacker knows all of them (they follow from DESIGN.md's table defin
   * within a table and area: the categories sum to `totaal` (stapeling `2+` is `2` + `3+`);
   * across levels: a wijk's cell is the sum of its buurten, a gemeente's of its wijken;
   * stapeling <-> combinaties, per area: `1` = the single-domain combinations, `2` = the
-    pairs, `3+` = the triple, combinaties `totaal` = stapeling `1` + `2` + `3+`;
+    pairs, `3+` = every combination of three or more domains, combinaties `totaal` =
+    stapeling `1` + `2` + `3+`. The domains are read from the combinaties categories
+    themselves (a category without `+` other than `totaal` is a domain; a combination
+    joins domains with `+`), so this file names none and works for any number of them;
   * a household selection is a subset of the households: selectie <= stapeling `totaal`.
 
 A relation is (cells, coefficients, sense) meaning sum(coef * cell) {=, <=} 0.
@@ -17,7 +20,8 @@ A relation is (cells, coefficients, sense) meaning sum(coef * cell) {=, <=} 0.
 
 from __future__ import annotations
 
-import itertools
+import math
+from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import cast
@@ -27,7 +31,6 @@ import pandas as pd
 from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 
-DOMAINS = ("uitkering", "achterstand", "wmo")
 CellKey = tuple[str, str, str, str, str]  # (table, period, level, area_code, category)
 
 
@@ -39,8 +42,29 @@ class Relation:
     kind: str
 
 
-def _combos(k: int) -> list[str]:
-    return ["+".join(c) for c in itertools.combinations(DOMAINS, k)]
+def combinations_by_size(categories: Iterable[str]) -> dict[str, list[str]]:
+    """The combinaties categories that make stapeling `1`, `2` and `3+`: the single domains, the
+    pairs, and every combination of three or more domains, each in the order
+    itertools.combinations gives. The domains are the categories without `+` (but `totaal`), in
+    order of first appearance; a combination is a category whose `+`-joined parts are domains.
+    A size of which some combination is missing gets no categories (its relation is left out,
+    never written with a part missing)."""
+    cats = list(dict.fromkeys(c for c in categories if c != "totaal"))
+    singles = {c: i for i, c in enumerate(c for c in cats if "+" not in c)}
+    combos: list[tuple[int, tuple[int, ...], str]] = []
+    for c in cats:
+        parts = c.split("+")
+        if all(p in singles for p in parts) and len(set(parts)) == len(parts):
+            combos.append((len(parts), tuple(sorted(singles[p] for p in parts)), c))
+    combos.sort()
+    n = len(singles)
+    sizes = {"1": (1, 1), "2": (2, 2), "3+": (3, max(n, 3))}
+    out: dict[str, list[str]] = {}
+    for cat, (lo, hi) in sizes.items():
+        found = [c for k, _, c in combos if lo <= k <= hi]
+        complete = len(found) == sum(math.comb(n, k) for k in range(lo, hi + 1))
+        out[cat] = found if complete else []
+    return out
 
 
 SUBTOTALS = {"stapeling": {"2+": ("2", "3+")}}  # stapeling `2+` = `2` + `3+`
@@ -84,9 +108,10 @@ def build(cells: pd.DataFrame, buurten: pd.DataFrame, person_tables: AbstractSet
 
     # stapeling <-> combinaties
     stap = cells[cells.table == "stapeling"]
+    by_size = combinations_by_size(cells.category[cells.table == "combinaties"])
     for p, lv, a in stap[["period", "level", "area_code"]].drop_duplicates().itertuples(index=False):
-        for k, cat in ((1, "1"), (2, "2"), (3, "3+")):
-            add(("stapeling", p, lv, a, cat), [("combinaties", p, lv, a, c) for c in _combos(k)], "stapeling=combinaties")
+        for cat, combos in by_size.items():
+            add(("stapeling", p, lv, a, cat), [("combinaties", p, lv, a, c) for c in combos], "stapeling=combinaties")
         add(("combinaties", p, lv, a, "totaal"), [("stapeling", p, lv, a, c) for c in ("1", "2", "3+")],
             "combinaties totaal=stapeling 1+2+3+")
 
@@ -167,4 +192,4 @@ def check(cells: pd.DataFrame, rels: list[Relation]) -> list[Relation]:
     return [rels[k] for k in np.flatnonzero(bad)]
 
 
-__all__ = ["Relation", "build", "check", "relation_matrix", "linked_components", "components", "Components"]
+__all__ = ["Relation", "build", "combinations_by_size", "check", "relation_matrix", "linked_components", "components", "Components"]

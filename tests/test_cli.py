@@ -12,7 +12,7 @@ from pipelines.settings import SELECTIONS_DIR
 def test_check_passes_on_the_shipped_configuration(capsys):
     assert main(["check"]) == 0
     assert capsys.readouterr().out == ("OK: 5 selection(s) valid under DPIA-WIJKSIGNAAL-2026-01 version 1.1; "
-                                       "5 purpose(s); sources and contracts valid\n")
+                                       "5 purpose(s); sources, contracts and domains valid\n")
 
 
 def test_check_lists_every_problem_and_fails(tmp_path, capsys):

@@ -56,7 +56,7 @@ def test_similar_buurten_leave_the_theme_out_and_never_list_the_buurt_itself():
         b = f"BU{i}"
         values["stapeling"][b] = {"totaal": n, "0": n - uit - wmo, "1": uit + wmo, "2": 0, "3+": 0}
         values["combinaties"][b] = {**combos, "uitkering": uit, "wmo": wmo}
-    s = similar_buurten(values, [f"BU{i}" for i in range(5)], 10)
+    s = similar_buurten(values, [f"BU{i}" for i in range(5)], 10, ("uitkering", "achterstand", "wmo"))
     assert all(b not in [p for p, _ in s["peers"][b][t]] for b in s["peers"] for t in s["peers"][b])
     # BU0 and BU1 differ only in uitkering: on the uitkering theme they are twins (distance 0)
     assert s["peers"]["BU0"]["uitkering"][0] == ["BU1", 0.0]

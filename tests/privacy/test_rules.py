@@ -99,11 +99,12 @@ def test_explain_and_the_register_cite_the_rules_a_selection_passed(tmp_path, ca
     out = capsys.readouterr().out
     assert ("DPIA rules: passes D1 doel, D2 goedkeuring, D3 bronnen, D4 velden, D5 uitvoer, D6 niveau, D7 celgrootte "
             "SQL") in " ".join(out.split())
+    from pipelines.domains import load_domains
     from pipelines.register import write_register
     from pipelines.selections import load_selections
 
     dpia = load_dpia(CONFIG_DIR)
-    write_register(tmp_path, load_selections(SELECTIONS_DIR, dpia), dpia)
+    write_register(tmp_path, load_selections(SELECTIONS_DIR, dpia), dpia, load_domains(CONFIG_DIR))
     html = (tmp_path / "register.html").read_text(encoding="utf-8")
     for r in rules.OWN_RULES:
         assert f'<tr id="regel-{r.id}"><td>{r.id}</td><td>{r.name}</td><td>{r.statement_nl}</td></tr>' in html
