@@ -110,6 +110,8 @@ def lp_secondary(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str
         prio = cells["priority"].fillna(1.0).to_numpy(dtype=float)
         weight = weight * prio
         release = prio > 1
+        if prefer is not None:  # a cell that showing can never leave safe (atoms.showable) is not tried again
+            release &= prefer > 0
 
     comps = components(A)  # cells linked through relations
     order_all = np.lexsort((np.arange(n), value))  # smallest value first (largest shortfall), then position

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import itertools
 import logging
+import multiprocessing
+import os
 from dataclasses import dataclass, field
 
 logging.getLogger("great_expectations").setLevel(logging.ERROR)
@@ -46,6 +48,10 @@ from .readers import READER_COLUMNS
 
 log = logging.getLogger("wijksignaal.ingest")
 _names = itertools.count()
+# chunks of a large source are checked in this many forked processes (the contract is the same GX suite in each;
+# results come back in chunk order, so the outcome does not depend on it)
+WORKERS = min(2, os.cpu_count() or 1)
+_JOB: dict[str, Any] = {}  # what a forked chunk worker inherits: the table, its columns and the expectations
 
 # The expectation types a contract may use: a whitelist, not whatever GX offers.
 BUILTIN = {
@@ -246,6 +252,14 @@ class _Validation:
         self.ctx.data_sources.delete(self.name)
 
 
+def _check_chunk(start: int) -> list:
+    """In a forked worker: the chunked expectations on the rows from `start` (one suite per worker)."""
+    if "validation" not in _JOB:
+        _JOB["validation"] = _Validation(_JOB["name"], _JOB["chunked"])
+    frame = _JOB["table"].slice(start, _JOB["chunk_rows"]).select(_JOB["columns"]).to_pandas(types_mapper=STRING)
+    return _JOB["validation"].run(frame)
+
+
 def validate(
     name: str, table: pa.Table, contract: Contract, source: Source, codelists: dict[str, Any],
     chunk_rows: int = 2_000_000,
@@ -272,7 +286,17 @@ def validate(
     whole = [x for x in expectations if x[0].expect in WHOLE_COLUMN]
     columns = sorted({c for _, x in chunked for c in _columns(x)}) + ["_rid"]
     n = table.num_rows
-    if chunked:
+    starts = list(range(0, max(n, 1), chunk_rows))
+    if chunked and len(starts) > 1 and WORKERS > 1:
+        _JOB.update(name=name, chunked=chunked, table=table, columns=columns, chunk_rows=chunk_rows)
+        try:
+            with multiprocessing.get_context("fork").Pool(WORKERS) as pool:
+                for start, results in zip(starts, pool.imap(_check_chunk, starts)):
+                    collect(results)
+                    log.info("%s: contract checked %d of %d rows", name, min(start + chunk_rows, n), n)
+        finally:
+            _JOB.clear()
+    elif chunked:
         v = _Validation(name, chunked)
         try:
             for start in range(0, max(n, 1), chunk_rows):

@@ -88,3 +88,29 @@ def test_ddas_signal_with_unknown_partner_and_missing_bsn(sources_copy):
     assert mine == [(1, "ddas-schema"), (2, "bsn-verplicht"), (3, "ddas-schema")]
     assert {r["file"] for r in records} == {"vroegsignalen_2026-10.json"}
     assert account.rows_read == account.rows_loaded + 3
+
+
+def test_chunks_checked_in_parallel_give_the_outcome_of_one_by_one(sources_copy, monkeypatch):
+    """A large source is checked in chunks by forked workers; the result is the serial one, in order."""
+    from pipelines.ingest import contracts
+
+    brp = sources_copy / "brp.csv"
+    rows = sum(1 for _ in brp.open(encoding="utf-8")) - 1
+    assert rows > 20_000  # four chunks of 6,000 at least
+    for row, number in ((10, "123456780"), (7_000, "123456781"), (13_500, "123456783"), (20_000, "123456784")):
+        _rewrite_csv_row(brp, "utf-8", ",", row, "BSN", number)  # each fails the 11-proef
+    _rewrite_csv_row(brp, "utf-8", ",", 12_001, "Geboortedatum", "1980-02-30")
+
+    def run():
+        return ingest_source(duckdb.connect(), "brp", SOURCES["brp"], sources_copy, CONFIG_DIR, PADS, CODES,
+                             chunk_rows=6_000)
+
+    assert contracts.WORKERS == 2
+    parallel, records = run()
+    monkeypatch.setattr(contracts, "WORKERS", 1)
+    serial, serial_records = run()
+    assert records == serial_records and len(records) == 5
+    assert [(r["row"], r["rule"]) for r in records] == [(10, "bsn-elfproef"), (7_000, "bsn-elfproef"),
+                                                        (12_001, "geboortedatum-geldig"), (13_500, "bsn-elfproef"),
+                                                        (20_000, "bsn-elfproef")]
+    assert parallel.contract == serial.contract and parallel.quarantined_by_rule == serial.quarantined_by_rule
