@@ -7,6 +7,7 @@ Every problem found in a file is reported at once, one `Problem` each, as
 from __future__ import annotations
 
 import difflib
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,6 +18,12 @@ from pydantic import BaseModel, ValidationError
 from privacy.model import Strict  # noqa: F401  (the base of every config model; privacy/ needs it too)
 
 M = TypeVar("M", bound=BaseModel)
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes, hex: the version of a selection or configuration file (and
+    of a release's files)."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 @dataclass(frozen=True)

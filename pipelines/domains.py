@@ -28,7 +28,7 @@ from pydantic import Field, field_validator
 
 from privacy.dpia import DpiaRules, SourceId
 
-from .configfile import ConfigError, Problem, Strict, YamlDoc, parse_model, read_yaml
+from .configfile import ConfigError, Problem, Strict, YamlDoc, file_sha256, parse_model, read_yaml
 
 DOMAINS_FILE = "domains.yaml"
 ID = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -196,7 +196,7 @@ class Domains:
                 f"h.n_75plus,\n        {flags}\n    FROM households h\n) facts")
 
     def parameters(self, bounds: dict) -> dict:
-        """The parameters the composed SQL uses, from `bounds` (link.period_bounds)."""
+        """The parameters the composed SQL uses, from `bounds` (periods.period_bounds)."""
         used = {"period"}.union(*(d.parameters for d in self.declared))
         return {k: bounds[k] for k in PARAMETERS if k in used}
 
@@ -252,7 +252,7 @@ class Domains:
     def audit_rules(self, lookback_months: int) -> dict:
         """audit.json `rules.domains`: what defines the standard tables' domains (part of the fingerprint)."""
         texts = {t["id"]: t for t in self.texts_nl(lookback_months)}
-        return {"sha256": _sha(self.file), "definition_sha256": self.definition_sha256,
+        return {"sha256": file_sha256(self.file), "definition_sha256": self.definition_sha256,
                 "declared": [{**texts[d.id], "reads": d.spec.reads, "sql": d.spec.sql, "sql_sha256": d.sql_sha256}
                              for d in self.declared]}
 
@@ -261,9 +261,6 @@ def combinaties(ids: tuple[str, ...] | list[str]) -> tuple[str, ...]:
     """The combinaties categories: totaal, then every combination of domains by size, then in domain order."""
     return ("totaal",) + tuple("+".join(c) for k in range(1, len(ids) + 1) for c in itertools.combinations(ids, k))
 
-
-def _sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _statement(path: Path, loc: str, line: int | None, file: str) -> tuple[str, frozenset[str]] | Problem:
@@ -337,10 +334,10 @@ def load_domains(config_dir: Path, dpia: DpiaRules | None = None) -> Domains:
             problems.append(found)
             continue
         query, params = found
-        declared.append(DeclaredDomain(d, sql_path, query, params, _sha(sql_path)))
+        declared.append(DeclaredDomain(d, sql_path, query, params, file_sha256(sql_path)))
     if problems:
         raise ConfigError(problems)
-    return Domains(path, _sha(path), tuple(declared))
+    return Domains(path, file_sha256(path), tuple(declared))
 
 
 __all__ = ["Domain", "Domains", "DomainsFile", "load_domains", "combinaties", "DOMAINS_FILE", "RESERVED"]

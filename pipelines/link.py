@@ -11,19 +11,10 @@ import pandas as pd
 
 from .configfile import ConfigError, Problem
 from .domains import Domains
+from .periods import period_bounds
 from .sql import sql
 
 log = logging.getLogger("wijksignaal.link")
-
-
-def period_bounds(period: str, lookback_months: int) -> dict:
-    p = pd.Period(period, freq="M")
-    return {
-        "period": period,
-        "period_start": p.start_time.date(),
-        "period_end": p.end_time.date(),
-        "lookback_start": (p - (lookback_months - 1)).start_time.date(),
-    }
 
 
 def load_buurten(con: duckdb.DuckDBPyConnection, buurten: pd.DataFrame) -> None:
@@ -67,7 +58,7 @@ def link(con: duckdb.DuckDBPyConnection, period: str, lookback_months: int, doma
     log.info("linked %d households (%d facts for %s) in %.1f s", households, facts, period, seconds)
     return {
         "period": period,
-        "window": {k: str(v) for k, v in bounds.items() if k != "period"},
+        "window": {k: str(bounds[k]) for k in ("period_start", "period_end", "lookback_start")},
         "achterstand_lookback_months": lookback_months,
         "households": int(households),
         "households_in_several_buurten": int(multi),

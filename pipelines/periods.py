@@ -10,10 +10,28 @@ November either way.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+import pandas as pd
+
 TIMEZONE = "Europe/Amsterdam"
+
+
+def month_start(period: str, months_back: int = 0) -> date:
+    """The first day of the month `months_back` months before `period` ('YYYY-MM')."""
+    return (pd.Period(period, freq="M") - months_back).start_time.date()
+
+
+def period_bounds(period: str, lookback_months: int = 1) -> dict:
+    """The dates a period stands for, for every query of a run: `period` ('YYYY-MM'),
+    `period_start` and `period_end` (its first and last day), `lookback_start` (the first day
+    of the look-back window of `lookback_months` months that ends with the period) and
+    `year` (the period's year, for ages)."""
+    end = pd.Period(period, freq="M").end_time.date()
+    return {"period": period, "period_start": month_start(period), "period_end": end,
+            "lookback_start": month_start(period, lookback_months - 1), "year": end.year}
+
 
 
 def last_complete_month(moment: datetime, timezone: str = TIMEZONE) -> str:

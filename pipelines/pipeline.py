@@ -28,14 +28,15 @@ from privacy.redact import mask_file_name
 from privacy.rules import rulebook_table
 
 from . import geography, workdir
-from .configfile import ConfigError, Problem, read_yaml
+from .configfile import ConfigError, Problem, file_sha256, read_yaml
 from .domains import Domains, load_domains
 from .ingest import ingest_source, write_quarantine
 from .ingest.contracts import peildatum
 from .ingest.gates import QualityGateFailed
 from .ingest.gates import evaluate as evaluate_gates
 from .ingest.readers import preflight
-from .link import link, load_buurten, period_bounds
+from .link import link, load_buurten
+from .periods import period_bounds
 from .publish import Release, publish, recover_and_verify, release_id
 from .reportdata import earlier_tables
 from .selections import LoadedSelection, Selection, load_dpia, load_selections
@@ -421,19 +422,16 @@ def stage_protect(run: Run, tab: Tabulation, accounts: dict[str, dict] | None = 
     return protected, summary
 
 
-def _sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
 
 def _rules(run: Run) -> dict:
     cfg = run.config_dir
     return {
-        "dpia": {"id": run.dpia.dpia.id, "version": run.dpia.dpia.version, "sha256": _sha(cfg / "dpia.yaml"),
+        "dpia": {"id": run.dpia.dpia.id, "version": run.dpia.dpia.version, "sha256": file_sha256(cfg / "dpia.yaml"),
                  "approval": {"by": run.dpia.dpia.approval.by, "date": str(run.dpia.dpia.approval.date)},
                  "rulebook": rulebook_table(run.dpia.rulebook),
-                 "rule_modules": {m: _sha(cfg / m) for m in run.dpia.rule_modules}},
-        "sources_yaml_sha256": _sha(cfg / "sources.yaml"),
-        "contracts": {s: _sha(cfg / run.sources.sources[s].contract) for s in SOURCE_IDS},
+                 "rule_modules": {m: file_sha256(cfg / m) for m in run.dpia.rule_modules}},
+        "sources_yaml_sha256": file_sha256(cfg / "sources.yaml"),
+        "contracts": {s: file_sha256(cfg / run.sources.sources[s].contract) for s in SOURCE_IDS},
         "domains": run.domains.audit_rules(run.settings.achterstand_lookback_months),
         "selections": [
             {"id": s.selection.id, "title": s.selection.title, "version": s.version, "purpose": s.selection.purpose,

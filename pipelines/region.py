@@ -46,7 +46,7 @@ from pathlib import Path
 
 from pydantic import Field, field_validator
 
-from .configfile import ConfigError, Problem, Strict, parse_model, read_yaml
+from .configfile import ConfigError, Problem, Strict, file_sha256, parse_model, read_yaml
 from .outcomes import Outcome
 from .periods import TIMEZONE
 from .settings import GEMEENTE
@@ -229,9 +229,6 @@ class NotCollected(Exception):
         super().__init__(f"published {release_id}, but not collected into {into}: {why}")
 
 
-def _sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
 
 def collect_release(folder: Path, into: Path) -> Path:
     """Copy a published release folder to `into/<release-id>/`: exactly the files its ledger
@@ -251,7 +248,7 @@ def collect_release(folder: Path, into: Path) -> Path:
     target = into / rid
     if target.exists():
         if sorted(p.name for p in target.iterdir()) == sorted(names) and all(
-                _sha(target / n) == h for n, h in files.items()) and (target / ENTRY).read_bytes() == (
+                file_sha256(target / n) == h for n, h in files.items()) and (target / ENTRY).read_bytes() == (
                 folder / ENTRY).read_bytes():
             return target
         raise CollectRefused(f"{target}: already collected with other contents; the release's own folder is "

@@ -15,15 +15,12 @@ expressions), every value is a bound parameter, and text values that look like S
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Literal
 
-import pandas as pd
 from pydantic import Field, model_validator
 
 from privacy.dpia import LEVELS, Approval, DpiaRules
@@ -31,7 +28,8 @@ from privacy.rules import RuleModuleError, SelectionFacts, load_rule_modules
 from privacy.rules import check as check_rules
 
 from .catalogue import DPIA_SOURCE, SOURCES
-from .configfile import ConfigError, Problem, Strict, load_model, parse_model, read_yaml
+from .configfile import ConfigError, Problem, Strict, file_sha256, load_model, parse_model, read_yaml
+from .periods import month_start, period_bounds
 
 Op = Literal["=", "!=", "<", "<=", ">", ">=", "in", "between", "is_set"]
 SQL_OP = {"=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
@@ -206,15 +204,14 @@ class Criterion(Strict):
                 expr = expr.replace("{year}", "?")
             conds.append(c.to_sql(expr, params))
         if spec.period_fields and self._active():
-            params.extend([period["end"], period["start"]])
+            params.extend([period["period_end"], period["period_start"]])
             conds.append('(t."ingangsdatum" <= ? AND (t."einddatum" IS NULL OR t."einddatum" >= ?))')
         if self.duration_months is not None:
-            params.extend([period["end"], self.duration_months.value])
+            params.extend([period["period_end"], self.duration_months.value])
             conds.append(f"(date_diff('month', t.\"ingangsdatum\", ?::DATE) {self.duration_months.op} ?)")
         if spec.window_field:
             months = self.within_months or lookback
-            start = (pd.Period(period["period"], freq="M") - (months - 1)).start_time.date()
-            params.extend([start, period["end"]])
+            params.extend([month_start(period["period"], months - 1), period["period_end"]])
             conds.append(f't."{spec.window_field}" BETWEEN ? AND ?')
         count = self.count or CountRule(op=">=", value=1)
         counted = f'count(DISTINCT {spec.fields[self.distinct].sql})' if self.distinct else "count(*)"
@@ -244,12 +241,6 @@ class Selection(Strict):
     levels: list[Literal["gemeente", "wijk", "buurt"]] = Field(default_factory=lambda: list(LEVELS))
     min_cell_size: int | None = Field(default=None, ge=1)
     criteria: Criterion
-
-
-def period_bounds(period: str) -> dict:
-    p = pd.Period(period, freq="M")
-    end: date = p.end_time.date()
-    return {"period": period, "start": p.start_time.date(), "end": end, "year": end.year}
 
 
 @dataclass(frozen=True)
@@ -306,7 +297,7 @@ def load_selection(path: Path, rules: DpiaRules) -> LoadedSelection:
             raise ConfigError([Problem(str(path), doc.line_of(loc), f"criteria: groups (all/any/not) nested {depth} "
                                        f"levels deep; at most {MAX_CRITERIA_DEPTH} are allowed")])
     sel = parse_model(Selection, doc)
-    loaded = LoadedSelection(sel, path, hashlib.sha256(path.read_bytes()).hexdigest())
+    loaded = LoadedSelection(sel, path, file_sha256(path))
     problems = [Problem(str(path), doc.line_of(v.loc), str(v)) for v in check_rules(facts(loaded), rules, rules.rulebook)]
     if sel.id != path.stem:
         problems.append(Problem(str(path), doc.line_of(("id",)), f"id '{sel.id}' must equal the file name '{path.stem}'"))

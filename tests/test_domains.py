@@ -14,7 +14,8 @@ from conftest import write_settings
 
 from pipelines.configfile import ConfigError
 from pipelines.domains import combinaties, load_domains
-from pipelines.link import household_facts, period_bounds
+from pipelines.link import household_facts
+from pipelines.periods import period_bounds
 from pipelines.selections import load_dpia
 from pipelines.settings import CONFIG_DIR
 
