@@ -252,7 +252,7 @@ class Domains:
     def audit_rules(self, lookback_months: int) -> dict:
         """audit.json `rules.domains`: what defines the standard tables' domains (part of the fingerprint)."""
         texts = {t["id"]: t for t in self.texts_nl(lookback_months)}
-        return {"sha256": file_sha256(self.file), "definition_sha256": self.definition_sha256,
+        return {"sha256": self.sha256, "definition_sha256": self.definition_sha256,
                 "declared": [{**texts[d.id], "reads": d.spec.reads, "sql": d.spec.sql, "sql_sha256": d.sql_sha256}
                              for d in self.declared]}
 

@@ -128,15 +128,19 @@ def _children(geo: pd.DataFrame, below: str, above: str) -> dict[str, list[str]]
     return children
 
 
+def _areas(atoms: Atoms, geo: pd.DataFrame) -> dict[str, np.ndarray]:
+    """level -> the area code of every atom at that level (`geo`: the buurten indexed by buurtcode)."""
+    abuurt = atoms.frame.buurtcode.to_numpy()
+    return {"buurt": abuurt, "wijk": geo.wijkcode.reindex(abuurt).to_numpy(),
+            "gemeente": geo.gemeentecode.reindex(abuurt).to_numpy()}
+
+
 def relations(cells: pd.DataFrame, atom_ids: np.ndarray, atoms: Atoms, buurten: pd.DataFrame) -> list[Relation]:
     """Every relation of the covered tables of `cells` over the atoms (whose cell ids in
     `cells` are `atom_ids`, in the order of atoms.frame); see the module docstring."""
     rels: list[Relation] = []
     geo = buurten.set_index("buurtcode")
-    abuurt = atoms.frame.buurtcode.to_numpy()
-    area_of = {"buurt": abuurt,
-               "wijk": geo.wijkcode.reindex(abuurt).to_numpy(),
-               "gemeente": geo.gemeentecode.reindex(abuurt).to_numpy()}
+    area_of = _areas(atoms, geo)
     covered = cells[cells.table.isin(atoms.tables)]
     for (table, _, category), g in covered.groupby(["table", "period", "category"], sort=True):
         mask = atoms.members.get((table, category))
@@ -184,16 +188,10 @@ def showable(cells: pd.DataFrame, atoms: Atoms, buurten: pd.DataFrame, which: np
     out = np.zeros(len(cells), dtype=bool)
     if not which.any():
         return out
-    geo = buurten.set_index("buurtcode")
-    f = atoms.frame
-    abuurt = f.buurtcode.to_numpy()
-    area_of = {"buurt": abuurt, "wijk": geo.wijkcode.reindex(abuurt).to_numpy(),
-               "gemeente": geo.gemeentecode.reindex(abuurt).to_numpy()}
-    floor = f.floor.to_numpy(dtype=float)
+    area_of = _areas(atoms, buurten.set_index("buurtcode"))
+    floor = atoms.frame.floor.to_numpy(dtype=float)
     worst = np.nan_to_num(atom_target - floor, nan=-np.inf)  # how far above the others' floors the cell must reach
-    pos = np.flatnonzero(which)
-    sub = cells.iloc[pos]
-    for (table, category, level), g in sub.groupby(["table", "category", "level"], sort=True):
+    for (table, category, level), g in cells[which].groupby(["table", "category", "level"], sort=True):
         mask = atoms.members.get((table, category))
         if mask is None or level not in area_of:
             continue

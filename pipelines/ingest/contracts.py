@@ -20,6 +20,7 @@ does not check that rule and says so (``skipped`` in the outcome, a warning in t
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import multiprocessing
@@ -51,7 +52,7 @@ _names = itertools.count()
 # chunks of a large source are checked in this many forked processes (the contract is the same GX suite in each;
 # results come back in chunk order, so the outcome does not depend on it)
 WORKERS = min(2, os.cpu_count() or 1)
-_JOB: dict[str, Any] = {}  # what a forked chunk worker inherits: the table, its columns and the expectations
+_JOB: dict[str, Any] = {}  # the chunk check under way (forked workers inherit it): table, columns, expectations
 
 # The expectation types a contract may use: a whitelist, not whatever GX offers.
 BUILTIN = {
@@ -253,7 +254,8 @@ class _Validation:
 
 
 def _check_chunk(start: int) -> list:
-    """In a forked worker: the chunked expectations on the rows from `start` (one suite per worker)."""
+    """The chunked expectations of the job in `_JOB` on the rows from `start` (one suite per process:
+    each forked worker, or this one)."""
     if "validation" not in _JOB:
         _JOB["validation"] = _Validation(_JOB["name"], _JOB["chunked"])
     frame = _JOB["table"].slice(start, _JOB["chunk_rows"]).select(_JOB["columns"]).to_pandas(types_mapper=STRING)
@@ -287,26 +289,20 @@ def validate(
     columns = sorted({c for _, x in chunked for c in _columns(x)}) + ["_rid"]
     n = table.num_rows
     starts = list(range(0, max(n, 1), chunk_rows))
-    if chunked and len(starts) > 1 and WORKERS > 1:
+    if chunked:
+        parallel = len(starts) > 1 and WORKERS > 1
         _JOB.update(name=name, chunked=chunked, table=table, columns=columns, chunk_rows=chunk_rows)
         try:
-            with multiprocessing.get_context("fork").Pool(WORKERS) as pool:
-                for start, results in zip(starts, pool.imap(_check_chunk, starts)):
+            with multiprocessing.get_context("fork").Pool(WORKERS) if parallel else contextlib.nullcontext() as pool:
+                found = pool.imap(_check_chunk, starts) if parallel else map(_check_chunk, starts)
+                for start, results in zip(starts, found):
                     collect(results)
-                    log.info("%s: contract checked %d of %d rows", name, min(start + chunk_rows, n), n)
+                    if n > chunk_rows:
+                        log.info("%s: contract checked %d of %d rows", name, min(start + chunk_rows, n), n)
         finally:
+            if "validation" in _JOB:  # the suite this process made (checked here, not in workers)
+                _JOB["validation"].close()
             _JOB.clear()
-    elif chunked:
-        v = _Validation(name, chunked)
-        try:
-            for start in range(0, max(n, 1), chunk_rows):
-                frame = table.slice(start, chunk_rows).select(columns).to_pandas(types_mapper=STRING)
-                collect(v.run(frame))
-                del frame
-                if n > chunk_rows:
-                    log.info("%s: contract checked %d of %d rows", name, min(start + chunk_rows, n), n)
-        finally:
-            v.close()
     for e, x in whole:
         v = _Validation(name, [(e, x)])
         try:
