@@ -24,7 +24,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pipelines import pipeline  # noqa: E402
-from pipelines.settings import SOURCE_IDS  # noqa: E402
 from pipelines.synth import synthesize  # noqa: E402
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -96,7 +95,7 @@ def main() -> None:
         manifest = stage("generate", synthesize, work / "sources", gemeente, "2026-10", 20261001, args.scale)
     run = pipeline.prepare(work / "gemeente.yaml")
     t0 = time.perf_counter()
-    accounts = stage("ingest", lambda: {s: pipeline.stage_ingest(run, s) for s in SOURCE_IDS})
+    accounts = stage("ingest", lambda: {s: pipeline.stage_ingest(run, s) for s in run.source_ids})
     linking = stage("link", pipeline.stage_link, run)
     cells = stage("tabulate", pipeline.stage_tabulate, run)
     protected, protection = stage("protect", pipeline.stage_protect, run, cells, accounts)

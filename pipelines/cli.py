@@ -127,12 +127,11 @@ def cmd_demo(args) -> int:
 def _check_config(args) -> int:
     """check --config: the configuration as a run sees it, and the real source files."""
     from .pipeline import check_source, prepare, stage_preflight
-    from .settings import SOURCE_IDS
 
     run = prepare(Path(args.config))
     stage_preflight(run)
     errors = 0
-    for source in SOURCE_IDS:
+    for source in run.source_ids:
         r = check_source(run, source, args.sample)
         files = r["files"] if len(r["files"]) <= 3 else [f"{len(r['files'])} files ({r['files'][0]} … {r['files'][-1]})"]
         print(f"{source}: {', '.join(files)}: {r['rows']:,} rows; {r['checked']:,} checked, "
@@ -195,13 +194,14 @@ def cmd_init(args) -> int:
 def cmd_check(args) -> int:
     if args.config:
         return _check_config(args)
+    from .catalogue import catalogue_of
     from .domains import load_domains
     from .ingest.contracts import build_expectations
     from .selections import load_dpia, load_selections
     from .settings import load_contract, load_sources
 
     config_dir, problems = Path(args.config_dir), []
-    selections, dpia = [], None
+    selections, dpia, sources = [], None, None
     try:
         sources = load_sources(config_dir)
         for src in sources.sources.values():
@@ -215,7 +215,7 @@ def cmd_check(args) -> int:
         problems.extend(str(p) for p in exc.problems)
     try:
         dpia = load_dpia(config_dir)
-        selections = load_selections(Path(args.selections), dpia)
+        selections = load_selections(Path(args.selections), dpia, catalogue_of(sources) if sources else None)
     except ConfigError as exc:
         problems.extend(str(p) for p in exc.problems)
     try:
@@ -241,7 +241,10 @@ def cmd_explain(args) -> int:
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,80}", args.selection) or not path.exists():
         print(f"error: no selection '{args.selection}' in {args.selections}", file=sys.stderr)
         return 1
-    print(explain(load_selection(path, dpia), dpia, args.period))
+    from .catalogue import catalogue_of
+    from .settings import load_sources
+
+    print(explain(load_selection(path, dpia, catalogue_of(load_sources(Path(args.config_dir)))), dpia, args.period))
     return 0
 
 
@@ -257,12 +260,14 @@ def cmd_register(args) -> int:
         run = prepare(Path(args.config))
         config_dir, selections_dir = run.config_dir, run.path("selections_dir")
         lookback = run.settings.achterstand_lookback_months
+    from .catalogue import catalogue_of
     from .settings import load_sources
 
     dpia = load_dpia(config_dir)
     domains = load_domains(config_dir, dpia)
-    written = write_register(Path(args.out), load_selections(selections_dir, dpia), dpia, domains,
-                             standard_version(config_dir, domains), load_sources(config_dir), lookback)
+    sources = load_sources(config_dir)
+    written = write_register(Path(args.out), load_selections(selections_dir, dpia, catalogue_of(sources)), dpia,
+                             domains, standard_version(config_dir, domains), sources, lookback)
     print(f"wrote the register of the standard tables and {len(written) - 3} selection(s):")
     for p in written[:2]:
         print(f"  {p}")

@@ -185,6 +185,12 @@ def read_yaml(path: Path | str) -> YamlDoc:
     return YamlDoc(path, data if data is not None else {}, lines)
 
 
+def did_you_mean(name: str, known: list[str] | tuple[str, ...]) -> str:
+    """"; did you mean 'x'?" for the closest known name, or ''."""
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
 def _loc_text(loc: tuple) -> str:
     return ".".join(str(p) for p in loc) if loc else "(top level)"
 

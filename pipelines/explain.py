@@ -6,7 +6,7 @@ import textwrap
 
 from privacy.dpia import DpiaRules
 
-from .catalogue import SOURCES
+from .catalogue import HOUSEHOLD, Catalogue, shipped
 from .selections import Criterion, LoadedSelection
 
 OP_NL = {"=": "is", "!=": "is niet", "<": "kleiner dan", "<=": "ten hoogste", ">": "groter dan", ">=": "ten minste",
@@ -30,21 +30,23 @@ def _comparison(field: str, op: str, value, spec=None) -> str:
     return f"{field} {OP_NL[op]} {_value(value)}"
 
 
-def describe(c: Criterion, unit: str, lookback: int, depth: int = 0) -> list[str]:
+def describe(c: Criterion, unit: str, lookback: int, depth: int = 0, cat: Catalogue | None = None) -> list[str]:
     """The criterion as indented Dutch lines."""
     pad = "  " * depth
+    cat = cat or shipped()
     if c.all is not None:
-        return [f"{pad}alle volgende:"] + [x for ch in c.all for x in describe(ch, unit, lookback, depth + 1)]
+        return [f"{pad}alle volgende:"] + [x for ch in c.all for x in describe(ch, unit, lookback, depth + 1, cat)]
     if c.any is not None:
-        return [f"{pad}minstens één van:"] + [x for ch in c.any for x in describe(ch, unit, lookback, depth + 1)]
+        return [f"{pad}minstens één van:"] + [x for ch in c.any for x in describe(ch, unit, lookback, depth + 1, cat)]
     if c.not_ is not None:
-        return [f"{pad}NIET:"] + describe(c.not_, unit, lookback, depth + 1)
+        return [f"{pad}NIET:"] + describe(c.not_, unit, lookback, depth + 1, cat)
     if c.field is not None:
         name = c.field.split(".", 1)[1]
-        meaning = SOURCES["huishouden"].fields[name].description
+        meaning = cat[HOUSEHOLD].fields[name].description
         return [f"{pad}- {meaning} ({c.field}) {OP_NL[c.op]} {_value(c.value)}"]
     who = "het huishouden" if unit == "huishouden" else "de persoon"
-    spec = SOURCES[c.source]
+    assert c.source is not None
+    spec = cat[c.source]
     count = c.count.value if c.count else 1
     op = {">=": "minstens", ">": "meer dan", "=": "precies"}[c.count.op if c.count else ">="]
     what = (f"{op} {count} verschillende waarden van {c.distinct}" if c.distinct
@@ -75,7 +77,7 @@ def explain(loaded: LoadedSelection, dpia: DpiaRules, period: str = "2026-10") -
         "",
         f"Unit:         {s.unit}; reference period {period}, look-back {s.lookback_months} month(s)",
         "Criteria:",
-        *["  " + x for x in describe(s.criteria, s.unit, s.lookback_months)],
+        *["  " + x for x in describe(s.criteria, s.unit, s.lookback_months, cat=loaded.catalogue)],
         f"Purpose:      {s.purpose}: {purpose.title}",
         "Legal basis:  " + textwrap.fill(" ".join(purpose.legal_basis.text.split()), 74, subsequent_indent=" " * 14),
         f"              {purpose.legal_basis.link}",

@@ -13,7 +13,7 @@ def problems(exc: BaseException) -> list[str]:
     from privacy.pseudonymise import KeyFileError
     from privacy.secondary import ProtectionFailed
 
-    from .ingest import AccountingError
+    from .ingest import AccountingError, LoadSqlError
     from .ingest.contracts import ContractError
     from .ingest.gates import QualityGateFailed
     from .ingest.readers import SourceFileError
@@ -27,7 +27,7 @@ def problems(exc: BaseException) -> list[str]:
                 "cleaned by the next run"]
     if isinstance(exc, QualityGateFailed):
         return [str(g) for g in exc.failed]
-    if isinstance(exc, (SourceFileError, KeyFileError, AccountingError, ContractError, PublishRefused,
+    if isinstance(exc, (SourceFileError, KeyFileError, AccountingError, LoadSqlError, ContractError, PublishRefused,
                         ProtectionFailed)):
         return [str(exc)]
     return []

@@ -31,7 +31,6 @@ from prefect.states import Completed, Failed  # noqa: E402
 from . import outcomes, pipeline  # noqa: E402
 from .configfile import ConfigError, Problem, read_yaml  # noqa: E402
 from .periods import scheduled_period  # noqa: E402
-from .settings import SOURCE_IDS  # noqa: E402
 
 
 @contextmanager
@@ -179,7 +178,7 @@ def _release(settings_file: str, period: str, sources_dir: str | None, work_dir:
 
 def _stages(settings_file: str, overrides: dict) -> dict:
     preflight_task(settings_file, overrides)  # unreadable files fail it before the warehouse is touched
-    accounts = {s: ingest_task(settings_file, overrides, s) for s in SOURCE_IDS}
+    accounts = {s: ingest_task(settings_file, overrides, s) for s in pipeline.source_ids(settings_file, overrides)}
     linking = link_task(settings_file, overrides)
     cells = tabulate_task(settings_file, overrides)
     protected, protection = protect_task(settings_file, overrides, cells, accounts)

@@ -13,6 +13,7 @@ import logging
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib.metadata import version as pkg_version
 from pathlib import Path
 
@@ -28,7 +29,8 @@ from privacy.redact import mask_file_name
 from privacy.rules import rulebook_table
 
 from . import geography, workdir
-from .configfile import ConfigError, Problem, file_sha256, read_yaml
+from .catalogue import Catalogue, catalogue_of
+from .configfile import ConfigError, Problem, did_you_mean, file_sha256, read_yaml
 from .domains import Domains, load_domains
 from .ingest import ingest_source, write_quarantine
 from .ingest.contracts import peildatum
@@ -39,11 +41,10 @@ from .link import link, load_buurten
 from .periods import period_bounds
 from .publish import Release, publish, recover_and_verify, release_id
 from .reportdata import earlier_tables
-from .selections import LoadedSelection, Selection, load_dpia, load_selections
+from .selections import LoadedSelection, load_dpia, load_selections, parse_selection
 from .settings import (
     DELIVERY_PERIOD,
     REPO_ROOT,
-    SOURCE_IDS,
     Gates,
     Settings,
     SourcesFile,
@@ -89,6 +90,15 @@ class Run:
     selections: list[LoadedSelection]
     domains: Domains
     overrides: dict = field(default_factory=dict)
+
+    @property
+    def source_ids(self) -> tuple[str, ...]:
+        """The sources config/sources.yaml declares, in its order."""
+        return self.sources.ids
+
+    @cached_property
+    def catalogue(self) -> Catalogue:
+        return catalogue_of(self.sources)
 
     @property
     def period(self) -> str:
@@ -148,6 +158,14 @@ class Run:
         )
 
 
+def unknown_gates(path: Path, settings: Settings, sources: SourcesFile) -> list[Problem]:
+    """A `quality_gates` entry for a source that sources.yaml does not declare, located."""
+    known = sources.ids
+    return [Problem(str(path), read_yaml(path).line_of(("quality_gates", name)),
+                    f"quality_gates.{name}: unknown source '{name}'{did_you_mean(name, known)}; sources.yaml declares "
+                    f"{', '.join(known)}") for name in settings.quality_gates if name not in known]
+
+
 def prepare(settings_file: Path | str, overrides: dict | None = None) -> Run:
     """Load and check all configuration before any data is touched; raise ConfigError."""
     settings, base = load_settings(settings_file)
@@ -168,10 +186,13 @@ def prepare(settings_file: Path | str, overrides: dict | None = None) -> Run:
     except ConfigError as exc:
         problems.extend(exc.problems)
         sources = None
+    if sources is not None:
+        problems.extend(unknown_gates(Path(settings_file).resolve(), settings, sources))
     dpia = None
     try:
         dpia = load_dpia(config_dir)
-        selections = load_selections(resolve(base, settings.selections_dir), dpia)
+        selections = load_selections(resolve(base, settings.selections_dir), dpia,
+                                     catalogue_of(sources) if sources else None)
     except ConfigError as exc:
         problems.extend(exc.problems)
     try:
@@ -200,11 +221,17 @@ def exclusive(run: Run, command: str = "run"):
         yield
 
 
+def source_ids(settings_file: Path | str, overrides: dict | None = None) -> tuple[str, ...]:
+    """The sources a run ingests (config/sources.yaml of its configuration), in order."""
+    settings, base = load_settings(settings_file)
+    return load_sources(resolve(base, (overrides or {}).get("config_dir") or settings.config_dir)).ids
+
+
 def stage_preflight(run: Run) -> dict[str, list[str]]:
     """Every source file exists and has its columns, checked before the warehouse is touched:
     a run that would stop halfway stops here instead."""
     return {s: [mask_file_name(p.name) for p in preflight(s, run.sources.sources[s], run.sources_dir)]
-            for s in SOURCE_IDS}  # a Prefect task result: file names with BSN-like digit runs masked
+            for s in run.source_ids}  # a Prefect task result: file names with BSN-like digit runs masked
 
 
 def allowed_fields(run: Run, source: str) -> set[str]:
@@ -301,10 +328,11 @@ def other_definitions(run: Run, earlier: list[EarlierRelease]) -> dict[str, Load
             if (entry["id"], entry["version"]) in current or "definition" not in entry:
                 continue
             try:
-                sel = Selection.model_validate(entry["definition"])
+                sel = parse_selection(entry["definition"], run.catalogue)
             except ValidationError:  # a definition this version cannot read: its cells stay unrelated (counted)
                 continue
-            out[f"selectie:{entry['id']}@{entry['version'][:12]}"] = LoadedSelection(sel, r.folder, entry["version"])
+            out[f"selectie:{entry['id']}@{entry['version'][:12]}"] = LoadedSelection(sel, r.folder, entry["version"],
+                                                                                   run.catalogue)
     return out
 
 
@@ -431,7 +459,7 @@ def _rules(run: Run) -> dict:
                  "rulebook": rulebook_table(run.dpia.rulebook),
                  "rule_modules": {m: file_sha256(cfg / m) for m in run.dpia.rule_modules}},
         "sources_yaml_sha256": file_sha256(cfg / "sources.yaml"),
-        "contracts": {s: file_sha256(cfg / run.sources.sources[s].contract) for s in SOURCE_IDS},
+        "contracts": {s: file_sha256(cfg / run.sources.sources[s].contract) for s in run.source_ids},
         "domains": run.domains.audit_rules(run.settings.achterstand_lookback_months),
         "selections": [
             {"id": s.selection.id, "title": s.selection.title, "version": s.version, "purpose": s.selection.purpose,
@@ -566,7 +594,7 @@ def run_all(settings_file: Path | str, overrides: dict | None = None) -> Release
 
 def _stages(run: Run) -> Release:
     stage_preflight(run)
-    accounts = {s: stage_ingest(run, s) for s in SOURCE_IDS}
+    accounts = {s: stage_ingest(run, s) for s in run.source_ids}
     linking = stage_link(run)
     tab = stage_tabulate(run)
     protected, protection = stage_protect(run, tab, accounts)

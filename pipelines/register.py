@@ -25,7 +25,7 @@ import jinja2
 from privacy.dpia import DpiaRules
 from privacy.rules import rulebook_table
 
-from .catalogue import DPIA_SOURCE, SOURCES
+from .catalogue import HOUSEHOLD, Catalogue, catalogue_of, shipped
 from .domains import Domains
 from .explain import describe
 from .selections import LoadedSelection
@@ -35,13 +35,20 @@ CSV_COLUMNS = ["id", "titel", "doel", "wettelijke_basis", "link_wettelijke_basis
                "dpia"]
 
 
-def _field_description(dpia_source: str, field: str) -> str:
-    for name, spec in SOURCES.items():
-        if DPIA_SOURCE[name] == dpia_source and field in spec.fields:
+def _field_description(cat: Catalogue, dpia_source: str, field: str) -> str:
+    for spec in cat.values():
+        if spec.dpia_source == dpia_source and field in spec.fields:
             return spec.fields[field].description
-    return {"ingangsdatum": "ingangsdatum (om te bepalen of iets loopt in de peilmaand, of hoe lang)",
-            "einddatum": "einddatum (om te bepalen of iets loopt in de peilmaand)",
-            "signaaldatum": "datum van het vroegsignaal (om te bepalen of het in de terugkijkperiode valt)"}.get(field, field)
+    for spec in cat.values():  # the dates that time rules read
+        if spec.dpia_source != dpia_source:
+            continue
+        if spec.period_fields[:1] == (field,):
+            return f"{field} (om te bepalen of iets loopt in de peilmaand, of hoe lang)"
+        if spec.period_fields[1:] == (field,):
+            return f"{field} (om te bepalen of iets loopt in de peilmaand)"
+        if spec.window_field == field:
+            return f"{field} (om te bepalen of het in de terugkijkperiode valt)"
+    return field
 
 
 def entry(loaded: LoadedSelection, dpia: DpiaRules) -> dict:
@@ -52,7 +59,8 @@ def entry(loaded: LoadedSelection, dpia: DpiaRules) -> dict:
             reads[src].append(field)
     threshold = dpia.threshold(s.purpose, s.min_cell_size)
     gegevens = [
-        {"bron": src, "velden": [{"veld": f, "betekenis": _field_description(src, f)} for f in fields],
+        {"bron": src, "velden": [{"veld": f, "betekenis": _field_description(loaded.catalogue, src, f)}
+                                 for f in fields],
          "bewaartermijn_maanden": purpose.retention_months.get(src)}
         for src, fields in sorted(reads.items())
     ]
@@ -64,7 +72,7 @@ def entry(loaded: LoadedSelection, dpia: DpiaRules) -> dict:
         "afdeling": s.owner,
         "korte_omschrijving": _short(s.description),
         "omschrijving": " ".join(s.description.split()),
-        "criteria": describe(s.criteria, s.unit, s.lookback_months),
+        "criteria": describe(s.criteria, s.unit, s.lookback_months, cat=loaded.catalogue),
         "eenheid": s.unit,
         "doel_en_impact": {
             "doel": s.purpose,
@@ -134,15 +142,18 @@ def _numbers_of_domains(n: int) -> str:
     return ", ".join(str(k) for k in range(n)) + f" of {n}"
 
 
-def standard_tables_entry(dpia: DpiaRules, version: str, domains: Domains, lookback: int = 3) -> dict:
+def standard_tables_entry(dpia: DpiaRules, version: str, domains: Domains, lookback: int = 3,
+                          cat: Catalogue | None = None) -> dict:
     """The register entry of the standard tables (stapeling, combinaties), made under the DPIA's
     stapeling purpose for every release; approved with the DPIA itself. `domains`: the problem
     domains (config/domains.yaml): the criteria and what they read."""
     purpose = dpia.purposes[dpia.stapeling_purpose]
     threshold = dpia.threshold(dpia.stapeling_purpose, None)
-    gegevens = [{"bron": "brp", "velden": [{"veld": "huishouden", "betekenis": "het huishouden (adres) en zijn buurt"}],
-                 "bewaartermijn_maanden": purpose.retention_months.get("brp")}] + [
-        {"bron": src, "velden": [{"veld": f, "betekenis": _field_description(src, f)} for f in fields],
+    cat = cat or shipped()
+    population = cat[HOUSEHOLD].dpia_source  # every table counts the households of the BRP
+    gegevens = [{"bron": population, "velden": [{"veld": "huishouden", "betekenis": "het huishouden (adres) en zijn buurt"}],
+                 "bewaartermijn_maanden": purpose.retention_months.get(population)}] + [
+        {"bron": src, "velden": [{"veld": f, "betekenis": _field_description(cat, src, f)} for f in fields],
          "bewaartermijn_maanden": purpose.retention_months.get(src)} for src, fields in domains.reads().items()]
     return {
         "id": STANDARD_TABLES_ID,
@@ -232,7 +243,8 @@ def write_register(out: Path, selections: list[LoadedSelection], dpia: DpiaRules
     """The register of the standard tables and every selection; `domains`: the problem domains of
     the standard tables; `standard_version`: a hash of what defines them (standard_version());
     `sources` (sources.yaml): adds what every run loads."""
-    entries = [standard_tables_entry(dpia, standard_version, domains, lookback)] + [
+    cat = catalogue_of(sources) if sources else None
+    entries = [standard_tables_entry(dpia, standard_version, domains, lookback, cat)] + [
         entry(s, dpia) for s in sorted(selections, key=lambda s: s.selection.id)]
     out.mkdir(parents=True, exist_ok=True)
     (out / "algoritmeregister").mkdir(exist_ok=True)

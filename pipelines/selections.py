@@ -18,18 +18,20 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, model_validator
 
 from privacy.dpia import LEVELS, Approval, DpiaRules
 from privacy.rules import RuleModuleError, SelectionFacts, load_rule_modules
 from privacy.rules import check as check_rules
 
-from .catalogue import DPIA_SOURCE, SOURCES
-from .configfile import ConfigError, Problem, Strict, file_sha256, load_model, parse_model, read_yaml
+from .catalogue import HOUSEHOLD, Catalogue, shipped
+from .configfile import ConfigError, Problem, Strict, did_you_mean, file_sha256, load_model, parse_model, read_yaml
 from .periods import month_start, period_bounds
+from .settings import load_sources
 
 Op = Literal["=", "!=", "<", "<=", ">", ">=", "in", "between", "is_set"]
 SQL_OP = {"=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
@@ -49,8 +51,8 @@ class Comparison(Strict):
     op: Op
     value: Scalar | list[Scalar] | None = None
 
-    def check(self, source: str) -> None:
-        fields = SOURCES[source].fields
+    def check(self, source: str, cat: Catalogue) -> None:
+        fields = cat[source].fields
         if self.field not in fields:
             raise ValueError(f"unknown field '{self.field}' for source '{source}'; allowed: {', '.join(fields)}")
         f = fields[self.field]
@@ -106,7 +108,7 @@ class Criterion(Strict):
     all: list[Criterion] | None = None
     any: list[Criterion] | None = None
     not_: Criterion | None = Field(default=None, alias="not")
-    source: Literal["brp", "uitkeringen", "vroegsignalen", "wmo"] | None = None
+    source: str | None = None  # a catalogue source of config/sources.yaml (the JSON Schema lists them)
     where: list[Comparison] = Field(default_factory=list)
     active: bool | None = Field(default=None, description="the row runs during the reference period")
     within_months: int | None = Field(default=None, ge=1, le=60, description="signal date within N months")
@@ -118,7 +120,8 @@ class Criterion(Strict):
     value: Scalar | list[Scalar] | None = None
 
     @model_validator(mode="after")
-    def _one_form(self) -> Criterion:
+    def _one_form(self, info: ValidationInfo) -> Criterion:
+        cat = catalogue_in(info)
         forms = [k for k in ("all", "any", "not_", "source", "field") if getattr(self, k) is not None]
         if len(forms) != 1:
             raise ValueError("a criterion is exactly one of: all, any, not, source (with where/count/...), "
@@ -133,36 +136,42 @@ class Criterion(Strict):
             src, _, name = (self.field or "").partition(".")
             if src != "huishouden":
                 raise ValueError(f"unknown field '{self.field}'; attributes are "
-                                 f"{', '.join('huishouden.' + f for f in SOURCES['huishouden'].fields)}; "
+                                 f"{', '.join('huishouden.' + f for f in cat[HOUSEHOLD].fields)}; "
                                  "other fields go inside 'where' of a source")
-            Comparison(field=name, op=self.op, value=self.value).check("huishouden")
+            Comparison(field=name, op=self.op, value=self.value).check(HOUSEHOLD, cat)
         if form == "source":
-            spec = SOURCES[self.source]
+            assert self.source is not None
+            if self.source not in cat or self.source == HOUSEHOLD:
+                known = [c for c in cat if c != HOUSEHOLD]
+                raise ValueError(f"unknown source '{self.source}'{did_you_mean(self.source, known)}; sources: "
+                                 f"{', '.join(known)}")
+            spec = cat[self.source]
             for c in self.where:
-                c.check(self.source)
+                c.check(self.source, cat)
             if self.distinct is not None and self.distinct not in spec.fields:
                 raise ValueError(f"distinct: unknown field '{self.distinct}' for source '{self.source}'; "
                                  f"allowed: {', '.join(spec.fields)}")
             if (self.active is not None or self.duration_months is not None) and not spec.period_fields:
-                raise ValueError(f"source '{self.source}' has no ingangsdatum/einddatum: active and "
+                raise ValueError(f"source '{self.source}' has no start and end date (period_fields): active and "
                                  "duration_months do not apply")
             if self.within_months is not None and spec.window_field is None:
                 raise ValueError(f"source '{self.source}' has no signal date: within_months does not apply")
         return self
 
     # -- what it reads -------------------------------------------------------------
-    def reads(self, loc: tuple = ("criteria",), lookback: int = 3) -> list[tuple[str, str, tuple]]:
+    def reads(self, cat: Catalogue, loc: tuple = ("criteria",), lookback: int = 3) -> list[tuple[str, str, tuple]]:
         """(DPIA source, field, key path) for every field this criterion reads, implicit ones included."""
         out: list[tuple[str, str, tuple]] = []
         for key in ("all", "any"):
             for i, child in enumerate(getattr(self, key) or []):
-                out.extend(child.reads(loc + (key, i), lookback))
+                out.extend(child.reads(cat, loc + (key, i), lookback))
         if self.not_ is not None:
-            out.extend(self.not_.reads(loc + ("not",), lookback))
+            out.extend(self.not_.reads(cat, loc + ("not",), lookback))
         if self.field is not None:
-            out.append((DPIA_SOURCE["huishouden"], self.field.split(".", 1)[1], loc + ("field",)))
+            out.append((cat[HOUSEHOLD].dpia_source, self.field.split(".", 1)[1], loc + ("field",)))
         if self.source is not None:
-            spec, dpia_src = SOURCES[self.source], DPIA_SOURCE[self.source]
+            spec = cat[self.source]
+            dpia_src = spec.dpia_source
             for i, c in enumerate(self.where):
                 out.append((dpia_src, c.field, loc + ("where", i, "field")))
             if self.distinct:
@@ -179,23 +188,24 @@ class Criterion(Strict):
         return self.active is not False  # running in the period unless `active: false`
 
     # -- SQL --------------------------------------------------------------------------
-    def to_sql(self, unit: str, period: dict, lookback: int, params: list) -> str:
+    def to_sql(self, cat: Catalogue, unit: str, period: dict, lookback: int, params: list) -> str:
         if self.all is not None:
-            return "(" + " AND ".join(c.to_sql(unit, period, lookback, params) for c in self.all) + ")" \
+            return "(" + " AND ".join(c.to_sql(cat, unit, period, lookback, params) for c in self.all) + ")" \
                 if self.all else "TRUE"
         if self.any is not None:
-            return "(" + " OR ".join(c.to_sql(unit, period, lookback, params) for c in self.any) + ")" \
+            return "(" + " OR ".join(c.to_sql(cat, unit, period, lookback, params) for c in self.any) + ")" \
                 if self.any else "FALSE"
         if self.not_ is not None:
-            return f"(NOT {self.not_.to_sql(unit, period, lookback, params)})"
+            return f"(NOT {self.not_.to_sql(cat, unit, period, lookback, params)})"
         if self.field is not None:
             name = self.field.split(".", 1)[1]
             return Comparison(field=name, op=self.op, value=self.value).to_sql(
-                SOURCES["huishouden"].fields[name].sql, params)
-        return self._source_sql(unit, period, lookback, params)
+                cat[HOUSEHOLD].fields[name].sql, params)
+        return self._source_sql(cat, unit, period, lookback, params)
 
-    def _source_sql(self, unit: str, period: dict, lookback: int, params: list) -> str:
-        spec = SOURCES[self.source]
+    def _source_sql(self, cat: Catalogue, unit: str, period: dict, lookback: int, params: list) -> str:
+        assert self.source is not None
+        spec = cat[self.source]
         conds: list[str] = []
         for c in self.where:
             expr = spec.fields[c.field].sql
@@ -205,10 +215,11 @@ class Criterion(Strict):
             conds.append(c.to_sql(expr, params))
         if spec.period_fields and self._active():
             params.extend([period["period_end"], period["period_start"]])
-            conds.append('(t."ingangsdatum" <= ? AND (t."einddatum" IS NULL OR t."einddatum" >= ?))')
+            start, end = spec.period_fields
+            conds.append(f'(t."{start}" <= ? AND (t."{end}" IS NULL OR t."{end}" >= ?))')
         if self.duration_months is not None:
             params.extend([period["period_end"], self.duration_months.value])
-            conds.append(f"(date_diff('month', t.\"ingangsdatum\", ?::DATE) {self.duration_months.op} ?)")
+            conds.append(f"(date_diff('month', t.\"{spec.period_fields[0]}\", ?::DATE) {self.duration_months.op} ?)")
         if spec.window_field:
             months = self.within_months or lookback
             params.extend([month_start(period["period"], months - 1), period["period_end"]])
@@ -216,7 +227,7 @@ class Criterion(Strict):
         count = self.count or CountRule(op=">=", value=1)
         counted = f'count(DISTINCT {spec.fields[self.distinct].sql})' if self.distinct else "count(*)"
         where = " AND ".join(conds) or "TRUE"
-        if self.source == "brp":  # person rows carry their household
+        if spec.population:  # person rows carry their household
             key, inner, frm = ("t.hid", "h.hid", "persons t") if unit == "huishouden" else ("t.pid", "p.pid", "persons t")
         elif unit == "huishouden":
             key, inner, frm = "pp.hid", "h.hid", f'"{spec.table}" t JOIN persons pp ON pp.pid = t.pid'
@@ -248,15 +259,16 @@ class LoadedSelection:
     selection: Selection
     path: Path
     version: str  # sha256 of the file
+    catalogue: Catalogue = dataclass_field(default_factory=shipped)  # the run's (config/sources.yaml)
 
     def reads(self) -> list[tuple[str, str, tuple]]:
-        return self.selection.criteria.reads(lookback=self.selection.lookback_months)
+        return self.selection.criteria.reads(self.catalogue, lookback=self.selection.lookback_months)
 
     def from_where(self, period: str) -> tuple[str, str, list, str]:
         """(FROM clause, WHERE condition over it, bound parameters, the unit's key column)."""
         s = self.selection
         params: list = []
-        where = s.criteria.to_sql(s.unit, period_bounds(period), s.lookback_months, params)
+        where = s.criteria.to_sql(self.catalogue, s.unit, period_bounds(period), s.lookback_months, params)
         base = "households h" if s.unit == "huishouden" else "persons p JOIN households h ON h.hid = p.hid"
         unit_key = "h.hid" if s.unit == "huishouden" else "p.pid"
         return base, where, params, unit_key
@@ -289,15 +301,27 @@ def _deepest_group(criterion, loc: tuple = ("criteria",), depth: int = 0) -> tup
     return max([(depth, loc)] + [_deepest_group(c, loc + at, depth + 1) for at, c in children], key=lambda b: b[0])
 
 
-def load_selection(path: Path, rules: DpiaRules) -> LoadedSelection:
+def catalogue_in(info: ValidationInfo) -> Catalogue:
+    """The catalogue a selection is checked against: the run's (validation context
+    `catalogue`), else the shipped one."""
+    return (info.context or {}).get("catalogue") or shipped()
+
+
+def parse_selection(data: dict, cat: Catalogue) -> Selection:
+    """A selection definition (from a file or an earlier release's audit.json)."""
+    return Selection.model_validate(data, context={"catalogue": cat})
+
+
+def load_selection(path: Path, rules: DpiaRules, cat: Catalogue | None = None) -> LoadedSelection:
+    cat = cat or shipped()
     doc = read_yaml(path)
     if isinstance(doc.data, dict):
         depth, loc = _deepest_group(doc.data.get("criteria"))
         if depth > MAX_CRITERIA_DEPTH:
             raise ConfigError([Problem(str(path), doc.line_of(loc), f"criteria: groups (all/any/not) nested {depth} "
                                        f"levels deep; at most {MAX_CRITERIA_DEPTH} are allowed")])
-    sel = parse_model(Selection, doc)
-    loaded = LoadedSelection(sel, path, file_sha256(path))
+    sel = parse_model(Selection, doc, context={"catalogue": cat})
+    loaded = LoadedSelection(sel, path, file_sha256(path), cat)
     problems = [Problem(str(path), doc.line_of(v.loc), str(v)) for v in check_rules(facts(loaded), rules, rules.rulebook)]
     if sel.id != path.stem:
         problems.append(Problem(str(path), doc.line_of(("id",)), f"id '{sel.id}' must equal the file name '{path.stem}'"))
@@ -314,12 +338,12 @@ def facts(loaded: LoadedSelection) -> SelectionFacts:
                           definition=s.model_dump(mode="json", by_alias=True, exclude_none=True))
 
 
-def load_selections(folder: Path, rules: DpiaRules) -> list[LoadedSelection]:
+def load_selections(folder: Path, rules: DpiaRules, cat: Catalogue | None = None) -> list[LoadedSelection]:
     """All selections in `folder`; every problem in every file is reported together."""
     loaded, problems = [], []
     for path in sorted(folder.glob("*.yaml")):
         try:
-            loaded.append(load_selection(path, rules))
+            loaded.append(load_selection(path, rules, cat))
         except ConfigError as exc:
             problems.extend(exc.problems)
     if problems:
@@ -327,17 +351,35 @@ def load_selections(folder: Path, rules: DpiaRules) -> list[LoadedSelection]:
     return loaded
 
 
-def json_schema() -> str:
+def json_schema(cat: Catalogue | None = None) -> str:
+    """The JSON Schema editors use; `source` lists the sources of the catalogue (the shipped one)."""
     schema = Selection.model_json_schema(by_alias=True)
+    names = [name for name in (cat or shipped()) if name != HOUSEHOLD]
+    schema["$defs"]["Criterion"]["properties"]["source"]["anyOf"][0]["enum"] = names
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "wijksignaal selection"
     return json.dumps(schema, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+def undeclared(path: Path, references: list[tuple[tuple, str]], config_dir: Path) -> None:
+    """ConfigError naming file:line for each source name that config/sources.yaml does not declare."""
+    try:
+        known = load_sources(config_dir).ids
+    except ConfigError:  # reported where sources.yaml is loaded
+        return
+    bad = [(loc, name) for loc, name in references if name not in known]
+    if bad:
+        doc = read_yaml(path)
+        raise ConfigError([Problem(str(path), doc.line_of(loc), f"{'.'.join(map(str, loc))}: unknown source '{name}'"
+                                   f"{did_you_mean(name, known)}; sources.yaml declares {', '.join(known)}")
+                           for loc, name in bad])
 
 
 def load_dpia(config_dir: Path) -> DpiaRules:
     """The DPIA rules, with the gemeente's own rules from the `rule_modules` it names."""
     path = config_dir / "dpia.yaml"
     dpia = load_model(DpiaRules, path)
+    undeclared(path, dpia.source_references(), config_dir)
     if not dpia.rule_modules:
         return dpia
     try:

@@ -20,8 +20,53 @@ PERIOD = re.compile(r"^(19|20)\d{2}-(0[1-9]|1[0-2])$")
 GEMEENTE = re.compile(r"^GM\d{4}$")
 
 
+LINK_KINDS = {
+    "pseudonym": "gepseudonimiseerd (HMAC-SHA256 met de sleutel buiten het datapakhuis)",
+    "household": "gepseudonimiseerd (het huishouden, zonder adres)",
+    "signal": "gepseudonimiseerd",
+    "year": "alleen het geboortejaar wordt bewaard",
+    "buurt": "bewaard (de buurt van het adres)",
+}
+"""What a source's load SQL keeps of a link column (the register shows the text)."""
+
+
+class CatalogueField(Strict):
+    """A field a selection may name: a fixed SQL expression over the source's table (alias t)."""
+
+    kind: Literal["bool", "int", "number", "text"]
+    description: str = Field(description="plain-Dutch meaning, shown by explain and the register")
+    sql: str | None = Field(default=None, description='SQL expression over alias t (the catalogue table) or h '
+                                                      '(households); `{year}` is the reference year, bound as a '
+                                                      'parameter; default t."<field name>"')
+    codes: str | None = Field(default=None, description="the code list (a key of some source's `codes`) a text "
+                                                        "field's values come from")
+
+
+class CatalogueEntry(Strict):
+    """What selections may read of a source, under one name (a source may offer more than one:
+    the BRP offers `brp`, its persons, and `huishouden`, their households)."""
+
+    description: str
+    table: str | None = Field(default=None, description="warehouse table; default the source's `table`")
+    person_column: str = Field(default="pid", description="column holding the person pseudonym; '' for households")
+    fields: dict[str, CatalogueField] = Field(default_factory=dict)
+    period_fields: list[str] = Field(default_factory=list, max_length=2, description="read by `active` and "
+                                     "`duration_months`: the start and the end date column, or none")
+
+    window_field: str | None = Field(default=None, description="read by `within_months`: the date column")
+
+    @field_validator("period_fields")
+    @classmethod
+    def _start_and_end(cls, value: list[str]) -> list[str]:
+        if len(value) == 1:
+            raise ValueError("give the start and the end date column, or none")
+        return value
+
+
 class Source(Strict):
-    """One source extract: where it is, how to read it, and which contract checks it."""
+    """One source, declared once: where its extract is, how to read it, which contract checks it,
+    how it is loaded, and what selections may read of it. Everything else (ingest, the field
+    catalogue, the DPIA checks, the register, audit.json) is derived from this declaration."""
 
     title: str
     file: str = Field(description="file name or glob, relative to the sources directory")
@@ -31,6 +76,12 @@ class Source(Strict):
     decimal: Literal[".", ","] = "."
     date_format: Literal["%Y-%m-%d", "%d-%m-%Y", "%Y%m%d"] = "%Y-%m-%d"
     contract: str = Field(description="data contract file, relative to the config directory")
+    table: str = Field(pattern=r"^[a-z][a-z0-9_]{0,40}$", description="the warehouse table the source is loaded into")
+    load: str = Field(description="the load SQL (pseudonymises; reads the staged rows as `staging`), relative to "
+                                  "the config directory")
+    link: dict[str, Literal["pseudonym", "household", "signal", "year", "buurt"]] = Field(
+        description="the columns read whatever the DPIA allows, because they place a row (person, household, buurt, "
+                    "signal), and what the load SQL keeps of each: " + "; ".join(f"{k}: {v}" for k, v in LINK_KINDS.items()))
     columns: dict[str, str] = Field(
         description="canonical column name -> column header in the file (CSV) or field path (JSON)"
     )
@@ -40,6 +91,12 @@ class Source(Strict):
                     "{Ja: true, Nee: false} or {J: true, N: false}; a value not listed is quarantined "
                     "(rule <column>-waarde)",
     )
+    codes: dict[str, list[str] | dict[str, str]] = Field(
+        default_factory=dict,
+        description="code lists: name -> the codes (a list), or code -> meaning; the contract checks a column "
+                    "against one (expect_column_values_to_be_in_codelist) and a catalogue field offers its values")
+    catalogue: dict[str, CatalogueEntry] = Field(
+        default_factory=dict, description="what selections may read of this source, under which name")
 
     @field_validator("file")
     @classmethod
@@ -68,21 +125,67 @@ class Source(Strict):
                                  f"{', '.join(self.columns)}")
             if set(mapping.values()) != {True, False}:
                 raise ValueError(f"values.{column}: map at least one value to true and one to false")
+        for column in self.link:
+            if column not in self.columns:
+                raise ValueError(f"link.{column}: '{column}' is not a column of this source; columns: "
+                                 f"{', '.join(self.columns)}")
+        if "bsn" not in self.link and "huishouden_id" not in self.link:
+            raise ValueError("link: a source must be linked to persons (bsn) or households (huishouden_id)")
         return self
 
+    def code_values(self, name: str) -> list[str]:
+        codes = self.codes[name]
+        return list(codes) if isinstance(codes, dict) else codes
 
-SOURCE_IDS = ("brp", "uitkeringen", "vroegsignalen", "wmo")
+
+POPULATION_TABLE = "persons"  # the BRP's persons: link_households.sql makes households of them
 
 
 class SourcesFile(Strict):
-    sources: dict[Literal["brp", "uitkeringen", "vroegsignalen", "wmo"], Source]
+    sources: dict[str, Source]
+
+    @field_validator("sources")
+    @classmethod
+    def _names(cls, value: dict[str, Source]) -> dict[str, Source]:
+        for name in value:
+            if not CANONICAL_NAME.match(name):
+                raise ValueError(f"source name '{name}' must match {CANONICAL_NAME.pattern}")
+        return value
 
     @model_validator(mode="after")
-    def _all_present(self) -> SourcesFile:
-        missing = [s for s in SOURCE_IDS if s not in self.sources]
-        if missing:
-            raise ValueError(f"sources missing: {', '.join(missing)}")
+    def _one_of_each(self) -> SourcesFile:
+        seen: dict[str, dict[str, str]] = {"table": {}, "catalogue": {}, "code list": {}}
+        for name, s in self.sources.items():
+            for kind, keys in (("table", [s.table]), ("catalogue", list(s.catalogue)), ("code list", list(s.codes))):
+                for key in keys:
+                    if key in seen[kind]:
+                        raise ValueError(f"{kind} '{key}' is declared by both '{seen[kind][key]}' and '{name}'")
+                    seen[kind][key] = name
+        if POPULATION_TABLE not in seen["table"]:
+            raise ValueError(f"one source (the BRP) must be loaded into table '{POPULATION_TABLE}': the population "
+                             "that every other source is linked to")
+        for name, s in self.sources.items():
+            for entry, spec in s.catalogue.items():
+                for field, f in spec.fields.items():
+                    if f.codes is not None and f.codes not in seen["code list"]:
+                        raise ValueError(f"{name}.catalogue.{entry}.fields.{field}.codes: unknown code list "
+                                         f"'{f.codes}'; declared: {', '.join(seen['code list']) or 'none'}")
         return self
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        """The sources in their declared order (the order of ingest and of audit.json)."""
+        return tuple(self.sources)
+
+    def codelists(self) -> dict[str, list[str]]:
+        return {name: s.code_values(name) for s in self.sources.values() for name in s.codes}
+
+    def codelist_labels(self, name: str) -> dict[str, str]:
+        for s in self.sources.values():
+            if name in s.codes:
+                codes = s.codes[name]
+                return dict(codes) if isinstance(codes, dict) else {}
+        raise KeyError(name)
 
 
 class Expectation(Strict):
@@ -178,7 +281,7 @@ class Settings(Strict):
         default=3, ge=1, le=12, description="a household counts as in arrears if a vroegsignaal arrived in this many months up to the period end"
     )
     validation_chunk_rows: int = Field(default=2_000_000, ge=10_000)
-    quality_gates: dict[Literal["brp", "uitkeringen", "vroegsignalen", "wmo"], GatesOverride] = Field(
+    quality_gates: dict[str, GatesOverride] = Field(
         default_factory=dict, description="per source, changes to the quality gates its contract declares")
 
     @field_validator("gemeente")

@@ -5,14 +5,16 @@ and the gemeente's own rules from `rule_modules`)."""
 from __future__ import annotations
 
 from datetime import date as Date
-from typing import Literal, cast
+from typing import Annotated, Literal
 
 from pydantic import Field, PrivateAttr, model_validator
 
 from .model import Strict
 from .rules import IMPLEMENTED_OUTPUTS, LEVELS, OWN_RULES, Rule  # noqa: F401  (LEVELS, IMPLEMENTED_OUTPUTS: re-exported)
 
-SourceId = Literal["brp", "uitkeringen", "vroegsignalen", "wmo"]
+SourceId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,40}$")]
+"""A source's name as config/sources.yaml declares it (DpiaRules.source_references lists every
+place this file names one, for the pipeline to check against the declared sources)."""
 Output = Literal["buurt_tables", "signal_list"]
 Level = Literal["buurt", "wijk", "gemeente"]
 
@@ -114,7 +116,12 @@ class DpiaRules(Strict):
 
     def allowed_fields(self, source: str) -> set[str]:
         """The fields of a source that some purpose allows: all a run may load of it."""
-        return {f for p in self.purposes.values() for f in p.allowed_sources.get(cast(SourceId, source), [])}
+        return {f for p in self.purposes.values() for f in p.allowed_sources.get(source, [])}
+
+    def source_references(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """(key path, source name) for every source this file names: each must be declared."""
+        return [(("purposes", k, key, src), src) for k, p in self.purposes.items()
+                for key in ("allowed_sources", "retention_months") for src in getattr(p, key)]
 
     def threshold(self, purpose: str, requested: int | None = None) -> int:
         base = max(self.disclosure.min_cell_size, self.purposes[purpose].min_cell_size)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import logging
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -18,15 +19,14 @@ import pyarrow.compute as pc
 
 from privacy.pseudonymise import Pads, install_sql_macro
 
-from ..settings import Contract, Source, load_contract
-from ..sql import sql
+from ..settings import LINK_KINDS, Contract, Source, load_contract
 from .contracts import ContractOutcome, RuleResult, validate
 from .readers import FileInfo, RawSource, Rejected, read_source
 
 log = logging.getLogger("wijksignaal.ingest")
 
 QUARANTINE_COLUMNS = ["source", "file", "row", "rule", "column", "message"]
-TABLE_OF = {"brp": "persons", "uitkeringen": "uitkeringen", "vroegsignalen": "vroegsignalen", "wmo": "wmo"}
+PARAMETER = re.compile(r"\$([a-z_]+)")
 
 
 class AccountingError(Exception):
@@ -78,34 +78,56 @@ def write_quarantine(path: Path, records: list[dict]) -> None:
         w.writerows(records)
 
 
-def _load(con: duckdb.DuckDBPyConnection, name: str, source: Source, pads: Pads, staging: pa.Table) -> None:
+def load_sql(source: Source, config_dir: Path) -> str:
+    """The source's load SQL (`load` in sources.yaml): it reads the staged rows as `staging`."""
+    return (config_dir / source.load).read_text(encoding="utf-8")
+
+
+def _load(con: duckdb.DuckDBPyConnection, source: Source, query: str, pads: Pads, staging: pa.Table) -> None:
     """Pseudonymise the rows into TEMP table `loading_<table>`: a temporary table lives in
     memory (spilling to the work directory's tmp/ at most), never in the warehouse file."""
     install_sql_macro(con)
     con.register("staging", staging)
     try:
-        con.execute(f'CREATE OR REPLACE TEMP TABLE "loading_{TABLE_OF[name]}" AS ' + sql(f"load_{name}"),
-                    _params(name, source, pads))
+        con.execute(f'CREATE OR REPLACE TEMP TABLE "loading_{source.table}" AS ' + query,
+                    _params(query, source, pads))
     finally:
         con.unregister("staging")
+    check_pseudonymised(con, source)
 
 
-# Columns a source is read for whatever the DPIA allows: they place a row (person, household,
-# buurt, signal). Every other column is read only when some DPIA purpose allows its field.
-LINK_COLUMNS = {"brp": {"bsn", "huishouden_id", "geboortedatum", "buurtcode"}, "uitkeringen": {"bsn"},
-                "vroegsignalen": {"bsn", "signaal_id"}, "wmo": {"bsn"}}
-# what the load SQL keeps of a link column (the register shows it); other columns are kept as read
-KEPT_AS = {"bsn": "gepseudonimiseerd (HMAC-SHA256 met de sleutel buiten het datapakhuis)",
-           "huishouden_id": "gepseudonimiseerd (het huishouden, zonder adres)",
-           "signaal_id": "gepseudonimiseerd",
-           "geboortedatum": "alleen het geboortejaar wordt bewaard",
-           "buurtcode": "bewaard (de buurt van het adres)"}
+# the pseudonym column a load gives for each pseudonymised link column
+PSEUDONYM_OF = {"pseudonym": "pid", "household": "hid", "signal": "sid"}
+
+
+class LoadSqlError(Exception):
+    pass
+
+
+def check_pseudonymised(con: duckdb.DuckDBPyConnection, source: Source) -> None:
+    """A load SQL is configuration (sources.yaml `load`), so what it gives is checked: every
+    pseudonymised link column comes out as its pseudonym (a UUID, which cannot hold a BSN or
+    a household number) and never under its own name."""
+    types = dict(con.execute(f'SELECT column_name, column_type FROM (DESCRIBE "loading_{source.table}")').fetchall())
+    problems = [f"column '{c}' must not be kept: it is pseudonymised" for c, kind in source.link.items()
+                if kind in PSEUDONYM_OF and c in types]
+    problems += [f"column '{PSEUDONYM_OF[kind]}' (the pseudonym of '{c}') must be a UUID from pseudonym(), "
+                 f"not {types.get(PSEUDONYM_OF[kind], 'missing')}"
+                 for c, kind in source.link.items() if kind in PSEUDONYM_OF and types.get(PSEUDONYM_OF[kind]) != "UUID"]
+    if "_rid" not in types:
+        problems.append("column '_rid' (the row id) must be kept")
+    if problems:
+        con.execute(f'DROP TABLE IF EXISTS "loading_{source.table}"')
+        raise LoadSqlError(f"load SQL {source.load}: " + "; ".join(problems) + "; nothing is loaded")
 
 
 def loaded_columns(name: str, source: Source, allowed: set[str]) -> list[tuple[str, str | None]]:
-    """(column, what is kept of it) per column of a source as a run loads it; None: not read."""
-    keep = LINK_COLUMNS[name] | allowed
-    return [(c, KEPT_AS.get(c, "bewaard") if c in keep else None) for c in source.columns]
+    """(column, what is kept of it) per column of a source as a run loads it; None: not read.
+    The link columns (sources.yaml `link`) are read whatever the DPIA allows: they place a row.
+    Every other column is read only when some DPIA purpose allows its field, and kept as read."""
+    keep = set(source.link) | allowed
+    return [(c, LINK_KINDS[source.link[c]] if c in source.link else "bewaard" if c in keep else None)
+            for c in source.columns]
 
 
 def only_allowed(name: str, source: Source, contract: Contract, allowed: set[str] | None
@@ -115,7 +137,7 @@ def only_allowed(name: str, source: Source, contract: Contract, allowed: set[str
     left unread too: the file's values there are never read, the warehouse column stays empty."""
     if allowed is None:
         return source, contract, []
-    keep = LINK_COLUMNS[name] | allowed
+    keep = set(source.link) | allowed
     unread = [c for c in source.columns if c not in keep]
     source = source.model_copy(update={"columns": {c: h for c, h in source.columns.items() if c in keep},
                                        "values": {c: m for c, m in source.values.items() if c in keep}})
@@ -174,9 +196,10 @@ def ingest_source(
     raw = read_source(name, source, sources_dir)
     t1 = time.perf_counter()
     log.info("%s: read %d rows from %d file(s) in %.1f s", name, raw.rows_read, len(raw.files), t1 - t0)
-    table = TABLE_OF[name]
+    table = source.table
+    query = load_sql(source, config_dir)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"load-{name}") as pool:
-        loading = pool.submit(_load, con, name, source, pads,
+        loading = pool.submit(_load, con, source, query, pads,
                               _staging(raw.table.drop_columns(["_file", "_row"]), source, unread))
         try:
             outcome = validate(name, raw.table, contract, source, codelists, chunk_rows)
@@ -231,11 +254,17 @@ def ingest_source(
     return account, records
 
 
-def _params(name: str, source: Source, pads: Pads) -> dict:
-    params = {"ipad": pads.inner, "opad": pads.outer, "date_format": source.date_format}
-    if name == "uitkeringen":
-        params["decimal"] = source.decimal
-    return params
+def _params(query: str, source: Source, pads: Pads) -> dict:
+    """The values a load SQL may bind: the pseudonym pads and the source's formats; each query
+    gets the ones it names (DuckDB refuses a parameter the query does not use)."""
+    offered = {"ipad": pads.inner, "opad": pads.outer, "date_format": source.date_format, "decimal": source.decimal}
+    named = set(PARAMETER.findall(query))
+    unknown = named - set(offered)
+    if unknown:
+        raise ValueError(f"load SQL of table '{source.table}' names unknown parameter(s) "
+                         f"{', '.join('$' + u for u in sorted(unknown))}; offered: "
+                         f"{', '.join('$' + o for o in offered)}")
+    return {k: v for k, v in offered.items() if k in named}
 
 
 __all__ = ["ingest_source", "write_quarantine", "SourceAccount", "AccountingError", "FileInfo", "Rejected"]

@@ -150,10 +150,16 @@ def _pair_columns(contract: Contract, e, source: Source, kwargs: dict) -> dict:
     return {"column_A": earlier, "column_B": later}
 
 
+def with_own_codes(source: Source, codelists: dict[str, Any]) -> dict[str, Any]:
+    """The run's code lists and bounds (buurten, peildatum) and the source's own `codes`."""
+    return {**{name: source.code_values(name) for name in source.codes}, **codelists}
+
+
 def build_expectations(contract: Contract, source: Source, codelists: dict[str, Any]) -> list:
     """(rule, GX expectation) per contract rule; the expectation is None for a rule whose
     bound the context does not give (it is checked for mistakes all the same)."""
     out = []
+    codelists = with_own_codes(source, codelists)
     for e in [*contract.expectations, *implied_expectations(source)]:
         cls = ALLOWED.get(e.expect)
         if cls is None:
@@ -267,7 +273,7 @@ def validate(
     chunk_rows: int = 2_000_000,
 ) -> ContractOutcome:
     built = build_expectations(contract, source, codelists)
-    register_codelists({k: v for k, v in codelists.items() if k not in CONTEXT_BOUNDS})
+    register_codelists({k: v for k, v in with_own_codes(source, codelists).items() if k not in CONTEXT_BOUNDS})
     rules = {e.rule: RuleResult(e.rule, e.expect, e.column, e.description) for e, _ in built}
     for e, x in built:
         if x is None:

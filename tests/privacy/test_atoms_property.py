@@ -24,7 +24,7 @@ GEMEENTE = "GM0415"
 
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory, key_file):
-    from pipelines.pipeline import SOURCE_IDS, prepare, stage_ingest, stage_link, stage_preflight
+    from pipelines.pipeline import prepare, stage_ingest, stage_link, stage_preflight
     from pipelines.synth import synthesize
 
     folder = tmp_path_factory.mktemp("landsmeer")
@@ -34,7 +34,7 @@ def small_run(tmp_path_factory, key_file):
                         f"work_dir: {folder / 'work'}\nkey_file: {key_file}\n", encoding="utf-8")
     run = prepare(settings)
     stage_preflight(run)
-    for s in SOURCE_IDS:
+    for s in run.source_ids:
         stage_ingest(run, s)
     stage_link(run)
     return settings
