@@ -15,9 +15,9 @@ import re
 import sys
 from pathlib import Path
 
-from . import failures
-from .configfile import ConfigError, Problem
-from .settings import CONFIG_DIR, SELECTIONS_DIR
+from pipelines import failures
+from pipelines.configfile import ConfigError, Problem
+from pipelines.settings import CONFIG_DIR, SELECTIONS_DIR
 
 log = logging.getLogger("wijksignaal")
 
@@ -34,7 +34,7 @@ def _logging(verbose: bool) -> None:
 
 
 def cmd_synth(args) -> int:
-    from .synth import synthesize
+    from pipelines.synth import synthesize
 
     m = synthesize(Path(args.out), gemeente=args.gemeente, period=args.period, seed=args.seed, scale=args.scale,
                    months=args.months)
@@ -47,12 +47,12 @@ def _run_flow(settings_file: Path, period: str | None, sources: str | None, work
     """Configuration and source files are checked here, before Prefect's server starts: a run
     that cannot succeed (a busy work directory, a broken ledger, a bad file) stops in a second
     with one clean message, not after the server's start-up and its tracebacks."""
-    from .pipeline import exclusive, prepare, stage_preflight
+    from pipelines.pipeline import exclusive, prepare, stage_preflight
 
     run = prepare(settings_file, {"period": period, "sources_dir": sources, "work_dir": work})
     with exclusive(run):
         stage_preflight(run)
-        from .flow import release_flow
+        from pipelines.flow import release_flow
 
         _quiet_prefect_console()
         return release_flow(str(settings_file.resolve()), period or run.settings.period, sources, work)
@@ -110,7 +110,7 @@ def _months_before(period: str, n: int) -> list[str]:
 
 
 def cmd_demo(args) -> int:
-    from .synth import synthesize
+    from pipelines.synth import synthesize
 
     work = Path(args.work).resolve()
     (work / "sources").mkdir(parents=True, exist_ok=True)
@@ -126,7 +126,7 @@ def cmd_demo(args) -> int:
 
 def _check_config(args) -> int:
     """check --config: the configuration as a run sees it, and the real source files."""
-    from .pipeline import check_source, prepare, stage_preflight
+    from pipelines.pipeline import check_source, prepare, stage_preflight
 
     run = prepare(Path(args.config))
     stage_preflight(run)
@@ -174,7 +174,7 @@ def cmd_init(args) -> int:
     """A folder for a data team's own extracts: settings and a copy of the configuration to adapt."""
     import shutil
 
-    from . import geography
+    from pipelines import geography
 
     target = Path(args.dir)
     if target.exists() and any(target.iterdir()):
@@ -194,11 +194,11 @@ def cmd_init(args) -> int:
 def cmd_check(args) -> int:
     if args.config:
         return _check_config(args)
-    from .catalogue import catalogue_of
-    from .domains import load_domains
-    from .ingest.contracts import build_expectations
-    from .selections import load_dpia, load_selections
-    from .settings import load_contract, load_sources
+    from pipelines.ingest.contracts import build_expectations
+    from pipelines.link.domains import load_domains
+    from pipelines.select.catalogue import catalogue_of
+    from pipelines.select.selections import load_dpia, load_selections
+    from pipelines.settings import load_contract, load_sources
 
     config_dir, problems = Path(args.config_dir), []
     selections, dpia, sources = [], None, None
@@ -233,35 +233,35 @@ def cmd_check(args) -> int:
 
 
 def cmd_explain(args) -> int:
-    from .explain import explain
-    from .selections import load_dpia, load_selection
+    from pipelines.select.explain import explain
+    from pipelines.select.selections import load_dpia, load_selection
 
     dpia = load_dpia(Path(args.config_dir))
     path = Path(args.selections) / f"{args.selection}.yaml"
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,80}", args.selection) or not path.exists():
         print(f"error: no selection '{args.selection}' in {args.selections}", file=sys.stderr)
         return 1
-    from .catalogue import catalogue_of
-    from .settings import load_sources
+    from pipelines.select.catalogue import catalogue_of
+    from pipelines.settings import load_sources
 
     print(explain(load_selection(path, dpia, catalogue_of(load_sources(Path(args.config_dir)))), dpia, args.period))
     return 0
 
 
 def cmd_register(args) -> int:
-    from .domains import load_domains
-    from .register import standard_version, write_register
-    from .selections import load_dpia, load_selections
+    from pipelines.link.domains import load_domains
+    from pipelines.select.register import standard_version, write_register
+    from pipelines.select.selections import load_dpia, load_selections
 
     config_dir, selections_dir, lookback = Path(args.config_dir), Path(args.selections), 3
     if args.config:  # the register of that gemeente's own configuration and settings
-        from .pipeline import prepare
+        from pipelines.pipeline import prepare
 
         run = prepare(Path(args.config))
         config_dir, selections_dir = run.config_dir, run.path("selections_dir")
         lookback = run.settings.achterstand_lookback_months
-    from .catalogue import catalogue_of
-    from .settings import load_sources
+    from pipelines.select.catalogue import catalogue_of
+    from pipelines.settings import load_sources
 
     dpia = load_dpia(config_dir)
     domains = load_domains(config_dir, dpia)
@@ -276,11 +276,10 @@ def cmd_register(args) -> int:
 
 
 def cmd_ledger_verify(args) -> int:
+    from pipelines.publish import recover
+    from pipelines.settings import load_settings, resolve
+    from pipelines.workdir import exclusive
     from privacy import ledger
-
-    from .publish import recover
-    from .settings import load_settings, resolve
-    from .workdir import exclusive
 
     if args.config:
         settings, base = load_settings(args.config)
@@ -308,7 +307,7 @@ def cmd_ledger_verify(args) -> int:
 
 def _server_or_exit() -> int | None:
     """EXIT_PROBLEM (with its message) when no Prefect server answers at PREFECT_API_URL."""
-    from .deploy import ServerUnavailable, api_url
+    from pipelines.deploy import ServerUnavailable, api_url
 
     try:
         api_url()
@@ -320,10 +319,10 @@ def _server_or_exit() -> int | None:
 
 def cmd_deploy(args) -> int:
     """Deployments on the Prefect server at PREFECT_API_URL: one gemeente's (--config), or a region's."""
-    from . import deploy
+    from pipelines import deploy
 
     if args.config:
-        from .pipeline import prepare
+        from pipelines.pipeline import prepare
 
         run = prepare(Path(args.config))  # the configuration checked here, on the machine that holds the data
         if run.settings.gemeente == "NL":
@@ -334,7 +333,7 @@ def cmd_deploy(args) -> int:
         done = [deploy.deploy_release(Path(args.config).resolve(), run.settings.gemeente, args.pool, args.queue,
                                       None if args.no_schedule else args.cron, args.timezone)]
     else:
-        from .region import load_region
+        from pipelines.region import load_region
 
         loaded = load_region(args.region)
         if (code := _server_or_exit()) is not None:
@@ -347,12 +346,12 @@ def cmd_deploy(args) -> int:
 
 def cmd_region(args) -> int:
     """One release flow run per gemeente of region.yaml, on the workers of their machines."""
-    from .region import lines, load_region
+    from pipelines.region import lines, load_region
 
     loaded = load_region(args.region)  # a bad region file stops here, before Prefect
     if (code := _server_or_exit()) is not None:
         return code
-    from .region_flow import region_flow
+    from pipelines.region_flow import region_flow
 
     _quiet_prefect_console()
     state = region_flow(str(loaded.path), args.period, return_state=True)
@@ -370,8 +369,8 @@ def cmd_region(args) -> int:
 
 def cmd_setup(args) -> int:
     """Print the commands for a Prefect server, work pools, workers and deployments (runs nothing)."""
-    from .deploy import setup_commands
-    from .region import load_region
+    from pipelines.deploy import setup_commands
+    from pipelines.region import load_region
 
     loaded = load_region(args.region) if args.region else None
     print("\n".join(setup_commands(loaded, args.home, args.host, args.port, args.pool)))
@@ -449,9 +448,9 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _many_gemeenten_parsers(sub) -> None:
-    from .deploy import DEFAULT_HOME, DEFAULT_POOL, DEFAULT_PORT
-    from .periods import TIMEZONE
-    from .region import DEFAULT_CRON
+    from pipelines.deploy import DEFAULT_HOME, DEFAULT_POOL, DEFAULT_PORT
+    from pipelines.periods import TIMEZONE
+    from pipelines.region import DEFAULT_CRON
 
     dp = sub.add_parser("deploy", help="deployments on the Prefect server (PREFECT_API_URL): a gemeente's release "
                                        "flow with a monthly schedule, or every gemeente of a region")
@@ -489,7 +488,7 @@ def timezone_arg(value: str) -> str:
 
 
 def cron_arg(value: str) -> str:
-    from .region import check_cron
+    from pipelines.region import check_cron
 
     try:
         check_cron(value)
@@ -499,7 +498,7 @@ def cron_arg(value: str) -> str:
 
 
 def period_arg(value: str) -> str:
-    from .settings import PERIOD
+    from pipelines.settings import PERIOD
 
     if not PERIOD.match(value):
         raise argparse.ArgumentTypeError(f"'{value}' is not a month: use YYYY-MM with a month 01-12, e.g. 2026-10")
@@ -507,7 +506,7 @@ def period_arg(value: str) -> str:
 
 
 def gemeente_arg(value: str) -> str:
-    from . import geography
+    from pipelines import geography
 
     if value != "NL" and not geography.known(value):
         raise argparse.ArgumentTypeError(f"'{value}' is not a gemeente of the CBS indeling: use GM + 4 digits "
@@ -526,7 +525,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # every failure is one clean line (tracebacks only with -v)
         if args.verbose:
             raise
-        from .workdir import WorkDirBusy
+        from pipelines.workdir import WorkDirBusy
 
         cause = failures.cause(exc)
         if isinstance(cause, WorkDirBusy):  # try again later (a scheduler may retry)

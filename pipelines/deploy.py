@@ -16,8 +16,8 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-from .periods import TIMEZONE
-from .region import DEFAULT_CRON, REGION_FLOW, RELEASE_FLOW, LoadedRegion, deployment_name
+from pipelines.periods import TIMEZONE
+from pipelines.region import DEFAULT_CRON, REGION_FLOW, RELEASE_FLOW, LoadedRegion, deployment_name
 
 DEFAULT_POOL = "wijksignaal"
 DEFAULT_HOME = "~/.wijksignaal/prefect"  # the server's PREFECT_HOME: its SQLite database, prefect.db
@@ -101,7 +101,7 @@ def deploy_release(settings_file: Path, gemeente: str, pool: str, queue: str | N
     replaces the old one)."""
     from prefect.deployments.runner import EntrypointType
 
-    from .flow import release_flow
+    from pipelines.flow import release_flow
 
     ensure_pool(pool, queue)
     d = release_flow.to_deployment(
@@ -118,7 +118,7 @@ def deploy_region(loaded: LoadedRegion) -> list[Deployed]:
     regional flow's deployment `wijksignaal-region/<region>`, with the region's schedule."""
     from prefect.deployments.runner import EntrypointType
 
-    from .region_flow import region_flow
+    from pipelines.region_flow import region_flow
 
     r = loaded.region
     out = [deploy_release(loaded.settings(g), g.gemeente, g.pool, g.queue) for g in r.gemeenten]

@@ -5,19 +5,18 @@ outcomes (outcomes.py) both classify failures here."""
 
 from __future__ import annotations
 
-from .configfile import ConfigError
+from pipelines.configfile import ConfigError
 
 
 def problems(exc: BaseException) -> list[str]:
     """The lines to print for an exception we raise on purpose; [] for anything else."""
+    from pipelines.ingest import AccountingError, LoadSqlError
+    from pipelines.ingest.contracts import ContractError
+    from pipelines.ingest.gates import QualityGateFailed
+    from pipelines.ingest.readers import SourceFileError
+    from pipelines.publish import PublishRefused
     from privacy.pseudonymise import KeyFileError
     from privacy.secondary import ProtectionFailed
-
-    from .ingest import AccountingError, LoadSqlError
-    from .ingest.contracts import ContractError
-    from .ingest.gates import QualityGateFailed
-    from .ingest.readers import SourceFileError
-    from .publish import PublishRefused
 
     if isinstance(exc, ConfigError):
         return [str(p) for p in exc.problems]
@@ -48,7 +47,7 @@ def disk_full(exc: BaseException) -> bool:
 
 def cause(exc: BaseException) -> BaseException:
     """Prefect may wrap a task's exception; the one we raised is then its cause."""
-    from .workdir import WorkDirBusy
+    from pipelines.workdir import WorkDirBusy
 
     while not problems(exc) and not isinstance(exc, WorkDirBusy) and (exc.__cause__ or exc.__context__) is not None:
         exc = exc.__cause__ or exc.__context__

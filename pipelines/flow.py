@@ -28,9 +28,9 @@ from prefect.cache_policies import NO_CACHE  # noqa: E402
 from prefect.logging.handlers import APILogHandler  # noqa: E402
 from prefect.states import Completed, Failed  # noqa: E402
 
-from . import outcomes, pipeline  # noqa: E402
-from .configfile import ConfigError, Problem, read_yaml  # noqa: E402
-from .periods import scheduled_period  # noqa: E402
+from pipelines import outcomes, pipeline  # noqa: E402
+from pipelines.configfile import ConfigError, Problem, read_yaml  # noqa: E402
+from pipelines.periods import scheduled_period  # noqa: E402
 
 
 @contextmanager
@@ -106,7 +106,7 @@ def publish_task(settings_file: str, overrides: dict, cells, accounts: dict, lin
       retry_condition_fn=lambda task, run, state: _is_oserror(state))
 def collect_task(folder: str, collect_dir: str, period: str) -> str:
     """Copy the published release folder (its ledger's files only) to the region's collection."""
-    from .region import collect_release
+    from pipelines.region import collect_release
 
     return str(collect_release(Path(folder), Path(collect_dir) / period))
 
@@ -167,7 +167,7 @@ def _release(settings_file: str, period: str, sources_dir: str | None, work_dir:
         result = _stages(settings_file, overrides)
     result["warnings"] = outcomes.gate_warnings(Path(result["folder"]))
     if collect_dir:
-        from .region import NotCollected
+        from pipelines.region import NotCollected
 
         try:
             result["collected"] = collect_task(result["folder"], collect_dir, period)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .settings import REFERENCE_DIR
+from pipelines.settings import REFERENCE_DIR
 
 BUURTEN_CSV = REFERENCE_DIR / "cbs_buurten_2014.csv"
 @lru_cache(maxsize=4)

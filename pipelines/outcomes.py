@@ -60,7 +60,7 @@ class Outcome:
 
 
 def _transient(exc: BaseException) -> bool:
-    from .workdir import WorkDirBusy
+    from pipelines.workdir import WorkDirBusy
 
     if isinstance(exc, (WorkDirBusy, ConnectionError, TimeoutError)):
         return True
@@ -75,8 +75,8 @@ def _transient(exc: BaseException) -> bool:
 
 def failure(exc: BaseException) -> Outcome:
     """The outcome of a run that raised `exc` (or an exception wrapping it)."""
-    from .failures import problems as _problems
-    from .region import CollectRefused, NotCollected
+    from pipelines.failures import problems as _problems
+    from pipelines.region import CollectRefused, NotCollected
 
     seen = set()
     e: BaseException | None = exc
@@ -95,7 +95,7 @@ def failure(exc: BaseException) -> Outcome:
 
 
 def _transient_text(exc: BaseException) -> str:
-    from .workdir import WorkDirBusy
+    from pipelines.workdir import WorkDirBusy
 
     if isinstance(exc, WorkDirBusy):
         return str(exc)

@@ -46,10 +46,10 @@ from pathlib import Path
 
 from pydantic import Field, field_validator
 
-from .configfile import ConfigError, Problem, Strict, file_sha256, parse_model, read_yaml
-from .outcomes import Outcome
-from .periods import TIMEZONE
-from .settings import GEMEENTE
+from pipelines.configfile import ConfigError, Problem, Strict, file_sha256, parse_model, read_yaml
+from pipelines.outcomes import Outcome
+from pipelines.periods import TIMEZONE
+from pipelines.settings import GEMEENTE
 
 DEFAULT_CRON = "0 2 3 * *"  # 02:00 on the 3rd: the month's extracts have had two days to arrive
 RELEASE_FLOW = "wijksignaal-release"
@@ -76,7 +76,7 @@ class RegionGemeente(Strict):
     @field_validator("gemeente")
     @classmethod
     def _gemeente(cls, v: str) -> str:
-        from . import geography
+        from pipelines import geography
 
         if not GEMEENTE.match(v):
             raise ValueError("must be GM followed by 4 digits (e.g. GM0505)")
@@ -313,7 +313,7 @@ def supervise(launch: Callable[[int], Outcome], retries: int, delay: float,
 def exit_code(results: list[GemeenteResult]) -> int:
     """0 every gemeente published; 3 all published, some with quality-gate warnings; 1 one or
     more did not publish."""
-    from .outcomes import WARNINGS
+    from pipelines.outcomes import WARNINGS
 
     if any(not r.outcome.published for r in results):
         return 1
@@ -323,7 +323,7 @@ def exit_code(results: list[GemeenteResult]) -> int:
 def lines(results: list[GemeenteResult]) -> tuple[list[str], list[str]]:
     """(stdout lines, stderr lines) for `wijksignaal region`: per gemeente what it published;
     per failed gemeente one `error:` line per problem; per warning a `warning:` line."""
-    from .outcomes import UNCOLLECTED, WARNINGS
+    from pipelines.outcomes import UNCOLLECTED, WARNINGS
 
     out, err = [], []
     for r in results:

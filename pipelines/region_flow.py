@@ -19,10 +19,10 @@ from prefect.cache_policies import NO_CACHE  # noqa: E402
 from prefect.states import Completed, Failed  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 
-from . import geography, outcomes  # noqa: E402
-from .outcomes import Outcome  # noqa: E402
-from .periods import TIMEZONE, scheduled_period  # noqa: E402
-from .region import (
+from pipelines import geography, outcomes  # noqa: E402
+from pipelines.outcomes import Outcome  # noqa: E402
+from pipelines.periods import TIMEZONE, scheduled_period  # noqa: E402
+from pipelines.region import (
     REGION_FLOW,
     GemeenteResult,
     exit_code,

@@ -5,7 +5,7 @@ rules (DPIA and selection versions), when, and the hash of the previous entry; i
 hash (`entry_sha256`) covers all of that. Every release folder carries its own entry as
 `ledger-entry.json`, so the ledger and the folders vouch for each other.
 
-How a release is committed (pipelines/publish.py writes it; this module checks it):
+How a release is committed (pipelines/publish/__init__.py writes it; this module checks it):
 
 1. the release folder is written complete, its entry included, under a hidden staging
    name (`releases/.<id>.partial`), and flushed to disk;

@@ -69,14 +69,17 @@ def release(sources, key_file, tmp_path_factory):
 
     handler = Keep(level=logging.DEBUG)
     root = logging.getLogger()
-    old = root.level
+    ours = logging.getLogger("wijksignaal")  # a CLI test before may have stopped it propagating to the root
+    old, propagate = root.level, ours.propagate
     root.addHandler(handler)
     root.setLevel(logging.DEBUG)
+    ours.propagate = True
     try:
         rel = run_all(settings)
     finally:
         root.removeHandler(handler)
         root.setLevel(old)
+        ours.propagate = propagate
     fmt = logging.Formatter("%(name)s %(levelname)s %(message)s")
     return {"release": rel, "settings": settings, "work": folder / "work", "logs": [fmt.format(r) for r in records]}
 

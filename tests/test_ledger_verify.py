@@ -13,7 +13,7 @@ from conftest import GEMEENTE, PERIOD
 from pipelines import geography
 from pipelines.cli import main
 from pipelines.publish import publish
-from pipelines.tablescsv import read_tables
+from pipelines.publish.tablescsv import read_tables
 from privacy import ledger
 
 RIDS = [f"{GEMEENTE}-{PERIOD}-verify000{i}" for i in (1, 2, 3)]

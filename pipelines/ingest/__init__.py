@@ -17,11 +17,10 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipelines.ingest.contracts import ContractOutcome, RuleResult, validate
+from pipelines.ingest.readers import FileInfo, RawSource, Rejected, read_source
+from pipelines.settings import LINK_KINDS, Contract, Source, load_contract
 from privacy.pseudonymise import Pads, install_sql_macro
-
-from ..settings import LINK_KINDS, Contract, Source, load_contract
-from .contracts import ContractOutcome, RuleResult, validate
-from .readers import FileInfo, RawSource, Rejected, read_source
 
 log = logging.getLogger("wijksignaal.ingest")
 

@@ -43,9 +43,9 @@ import pandas as pd
 import pyarrow as pa
 from great_expectations.data_context.types.base import ProgressBarsConfig
 
-from ..settings import Contract, Expectation, Source
-from .expectations import CUSTOM, PAIR, register_codelists
-from .readers import READER_COLUMNS
+from pipelines.ingest.expectations import CUSTOM, PAIR, register_codelists
+from pipelines.ingest.readers import READER_COLUMNS
+from pipelines.settings import Contract, Expectation, Source
 
 log = logging.getLogger("wijksignaal.ingest")
 _names = itertools.count()

@@ -37,7 +37,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from ..settings import REFERENCE_DIR
+from pipelines.settings import REFERENCE_DIR
 
 SCHEMA_FILES = {
     "0.9": REFERENCE_DIR / "ddas" / "json_schema_Uitwisselmodel.json",

@@ -27,7 +27,7 @@ from datetime import date
 
 import pandas as pd
 
-from ..settings import DELIVERY_PERIOD, Gates
+from pipelines.settings import DELIVERY_PERIOD, Gates
 
 GATE_IDS = ("empty-source", "empty-file", "quarantined-share", "unmatched-value", "period-coverage")
 

@@ -48,10 +48,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from pipelines.ingest import ddas
+from pipelines.settings import Source
 from privacy.redact import mask_file_name
-
-from ..settings import Source
-from . import ddas
 
 # columns a reader adds next to the mapped ones, usable by contract rules (see contracts.py)
 READER_COLUMNS = {"csv": (), "ddas-json": ("_aanleverdatum",)}

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..geography import buurten as load_buurten
-from .population import generate
-from .writers import write_brp, write_ddas, write_uitkeringen, write_wmo
+from pipelines.geography import buurten as load_buurten
+from pipelines.synth.population import generate
+from pipelines.synth.writers import write_brp, write_ddas, write_uitkeringen, write_wmo
 
 log = logging.getLogger("wijksignaal.synth")
 

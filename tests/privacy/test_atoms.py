@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 from attacker import provable
 
-from pipelines.pipeline import prepare, stage_protect, stage_tabulate, thresholds
+from pipelines.pipeline import prepare, stage_protect, stage_tabulate
+from pipelines.protect import thresholds
 from pipelines.settings import SELECTIONS_DIR
 
 HEADER = """\
@@ -216,7 +217,7 @@ def test_the_2plus_figures_are_shown_wherever_they_can_be_safe(release):
     """Every buurt 2+ that showing can leave safe is published, and the gemeente's own 2+ (the
     report's first figure) is never given up for them; the attacker finds nothing. (The session's
     gemeente is a quarter of Hengelo: with threshold 5 it has buurten of both kinds.)"""
-    from pipelines.pipeline import PRIORITY
+    from pipelines.protect import PRIORITY
     from privacy import disclosure
     from privacy.atoms import showable
 

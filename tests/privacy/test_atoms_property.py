@@ -17,7 +17,7 @@ from attacker import provable
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipelines.selections import LoadedSelection, Selection
+from pipelines.select.selections import LoadedSelection, Selection
 
 GEMEENTE = "GM0415"
 
@@ -84,7 +84,8 @@ def selections(draw):
 @settings(max_examples=12, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 @given(extra=selections())
 def test_random_selections_never_give_a_small_group_away(small_run, extra):
-    from pipelines.pipeline import prepare, stage_protect, stage_tabulate, thresholds
+    from pipelines.pipeline import prepare, stage_protect, stage_tabulate
+    from pipelines.protect import thresholds
 
     run = prepare(small_run)
     run.selections = run.selections + extra

@@ -63,7 +63,8 @@ def test_release_audit_rechecked_from_tables_csv_with_an_independent_solver(rele
     small cell and every small atom (attacker.py); none may be provably below the threshold."""
     from attacker import provable
 
-    from pipelines.pipeline import prepare, stage_tabulate, thresholds
+    from pipelines.pipeline import prepare, stage_tabulate
+    from pipelines.protect import thresholds
 
     published = pd.read_csv(release["release"].folder / "tables.csv", dtype={"value": "Int64", "period": str},
                             keep_default_na=False, na_values={"value": [""]})

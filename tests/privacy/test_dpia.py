@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.configfile import ConfigError
-from pipelines.selections import load_dpia, load_selection
+from pipelines.select.selections import load_dpia, load_selection
 from pipelines.settings import CONFIG_DIR
 
 RULES = load_dpia(CONFIG_DIR)

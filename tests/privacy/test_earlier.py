@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 from small_tables import BUURTEN, table
 
-from pipelines.tablescsv import tables_csv
+from pipelines.publish.tablescsv import tables_csv
 from privacy.disclosure import protect
 from privacy.earlier import published_before
 from privacy.secondary import ProtectionFailed

@@ -12,7 +12,7 @@ import pytest
 
 from pipelines.cli import main
 from pipelines.configfile import ConfigError
-from pipelines.selections import load_dpia, load_selection
+from pipelines.select.selections import load_dpia, load_selection
 from pipelines.settings import CONFIG_DIR, SELECTIONS_DIR
 from privacy import rules
 
@@ -99,9 +99,9 @@ def test_explain_and_the_register_cite_the_rules_a_selection_passed(tmp_path, ca
     out = capsys.readouterr().out
     assert ("DPIA rules: passes D1 doel, D2 goedkeuring, D3 bronnen, D4 velden, D5 uitvoer, D6 niveau, D7 celgrootte "
             "SQL") in " ".join(out.split())
-    from pipelines.domains import load_domains
-    from pipelines.register import write_register
-    from pipelines.selections import load_selections
+    from pipelines.link.domains import load_domains
+    from pipelines.select.register import write_register
+    from pipelines.select.selections import load_selections
 
     dpia = load_dpia(CONFIG_DIR)
     write_register(tmp_path, load_selections(SELECTIONS_DIR, dpia), dpia, load_domains(CONFIG_DIR))

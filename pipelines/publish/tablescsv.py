@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .tabulate import CELL_COLUMNS
+from pipelines.tabulate import CELL_COLUMNS
 
 TABLES_COLUMNS = CELL_COLUMNS + ["status"]
 

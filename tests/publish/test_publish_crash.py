@@ -18,7 +18,7 @@ from conftest import GEMEENTE, PERIOD
 from pipelines.cli import main
 from privacy import ledger
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SCRIPT = Path(__file__).with_name("crash_publish.py")
 RID = f"{GEMEENTE}-{PERIOD}-crashtest0"
 

@@ -15,7 +15,7 @@ from datetime import datetime
 import pandas as pd
 import xlsxwriter
 
-from .tabulate import LEVELS
+from pipelines.tabulate import LEVELS
 
 SUPPRESSED = "·"
 

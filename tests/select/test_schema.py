@@ -1,4 +1,4 @@
-from pipelines.selections import json_schema
+from pipelines.select.selections import json_schema
 from pipelines.settings import SELECTIONS_DIR
 
 

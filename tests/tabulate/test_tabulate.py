@@ -1,6 +1,6 @@
 import pandas as pd
 
-from pipelines.domains import combinaties
+from pipelines.link.domains import combinaties
 from pipelines.tabulate import STAPELING, additivity_violations
 
 DOMAINS = ("uitkering", "achterstand", "wmo")  # config/domains.yaml as shipped

@@ -6,7 +6,7 @@ from datetime import date
 import duckdb
 import pytest
 
-from pipelines.selections import Criterion, LoadedSelection, Selection
+from pipelines.select.selections import Criterion, LoadedSelection, Selection
 
 
 def U(n):
@@ -98,7 +98,7 @@ def test_between_and_is_set(con):
 
 @pytest.mark.parametrize("bad, message", [
     ({"source": "wmo", "within_months": 3}, "source 'wmo' has no signal date: within_months does not apply"),
-    ({"source": "vroegsignalen", "active": True}, "source 'vroegsignalen' has no ingangsdatum/einddatum"),
+    ({"source": "vroegsignalen", "active": True}, "source 'vroegsignalen' has no start and end date (period_fields): active and duration_months do not apply"),
     ({"field": "uitkeringen.inhouding", "op": "=", "value": True}, "attributes are huishouden.aantal_personen"),
     ({"source": "wmo", "field": "huishouden.aantal_personen"}, "a criterion is exactly one of"),
     ({"source": "uitkeringen", "count": {"op": ">=", "value": 0}}, "greater than or equal to 1"),
@@ -113,7 +113,7 @@ def test_malformed_criteria_are_refused(bad, message):
 def test_code_lists_are_shown_with_their_labels_in_messages_and_in_explain():
     from pydantic import ValidationError
 
-    from pipelines.explain import describe
+    from pipelines.select.explain import describe
 
     with pytest.raises(ValidationError) as e:
         Criterion.model_validate({"source": "wmo", "where": [{"field": "productcategorie", "op": "=", "value": "99"}]})

@@ -149,8 +149,8 @@ def test_the_warehouse_holds_the_fifth_source_pseudonymised(fifth):
 
 
 def test_a_selection_on_the_fifth_source_counts_its_households(fifth):
-    from pipelines.catalogue import catalogue_of
-    from pipelines.selections import load_dpia, load_selection
+    from pipelines.select.catalogue import catalogue_of
+    from pipelines.select.selections import load_dpia, load_selection
     from pipelines.settings import load_sources
 
     config = fifth["config"]
@@ -189,13 +189,13 @@ def test_explain_and_the_register_describe_the_fifth_source(fifth, tmp_path, cap
 
 
 def test_a_selection_naming_an_undeclared_source_is_located_with_a_suggestion(tmp_path):
-    from pipelines.selections import load_dpia, load_selection
+    from pipelines.select.selections import load_dpia, load_selection
 
     path = tmp_path / "schuldhulp-in-stabilisatie.yaml"
     path.write_text(SELECTION.replace("source: schuldhulp", "source: schuldhulpp"), encoding="utf-8")
     config = fifth_config(tmp_path / "config")
     with pytest.raises(ConfigError) as e:
-        from pipelines.catalogue import catalogue_of
+        from pipelines.select.catalogue import catalogue_of
         from pipelines.settings import load_sources
 
         load_selection(path, load_dpia(config), catalogue_of(load_sources(config)))
@@ -204,7 +204,7 @@ def test_a_selection_naming_an_undeclared_source_is_located_with_a_suggestion(tm
 
 
 def test_the_dpia_naming_an_undeclared_source_is_located(tmp_path):
-    from pipelines.selections import load_dpia
+    from pipelines.select.selections import load_dpia
 
     config = fifth_config(tmp_path / "config")
     text = (config / "sources.yaml").read_text(encoding="utf-8")

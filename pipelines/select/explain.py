@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import textwrap
 
+from pipelines.select.catalogue import HOUSEHOLD, Catalogue, shipped
+from pipelines.select.selections import Criterion, LoadedSelection
 from privacy.dpia import DpiaRules
-
-from .catalogue import HOUSEHOLD, Catalogue, shipped
-from .selections import Criterion, LoadedSelection
 
 OP_NL = {"=": "is", "!=": "is niet", "<": "kleiner dan", "<=": "ten hoogste", ">": "groter dan", ">=": "ten minste",
          "in": "is een van", "between": "ligt tussen", "is_set": "is ingevuld"}

@@ -13,14 +13,14 @@ from importlib import resources
 import jinja2
 import pandas as pd
 
-from .geomap import ATTRIBUTION
-from .reportdata import build_model
+from pipelines.publish.geomap import ATTRIBUTION
+from pipelines.publish.reportdata import build_model
 
 
 def _env() -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.FunctionLoader(
-            lambda name: resources.files("pipelines").joinpath("templates", name).read_text(encoding="utf-8")
+            lambda name: resources.files("pipelines.publish").joinpath("templates", name).read_text(encoding="utf-8")
         ),
         autoescape=True,
         trim_blocks=True,

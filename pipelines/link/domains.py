@@ -26,9 +26,8 @@ from pathlib import Path
 import duckdb
 from pydantic import Field, field_validator
 
+from pipelines.configfile import ConfigError, Problem, Strict, YamlDoc, file_sha256, parse_model, read_yaml
 from privacy.dpia import DpiaRules, SourceId
-
-from .configfile import ConfigError, Problem, Strict, YamlDoc, file_sha256, parse_model, read_yaml
 
 DOMAINS_FILE = "domains.yaml"
 ID = re.compile(r"^[a-z][a-z0-9_]*$")

@@ -29,13 +29,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipelines import workdir
+from pipelines.publish.report import render_report
+from pipelines.publish.tablescsv import read_tables, tables_csv
+from pipelines.publish.xlsx import workbook
 from privacy import ledger
 from privacy.leakscan import scan_files
-
-from . import workdir
-from .report import render_report
-from .tablescsv import read_tables, tables_csv
-from .xlsx import workbook
 
 log = logging.getLogger("wijksignaal.publish")
 

@@ -7,11 +7,11 @@ import openpyxl
 from conftest import TREND_PERIODS
 
 from pipelines import geography
-from pipelines.geomap import ATTRIBUTION, voronoi_paths
-from pipelines.reportdata import build_model
-from pipelines.similar import similar_buurten
-from pipelines.tablescsv import read_tables
-from pipelines.xlsx import SUPPRESSED, workbook
+from pipelines.publish.geomap import ATTRIBUTION, voronoi_paths
+from pipelines.publish.reportdata import build_model
+from pipelines.publish.similar import similar_buurten
+from pipelines.publish.tablescsv import read_tables
+from pipelines.publish.xlsx import SUPPRESSED, workbook
 
 
 def embedded(html: str) -> dict:

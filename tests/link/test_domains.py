@@ -13,10 +13,10 @@ import pytest
 from conftest import write_settings
 
 from pipelines.configfile import ConfigError
-from pipelines.domains import combinaties, load_domains
 from pipelines.link import household_facts
+from pipelines.link.domains import combinaties, load_domains
 from pipelines.periods import period_bounds
-from pipelines.selections import load_dpia
+from pipelines.select.selections import load_dpia
 from pipelines.settings import CONFIG_DIR
 
 THREE = ("uitkering", "achterstand", "wmo")
@@ -108,7 +108,8 @@ def test_earlier_standard_tables_have_this_definition_only_with_the_same_domains
     """An earlier release of the period with three domains: its stapeling and combinaties cells are
     of another definition than a run with four (counted, never related as the same cells); with the
     shipped three they are the same, also when its audit.json predates the declaration."""
-    from pipelines.pipeline import _what_earlier_published, prepare, stage_tabulate
+    from pipelines.pipeline import prepare, stage_tabulate
+    from pipelines.protect import _what_earlier_published
     from privacy.earlier import EarlierRelease
 
     three = release["release"]
@@ -180,7 +181,7 @@ def test_the_register_lists_the_fourth_domain_and_what_it_reads(four, tmp_path, 
 # --- the shipped declaration ----------------------------------------------------------------------
 
 def test_the_shipped_domains_are_the_three_of_the_standard_tables_as_they_were():
-    from pipelines.pipeline import BUILT_IN_DOMAINS
+    from pipelines.protect import BUILT_IN_DOMAINS
 
     domains = load_domains(CONFIG_DIR, load_dpia(CONFIG_DIR))
     assert domains.ids == THREE

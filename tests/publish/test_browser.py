@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-ARTIFACTS = Path(__file__).resolve().parents[1] / "work" / "test-artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "work" / "test-artifacts"
 
 
 def chromium() -> str | None:

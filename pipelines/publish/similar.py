@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .domains import combinaties
+from pipelines.link.domains import combinaties
 
 PEERS = 5
 

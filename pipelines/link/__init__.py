@@ -9,10 +9,10 @@ import time
 import duckdb
 import pandas as pd
 
-from .configfile import ConfigError, Problem
-from .domains import Domains
-from .periods import period_bounds
-from .sql import sql
+from pipelines.configfile import ConfigError, Problem
+from pipelines.link.domains import Domains
+from pipelines.link.sql import sql
+from pipelines.periods import period_bounds
 
 log = logging.getLogger("wijksignaal.link")
 

@@ -21,11 +21,10 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from pipelines.link.domains import combinaties
+from pipelines.select.selections import LoadedSelection
 from privacy.atoms import ATOM_FLOOR, Atoms
 from privacy.relations import SUBTOTALS  # categories that are sums of other categories (stapeling 2+)
-
-from .domains import combinaties
-from .selections import LoadedSelection
 
 log = logging.getLogger("wijksignaal.tabulate")
 

@@ -22,13 +22,12 @@ from pathlib import Path
 
 import jinja2
 
+from pipelines.link.domains import Domains
+from pipelines.select.catalogue import HOUSEHOLD, Catalogue, catalogue_of, shipped
+from pipelines.select.explain import describe
+from pipelines.select.selections import LoadedSelection
 from privacy.dpia import DpiaRules
 from privacy.rules import rulebook_table
-
-from .catalogue import HOUSEHOLD, Catalogue, catalogue_of, shipped
-from .domains import Domains
-from .explain import describe
-from .selections import LoadedSelection
 
 CSV_COLUMNS = ["id", "titel", "doel", "wettelijke_basis", "link_wettelijke_basis", "bronnen", "velden", "uitvoer",
                "niveaus", "minimale_celgrootte", "eenheid", "eigenaar", "goedgekeurd_door", "goedgekeurd_op", "versie",
@@ -219,7 +218,7 @@ def _csv(entries: list[dict]) -> str:
 def loaded(sources, dpia: DpiaRules) -> list[dict]:
     """What every run loads of each source, whichever selections run: its link columns and every
     field some DPIA purpose allows (pipelines.ingest.loaded_columns), and what is kept of each."""
-    from .ingest import loaded_columns
+    from pipelines.ingest import loaded_columns
 
     out = []
     for name, src in sources.sources.items():
@@ -256,7 +255,7 @@ def write_register(out: Path, selections: list[LoadedSelection], dpia: DpiaRules
     (out / "register.csv").write_text(_csv(entries), encoding="utf-8")
     env = jinja2.Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
     template = env.from_string(
-        resources.files("pipelines").joinpath("templates", "register.html.j2").read_text(encoding="utf-8"))
+        resources.files("pipelines.select").joinpath("templates", "register.html.j2").read_text(encoding="utf-8"))
     purposes = {k: p for k, p in dpia.purposes.items()}
     (out / "register.html").write_text(template.render(entries=entries, dpia=dpia, purposes=purposes,
                                                        rulebook=rulebook_table(dpia.rulebook),

@@ -24,14 +24,22 @@ from typing import Literal
 
 from pydantic import Field, ValidationInfo, model_validator
 
+from pipelines.configfile import (
+    ConfigError,
+    Problem,
+    Strict,
+    did_you_mean,
+    file_sha256,
+    load_model,
+    parse_model,
+    read_yaml,
+)
+from pipelines.periods import month_start, period_bounds
+from pipelines.select.catalogue import HOUSEHOLD, Catalogue, shipped
+from pipelines.settings import load_sources
 from privacy.dpia import LEVELS, Approval, DpiaRules
 from privacy.rules import RuleModuleError, SelectionFacts, load_rule_modules
 from privacy.rules import check as check_rules
-
-from .catalogue import HOUSEHOLD, Catalogue, shipped
-from .configfile import ConfigError, Problem, Strict, did_you_mean, file_sha256, load_model, parse_model, read_yaml
-from .periods import month_start, period_bounds
-from .settings import load_sources
 
 Op = Literal["=", "!=", "<", "<=", ">", ">=", "in", "between", "is_set"]
 SQL_OP = {"=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}

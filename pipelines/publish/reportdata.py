@@ -16,12 +16,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipelines.link.domains import combinaties
+from pipelines.publish.geomap import voronoi_paths
+from pipelines.publish.similar import similar_buurten
+from pipelines.publish.tablescsv import read_tables
 from privacy import ledger
-
-from .domains import combinaties
-from .geomap import voronoi_paths
-from .similar import similar_buurten
-from .tablescsv import read_tables
 
 
 def earlier_tables(work_dir: Path, gemeente: str, period: str) -> list[pd.DataFrame]:

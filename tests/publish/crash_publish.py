@@ -18,7 +18,7 @@ from pathlib import Path
 
 from pipelines import geography
 from pipelines import publish as pub
-from pipelines.tablescsv import read_tables
+from pipelines.publish.tablescsv import read_tables
 from privacy import ledger
 
 

@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from .settings import CONFIG_DIR, SourcesFile, load_sources
+from pipelines.settings import CONFIG_DIR, SourcesFile, load_sources
 
 Kind = Literal["bool", "int", "number", "text"]
 

@@ -1,0 +1,159 @@
+"""The protect stage: every table protected over its atoms, against every earlier release of
+this gemeente and period (the method is privacy/; this module gives it the run's thresholds,
+ranks, rounding and earlier publications)."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import pandas as pd
+from pydantic import ValidationError
+
+from pipelines.publish.audit import base_fingerprint
+from pipelines.select.selections import LoadedSelection, parse_selection
+from pipelines.tabulate import Tabulation
+from privacy import disclosure
+from privacy.earlier import KEY, EarlierRelease, protect_against
+
+if TYPE_CHECKING:
+    from pipelines.pipeline import Run
+
+log = logging.getLogger("wijksignaal")
+
+# the definition (domains.Domains.definition_sha256) of the three domains of household_facts.sql, before
+# the domains were declared in config/domains.yaml: an earlier release whose audit.json names none was
+# made with it (the declaration shipped with config/ gives the same)
+BUILT_IN_DOMAINS = "91c4f9297f4a8c035ee2e2cd199bb32a57b9b01b11479b9b4145c155b667b8cf"
+
+
+# the figure wijkteams ask for first ("how many households in my buurt have two or more problem domains"): its
+# cells weigh this many times more in secondary suppression and are kept published from the start wherever that can
+# be safe (privacy/atoms.showable). Where one must yield after all, the wijk's goes first, then a buurt's; the
+# gemeente's, the report's first figure, last (on the demo, a gemeente 2+ given up for a buurt's also took the
+# gemeente's "1" with it)
+PRIORITY = {("stapeling", "2+", "buurt"): 10.0, ("stapeling", "2+", "wijk"): 5.0, ("stapeling", "2+", "gemeente"): 20.0}
+
+
+def other_definitions(run: Run, earlier: list[EarlierRelease]) -> dict[str, LoadedSelection]:
+    """Selections that earlier releases of this period published with a definition this run
+    does not publish (dropped, or changed): table name `selectie:<id>@<version>` -> the
+    selection, rebuilt from the definition the earlier audit.json carries."""
+    current = {(s.selection.id, s.version) for s in run.selections}
+    out = {}
+    for r in earlier:
+        for entry in r.audit.get("rules", {}).get("selections", []):
+            if (entry["id"], entry["version"]) in current or "definition" not in entry:
+                continue
+            try:
+                sel = parse_selection(entry["definition"], run.catalogue)
+            except ValidationError:  # a definition this version cannot read: its cells stay unrelated (counted)
+                continue
+            out[f"selectie:{entry['id']}@{entry['version'][:12]}"] = LoadedSelection(sel, r.folder, entry["version"],
+                                                                                   run.catalogue)
+    return out
+
+
+def _made_under(run: Run, cells: pd.DataFrame) -> dict[str, tuple[str, int | None]]:
+    """table -> (the DPIA purpose it is made under, the cell size its selection asks for)."""
+    selections = {f"selectie:{s.selection.id}": s.selection for s in run.selections}
+    out = {}
+    for table in cells.table.unique():
+        sel = selections.get(table)
+        out[table] = (sel.purpose, sel.min_cell_size) if sel else (run.dpia.stapeling_purpose, None)
+    return out
+
+
+def thresholds(run: Run, cells: pd.DataFrame) -> dict[str, int]:
+    return {t: run.dpia.threshold(purpose, size) for t, (purpose, size) in _made_under(run, cells).items()}
+
+
+def _purposes(run: Run, cells: pd.DataFrame) -> dict:
+    """table -> the DPIA purpose it is made under."""
+    return {t: run.dpia.purposes[purpose] for t, (purpose, _) in _made_under(run, cells).items()}
+
+
+def rounding_bases(run: Run, cells: pd.DataFrame) -> dict[str, int]:
+    """Per table, the base its purpose rounds published counts to (tables without rounding left out)."""
+    return {t: p.rounding.base for t, p in _purposes(run, cells).items() if p.rounding is not None}
+
+
+def cell_key_params(run: Run, cells: pd.DataFrame) -> dict[str, tuple[int, float]]:
+    """Per table, the cell-key method's (D, V) of its purpose (tables without it left out)."""
+    return {t: (p.cell_key.max_noise, p.cell_key.variance) for t, p in _purposes(run, cells).items()
+            if p.cell_key is not None}
+
+
+def _what_earlier_published(run: Run, tab: Tabulation, earlier: list[EarlierRelease]
+                            ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """(cells of this release's definitions that earlier releases published, cells of other
+    definitions they published as this data gives them, counts for audit.json)."""
+    versions = {f"selectie:{s.selection.id}": s.version for s in run.selections}
+    # the standard tables of an earlier release have this release's definition when the look-back and
+    # the domains (ids and SQL) are the same
+    standard = (run.settings.achterstand_lookback_months, run.domains.definition_sha256)
+    same, other, unknown = [], [], 0
+    recompiled = set(tab.other_definitions.table)
+    for r in earlier:
+        cells = r.published().assign(release=r.release_id)
+        theirs = {f"selectie:{e['id']}": e["version"] for e in r.audit.get("rules", {}).get("selections", [])}
+        r_standard = (r.audit.get("definitions", {}).get("achterstand_lookback_months"),
+                      r.audit.get("rules", {}).get("domains", {}).get("definition_sha256", BUILT_IN_DOMAINS))
+        for table, g in cells.groupby("table", sort=True):
+            if table in ("stapeling", "combinaties"):
+                if r_standard == standard:
+                    same.append(g)
+                else:
+                    unknown += len(g)
+            elif table in versions and theirs.get(table) == versions[table]:
+                same.append(g)
+            elif f"{table}@{theirs.get(table, '')[:12]}" in recompiled:
+                other.append(g.assign(table=f"{table}@{theirs[table][:12]}"))
+            else:
+                unknown += len(g)
+    same_cells = pd.concat(same, ignore_index=True) if same else pd.DataFrame(columns=KEY + ["value", "release"])
+    elsewhere = pd.DataFrame(columns=list(tab.other_definitions.columns))
+    revised = 0
+    if other:
+        o = pd.concat(other, ignore_index=True).drop_duplicates(KEY + ["value"])
+        both = tab.other_definitions.merge(o[KEY + ["value"]].rename(columns={"value": "earlier"}), on=KEY)
+        ok = both.earlier.astype(float) == both.value.astype(float)
+        elsewhere = both[ok].drop(columns=["earlier"]).drop_duplicates(KEY).reset_index(drop=True)
+        revised = int((~ok).sum())
+    return same_cells, elsewhere, {"cells_of_other_definitions_revised_since": revised,
+                                   "cells_without_a_definition_to_relate": unknown}
+
+
+def protect(run: Run, tab: Tabulation, accounts: dict[str, dict] | None = None
+                  ) -> tuple[pd.DataFrame, dict]:
+    """Protect all tables over their atoms; disclosure.protect refuses tables whose relations
+    do not hold, so additivity is checked there. Every release of this gemeente and period,
+    in the work directory or the publication register, counts as published; a run with the
+    same inputs and rules as an earlier release (known from `accounts`) is protected as that
+    one was, and reproduces it (privacy/earlier.py)."""
+    cells = tab.cells
+    t = thresholds(run, cells)
+    persons = {f"selectie:{s.selection.id}" for s in run.selections if s.selection.unit == "persoon"}
+    base = base_fingerprint(run, accounts) if accounts is not None else None
+    against = protect_against(run.earlier(), base)
+    earlier, elsewhere, unmatched = _what_earlier_published(run, tab, against)
+    protected, summary = disclosure.protect(cells, run.buurten(), t, persons, earlier, rounding_bases(run, cells),
+                                            cell_key_params(run, cells),
+                                            group=run.dpia.disclosure.group_disclosure == "protect",
+                                            atoms=tab.atoms, known_elsewhere=elsewhere, priority=PRIORITY)
+    summary["earlier_releases"]["releases"] = sorted(r.release_id for r in against)
+    summary["earlier_releases"].update(unmatched)
+    summary["earlier_releases"]["read_from"] = ["<work>/releases"] + (
+        ["published_dir (the publication register)"] if run.settings.published_dir else [])
+    summary["additive_before_protection"] = True
+    summary["threshold_min"] = min(t.values())
+    summary["statement_nl"] = (
+        "Daarnaast zijn andere vakjes afgeschermd, zodat een klein aantal niet is terug te rekenen uit "
+        "totalen, andere niveaus, andere tabellen of selecties in deze publicatie (secundaire afscherming, "
+        "rekenkundig gecontroleerd). Eerdere publicaties van deze gemeente over deze maand tellen in die "
+        "controle mee."
+    )
+    log.info("protected: %d of %d cells suppressed (%d secondary); audit: %d cell(s) provably below the threshold",
+             summary["suppressed"], summary["cells"], summary["secondary_suppression"]["cells"],
+             summary["audit"]["provably_below_threshold"])
+    return protected, summary

@@ -1,0 +1,135 @@
+"""audit.json: assembled where the release is. Every line of it states what this run did, under
+which rules, with which inputs (no personal data: counts, hashes, rule ids, definitions)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from importlib.metadata import version as pkg_version
+from typing import TYPE_CHECKING
+
+from pipelines import geography
+from pipelines.configfile import file_sha256
+from pipelines.link.domains import Domains
+from pipelines.periods import period_bounds
+from pipelines.publish import release_id
+from pipelines.tabulate import STAPELING, category_order, category_tree
+from privacy.rules import rulebook_table
+
+if TYPE_CHECKING:
+    from pipelines.pipeline import Run
+
+
+def table_descriptions(domains: Domains) -> dict[str, str]:
+    """audit.json's descriptions of the standard tables."""
+    return {
+        "stapeling": f"households by number of problem domains ({', '.join(domains.ids)}): "
+                     f"{', '.join(STAPELING)} (2+ = 2 + 3+)",
+        "combinaties": "households by combination of problem domains; totaal = households with at least one domain",
+    }
+
+
+def rules_of(run: Run) -> dict:
+    cfg = run.config_dir
+    return {
+        "dpia": {"id": run.dpia.dpia.id, "version": run.dpia.dpia.version, "sha256": file_sha256(cfg / "dpia.yaml"),
+                 "approval": {"by": run.dpia.dpia.approval.by, "date": str(run.dpia.dpia.approval.date)},
+                 "rulebook": rulebook_table(run.dpia.rulebook),
+                 "rule_modules": {m: file_sha256(cfg / m) for m in run.dpia.rule_modules}},
+        "sources_yaml_sha256": file_sha256(cfg / "sources.yaml"),
+        "contracts": {s: file_sha256(cfg / run.sources.sources[s].contract) for s in run.source_ids},
+        "domains": run.domains.audit_rules(run.settings.achterstand_lookback_months),
+        "selections": [
+            {"id": s.selection.id, "title": s.selection.title, "version": s.version, "purpose": s.selection.purpose,
+             "owner": s.selection.owner,
+             "approval": {"by": s.selection.approval.by, "date": str(s.selection.approval.date)},
+             "threshold": run.dpia.threshold(s.selection.purpose, s.selection.min_cell_size),
+             "dpia_rules_passed": [r.id for r in run.dpia.rulebook],
+             "definition": s.selection.model_dump(mode="json", by_alias=True, exclude_none=True)}
+            for s in sorted(run.selections, key=lambda s: s.selection.id)
+        ],
+    }
+
+
+def _inputs(accounts: dict[str, dict]) -> list[dict]:
+    return [dict(source=s, **f) for s, a in accounts.items() for f in a["files"]]
+
+
+def base_fingerprint(run: Run, accounts: dict[str, dict], rules: dict | None = None) -> str:
+    """A hash of everything that shapes a release except the earlier releases it is protected
+    against: inputs, rules, settings, software."""
+    fingerprint = {"inputs": [(i["source"], i["name"], i["sha256"]) for i in _inputs(accounts)],
+                   "rules": rules or rules_of(run),
+                   "settings": {"gemeente": run.settings.gemeente, "period": run.period,
+                                "lookback": run.settings.achterstand_lookback_months},
+                   "software": pkg_version("wijksignaal")}
+    return hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def this_release_id(run: Run, base: str, protected_against: list[str]) -> str:
+    """The id of the release: a hash of its base fingerprint and of the earlier releases it was
+    protected against, so anything that shapes its tables changes it."""
+    return release_id(run.settings.gemeente, run.period, {"base": base, "protected_against": sorted(protected_against)})
+
+
+def quality_gates(run: Run, accounts: dict[str, dict]) -> dict:
+    """audit.json's `quality_gates`: the gates of every source and the warnings they gave (a gate
+    at level error stops the run before anything is published, so none appears here)."""
+    warnings = [g for a in accounts.values() for g in a.get("gates", [])]
+    return {
+        "rule": "error: the run is refused; warning: published with the warning here, in the report and exit code 3",
+        "gates": {s: run.gates(s).model_dump(mode="json") for s in accounts},
+        "warnings": warnings,
+        "passed": not warnings,
+    }
+
+
+def build_audit(run: Run, accounts: dict[str, dict], linking: dict, protection: dict) -> dict:
+    b = run.buurten()
+    the_rules = rules_of(run)
+    accounting = {
+        s: {"rows_read": a["rows_read"], "rows_loaded": a["rows_loaded"], "rows_quarantined": a["rows_quarantined"],
+            "holds": a["rows_read"] == a["rows_loaded"] + a["rows_quarantined"],
+            "quarantined_by_rule": a["quarantined_by_rule"], "columns_not_read": a["columns_not_read"]}
+        for s, a in accounts.items()
+    }
+    inputs = _inputs(accounts)
+    bounds = period_bounds(run.period, run.settings.achterstand_lookback_months)
+    synthetic = (run.sources_dir / "synth_manifest.json").exists()
+    gemeente = run.settings.gemeente
+    base = base_fingerprint(run, accounts, the_rules)
+    against = protection["earlier_releases"]["releases"]
+    return {
+        "format": "wijksignaal-audit/1",
+        "release_id": this_release_id(run, base, against),
+        "fingerprint": {"base": base, "protected_against": against,
+                        "rule": "release_id = gemeente-period-hash(base, protected_against); base = hash(inputs, rules, "
+                                "settings, software)"},
+        "gemeente": {"code": gemeente, "name": geography.gemeente_name(gemeente), "buurten": int(len(b)),
+                     "wijken": int(b.wijkcode.nunique())},
+        "period": run.period,
+        "synthetic": synthetic,
+        "software": {p: pkg_version(p) for p in ("wijksignaal", "duckdb", "great_expectations", "prefect", "pandas")},
+        "inputs": inputs,
+        "rules": the_rules,
+        "row_accounting": accounting,
+        "data_quality": {s: a["contract"] for s, a in accounts.items()},
+        "quality_gates": quality_gates(run, accounts),
+        "linking": {k: v for k, v in linking.items() if k != "seconds"},
+        "definitions": {
+            "unit": "huishouden (BRP household / address)",
+            "period_end": str(bounds["period_end"]),
+            **run.domains.definitions(bounds, run.settings.achterstand_lookback_months),
+            "achterstand_lookback_months": run.settings.achterstand_lookback_months,
+        },
+        "tables": {
+            **{t: {"description": d, "categories": list(category_order(t, run.domains.ids)),
+                   "sums": category_tree(t, run.domains.ids)}
+               for t, d in table_descriptions(run.domains).items()},
+            **{f"selectie:{s.selection.id}": {"description": s.selection.title, "categories": ["totaal"],
+                                              "explanation": " ".join(s.selection.description.split()),
+                                              "unit": "personen" if s.selection.unit == "persoon" else "huishoudens"}
+               for s in sorted(run.selections, key=lambda s: s.selection.id)},
+        },
+        "disclosure": protection,
+    }
