@@ -303,14 +303,18 @@ def log_access(access_log: Path, entry: dict[str, Any]) -> None:
     access_log = Path(access_log)
     created = not access_log.exists()
     line = (json.dumps({"time": _now(), **entry}, ensure_ascii=False) + "\n").encode("utf-8")
-    fd = os.open(access_log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:
-        os.write(fd, line)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    if created:
-        _fsync_dir(access_log.parent.resolve())
+        fd = os.open(access_log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, line)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if created:
+            _fsync_dir(access_log.parent.resolve())
+    except OSError as exc:
+        raise VaultError(f"vault: cannot write the access log {access_log} ({exc.strerror}); "
+                         "the vault is not used without it") from None
 
 
 class Vault:

@@ -232,6 +232,15 @@ def test_the_access_log_counts_what_was_read_and_holds_no_pseudonym_name_or_addr
     assert stat.S_IMODE(os.stat(log).st_mode) == 0o600
 
 
+def test_without_its_access_log_the_vault_is_not_opened(work, key, tmp_path):
+    write_vault(work / "vault.duckdb", key, records())
+    log = tmp_path / "no such folder" / "access.log"
+    with pytest.raises(VaultError) as e:
+        opener(work / "vault.duckdb", key, log)
+    assert str(e.value) == (f"vault: cannot write the access log {log} (No such file or directory); the vault is not "
+                            "used without it")
+
+
 def test_an_opened_vault_cannot_copy_itself_to_a_file(work, key, tmp_path):
     write_vault(work / "vault.duckdb", key, records())
     with opener(work / "vault.duckdb", key, tmp_path / "access.log") as v:
