@@ -1,7 +1,9 @@
 """Write a synthetic population as the extracts municipalities really receive.
 
-* ``brp.csv``           BRP extract, UTF-8, comma-separated (includes a name column that
-                        the pipeline never reads: the mapping in sources.yaml leaves it out)
+* ``brp.csv``           BRP extract, UTF-8, comma-separated (includes names and the address:
+                        Voornamen, Geslachtsnaam, Straatnaam, Huisnummer, Postcode, Woonplaats,
+                        which the pipeline never reads: the mapping in sources.yaml leaves them out;
+                        only the identity vault, privacy/vault.py, may hold them)
 * ``uitkeringen.csv``   benefits-system export: ``;``-separated, decimal comma, cp1252,
                         dates as dd-mm-jjjj, Ja/Nee flags
 * ``vroegsignalen_<YYYY-MM>.json``  one DDAS v0.9 delivery per month
@@ -31,6 +33,9 @@ SURNAMES = [
 STREETS = ["Kerkstraat", "Dorpsstraat", "Schoolstraat", "Molenweg", "Stationsweg", "Julianastraat",
            "Beatrixlaan", "Oranjestraat", "Parallelweg", "Prinses Irenestraat", "Lindelaan", "Esdoornlaan",
            "Wilhelminaplein", "Veldweg", "Industrieweg", "Eikenlaan", "Beukenstraat", "Weverstraat"]
+FIRST_NAMES = ["Jan", "Maria", "Pieter", "Anna", "Willem", "Johanna", "Hendrik", "Cornelia", "Mohamed", "Fatima",
+               "Daan", "Emma", "Sem", "Julia", "Lucas", "Sophie", "Mehmet", "Ayşe", "Thijs", "Noor", "Piotr",
+               "Agnieszka", "Minh", "Lan", "Gerrit", "Wilhelmina", "Bram", "Fenna", "Youssef", "Zeynep"]
 
 WRITE = pacsv.WriteOptions(include_header=True, quoting_style="needed")
 
@@ -44,9 +49,32 @@ def _d(values: pd.Series) -> pa.Array:
     return pa.array(values.to_numpy(dtype="datetime64[D]"), type=pa.date32())
 
 
+def street_of(buurt: np.ndarray, huisnummer: np.ndarray) -> np.ndarray:
+    """The street of an address (index into STREETS): the same in the BRP extract and the DDAS deliveries."""
+    return (buurt * 7 + (huisnummer // 48)) % len(STREETS)
+
+
+def _strings(indices: np.ndarray, values: list[str]) -> pa.Array:
+    """values[indices] as a string column (built as a dictionary: fast for the whole country too)."""
+    return pa.DictionaryArray.from_arrays(pa.array(indices.astype(np.int32)), pa.array(values, type=pa.string())).cast(
+        pa.string())
+
+
+def first_names(bsn: np.ndarray) -> pa.Array:
+    """One or two first names per person, derived from the BSN: no draw from the generator, so every
+    other extract keeps its bytes."""
+    n = len(FIRST_NAMES)
+    first, second = bsn % n, (bsn // 97) % n
+    two = ((bsn // 7) % 3 == 0) & (second != first)
+    combined = [*FIRST_NAMES, *(f"{a} {b}" for a in FIRST_NAMES for b in FIRST_NAMES)]
+    return _strings(np.where(two, n + first * n + second, first), combined)
+
+
 def write_brp(pop: Population, out: Path, rng: np.random.Generator) -> Path:
     p, h, b = pop.persons, pop.households, pop.buurten
     hh = p.hh.to_numpy()
+    buurt = h.buurt.to_numpy()[hh]
+    huisnummer = h.huisnummer.to_numpy()[hh]
     surname_idx = rng.integers(0, len(SURNAMES), len(h))[hh]
     names = pa.DictionaryArray.from_arrays(
         pa.array(surname_idx.astype(np.int32)),
@@ -55,12 +83,15 @@ def write_brp(pop: Population, out: Path, rng: np.random.Generator) -> Path:
     table = pa.table(
         {
             "BSN": digits(p.bsn.to_numpy(), 9),
+            "Voornamen": first_names(p.bsn.to_numpy().astype(np.int64)),
             "Geslachtsnaam": names.cast(pa.string()),
             "Geboortedatum": _d(p.birth_date),
             "Huishoudnummer": digits(h.address_id.to_numpy()[hh], 16),
+            "Straatnaam": _strings(street_of(buurt, huisnummer), STREETS),
             "Postcode": pa.array(h.postcode.to_numpy()[hh]),
-            "Huisnummer": pa.array(h.huisnummer.to_numpy()[hh]),
-            "Buurtcode": pa.array(b.buurtcode.to_numpy()[h.buurt.to_numpy()[hh]]),
+            "Huisnummer": pa.array(huisnummer),
+            "Woonplaats": _strings(buurt, b.gemeentenaam.tolist()),
+            "Buurtcode": pa.array(b.buurtcode.to_numpy()[buurt]),
         }
     )
     path = out / "brp.csv"
@@ -111,7 +142,7 @@ def write_ddas(pop: Population, out: Path, rng: np.random.Generator) -> list[Pat
     buurt = h.buurt.to_numpy()[hh]
     surname = rng.integers(0, len(SURNAMES), len(h))[hh]
     initials = np.array(list("ABCDEFGHIJKLMNOPRSTWY"))[rng.integers(0, 21, len(vs))]
-    street = np.array(STREETS)[(buurt * 7 + (h.huisnummer.to_numpy()[hh] // 48)) % len(STREETS)]
+    street = np.array(STREETS)[street_of(buurt, h.huisnummer.to_numpy()[hh])]
     month_of = vs.month.to_numpy()
     fields = zip(
         vs.seq.tolist(), vs.crisissignaal.tolist(), vs.warme_overdracht.tolist(), vs.bedrag.tolist(),

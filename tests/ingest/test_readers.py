@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from pipelines.ingest.readers import SourceFileError, read_source
@@ -72,7 +74,7 @@ def test_a_file_without_its_header_line_is_refused_without_quoting_the_data_row(
         read_source("brp", SOURCES["brp"], sources_copy)
     message = str(e.value).replace(str(path), "")  # the temporary folder's name holds digits of its own
     assert "the first line holds no column names" in message and "its values are not shown" in message
-    assert not [v for v in first if v and v in message]
+    assert not [v for v in first if v and re.search(rf"(?<![0-9A-Za-z]){re.escape(v)}(?![0-9A-Za-z])", message)]
 
 
 # -- issue 11: reading safely ------------------------------------------------------------------------------------
@@ -91,7 +93,7 @@ def test_an_unrecognised_header_is_described_by_counts_and_expected_names_only(s
     path.write_text("".join(lines), encoding="utf-8")
     with pytest.raises(SourceFileError) as e:
         read_source("brp", SOURCES["brp"], sources_copy)
-    assert str(e.value) == (f"source 'brp', file {path}: missing column(s) 'BSN' (the header has 7 fields; 3 of the "
+    assert str(e.value) == (f"source 'brp', file {path}: missing column(s) 'BSN' (the header has 10 fields; 3 of the "
                             "4 expected names were found: 'Huishoudnummer', 'Geboortedatum', 'Buurtcode')")
     assert "Jansen" not in str(e.value) and "Burgerservicenummer" not in str(e.value)
 

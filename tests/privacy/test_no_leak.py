@@ -62,7 +62,7 @@ def test_gx_output_and_quarantine_hold_no_values(release, sources_copy, tmp_path
     path = sources_copy / "brp.csv"
     rows = list(csv.reader(path.open(encoding="utf-8")))
     victims = [rows[i][0] for i in (2, 4)]
-    rows[2][6] = "BU99999999"  # valid BSN, unknown buurt: GX's unexpected_index_list carries the row's values
+    rows[2][rows[0].index("Buurtcode")] = "BU99999999"  # valid BSN, unknown buurt: GX's unexpected_index_list carries the row's values
     rows[4][0] = victims[1][:8] + str((int(victims[1][8]) + 1) % 10)  # BSN off by one digit
     with path.open("w", encoding="utf-8", newline="") as fh:
         csv.writer(fh, lineterminator="\n").writerows(rows)

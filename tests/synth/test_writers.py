@@ -48,3 +48,52 @@ def test_same_seed_gives_byte_identical_extracts(tmp_path):
         ha = hashlib.sha256((tmp_path / "a" / name).read_bytes()).hexdigest()
         hb = hashlib.sha256((tmp_path / "b" / name).read_bytes()).hexdigest()
         assert ha == hb, name
+
+
+BRP_HEADER = ["BSN", "Voornamen", "Geslachtsnaam", "Geboortedatum", "Huishoudnummer", "Straatnaam", "Postcode",
+              "Huisnummer", "Woonplaats", "Buurtcode"]
+
+
+def test_the_brp_extract_holds_names_and_the_address(sources):
+    """What the identity vault is filled from; the DDAS deliveries name the same street for the same address."""
+    import csv
+
+    from pipelines.synth.writers import STREETS
+
+    with (sources / "brp.csv").open(encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        rows = list(reader)
+    assert reader.fieldnames == BRP_HEADER
+    assert all(r["Voornamen"] and r["Geslachtsnaam"] for r in rows)
+    assert {r["Woonplaats"] for r in rows} == {"Hengelo"}
+    assert {r["Straatnaam"] for r in rows} <= set(STREETS) and len({r["Straatnaam"] for r in rows}) > 5
+    assert len({r["Voornamen"] for r in rows}) > 100  # one or two first names, varied
+    street = {(r["Postcode"], r["Huisnummer"]): r["Straatnaam"] for r in rows}
+    signals = [vs["client"] for f in sorted(sources.glob("vroegsignalen_*.json"))
+               for lev in json.loads(f.read_text(encoding="utf-8"))["leveringen"] for vs in lev["vroegsignalen"]]
+    assert signals and all(street[(c["Postcode"], c["Huisnummer"])] == c["Straatnaam"] for c in signals)
+
+
+# sha256 of each extract for GM0164, seed 11, scale 0.1, 2 months, as written before the BRP extract got names
+# and addresses: adding those columns drew nothing from the generator, so every other file kept its bytes
+UNCHANGED = {
+    "uitkeringen.csv": "19ceff7a8e0b41c6f2d81848ec64d3e3afc6501863dd7d464e4ca561157539a8",
+    "vroegsignalen_2026-09.json": "ee174adb3a1d96b367ffdde9b7cd6842c453b3c6a324e2298e7c356ddc4b13c7",
+    "vroegsignalen_2026-10.json": "974fbd86af867c09c69866f709f5f8bde97863af91da1f77fca5901436e70260",
+    "wmo.csv": "365b46bccd4968982f1974a1896d41603157982dfcd45d10cd4d087bf7d46a95",
+    "synth_manifest.json": "f67a600c7eee46efaf060035640f475b5fb140aa4021bfe8f12eb00f7059f1c1",
+}
+# and of the BRP extract's earlier columns, row by row
+BRP_EARLIER_COLUMNS = "55f79b74d0feb2dce6f4529848cc03fb5a0bf10add167bdba84c770f72676cd7"
+
+
+def test_the_other_extracts_and_the_earlier_brp_columns_are_unchanged(tmp_path):
+    import csv
+
+    synthesize(tmp_path, gemeente="GM0164", seed=11, scale=0.1, months=2)
+    got = {name: hashlib.sha256((tmp_path / name).read_bytes()).hexdigest() for name in UNCHANGED}
+    assert got == UNCHANGED
+    earlier = [c for c in BRP_HEADER if c not in ("Voornamen", "Straatnaam", "Woonplaats")]
+    with (tmp_path / "brp.csv").open(encoding="utf-8", newline="") as fh:
+        rows = [[r[c] for c in earlier] for r in csv.DictReader(fh)]
+    assert hashlib.sha256("\n".join(",".join(r) for r in rows).encode()).hexdigest() == BRP_EARLIER_COLUMNS
