@@ -283,8 +283,8 @@ def triage_cases(con: duckdb.DuckDBPyConnection, period: str, triage: LoadedTria
     for row in frame.itertuples(index=False):
         fired = [r.id for i, r in enumerate(rules) if getattr(row, f"r{i}")]
         rule = next(r for i, r in enumerate(rules) if getattr(row, f"r{i}"))  # the default always holds
-        team = team_of.get(row.buurtcode) if isinstance(row.buurtcode, str) else teams.teams.fallback
-        if team is None:
+        team = (team_of.get(row.buurtcode) if isinstance(row.buurtcode, str) else None) or teams.teams.fallback
+        if team is None:  # no buurt, or a buurt outside the gemeente: every buurt of it has a team
             unmapped += 1
             continue
         start = row.eerste_signaaldatum if terms.count_from == "signal_date" else bounds["period_end"]
@@ -295,8 +295,9 @@ def triage_cases(con: duckdb.DuckDBPyConnection, period: str, triage: LoadedTria
                     rule.id, fired))
     if unmapped:
         raise ConfigError([Problem(str(teams.path), teams.doc.line_of(("teams",)),
-                                   f"{unmapped} case(s) of {period} have no buurt in the BRP extract and teams.yaml "
-                                   "declares no `fallback` team for them")])
+                                   f"teams: {unmapped} case(s) of {period} are at an address without a buurt of "
+                                   f"{teams.teams.gemeente} (no buurt, or one of another gemeente) and there is no "
+                                   "`fallback` team for them")])
     result = pd.DataFrame(out, columns=["case_id", "period", "team", "action", "priority", "term", "deadline",
                                         "expires", "rule", "rules_fired"])
     con.execute("BEGIN TRANSACTION")

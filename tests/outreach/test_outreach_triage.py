@@ -185,6 +185,20 @@ def test_a_buurt_in_no_team_is_an_error_unless_there_is_a_fallback(tmp_path):
         "BU01640000": "centrum", "BU01640001": "noord", "BU01640100": "noord", "BU01640200": "centrum"}
 
 
+def test_a_case_outside_the_gemeentes_buurten_needs_the_fallback(tmp_path, config):
+    con = warehouse({"anna": "h1", "bert": "h2"}, {"h2": "BU03630000"})  # Amsterdam: not in Hengelo's teams
+    signal(con, "a", "anna", "Zorg", 100, "2026-10-05")
+    signal(con, "b", "bert", "Zorg", 100, "2026-10-06")
+    match_cases(con, "2026-10")
+    assert problems(triage_cases, con, "2026-10", *config, TERMS) == [
+        f"{config[1].path}:2: teams: 1 case(s) of 2026-10 are at an address without a buurt of GM0164 (no buurt, or "
+        "one of another gemeente) and there is no `fallback` team for them"]
+    assert rows(con, "case_triage") == []
+    fallback = load_teams(write(tmp_path, "teams2.yaml", TEAMS + "fallback: noord\n"))
+    triage_cases(con, "2026-10", config[0], fallback, TERMS)
+    assert {k: v[0] for k, v in triaged(con, "2026-10").items()} == {u("h1"): "centrum", u("h2"): "noord"}
+
+
 def test_team_codes_are_checked(tmp_path):
     p = write(tmp_path, "teams.yaml", TEAMS.replace("WK016401, WK016402", "WK016401, WK016400, WK016409, WK036300")
               + "fallback: centrun\n")
