@@ -222,11 +222,11 @@ def team_of_buurten(loaded: LoadedTeams, buurten: list[tuple[str, str]]) -> dict
     result: dict[str, str] = {}
     missing = []
     for buurt, wijk in sorted(buurten):
-        team = by_buurt.get(buurt) or by_wijk.get(wijk) or teams.fallback
-        if team is None:
+        chosen = by_buurt.get(buurt) or by_wijk.get(wijk) or teams.fallback
+        if chosen is None:
             missing.append(buurt)
         else:
-            result[buurt] = team
+            result[buurt] = chosen
     if missing:
         shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
         problems.append(Problem(where, doc.line_of(("teams",)),
