@@ -1,3 +1,4 @@
+# ruff: noqa  -- throw-away measurement script for /work/notes/charts.md, kept as run
 """Open a page in headless chromium (offline, like tests/test_browser.py) and time it."""
 import json, statistics, sys, time
 from playwright.sync_api import sync_playwright

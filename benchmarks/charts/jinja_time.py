@@ -1,3 +1,4 @@
+# ruff: noqa  -- throw-away measurement script for /work/notes/charts.md, kept as run
 import json, time, statistics, sys
 from pathlib import Path
 sys.path.insert(0, '/work/wt-charts')

@@ -1,3 +1,4 @@
+# ruff: noqa  -- throw-away measurement script for /work/notes/charts.md, kept as run
 """A page under the report's CSP with vega + vega-lite + vega-embed inlined and the specs inlined."""
 import json, sys
 variant, ast = sys.argv[1], sys.argv[2] == 'ast'

@@ -1,3 +1,4 @@
+# ruff: noqa  -- throw-away measurement script for /work/notes/charts.md, kept as run
 """Vega-lite specs for the gemeente view of the demo report (same charts as today's page):
 22 trend lines, the stacking bar chart, the UpSet chart, the choropleth map."""
 import json, re, sys

@@ -1,3 +1,4 @@
+# ruff: noqa  -- throw-away measurement script for /work/notes/charts.md, kept as run
 import json, statistics, sys
 from playwright.sync_api import sync_playwright
 N = int(sys.argv[2]) if len(sys.argv) > 2 else 10

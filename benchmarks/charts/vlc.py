@@ -1,3 +1,4 @@
+# ruff: noqa  -- throw-away measurement script for /work/notes/charts.md, kept as run
 import json, time, hashlib, statistics, sys
 t0 = time.perf_counter()
 import vl_convert as vlc

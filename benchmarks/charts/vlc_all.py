@@ -1,3 +1,4 @@
+# ruff: noqa  -- throw-away measurement script for /work/notes/charts.md, kept as run
 """Pre-render every chart the report can show (all 73 areas, 6 map figures) with vl-convert."""
 import json, time, hashlib, sys, re
 sys.argv = ['make_specs.py']; exec(open('/tmp/charts-proto/make_specs.py').read().split("gm = 'GM0164'")[0])
