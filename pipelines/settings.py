@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
+from privacy.vault import FIELDS as VAULT_FIELDS
+
 from pipelines.configfile import Strict, load_model
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -97,6 +99,19 @@ class Source(Strict):
                     "against one (expect_column_values_to_be_in_codelist) and a catalogue field offers its values")
     catalogue: dict[str, CatalogueEntry] = Field(
         default_factory=dict, description="what selections may read of this source, under which name")
+    identity: dict[str, str] = Field(
+        default_factory=dict,
+        description="names, address and contact details for the identity vault: vault field -> column header. Read "
+                    "only when some DPIA purpose allows signal_list; written only to the encrypted vault (privacy/"
+                    f"vault.py), never to the warehouse. Fields: {', '.join(VAULT_FIELDS)}")
+
+    @field_validator("identity")
+    @classmethod
+    def _vault_fields(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = [k for k in value if k not in VAULT_FIELDS]
+        if unknown:
+            raise ValueError(f"identity: unknown vault field(s) {', '.join(unknown)}; fields: {', '.join(VAULT_FIELDS)}")
+        return value
 
     @field_validator("file")
     @classmethod
@@ -276,6 +291,11 @@ class Settings(Strict):
     key_file: str = Field(
         default="~/.config/wijksignaal/pseudonym.key",
         description="pseudonymisation key; created on first use; must lie outside the repository and work dir",
+    )
+    vault_key_file: str = Field(
+        default="~/.config/wijksignaal/vault.key",
+        description="key of the identity vault (names and addresses for signal lists); created on first use; never "
+                    "the pseudonymisation key, outside the repository and the work directory",
     )
     achterstand_lookback_months: int = Field(
         default=3, ge=1, le=12, description="a household counts as in arrears if a vroegsignaal arrived in this many months up to the period end"
