@@ -102,6 +102,13 @@ def publish_task(settings_file: str, overrides: dict, cells, accounts: dict, lin
     return {"release_id": release.release_id, "folder": str(release.folder), "files": release.files}
 
 
+@task(name="outreach", cache_policy=NO_CACHE)
+def outreach_task(settings_file: str, overrides: dict) -> dict:
+    """Signal lists for wijkteams: counts come back, the lists stay in the work directory's outreach folder."""
+    with _to_prefect_logs():
+        return pipeline.stage_outreach(_run(settings_file, overrides))
+
+
 @task(name="collect", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=10,
       retry_condition_fn=lambda task, run, state: _is_oserror(state))
 def collect_task(folder: str, collect_dir: str, period: str) -> str:
@@ -182,4 +189,6 @@ def _stages(settings_file: str, overrides: dict) -> dict:
     linking = link_task(settings_file, overrides)
     cells = tabulate_task(settings_file, overrides)
     protected, protection = protect_task(settings_file, overrides, cells, accounts)
-    return publish_task(settings_file, overrides, protected, accounts, linking, protection)
+    result = publish_task(settings_file, overrides, protected, accounts, linking, protection)
+    outreach = outreach_task(settings_file, overrides)
+    return {**result, "outreach": {"lists": [{k: v for k, v in x.items() if k != "files"} for x in outreach["lists"]]}}

@@ -27,6 +27,7 @@ from pipelines.ingest.gates import evaluate as evaluate_gates
 from pipelines.ingest.readers import preflight
 from pipelines.link import link, load_buurten
 from pipelines.link.domains import Domains, load_domains
+from pipelines.outreach.lists import SIGNAL_LIST, run_outreach
 from pipelines.protect import other_definitions, protect
 from pipelines.publish import Release, publish, recover_and_verify
 from pipelines.publish.audit import build_audit
@@ -49,6 +50,7 @@ from privacy.dpia import DpiaRules
 from privacy.earlier import EarlierRelease, releases
 from privacy.pseudonymise import load_or_create_key, pads
 from privacy.redact import mask_file_name
+from privacy.vault import ensure_vault_key, read_vault_key, write_vault
 
 log = logging.getLogger("wijksignaal")
 
@@ -73,6 +75,28 @@ class Run:
         gates = load_contract(self.config_dir, self.sources.sources[source]).gates
         override = self.settings.quality_gates.get(source)
         return override.apply(gates) if override else gates
+
+    @property
+    def signal_lists(self) -> list[LoadedSelection]:
+        """The selections that ask for signal lists (the DPIA rules allowed each: rule D5)."""
+        return [s for s in self.selections if SIGNAL_LIST in s.selection.outputs]
+
+    @property
+    def vault_file(self) -> Path:
+        """The identity vault: names and addresses for signal lists, encrypted (privacy/vault.py)."""
+        return self.work_dir / "vault" / "identiteiten.duckdb"
+
+    @property
+    def vault_log(self) -> Path:
+        return self.work_dir / "vault" / "toegang.jsonl"
+
+    def vault_key(self, create: bool = True) -> bytes:
+        """The vault's own key: never the pseudonymisation key, outside the repository and the work directory."""
+        pseudonym_key = resolve(self.base, self.settings.key_file)
+        path = (resolve(self.base, self.settings.vault_key_file) if self.settings.vault_key_file
+                else pseudonym_key.with_name(pseudonym_key.stem + ".vault.key"))
+        where = dict(pseudonym_key_file=pseudonym_key, forbidden=[REPO_ROOT, self.work_dir])
+        return ensure_vault_key(path, **where) if create else read_vault_key(path, **where)
 
     @cached_property
     def catalogue(self) -> Catalogue:
@@ -227,12 +251,21 @@ def stage_ingest(run: Run, source: str) -> dict:
     gates = run.gates(source)
     con = run.connect()
     try:
+        spec = run.sources.sources[source]
+        identities = None
+        if spec.identity and run.signal_lists:  # names and addresses are read only for signal lists
+            key = run.vault_key()
+            run.vault_file.parent.mkdir(mode=0o700, exist_ok=True)
+
+            def identities(records):
+                log.info("%s: %d record(s) written to the identity vault", source,
+                         write_vault(run.vault_file, key, records))
         account, records = ingest_source(
-            con, source, run.sources.sources[source], run.sources_dir, run.config_dir, pads(run.key()),
+            con, source, spec, run.sources_dir, run.config_dir, pads(run.key()),
             {"buurten": run.buurten().buurtcode.tolist(), "peildatum": peildatum(run.period, run.settings.period)},
             run.settings.validation_chunk_rows, allowed=allowed_fields(run, source),
             newest_of=gates.period_coverage.column if gates.period_coverage
-            and gates.period_coverage.column != DELIVERY_PERIOD else None,
+            and gates.period_coverage.column != DELIVERY_PERIOD else None, identities=identities,
         )
     finally:
         con.close()
@@ -315,6 +348,11 @@ def stage_publish(run: Run, cells: pd.DataFrame, accounts: dict[str, dict], link
     return release
 
 
+def stage_outreach(run: Run) -> dict:
+    """Signal lists for wijkteams (outreach/lists.py), after the release: counts only come back."""
+    return run_outreach(run)
+
+
 @contextmanager
 def private_files(work_dir: Path, leave: Path | None = None):
     """Everything a run writes in its work directory (warehouse and its WAL, temporary files,
@@ -346,4 +384,6 @@ def _stages(run: Run) -> Release:
     linking = stage_link(run)
     tab = stage_tabulate(run)
     protected, protection = stage_protect(run, tab, accounts)
-    return stage_publish(run, protected, accounts, linking, protection)
+    release = stage_publish(run, protected, accounts, linking, protection)
+    stage_outreach(run)
+    return release

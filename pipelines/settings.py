@@ -8,9 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
-from privacy.vault import FIELDS as VAULT_FIELDS
-
 from pipelines.configfile import Strict, load_model
+from privacy.vault import FIELDS as VAULT_FIELDS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = REPO_ROOT / "config"
@@ -292,10 +291,11 @@ class Settings(Strict):
         default="~/.config/wijksignaal/pseudonym.key",
         description="pseudonymisation key; created on first use; must lie outside the repository and work dir",
     )
-    vault_key_file: str = Field(
-        default="~/.config/wijksignaal/vault.key",
+    vault_key_file: str | None = Field(
+        default=None,
         description="key of the identity vault (names and addresses for signal lists); created on first use; never "
-                    "the pseudonymisation key, outside the repository and the work directory",
+                    "the pseudonymisation key, outside the repository and the work directory; default: next to the "
+                    "pseudonymisation key, <its name>.vault.key",
     )
     achterstand_lookback_months: int = Field(
         default=3, ge=1, le=12, description="a household counts as in arrears if a vroegsignaal arrived in this many months up to the period end"

@@ -271,7 +271,7 @@ def _identity_records(con: duckdb.DuckDBPyConnection, table: str, ident: pa.Tabl
     con.register("identities", ident)
     try:
         return con.execute(
-            f'SELECT DISTINCT ON (l.pid) CAST(l.pid AS VARCHAR) AS pid, CAST(l.hid AS VARCHAR) AS hid, '
+            'SELECT DISTINCT ON (l.pid) CAST(l.pid AS VARCHAR) AS pid, CAST(l.hid AS VARCHAR) AS hid, '
             + ", ".join(f'i."{c}" AS "{c[len(IDENTITY_PREFIX):]}"' for c in ident.column_names if c != "_rid")
             + f' FROM "loading_{table}" l JOIN identities i USING (_rid) '
             'WHERE l._rid NOT IN (SELECT _rid FROM quarantined) ORDER BY l.pid, l._rid').fetch_arrow_table()

@@ -80,10 +80,10 @@ def test_output_not_allowed_for_the_purpose(tmp_path):
                            "allowed: buurt_tables"]
 
 
-def test_signal_list_is_reserved_even_where_the_purpose_allows_it(tmp_path):
+def test_signal_list_is_allowed_where_the_purpose_allows_it(tmp_path):
     p = write(tmp_path, purpose="vroeg-eropaf", outputs="signal_list", source="vroegsignalen", field="signaalpartner",
               value="Huur")
-    assert problems(p) == [f"{p}:10: DPIA rule D5 (uitvoer): output 'signal_list' is reserved for a later version of wijksignaal"]
+    assert load_selection(p, RULES).selection.outputs == ["signal_list"]
 
 
 def test_level_below_the_purposes_lowest_level(tmp_path):

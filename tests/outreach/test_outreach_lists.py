@@ -1,0 +1,175 @@
+"""The outreach stage end to end: signal lists per wijkteam from the identity vault, written
+owner-only outside the release; names and addresses nowhere else (bytes scanned)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import stat
+import zipfile
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import write_settings
+
+SELECTION = "verse-achterstand-zorg-energie"
+
+
+@pytest.fixture(scope="module")
+def listed(sources, key_file, tmp_path_factory):
+    from pipelines.pipeline import prepare, run_all
+
+    folder = tmp_path_factory.mktemp("lists")
+    settings = write_settings(folder, sources, key_file)
+    release = run_all(settings)
+    return {"release": release, "work": folder / "work", "run": prepare(settings), "settings": settings}
+
+
+@pytest.fixture(scope="module")
+def identities(sources) -> dict[str, set[str]]:
+    """The synthetic BRP's names and streets (values a scan must not find)."""
+    with (sources / "brp.csv").open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    first = {r["Voornamen"] for r in rows if len(r["Voornamen"]) >= 6}
+    return {"voornamen": first, "straten": {r["Straatnaam"] for r in rows},
+            "namen": {f"{r['Voornamen']} {r['Geslachtsnaam']}" for r in rows}, "bsn": {r["BSN"] for r in rows}}
+
+
+def _files(folder: Path) -> list[Path]:
+    return [p for p in folder.rglob("*") if p.is_file()]
+
+
+def test_each_team_gets_a_list_of_the_selections_cases(listed):
+    work, run = listed["work"], listed["run"]
+    summary = json.loads((work / "outreach" / "2026-10" / "summary.json").read_text(encoding="utf-8"))
+    (entry,) = summary["lists"]
+    assert entry["selection"] == SELECTION and entry["purpose"] == "vroeg-eropaf"
+    loaded = next(s for s in run.selections if s.selection.id == SELECTION)
+    members, params = loaded.members("2026-10")
+    con = duckdb.connect(str(work / "warehouse.duckdb"), read_only=True)
+    try:
+        expected = con.execute(f"SELECT count(*) FROM cases WHERE period = '2026-10' AND hid IN ({members})",
+                               params).fetchone()[0]
+        teams = dict(con.execute(f"SELECT t.team, count(*) FROM cases c JOIN case_triage t USING (case_id, period) "
+                                 f"WHERE c.period = '2026-10' AND c.hid IN ({members}) GROUP BY 1", params).fetchall())
+    finally:
+        con.close()
+    assert entry["cases"] == expected > 0
+    assert entry["by_team"] == dict(sorted(teams.items()))
+    folder = work / "outreach" / "2026-10" / SELECTION
+    assert sorted(p.name for p in folder.iterdir()) == sorted(f"{t}.{ext}" for t in teams for ext in ("html", "xlsx"))
+    for team, n in teams.items():
+        html = (folder / f"{team}.html").read_text(encoding="utf-8")
+        assert html.count('<tr class="p') == n
+
+
+def test_lists_are_owner_only_and_outside_the_release(listed):
+    work = listed["work"]
+    outreach = work / "outreach"
+    for p in [outreach, *outreach.rglob("*")]:
+        mode = stat.S_IMODE(p.stat().st_mode)
+        assert mode == (0o700 if p.is_dir() else 0o600), p
+    release_files = [p.name for p in _files(listed["release"].folder)]
+    assert not [n for n in release_files if n.endswith(".html") and n != "report.html"]
+
+
+def test_a_list_names_and_addresses_but_holds_no_bsn(listed, identities):
+    folder = listed["work"] / "outreach" / "2026-10" / SELECTION
+    text = "\n".join(p.read_text(encoding="utf-8") for p in folder.glob("*.html"))
+    assert any(n in text for n in identities["namen"])  # control: the scan below could find values
+    assert any(s in text for s in identities["straten"])
+    digits = set(re.findall(r"\b\d{9}\b", text))
+    for x in folder.glob("*.xlsx"):
+        with zipfile.ZipFile(x) as z:
+            digits |= {d for n in z.namelist() for d in re.findall(r"\b\d{9}\b", z.read(n).decode("utf-8", "replace"))}
+    assert not digits & identities["bsn"]
+
+
+def test_the_workbook_offers_the_ddas_choices(listed):
+    folder = listed["work"] / "outreach" / "2026-10" / SELECTION
+    with zipfile.ZipFile(sorted(folder.glob("*.xlsx"))[0]) as z:
+        sheet = z.read("xl/worksheets/sheet1.xml").decode("utf-8")
+        shared = z.read("xl/sharedStrings.xml").decode("utf-8")
+    assert sheet.count("<dataValidation ") == 5  # contactsoort, bereikt, resultaat, two dates
+    assert "Keuzelijsten!$A$2:$A$11" in sheet  # the 10 DDAS v1.2 contact kinds
+    assert "Niet opgepakt: herhaalde melding" in shared and "Huisbezoek" in shared
+
+
+def test_names_and_addresses_are_nowhere_but_in_the_vault_and_the_lists(listed, identities):
+    """The bytes of the warehouse (and its WAL), the release, quarantine, quality, ledger, the
+    vault's access log and the outreach summary: no synthetic first name, full name or street."""
+    work = listed["work"]
+    scanned = [p for p in _files(work) if not p.is_relative_to(work / "outreach" / "2026-10" / SELECTION)
+               and p.name != "identiteiten.duckdb"]
+    assert any(p.name == "warehouse.duckdb" for p in scanned) and any(p.name == "toegang.jsonl" for p in scanned)
+    needles = [v.encode() for v in identities["straten"] | identities["voornamen"]]
+    for p in scanned:
+        data = p.read_bytes()
+        assert not [n for n in needles if n in data], p
+
+
+def test_the_vault_is_encrypted_and_will_not_open_without_its_key(listed, identities):
+    vault = listed["work"] / "vault" / "identiteiten.duckdb"
+    data = vault.read_bytes()
+    assert not [s for s in identities["straten"] if s.encode() in data]
+    with pytest.raises(duckdb.Error):
+        duckdb.connect(str(vault), read_only=True).execute("SELECT count(*) FROM personen").fetchall()
+
+
+def test_every_opening_of_the_vault_is_logged_without_identities(listed):
+    lines = [json.loads(x) for x in (listed["work"] / "vault" / "toegang.jsonl").read_text(encoding="utf-8")
+             .splitlines()]
+    assert [(x["selection"], x["purpose"], x["action"]) for x in lines] == [
+        (SELECTION, "vroeg-eropaf", "opened"), (SELECTION, "vroeg-eropaf", "closed")]
+    assert lines[-1]["records_read"] > 0
+    text = json.dumps(lines)
+    assert not re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-", text)  # no pseudonym
+
+
+def test_no_list_and_no_vault_without_a_selection_that_asks_for_one(sources, key_file, tmp_path):
+    import shutil
+
+    from pipelines.pipeline import run_all
+    from pipelines.settings import SELECTIONS_DIR
+
+    selections = tmp_path / "selections"
+    shutil.copytree(SELECTIONS_DIR, selections)
+    path = selections / f"{SELECTION}.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("outputs: [buurt_tables, signal_list]",
+                                                             "outputs: [buurt_tables]"), encoding="utf-8")
+    settings = write_settings(tmp_path / "r", sources, key_file, selections_dir=selections)
+    run_all(settings)
+    work = tmp_path / "r" / "work"
+    assert not (work / "vault").exists() and not (work / "outreach").exists()
+
+
+def test_a_vault_opened_for_a_purpose_without_signal_list_is_refused_and_logged(listed):
+    from privacy.vault import VaultRefused, open_vault
+
+    run = listed["run"]
+    with pytest.raises(VaultRefused) as e:
+        open_vault(run.vault_file, run.vault_key(create=False), purpose_id="stapelingsmonitor",
+                   purpose_outputs=run.dpia.purposes["stapelingsmonitor"].allowed_outputs, selection="x",
+                   access_log=run.vault_log)
+    assert "signal_list" in str(e.value)
+    last = json.loads(run.vault_log.read_text(encoding="utf-8").splitlines()[-1])
+    assert (last["purpose"], last["action"]) == ("stapelingsmonitor", "refused")
+
+
+def test_an_earlier_month_run_again_publishes_but_makes_no_lists(listed, caplog):
+    """Lists of a month are made while it is the newest: matching an earlier month again would
+    change the cases the later lists were built on. The release is made; the lists are not, and
+    the log says why."""
+    import logging
+
+    from pipelines.pipeline import prepare, run_all, stage_outreach
+
+    release = run_all(listed["settings"], {"period": "2026-09"})
+    assert release.folder.exists()
+    assert not (listed["work"] / "outreach" / "2026-09").exists()
+    with caplog.at_level(logging.WARNING, logger="wijksignaal"):
+        result = stage_outreach(prepare(listed["settings"], {"period": "2026-09"}))
+    assert result["lists"] == [] and result["reason"].startswith("no signal lists for 2026-09: the cases of 2026-10")
+    assert result["reason"] in caplog.text
