@@ -39,6 +39,7 @@ from pipelines.settings import (
     REPO_ROOT,
     Gates,
     Settings,
+    Source,
     SourcesFile,
     load_contract,
     load_settings,
@@ -232,8 +233,16 @@ def source_ids(settings_file: Path | str, overrides: dict | None = None) -> tupl
 def stage_preflight(run: Run) -> dict[str, list[str]]:
     """Every source file exists and has its columns, checked before the warehouse is touched:
     a run that would stop halfway stops here instead."""
-    return {s: [mask_file_name(p.name) for p in preflight(s, run.sources.sources[s], run.sources_dir)]
+    return {s: [mask_file_name(p.name) for p in preflight(s, read_as(run, s), run.sources_dir)]
             for s in run.source_ids}  # a Prefect task result: file names with BSN-like digit runs masked
+
+
+def read_as(run: Run, source: str) -> Source:
+    """The source as this run reads it: with its identity columns when a selection asks for signal lists."""
+    spec = run.sources.sources[source]
+    if not (spec.identity and run.signal_lists):
+        return spec
+    return spec.model_copy(update={"columns": {**spec.columns, **{f"_identity_{k}": h for k, h in spec.identity.items()}}})
 
 
 def allowed_fields(run: Run, source: str) -> set[str]:

@@ -15,6 +15,7 @@ expressions), every value is a bound parameter, and text values that look like S
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -347,16 +348,54 @@ def facts(loaded: LoadedSelection) -> SelectionFacts:
 
 
 def load_selections(folder: Path, rules: DpiaRules, cat: Catalogue | None = None) -> list[LoadedSelection]:
-    """All selections in `folder`; every problem in every file is reported together."""
+    """All selections in `folder`, and for each that asks for signal lists its derived list
+    selection (list_selection); every problem in every file is reported together."""
     loaded, problems = [], []
     for path in sorted(folder.glob("*.yaml")):
         try:
             loaded.append(load_selection(path, rules, cat))
         except ConfigError as exc:
             problems.extend(exc.problems)
+    for s in list(loaded):
+        if SIGNAL_LIST in s.selection.outputs:
+            try:
+                loaded.append(list_selection(s, rules))
+            except ConfigError as exc:
+                problems.extend(exc.problems)
     if problems:
         raise ConfigError(problems)
     return loaded
+
+
+SIGNAL_LIST = "signal_list"
+LIST_SUFFIX = "-signaallijst"
+
+
+def list_selection(loaded: LoadedSelection, rules: DpiaRules) -> LoadedSelection:
+    """The public count of a signal list: the households of `loaded` that have a case this month,
+    i.e. a vroegsignaal dated in the reference month (outreach/cases.py groups exactly those into
+    cases, one per household). Written in the selection language, so that its definition is
+    published in audit.json and the register, its tables are protected with every other table
+    (privacy/relations.py relates it to the selection it narrows), and it is checked by the same
+    DPIA rules (it also reads vroegsignalen.signaaldatum)."""
+    s = loaded.selection
+    definition = s.model_dump(mode="json", by_alias=True, exclude_none=True)
+    definition.update(
+        id=f"{s.id}{LIST_SUFFIX}"[:61], title=f"{s.title}: op de signaallijst van deze maand",
+        description=(f"De huishoudens van de selectie '{s.id}' met een vroegsignaal met een signaaldatum in de "
+                     "peilmaand: de zaken op de signaallijsten van de wijkteams (één zaak per huishouden)."),
+        outputs=["buurt_tables"],
+        criteria={"all": [definition["criteria"], {"source": "vroegsignalen", "within_months": 1}]})
+    derived = parse_selection(definition, loaded.catalogue)
+    version = hashlib.sha256((loaded.version + LIST_SUFFIX).encode("utf-8")).hexdigest()
+    out = LoadedSelection(derived, loaded.path, version, loaded.catalogue)
+    broken = check_rules(facts(out), rules, rules.rulebook)
+    if broken:
+        doc = read_yaml(loaded.path)
+        line = doc.line_of(("outputs", s.outputs.index(SIGNAL_LIST)))
+        raise ConfigError([Problem(str(loaded.path), line, f"signal_list: the public count of the list (cases per area) "
+                                   f"{v}") for v in broken])
+    return out
 
 
 def json_schema(cat: Catalogue | None = None) -> str:

@@ -173,3 +173,43 @@ def test_an_earlier_month_run_again_publishes_but_makes_no_lists(listed, caplog)
         result = stage_outreach(prepare(listed["settings"], {"period": "2026-09"}))
     assert result["lists"] == [] and result["reason"].startswith("no signal lists for 2026-09: the cases of 2026-10")
     assert result["reason"] in caplog.text
+
+
+def test_the_release_publishes_the_lists_count_under_a_published_definition(listed):
+    """The public count of a list is a selection derived in the selection language (the
+    selection, and a vroegsignaal in the month), so audit.json publishes its definition and the
+    protection relates it to the selection it narrows; where it is published it equals the
+    cases on the lists."""
+    import pandas as pd
+
+    folder = listed["release"].folder
+    audit = json.loads((folder / "audit.json").read_text(encoding="utf-8"))
+    entry = next(s for s in audit["rules"]["selections"] if s["id"] == f"{SELECTION}-signaallijst")
+    assert entry["definition"]["criteria"]["all"] == [
+        next(s for s in audit["rules"]["selections"] if s["id"] == SELECTION)["definition"]["criteria"],
+        {"source": "vroegsignalen", "where": [], "within_months": 1}]
+    assert entry["dpia_rules_passed"] == [r["id"] for r in audit["rules"]["dpia"]["rulebook"]]
+    tables = pd.read_csv(folder / "tables.csv", dtype={"value": "Int64"}, keep_default_na=False,
+                         na_values={"value": [""]})
+    cells = tables[tables.table == f"selectie:{SELECTION}-signaallijst"]
+    assert set(cells.level) == {"gemeente", "wijk", "buurt"}
+    summary = json.loads((listed["work"] / "outreach" / "2026-10" / "summary.json").read_text(encoding="utf-8"))
+    by_buurt = {}
+    con = duckdb.connect(str(listed["work"] / "warehouse.duckdb"), read_only=True)
+    try:
+        by_buurt = dict(con.execute("SELECT c.buurtcode, count(*) FROM cases c JOIN case_triage t USING (case_id, period) "
+                                    "WHERE c.period = '2026-10' GROUP BY 1").fetchall())
+    finally:
+        con.close()
+    shown = cells[(cells.level == "buurt") & (cells.status == "published")]
+    assert len(shown) > 0
+    listed_per_buurt = {}
+    for team_file in (listed["work"] / "outreach" / "2026-10" / SELECTION).glob("*.html"):
+        for code in re.findall(r"buurt (BU\d{8})", team_file.read_text(encoding="utf-8")):
+            listed_per_buurt[code] = listed_per_buurt.get(code, 0) + 1
+    for row in shown.itertuples():
+        assert row.value == listed_per_buurt.get(row.area_code, 0), row.area_code
+        assert row.value <= by_buurt.get(row.area_code, 0)
+    total = cells[cells.level == "gemeente"].iloc[0]
+    if total.status == "published":
+        assert total.value == summary["lists"][0]["cases"]
