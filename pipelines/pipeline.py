@@ -285,7 +285,7 @@ def stage_link(run: Run) -> dict:
     con = run.connect()
     try:
         load_buurten(con, run.buurten())
-        return link(con, run.period, run.settings.achterstand_lookback_months, run.domains)
+        return link(con, run.period, run.settings.achterstand_lookback_months, run.domains, run.sources)
     finally:
         con.close()
 
