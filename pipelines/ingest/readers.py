@@ -28,8 +28,11 @@ Reading safely:
   the file, naming the line.
 * **DDAS JSON** is checked against the JSON Schema of the DDAS version it follows
   (`ddas.py`): a signal that breaks it is a rejected row (rule ``ddas-schema``), a
-  problem outside the signals refuses the file. DDAS v1.2 is recognised and checked but
-  not yet read: such a file is refused.
+  problem outside the signals refuses the file. Each signal is flattened with the field
+  paths sources.yaml declares for the file's own version (`Source.paths`: `columns` for
+  v0.9, `columns_by_version` for later ones), so months of v0.9 and v1.2 are read in one
+  run; a column a version does not give (a v0.9 file's postcode) is empty. A version the
+  declaration maps no paths for is recognised and checked, then refused.
 """
 
 from __future__ import annotations
