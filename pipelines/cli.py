@@ -37,7 +37,7 @@ def cmd_synth(args) -> int:
     from pipelines.synth import synthesize
 
     m = synthesize(Path(args.out), gemeente=args.gemeente, period=args.period, seed=args.seed, scale=args.scale,
-                   months=args.months)
+                   months=args.months, ddas_v12_from=args.ddas_v12_from, address_share=args.address_share)
     print(f"wrote {m['households']} households, {m['persons']} persons, {m['vroegsignalen']} vroegsignalen "
           f"for {m['gemeente']} to {args.out}")
     return 0
@@ -390,6 +390,11 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=20261001)
     s.add_argument("--scale", type=float, default=1.0, help="households per buurt x scale")
     s.add_argument("--months", type=int, default=12, help="months of vroegsignalen history")
+    s.add_argument("--ddas-v12-from", type=period_arg, default=None, metavar="YYYY-MM",
+                   help="write the vroegsignalen of this month and later as DDAS v1.2 (default: all v0.9)")
+    s.add_argument("--address-share", type=share_arg, default=0.3,
+                   help="with --ddas-v12-from: share of the v1.2 clients identified by postcode + huisnummer "
+                        "instead of BSN (default 0.3)")
     s.set_defaults(func=cmd_synth)
 
     r = sub.add_parser("run", help="run the flow on configured sources and publish a release")
@@ -503,6 +508,16 @@ def period_arg(value: str) -> str:
     if not PERIOD.match(value):
         raise argparse.ArgumentTypeError(f"'{value}' is not a month: use YYYY-MM with a month 01-12, e.g. 2026-10")
     return value
+
+
+def share_arg(value: str) -> float:
+    try:
+        share = float(value)
+    except ValueError:
+        share = -1.0
+    if not 0.0 <= share <= 1.0:
+        raise argparse.ArgumentTypeError(f"'{value}' is not a share: give a number from 0 to 1, e.g. 0.3")
+    return share
 
 
 def gemeente_arg(value: str) -> str:

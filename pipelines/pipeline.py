@@ -242,7 +242,8 @@ def read_as(run: Run, source: str) -> Source:
     spec = run.sources.sources[source]
     if not (spec.identity and run.signal_lists):
         return spec
-    return spec.model_copy(update={"columns": {**spec.columns, **{f"_identity_{k}": h for k, h in spec.identity.items()}}})
+    extra = {f"_identity_{k}": h for k, h in spec.identity.items() if h not in spec.columns.values()}
+    return spec.model_copy(update={"columns": {**spec.columns, **extra}})
 
 
 def allowed_fields(run: Run, source: str) -> set[str]:
@@ -327,7 +328,7 @@ def stage_link(run: Run) -> dict:
     con = run.connect()
     try:
         load_buurten(con, run.buurten())
-        return link(con, run.period, run.settings.achterstand_lookback_months, run.domains)
+        return link(con, run.period, run.settings.achterstand_lookback_months, run.domains, run.sources)
     finally:
         con.close()
 

@@ -15,6 +15,11 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = REPO_ROOT / "config"
 REFERENCE_DIR = CONFIG_DIR / "reference"
 SELECTIONS_DIR = REPO_ROOT / "selections"
+DDAS_SCHEMAS = {  # the DDAS versions wijksignaal knows, with their vendored JSON Schema
+    "0.9": REFERENCE_DIR / "ddas" / "json_schema_Uitwisselmodel.json",
+    "1.2": REFERENCE_DIR / "ddas" / "v1.2" / "json_schema_Uitwisselmodel.json",
+}
+DDAS_BASE_VERSION = "0.9"  # the version a DDAS source's `columns` map (and a file without later field names follows)
 
 CANONICAL_NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 PERIOD = re.compile(r"^(19|20)\d{2}-(0[1-9]|1[0-2])$")
@@ -27,6 +32,8 @@ LINK_KINDS = {
     "signal": "gepseudonimiseerd",
     "year": "alleen het geboortejaar wordt bewaard",
     "buurt": "bewaard (de buurt van het adres)",
+    "address": "gepseudonimiseerd (het adres als geheel: postcode, huisnummer en toevoeging samen; alleen als er "
+               "geen BSN is)",
 }
 """What a source's load SQL keeps of a link column (the register shows the text)."""
 
@@ -80,12 +87,19 @@ class Source(Strict):
     table: str = Field(pattern=r"^[a-z][a-z0-9_]{0,40}$", description="the warehouse table the source is loaded into")
     load: str = Field(description="the load SQL (pseudonymises; reads the staged rows as `staging`), relative to "
                                   "the config directory")
-    link: dict[str, Literal["pseudonym", "household", "signal", "year", "buurt"]] = Field(
+    link: dict[str, Literal["pseudonym", "household", "signal", "year", "buurt", "address"]] = Field(
         description="the columns read whatever the DPIA allows, because they place a row (person, household, buurt, "
                     "signal), and what the load SQL keeps of each: " + "; ".join(f"{k}: {v}" for k, v in LINK_KINDS.items()))
     columns: dict[str, str] = Field(
-        description="canonical column name -> column header in the file (CSV) or field path (JSON)"
+        description="canonical column name -> column header in the file (CSV) or field path (JSON; for DDAS: "
+                    f"the field paths of DDAS v{DDAS_BASE_VERSION})"
     )
+    columns_by_version: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description="DDAS only: per later DDAS version that is read, canonical column name -> field path in that "
+                    "version; the same names as `columns`, and optionally more (columns that only that version "
+                    "gives: empty in the rows of the other versions). A version not listed is recognised and "
+                    "checked against its schema, but not read")
     values: dict[str, dict[str, bool]] = Field(
         default_factory=dict,
         description="yes/no columns: canonical column name -> {value as written in the file: true or false}, e.g. "
@@ -132,17 +146,53 @@ class Source(Strict):
         return value
 
     @model_validator(mode="after")
+    def _versions(self) -> Source:
+        if self.columns_by_version and self.format != "ddas-json":
+            raise ValueError("columns_by_version: only a ddas-json source has versions")
+        for version, mapping in self.columns_by_version.items():
+            if version == DDAS_BASE_VERSION or version not in DDAS_SCHEMAS:
+                known = ", ".join(v for v in DDAS_SCHEMAS if v != DDAS_BASE_VERSION)
+                raise ValueError(f"columns_by_version: '{version}' is not a later DDAS version wijksignaal has the "
+                                 f"schema of ({known}; v{DDAS_BASE_VERSION} is what `columns` maps)")
+            missing = [c for c in self.columns if c not in mapping]
+            if missing:
+                raise ValueError(f"columns_by_version.{version}: map every column of `columns`; missing: "
+                                 f"{', '.join(missing)}")
+            for name in mapping:
+                if not CANONICAL_NAME.match(name):
+                    raise ValueError(f"columns_by_version.{version}: column name '{name}' must match "
+                                     f"{CANONICAL_NAME.pattern}")
+        return self
+
+    @property
+    def fields(self) -> list[str]:
+        """Every canonical column: those of `columns`, then those only a later DDAS version maps."""
+        out = list(self.columns)
+        for mapping in self.columns_by_version.values():
+            out += [c for c in mapping if c not in out]
+        return out
+
+    @property
+    def read_versions(self) -> tuple[str, ...]:
+        """The DDAS versions whose signals are read: the base version and those `columns_by_version` maps."""
+        return (DDAS_BASE_VERSION, *self.columns_by_version) if self.format == "ddas-json" else ()
+
+    def paths(self, version: str) -> dict[str, str]:
+        """Canonical column -> field path in a DDAS file of `version` (one of `read_versions`)."""
+        return dict(self.columns) if version == DDAS_BASE_VERSION else dict(self.columns_by_version[version])
+
+    @model_validator(mode="after")
     def _values_of_mapped_columns(self) -> Source:
         for column, mapping in self.values.items():
-            if column not in self.columns:
+            if column not in self.fields:
                 raise ValueError(f"values.{column}: '{column}' is not a column of this source; columns: "
-                                 f"{', '.join(self.columns)}")
+                                 f"{', '.join(self.fields)}")
             if set(mapping.values()) != {True, False}:
                 raise ValueError(f"values.{column}: map at least one value to true and one to false")
         for column in self.link:
-            if column not in self.columns:
+            if column not in self.fields:
                 raise ValueError(f"link.{column}: '{column}' is not a column of this source; columns: "
-                                 f"{', '.join(self.columns)}")
+                                 f"{', '.join(self.fields)}")
         if "bsn" not in self.link and "huishouden_id" not in self.link:
             raise ValueError("link: a source must be linked to persons (bsn) or households (huishouden_id)")
         return self

@@ -20,13 +20,14 @@ import pyarrow.compute as pc
 
 from pipelines.ingest.contracts import ContractOutcome, RuleResult, validate
 from pipelines.ingest.readers import FileInfo, RawSource, Rejected, read_source
-from pipelines.settings import LINK_KINDS, Contract, Source, load_contract
+from pipelines.settings import LINK_KINDS, POPULATION_TABLE, Contract, Source, load_contract
 from privacy.pseudonymise import Pads, install_sql_macro
 
 log = logging.getLogger("wijksignaal.ingest")
 
 QUARANTINE_COLUMNS = ["source", "file", "row", "rule", "column", "message"]
 PARAMETER = re.compile(r"\$([a-z_]+)")
+ADDRESS_KEY_SQL = (Path(__file__).parent / "address_key.sql").read_text(encoding="utf-8")
 
 
 class AccountingError(Exception):
@@ -87,6 +88,7 @@ def _load(con: duckdb.DuckDBPyConnection, source: Source, query: str, pads: Pads
     """Pseudonymise the rows into TEMP table `loading_<table>`: a temporary table lives in
     memory (spilling to the work directory's tmp/ at most), never in the warehouse file."""
     install_sql_macro(con)
+    con.execute(ADDRESS_KEY_SQL)
     con.register("staging", staging)
     try:
         con.execute(f'CREATE OR REPLACE TEMP TABLE "loading_{source.table}" AS ' + query,
@@ -97,7 +99,7 @@ def _load(con: duckdb.DuckDBPyConnection, source: Source, query: str, pads: Pads
 
 
 # the pseudonym column a load gives for each pseudonymised link column
-PSEUDONYM_OF = {"pseudonym": "pid", "household": "hid", "signal": "sid"}
+PSEUDONYM_OF = {"pseudonym": "pid", "household": "hid", "signal": "sid", "address": "aid"}
 
 
 class LoadSqlError(Exception):
@@ -127,7 +129,7 @@ def loaded_columns(name: str, source: Source, allowed: set[str]) -> list[tuple[s
     Every other column is read only when some DPIA purpose allows its field, and kept as read."""
     keep = set(source.link) | allowed
     return [(c, LINK_KINDS[source.link[c]] if c in source.link else "bewaard" if c in keep else None)
-            for c in source.columns]
+            for c in source.fields]
 
 
 def only_allowed(name: str, source: Source, contract: Contract, allowed: set[str] | None
@@ -138,13 +140,16 @@ def only_allowed(name: str, source: Source, contract: Contract, allowed: set[str
     if allowed is None:
         return source, contract, []
     keep = set(source.link) | allowed
-    unread = [c for c in source.columns if c not in keep]
+    unread = [c for c in source.fields if c not in keep]
     source = source.model_copy(update={"columns": {c: h for c, h in source.columns.items() if c in keep},
+                                       "columns_by_version": {v: {c: p for c, p in m.items() if c in keep}
+                                                              for v, m in source.columns_by_version.items()},
                                        "values": {c: m for c, m in source.values.items() if c in keep}})
     contract = contract.model_copy(update={"expectations": [  # a rule over two columns needs both read
         e for e in contract.expectations
         if e.column in keep and all(v in keep or v.startswith("_") for k, v in e.kwargs.items()
-                                    if k in ("on_or_after", "on_or_before"))]})
+                                    if k in ("on_or_after", "on_or_before"))
+        and all(c in keep for c in e.kwargs.get("or_filled_in", []))]})
     return source, contract, unread
 
 
@@ -196,9 +201,14 @@ def ingest_source(
     full = load_contract(config_dir, source)
     source, contract, unread = only_allowed(name, source, full, allowed)
     identity = {f"{IDENTITY_PREFIX}{k}": h for k, h in source.identity.items()} if identities else {}
-    raw = read_source(name, source.model_copy(update={"columns": {**source.columns, **identity}}), sources_dir)
-    ident = raw.table.select(["_rid", *identity]) if identity else None
-    raw.table = raw.table.drop_columns(list(identity))
+    mapped = {h: c for c, h in source.columns.items()}  # a header read already (the address) is not read twice
+    extra = {c: h for c, h in identity.items() if h not in mapped}
+    raw = read_source(name, source.model_copy(update={"columns": {**source.columns, **extra}}), sources_dir)
+    ident = None
+    if identity:
+        ident = pa.table({"_rid": raw.table["_rid"],
+                          **{c: raw.table[c if c in extra else mapped[h]] for c, h in identity.items()}})
+        raw.table = raw.table.drop_columns(list(extra))
     t1 = time.perf_counter()
     log.info("%s: read %d rows from %d file(s) in %.1f s", name, raw.rows_read, len(raw.files), t1 - t0)
     table = source.table
@@ -223,7 +233,11 @@ def ingest_source(
     finally:
         con.unregister("quarantined")
         con.execute(f'DROP TABLE IF EXISTS "loading_{table}"')
-    loaded, unparsed = con.execute(f'SELECT count(*), count(*) FILTER (WHERE pid IS NULL) FROM "{table}"').fetchone()
+    # every row is placed: by its person or, in a source with an address link (a DDAS v1.2 client without BSN), by
+    # its address; the BRP's persons always by their BSN (their address only serves to link such signals)
+    placed = "coalesce(pid, aid)" if "address" in source.link.values() and table != POPULATION_TABLE else "pid"
+    loaded, unparsed = con.execute(f'SELECT count(*), count(*) FILTER (WHERE {placed} IS NULL) FROM "{table}"'
+                                   ).fetchone()
     if unparsed:
         raise AccountingError(f"source '{name}': {unparsed} row(s) passed the contract but could not be "
                               "pseudonymised; nothing is published")

@@ -43,7 +43,7 @@ import pandas as pd
 import pyarrow as pa
 from great_expectations.data_context.types.base import ProgressBarsConfig
 
-from pipelines.ingest.expectations import CUSTOM, PAIR, register_codelists
+from pipelines.ingest.expectations import CUSTOM, MULTI, PAIR, register_codelists
 from pipelines.ingest.readers import READER_COLUMNS
 from pipelines.settings import Contract, Expectation, Source
 
@@ -144,10 +144,22 @@ def _pair_columns(contract: Contract, e, source: Source, kwargs: dict) -> dict:
         raise ContractError(f"contract '{contract.source}', rule {e.rule}: give exactly one of "
                             f"{', '.join(ORDER)} (the other column of the pair)")
     other = kwargs.pop(given[0])
-    if other not in source.columns and other not in READER_COLUMNS[source.format]:
+    if other not in source.fields and other not in READER_COLUMNS[source.format]:
         raise ContractError(f"contract '{contract.source}', rule {e.rule}: column '{other}' is not in sources.yaml")
     earlier, later = (other, e.column) if given[0] == "on_or_after" else (e.column, other)
     return {"column_A": earlier, "column_B": later}
+
+
+def _other_columns(contract: Contract, e, source: Source, kwargs: dict) -> list[str]:
+    """The other columns of a rule over several (``or_filled_in: [postcode, huisnummer]``)."""
+    others = kwargs.pop(MULTI[e.expect], None)
+    if not isinstance(others, list) or not others or not all(isinstance(c, str) for c in others):
+        raise ContractError(f"contract '{contract.source}', rule {e.rule}: give {MULTI[e.expect]} as a list of "
+                            "column names")
+    for c in others:
+        if c not in source.fields:
+            raise ContractError(f"contract '{contract.source}', rule {e.rule}: column '{c}' is not in sources.yaml")
+    return others
 
 
 def with_own_codes(source: Source, codelists: dict[str, Any]) -> dict[str, Any]:
@@ -165,7 +177,7 @@ def build_expectations(contract: Contract, source: Source, codelists: dict[str, 
         if cls is None:
             raise ContractError(f"contract '{contract.source}', rule {e.rule}: expectation '{e.expect}' is not allowed; "
                                 f"allowed: {', '.join(sorted(ALLOWED))}")
-        if e.column not in source.columns:
+        if e.column not in source.fields:
             raise ContractError(f"contract '{contract.source}', rule {e.rule}: column '{e.column}' is not in sources.yaml")
         kwargs = dict(e.kwargs)
         if e.expect == "expect_column_values_to_be_in_codelist" and kwargs.get("codelist") not in codelists:
@@ -187,6 +199,9 @@ def build_expectations(contract: Contract, source: Source, codelists: dict[str, 
         try:
             if e.expect in PAIR:
                 expectation = cls(**_pair_columns(contract, e, source, kwargs), meta={"rule": e.rule}, **kwargs)
+            elif e.expect in MULTI:
+                expectation = cls(column_list=[e.column, *_other_columns(contract, e, source, kwargs)],
+                                  meta={"rule": e.rule}, **kwargs)
             else:
                 expectation = cls(column=e.column, meta={"rule": e.rule}, **kwargs)
         except ContractError:
@@ -198,6 +213,8 @@ def build_expectations(contract: Contract, source: Source, codelists: dict[str, 
 
 
 def _columns(expectation) -> list[str]:
+    if hasattr(expectation, "column_list"):
+        return list(expectation.column_list)
     if hasattr(expectation, "column_A"):
         return [expectation.column_A, expectation.column_B]
     return [expectation.column]

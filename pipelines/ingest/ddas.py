@@ -37,13 +37,11 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from pipelines.settings import REFERENCE_DIR
+from pipelines.settings import DDAS_BASE_VERSION, DDAS_SCHEMAS
 
-SCHEMA_FILES = {
-    "0.9": REFERENCE_DIR / "ddas" / "json_schema_Uitwisselmodel.json",
-    "1.2": REFERENCE_DIR / "ddas" / "v1.2" / "json_schema_Uitwisselmodel.json",
-}
-READ_VERSIONS = ("0.9",)  # versions whose signals are mapped to the source's columns
+SCHEMA_FILES = DDAS_SCHEMAS
+# Which versions are *read* (mapped to the source's columns) is the source's declaration:
+# sources.yaml `columns` (v0.9) and `columns_by_version` (Source.read_versions).
 
 FORMAT_CHECKER = Draft202012Validator.FORMAT_CHECKER
 # jsonschema asserts a format only if its checker is installed (date-time needs
@@ -124,7 +122,25 @@ def detect_version(doc: dict) -> tuple[str, str]:
     if first:
         (version, path), = first.items()
         return version, f"field {path}"
-    return "0.9", "no field name of a later version"
+    return DDAS_BASE_VERSION, "no field name of a later version"
+
+
+def unknown_paths(version: str, paths: dict[str, str]) -> list[tuple[str, str]]:
+    """(column, path) of the mapped field paths that name no property of a vroegsignaal in
+    the version's schema (a typo in sources.yaml would otherwise read as an empty column)."""
+    root = schema(version).raw["properties"]["leveringen"]["items"]["properties"]["vroegsignalen"]["items"]
+    out = []
+    for column, path in paths.items():
+        node = root
+        for part in path.split("."):
+            props = node.get("properties", {}) if isinstance(node, dict) else {}
+            if part not in props:
+                out.append((column, path))
+                break
+            node = props[part]
+            while isinstance(node, dict) and "$ref" in node and "properties" not in node:
+                node = schema(version).raw["$defs"][node["$ref"].rsplit("/", 1)[-1]]
+    return out
 
 
 # -- schema ------------------------------------------------------------------------------------------------------

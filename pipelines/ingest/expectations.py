@@ -15,6 +15,9 @@
 * ``expect_column_pair_dates_to_be_in_order``: row by row, the date in ``column_A`` is on
   or before the date in ``column_B`` (ingangsdatum <= einddatum); rows where either is
   empty or not a date are left to the other rules.
+* ``expect_column_values_to_be_filled_in_or_others``: row by row, the rule's column is
+  filled in, or every column of ``or_filled_in`` is (a DDAS client identified by its BSN
+  or by postcode and huisnummer); empty or blank text is not filled in.
 * ``expect_column_values_to_be_in_codelist``: values are in a named code list (the
   12,005 CBS buurtcodes, say) registered in `CODELISTS` for the run. GX's own
   ``in_set`` would carry the whole list in its configuration and deep-copy it for every
@@ -34,11 +37,17 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from great_expectations.execution_engine import PandasExecutionEngine
-from great_expectations.expectations.expectation import ColumnMapExpectation, ColumnPairMapExpectation
+from great_expectations.expectations.expectation import (
+    ColumnMapExpectation,
+    ColumnPairMapExpectation,
+    MulticolumnMapExpectation,
+)
 from great_expectations.expectations.metrics import ColumnMapMetricProvider, column_condition_partial
 from great_expectations.expectations.metrics.map_metric_provider import (
     ColumnPairMapMetricProvider,
+    MulticolumnMapMetricProvider,
     column_pair_condition_partial,
+    multicolumn_condition_partial,
 )
 
 BSN_WEIGHTS = np.array([9, 8, 7, 6, 5, 4, 3, 2, -1], dtype=np.int32)
@@ -239,7 +248,33 @@ class ExpectColumnPairDatesToBeInOrder(ColumnPairMapExpectation):
     success_keys: ClassVar[tuple] = ("column_A", "column_B", "format", "ignore_row_if", "mostly")
 
 
+def filled_in(frame: pd.DataFrame) -> np.ndarray:
+    """Boolean array: the first column is filled in (not null, not blank), or all the others are."""
+    given = [pc.fill_null(pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(_arrow(frame[c]))), 0), False)
+             .to_numpy(zero_copy_only=False) for c in frame.columns]
+    return given[0] | np.logical_and.reduce(given[1:]) if len(given) > 1 else given[0]
+
+
+class MulticolumnFilledInOrOthers(MulticolumnMapMetricProvider):
+    condition_metric_name = "multicolumn_values.filled_in_or_others"
+    condition_domain_keys = ("batch_id", "table", "column_list", "row_condition", "condition_parser", "ignore_row_if")
+
+    @multicolumn_condition_partial(engine=PandasExecutionEngine)
+    def _pandas(cls, column_list, **kwargs):
+        return pd.Series(filled_in(column_list), index=column_list.index)
+
+
+class ExpectColumnValuesToBeFilledInOrOthers(MulticolumnMapExpectation):
+    """Row by row, the first column of `column_list` is filled in, or all the others are;
+    no row is skipped (a row with every column empty is the one to find)."""
+
+    ignore_row_if: str = "never"
+    map_metric: ClassVar[str] = "multicolumn_values.filled_in_or_others"
+    success_keys: ClassVar[tuple] = ("column_list", "ignore_row_if", "mostly")
+
+
 CUSTOM = {
+    "expect_column_values_to_be_filled_in_or_others": ExpectColumnValuesToBeFilledInOrOthers,
     "expect_column_values_to_be_in_codelist": ExpectColumnValuesToBeInCodelist,
     "expect_column_values_to_be_valid_bsn": ExpectColumnValuesToBeValidBsn,
     "expect_column_values_to_be_valid_dates": ExpectColumnValuesToBeValidDates,
@@ -248,3 +283,4 @@ CUSTOM = {
     "expect_column_pair_dates_to_be_in_order": ExpectColumnPairDatesToBeInOrder,
 }
 PAIR = {"expect_column_pair_dates_to_be_in_order"}  # expectations over two columns of a row
+MULTI = {"expect_column_values_to_be_filled_in_or_others": "or_filled_in"}  # over several: the kwarg naming the others

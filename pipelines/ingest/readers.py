@@ -28,8 +28,11 @@ Reading safely:
   the file, naming the line.
 * **DDAS JSON** is checked against the JSON Schema of the DDAS version it follows
   (`ddas.py`): a signal that breaks it is a rejected row (rule ``ddas-schema``), a
-  problem outside the signals refuses the file. DDAS v1.2 is recognised and checked but
-  not yet read: such a file is refused.
+  problem outside the signals refuses the file. Each signal is flattened with the field
+  paths sources.yaml declares for the file's own version (`Source.paths`: `columns` for
+  v0.9, `columns_by_version` for later ones), so months of v0.9 and v1.2 are read in one
+  run; a column a version does not give (a v0.9 file's postcode) is empty. A version the
+  declaration maps no paths for is recognised and checked, then refused.
 """
 
 from __future__ import annotations
@@ -417,20 +420,26 @@ def _read_ddas_file(name: str, path: Path, source: Source) -> tuple[pa.Table, li
     if found.file:
         raise SourceFileError(name, path, f"does not follow the DDAS v{version} schema "
                               f"({len(found.file)} problem(s) outside the signals): {ddas.join_problems(found.file)}")
-    if version not in ddas.READ_VERSIONS:
+    if version not in source.read_versions:
         total = sum(len(lev.get("vroegsignalen") or []) for lev in doc["leveringen"])
         checked = (f"{total} signal(s), {len(found.signals)} not following the schema" if found.signals
                    else f"{total} signal(s), all following the schema")
+        read = " or ".join(f"v{v}" for v in source.read_versions)
         raise SourceFileError(
             name, path, f"follows DDAS v{version} (recognised by its {why}; checked against the v{version} schema: "
-            f"{checked}). DDAS v{version} is recognised but not yet read: deliver DDAS v0.9, or wait for the "
-            f"wijksignaal release that maps v{version} to the vroegsignalen columns")
+            f"{checked}). DDAS v{version} is recognised but not read: sources.yaml maps no field paths of v{version} "
+            f"(columns_by_version) to the {name} columns; deliver DDAS {read}, or add them")
+    unknown = ddas.unknown_paths(version, source.paths(version))
+    if unknown:
+        raise SourceFileError(name, path, f"follows DDAS v{version}, but sources.yaml maps column(s) to field paths "
+                              f"that the v{version} schema's vroegsignaal does not have: "
+                              + ", ".join(f"{c} ({p!r})" for c, p in unknown))
     try:
         delivered = _delivery_date(doc, source)
     except ValueError as exc:
         raise SourceFileError(name, path, str(exc)) from None
     shown = mask_file_name(path.name)
-    paths = {k: v.split(".") for k, v in source.columns.items()}
+    paths = {k: v.split(".") for k, v in source.paths(version).items()}  # this file's version's paths
     records: list[dict] = []
     rows: list[int] = []
     rejected: list[Rejected] = []
@@ -444,7 +453,7 @@ def _read_ddas_file(name: str, path: Path, source: Source) -> tuple[pa.Table, li
                 continue
             records.append(_flatten_signal(signal, paths))
             rows.append(n)
-    schema = pa.schema([(k, pa.string()) for k in source.columns])
+    schema = pa.schema([(k, pa.string()) for k in source.fields])  # a column this version lacks: null
     table = pa.Table.from_pylist(records, schema=schema) if records else schema.empty_table()
     table = table.append_column("_aanleverdatum", pa.array([delivered] * len(rows), type=pa.string()))
     return table.append_column("_row", pa.array(rows, type=pa.int64())), rejected, _period_end(doc)

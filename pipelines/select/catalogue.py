@@ -45,6 +45,9 @@ class SourceFields:
     # implicit fields read by time rules (DPIA must allow them too)
     period_fields: tuple[str, ...] = ()  # read by `active` / `duration_months`
     window_field: str | None = None  # read by `within_months`
+    # the rows carry their household (`hid`, set by the link stage: a source with an address link, whose rows
+    # may have no person); else a row's household is its person's
+    placed_by_address: bool = False
 
     @property
     def population(self) -> bool:
@@ -66,8 +69,11 @@ def catalogue_of(sources: SourcesFile) -> Catalogue:
                 values = tuple(sources.codelists()[f.codes]) if f.codes else ()
                 labels = tuple(sources.codelist_labels(f.codes).items()) if f.codes else ()
                 fields[fname] = Field(fname, f.kind, f.sql or f't."{fname}"', f.description, values, labels)
-            out[entry] = SourceFields(entry, spec.table or source.table, spec.description, spec.person_column, fields,
-                                      name, tuple(spec.period_fields), spec.window_field)
+            table = spec.table or source.table
+            out[entry] = SourceFields(entry, table, spec.description, spec.person_column, fields,
+                                      name, tuple(spec.period_fields), spec.window_field,
+                                      table == source.table and table != "persons"
+                                      and "address" in source.link.values())
     return out
 
 

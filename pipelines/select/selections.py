@@ -238,10 +238,14 @@ class Criterion(Strict):
         where = " AND ".join(conds) or "TRUE"
         if spec.population:  # person rows carry their household
             key, inner, frm = ("t.hid", "h.hid", "persons t") if unit == "huishouden" else ("t.pid", "p.pid", "persons t")
+        elif unit == "huishouden" and spec.placed_by_address:  # rows carry their household (link stage)
+            key, inner, frm = "t.hid", "h.hid", f'"{spec.table}" t'
         elif unit == "huishouden":
             key, inner, frm = "pp.hid", "h.hid", f'"{spec.table}" t JOIN persons pp ON pp.pid = t.pid'
-        else:
+        else:  # a row without a person (a client identified by address only) counts for no person
             key, inner, frm = "t.pid", "p.pid", f'"{spec.table}" t'
+        if spec.placed_by_address:  # a NULL key in the IN list would make a NOT around it unknown for everyone
+            where = f"{key} IS NOT NULL AND {where}"
         params.append(count.value)
         return f"({inner} IN (SELECT {key} FROM {frm} WHERE {where} GROUP BY {key} HAVING {counted} {count.op} ?))"
 

@@ -6,7 +6,8 @@
                         only the identity vault, privacy/vault.py, may hold them)
 * ``uitkeringen.csv``   benefits-system export: ``;``-separated, decimal comma, cp1252,
                         dates as dd-mm-jjjj, Ja/Nee flags
-* ``vroegsignalen_<YYYY-MM>.json``  one DDAS v0.9 delivery per month
+* ``vroegsignalen_<YYYY-MM>.json``  one DDAS v0.9 delivery per month (optionally DDAS v1.2
+                        from a given month on, part of its clients identified by address)
 * ``wmo.csv``           Wmo allocations (iWmo 301 content), UTF-8
 """
 
@@ -134,8 +135,23 @@ def write_wmo(pop: Population, out: Path) -> Path:
     return path
 
 
-def write_ddas(pop: Population, out: Path, rng: np.random.Generator) -> list[Path]:
-    """One DDAS v0.9 `Uitwisselmodel` file per month, a `levering` per gemeente."""
+def by_address(person: np.ndarray, share: float) -> np.ndarray:
+    """Which persons a v1.2 delivery identifies by postcode + huisnummer rather than BSN:
+    `share` of them, fixed per person (a hash of the person's number, so every month agrees
+    and no draw of the generator's random stream is used: the v0.9 output stays the same)."""
+    h = (person.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(40)
+    return h.astype(np.float64) / float(1 << 24) < share
+
+
+def _client_v12(bsn: str, postcode: str, nr: str, address: bool) -> dict:
+    """A DDAS v1.2 client: by BSN alone, or by postcode + huisnummer (schema oneOf); no names, no street."""
+    return {"postcode": postcode, "huisnummer": nr} if address else {"burgerservicenummer": bsn}
+
+
+def write_ddas(pop: Population, out: Path, rng: np.random.Generator, v12_from: str | None = None,
+               address_share: float = 0.3) -> list[Path]:
+    """One DDAS `Uitwisselmodel` file per month, a `levering` per gemeente: v0.9, or from month
+    `v12_from` (YYYY-MM) on v1.2, with `address_share` of the clients identified by address."""
     vs, p, h, b = pop.vroegsignalen, pop.persons, pop.households, pop.buurten
     person = vs.person.to_numpy()
     hh = vs.hh.to_numpy()
@@ -144,6 +160,7 @@ def write_ddas(pop: Population, out: Path, rng: np.random.Generator) -> list[Pat
     initials = np.array(list("ABCDEFGHIJKLMNOPRSTWY"))[rng.integers(0, 21, len(vs))]
     street = np.array(STREETS)[street_of(buurt, h.huisnummer.to_numpy()[hh])]
     month_of = vs.month.to_numpy()
+    address = by_address(person, address_share)
     fields = zip(
         vs.seq.tolist(), vs.crisissignaal.tolist(), vs.warme_overdracht.tolist(), vs.bedrag.tolist(),
         vs.ontstaansdatum.dt.strftime("%Y-%m-%d").tolist(), vs.signaaldatum.dt.strftime("%Y-%m-%d").tolist(),
@@ -151,17 +168,20 @@ def write_ddas(pop: Population, out: Path, rng: np.random.Generator) -> list[Pat
         p.birth_date.to_numpy()[person].astype("datetime64[D]").astype(str).tolist(),
         h.postcode.to_numpy()[hh].tolist(), h.huisnummer.to_numpy()[hh].astype(str).tolist(),
         b.gemeentenaam.to_numpy()[buurt].tolist(), b.gemeentecode.to_numpy()[buurt].tolist(),
-        street.tolist(), surname.tolist(), initials.tolist(), month_of.tolist(),
+        street.tolist(), surname.tolist(), initials.tolist(), month_of.tolist(), address.tolist(),
     )
     by_month: dict[str, dict[str, list]] = {m: {} for m in pop.months}
     for (seq, crisis, warm, bedrag, ontstaan, signaal, partner, bsn, birth, postcode, nr, plaats, gm, straat,
-         sn, ini, month) in fields:
-        prefix, name = SURNAMES[sn]
-        client = {"Burgerservicenummer": bsn, "Voorletters": ini + "."}
-        if prefix:
-            client["Voorvoegsel"] = prefix
-        client.update(Achternaam=name, Geboortedatum=birth, Straatnaam=straat, Postcode=postcode, Huisnummer=nr,
-                      Plaatsnaam=plaats)
+         sn, ini, month, by_adr) in fields:
+        if v12_from is not None and month >= v12_from:
+            client = _client_v12(bsn, postcode, nr, by_adr)
+        else:
+            prefix, name = SURNAMES[sn]
+            client = {"Burgerservicenummer": bsn, "Voorletters": ini + "."}
+            if prefix:
+                client["Voorvoegsel"] = prefix
+            client.update(Achternaam=name, Geboortedatum=birth, Straatnaam=straat, Postcode=postcode, Huisnummer=nr,
+                          Plaatsnaam=plaats)
         by_month[month].setdefault(gm, []).append(
             {
                 "ID": f"VS-{month[:4]}-{seq:08d}",
@@ -180,6 +200,9 @@ def write_ddas(pop: Population, out: Path, rng: np.random.Generator) -> list[Pat
     for month in pop.months:
         start = pd.Period(month, freq="M")
         per_gm = by_month[month]
+        v12 = v12_from is not None and month >= v12_from
+        organisation = ("aanleverendeOrganisatie", "contactpersonen") if v12 else \
+            ("aanleverende_organisatie", "contactpersoonen")  # v0.9 spells it so
         doc = {
             "codeGegevensleverancier": "WIJKSIGNAAL-SYNTH",
             "startdatumLevering": str(start.start_time.date()),
@@ -189,9 +212,9 @@ def write_ddas(pop: Population, out: Path, rng: np.random.Generator) -> list[Pat
                 {
                     "teller": n,
                     "gemeentecode": gm[2:],
-                    "aanleverende_organisatie": {
+                    organisation[0]: {
                         "naam": f"Gemeente {gm_names[gm]}",
-                        "contactpersoonen": [{"naam": "Team Vroegsignalering", "functietitel": "Synthetische testlevering"}],
+                        organisation[1]: [{"naam": "Team Vroegsignalering", "functietitel": "Synthetische testlevering"}],
                     },
                     "vroegsignalen": per_gm[gm],
                 }

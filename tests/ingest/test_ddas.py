@@ -108,17 +108,32 @@ def test_leveringen_that_differ_only_in_their_signals_are_not_duplicates(sources
     assert read(sources_copy).rejected == []
 
 
-def test_a_v12_file_is_recognised_checked_and_refused(sources_copy):
+def test_a_v12_file_is_recognised_checked_and_refused_when_the_declaration_maps_no_v12_paths(sources_copy):
     for p in sources_copy.glob("vroegsignalen_*.json"):
         p.unlink()
     shutil.copy(DDAS / "v1.2" / "uitgebreidVoorbeeld.json", sources_copy / "vroegsignalen_2025-01.json")
+    only_v09 = SOURCES["vroegsignalen"].model_copy(update={"columns_by_version": {}})
+    assert only_v09.read_versions == ("0.9",) and SOURCES["vroegsignalen"].read_versions == ("0.9", "1.2")
     with pytest.raises(SourceFileError) as e:
-        read(sources_copy)
+        read_source("vroegsignalen", only_v09, sources_copy)
     assert str(e.value) == (
         f"source 'vroegsignalen', file {sources_copy / 'vroegsignalen_2025-01.json'}: follows DDAS v1.2 (recognised "
         "by its field leveringen[0].aanleverendeOrganisatie; checked against the v1.2 schema: 17 signal(s), all "
-        "following the schema). DDAS v1.2 is recognised but not yet read: deliver DDAS v0.9, or wait for the "
-        "wijksignaal release that maps v1.2 to the vroegsignalen columns")
+        "following the schema). DDAS v1.2 is recognised but not read: sources.yaml maps no field paths of v1.2 "
+        "(columns_by_version) to the vroegsignalen columns; deliver DDAS v0.9, or add them")
+
+
+def test_a_v12_path_the_schema_does_not_have_is_refused(sources_copy):
+    for p in sources_copy.glob("vroegsignalen_*.json"):
+        p.unlink()
+    shutil.copy(DDAS / "v1.2" / "enkelvoudigVoorbeeld.json", sources_copy / "vroegsignalen_2025-01.json")
+    source = SOURCES["vroegsignalen"]
+    typo = source.model_copy(update={"columns_by_version": {"1.2": {**source.columns_by_version["1.2"],
+                                                                    "bsn": "client.Burgerservicenummer"}}})
+    with pytest.raises(SourceFileError) as e:
+        read_source("vroegsignalen", typo, sources_copy)
+    assert str(e.value).endswith("follows DDAS v1.2, but sources.yaml maps column(s) to field paths that the v1.2 "
+                                 "schema's vroegsignaal does not have: bsn ('client.Burgerservicenummer')")
 
 
 def test_a_file_mixing_versions_is_refused(sources_copy):

@@ -84,8 +84,9 @@ def test_ddas_signal_with_unknown_partner_and_missing_bsn(sources_copy):
     path.write_text(json.dumps(doc), encoding="utf-8")
     account, records = ingest("vroegsignalen", sources_copy)
     mine = sorted((r["row"], r["rule"]) for r in records)
-    # an unknown partner and a signal that is no object break the DDAS schema; the schema allows a client without BSN
-    assert mine == [(1, "ddas-schema"), (2, "bsn-verplicht"), (3, "ddas-schema")]
+    # an unknown partner and a signal that is no object break the DDAS schema; the schema allows a client without
+    # BSN, the contract does not (a v0.9 client is identified by its BSN: its address is not read)
+    assert mine == [(1, "ddas-schema"), (2, "client-bsn-of-adres"), (3, "ddas-schema")]
     assert {r["file"] for r in records} == {"vroegsignalen_2026-10.json"}
     assert account.rows_read == account.rows_loaded + 3
 

@@ -61,7 +61,8 @@ def test_a_line_with_too_many_fields_is_rejected_with_its_row(sources_copy):
 def test_unmapped_columns_such_as_names_are_never_read(sources):
     raw = read_source("brp", SOURCES["brp"], sources)
     assert "Geslachtsnaam" not in raw.table.column_names
-    assert set(raw.table.column_names) == {"bsn", "huishouden_id", "geboortedatum", "buurtcode", "_row", "_file", "_rid"}
+    assert set(raw.table.column_names) == {"bsn", "huishouden_id", "geboortedatum", "buurtcode", "postcode", "huisnummer",
+                                           "_row", "_file", "_rid"}
 
 
 def test_a_file_without_its_header_line_is_refused_without_quoting_the_data_row(sources_copy):
@@ -93,8 +94,9 @@ def test_an_unrecognised_header_is_described_by_counts_and_expected_names_only(s
     path.write_text("".join(lines), encoding="utf-8")
     with pytest.raises(SourceFileError) as e:
         read_source("brp", SOURCES["brp"], sources_copy)
-    assert str(e.value) == (f"source 'brp', file {path}: missing column(s) 'BSN' (the header has 10 fields; 3 of the "
-                            "4 expected names were found: 'Huishoudnummer', 'Geboortedatum', 'Buurtcode')")
+    assert str(e.value) == (f"source 'brp', file {path}: missing column(s) 'BSN' (the header has 10 fields; 5 of the "
+                            "6 expected names were found: 'Huishoudnummer', 'Geboortedatum', 'Buurtcode', 'Postcode', "
+                            "'Huisnummer')")
     assert "Jansen" not in str(e.value) and "Burgerservicenummer" not in str(e.value)
 
 

@@ -3,6 +3,7 @@ table, relation, text and the protection; a bad declaration is a located error."
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -107,7 +108,8 @@ def test_a_fourth_domain_is_protected(four):
 def test_earlier_standard_tables_have_this_definition_only_with_the_same_domains(four, release):
     """An earlier release of the period with three domains: its stapeling and combinaties cells are
     of another definition than a run with four (counted, never related as the same cells); with the
-    shipped three they are the same, also when its audit.json predates the declaration."""
+    shipped three they are the same; an audit.json that predates the declaration was made with the
+    achterstand domain before it read address-linked signals (DDAS v1.2): another definition."""
     from pipelines.pipeline import prepare, stage_tabulate
     from pipelines.protect import _what_earlier_published
     from privacy.earlier import EarlierRelease
@@ -124,10 +126,12 @@ def test_earlier_standard_tables_have_this_definition_only_with_the_same_domains
     run = prepare(release["settings"])
     tab = stage_tabulate(run)
     before = {**audit, "rules": {k: v for k, v in audit["rules"].items() if k != "domains"}}
-    for a in (audit, before):
-        same, _, counts = _what_earlier_published(run, tab, [EarlierRelease(three.release_id, three.folder, a)])
-        assert counts["cells_without_a_definition_to_relate"] == 0
-        assert same.table.isin(["stapeling", "combinaties"]).sum() == len(standard)
+    same, _, counts = _what_earlier_published(run, tab, [EarlierRelease(three.release_id, three.folder, audit)])
+    assert counts["cells_without_a_definition_to_relate"] == 0
+    assert same.table.isin(["stapeling", "combinaties"]).sum() == len(standard)
+    same, _, counts = _what_earlier_published(run, tab, [EarlierRelease(three.release_id, three.folder, before)])
+    assert counts["cells_without_a_definition_to_relate"] == len(standard)
+    assert not same.table.isin(["stapeling", "combinaties"]).any()
 
 
 def test_stapeling_3plus_counts_households_with_three_or_four_domains(four):
@@ -180,6 +184,12 @@ def test_the_register_lists_the_fourth_domain_and_what_it_reads(four, tmp_path, 
 
 # --- the shipped declaration ----------------------------------------------------------------------
 
+OLD_ACHTERSTAND = ("-- achterstand: a vroegsignaal with signaaldatum in the look-back window that ends at the\n"
+                   "-- period end (achterstand_lookback_months months).\nSELECT p.hid\n"
+                   "FROM vroegsignalen v JOIN persons p USING (pid)\n"
+                   "WHERE v.signaaldatum BETWEEN $lookback_start AND $period_end")
+
+
 def test_the_shipped_domains_are_the_three_of_the_standard_tables_as_they_were():
     from pipelines.protect import BUILT_IN_DOMAINS
 
@@ -187,8 +197,12 @@ def test_the_shipped_domains_are_the_three_of_the_standard_tables_as_they_were()
     assert domains.ids == THREE
     assert domains.columns == ["period", "hid", "buurtcode", "n_personen", "n_minderjarigen", "n_75plus",
                                "uitkering", "achterstand", "wmo", "n_domeinen"]
-    # earlier releases name no declaration: they were made with exactly this one
-    assert domains.definition_sha256 == BUILT_IN_DOMAINS
+    # earlier releases name no declaration: they were made with the three domains as they were until the
+    # achterstand domain read each signal's household from the link stage (DDAS v1.2 clients identified by
+    # address count too): the shipped declaration is another definition now
+    before = [[d.id, OLD_ACHTERSTAND if d.id == "achterstand" else d.query] for d in domains.declared]
+    assert hashlib.sha256(json.dumps(before).encode("utf-8")).hexdigest() == BUILT_IN_DOMAINS
+    assert domains.definition_sha256 != BUILT_IN_DOMAINS
     assert domains.reads() == {"uitkeringen": ["ingangsdatum", "einddatum"], "vroegsignalen": ["signaaldatum"],
                                "wmo": ["ingangsdatum", "einddatum"]}
 
@@ -211,6 +225,9 @@ def _warehouse() -> duckdb.DuckDBPyConnection:
     con.execute("INSERT INTO vroegsignalen VALUES ('00000000-0000-0000-0000-000000000101', '2026-10-03', true), "
                 "('00000000-0000-0000-0000-000000000101', '2026-09-03', false), "
                 "('00000000-0000-0000-0000-000000000102', '2026-01-03', true)")
+    # as the link stage leaves it: each signal carries its household (here all by their person)
+    con.execute("ALTER TABLE vroegsignalen ADD COLUMN hid UUID")
+    con.execute("UPDATE vroegsignalen v SET hid = p.hid FROM persons p WHERE p.pid = v.pid")
     return con
 
 

@@ -40,6 +40,9 @@ def con():
     c.execute(sig, [U(21), "Huur", date(2026, 8, 20)])     # h2: 2 signals, 1 partner
     c.execute(sig, [U(30), "Water", date(2026, 5, 1)])     # h3: outside a 3-month window
     c.execute("INSERT INTO wmo VALUES (?, '01', '01A01', ?, NULL)", [U(30), date(2025, 1, 1)])  # h3, the 86-year-old
+    # as the link stage leaves it: each signal carries its household (here all by their person)
+    c.execute("ALTER TABLE vroegsignalen ADD COLUMN hid UUID")
+    c.execute("UPDATE vroegsignalen v SET hid = p.hid FROM persons p WHERE p.pid = v.pid")
     return c
 
 

@@ -97,3 +97,20 @@ def test_the_other_extracts_and_the_earlier_brp_columns_are_unchanged(tmp_path):
     with (tmp_path / "brp.csv").open(encoding="utf-8", newline="") as fh:
         rows = [[r[c] for c in earlier] for r in csv.DictReader(fh)]
     assert hashlib.sha256("\n".join(",".join(r) for r in rows).encode()).hexdigest() == BRP_EARLIER_COLUMNS
+
+
+def test_v12_months_validate_against_the_v12_schema_and_the_v09_months_stay_as_they_were(tmp_path):
+    v12 = json.loads((REFERENCE_DIR / "ddas" / "v1.2" / "json_schema_Uitwisselmodel.json").read_text(encoding="utf-8"))
+    synthesize(tmp_path / "plain", gemeente="GM0164", scale=0.25, months=3)
+    m = synthesize(tmp_path / "mix", gemeente="GM0164", scale=0.25, months=3, ddas_v12_from="2026-10")
+    assert m["ddas_v12_from"] == "2026-10" and m["address_share"] == 0.3
+    validator = jsonschema.Draft202012Validator(v12, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+    doc = json.loads((tmp_path / "mix" / "vroegsignalen_2026-10.json").read_text(encoding="utf-8"))
+    assert not list(validator.iter_errors(doc))
+    clients = [s["client"] for lev in doc["leveringen"] for s in lev["vroegsignalen"]]
+    by_address = [c for c in clients if "postcode" in c]
+    assert all(set(c) == {"postcode", "huisnummer"} for c in by_address)  # no names, no street
+    assert all(set(c) == {"burgerservicenummer"} for c in clients if "postcode" not in c)
+    assert 0.2 < len(by_address) / len(clients) < 0.4, (len(by_address), len(clients))
+    for name in ("brp.csv", "vroegsignalen_2026-08.json", "vroegsignalen_2026-09.json"):  # before: v0.9, unchanged
+        assert (tmp_path / "mix" / name).read_bytes() == (tmp_path / "plain" / name).read_bytes(), name
