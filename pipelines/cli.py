@@ -197,7 +197,7 @@ def cmd_check(args) -> int:
     from pipelines.ingest.contracts import build_expectations
     from pipelines.link.domains import load_domains
     from pipelines.select.catalogue import catalogue_of
-    from pipelines.select.selections import load_dpia, load_selections
+    from pipelines.select.selections import LIST_SUFFIX, load_dpia, load_selections
     from pipelines.settings import load_contract, load_sources
 
     config_dir, problems = Path(args.config_dir), []
@@ -227,7 +227,9 @@ def cmd_check(args) -> int:
             print(p, file=sys.stderr)
         print(f"{len(problems)} problem(s) found", file=sys.stderr)
         return 1
-    print(f"OK: {len(selections)} selection(s) valid under {dpia.dpia.id} version {dpia.dpia.version}; "
+    lists = sum(s.selection.id.endswith(LIST_SUFFIX) for s in selections)
+    print(f"OK: {len(selections) - lists} selection(s) valid under {dpia.dpia.id} version {dpia.dpia.version}"
+          f"{f', with {lists} signal list(s) and their public count' if lists else ''}; "
           f"{len(dpia.purposes)} purpose(s); sources, contracts and domains valid")
     return 0
 
@@ -268,7 +270,8 @@ def cmd_register(args) -> int:
     sources = load_sources(config_dir)
     written = write_register(Path(args.out), load_selections(selections_dir, dpia, catalogue_of(sources)), dpia,
                              domains, standard_version(config_dir, domains), sources, lookback)
-    print(f"wrote the register of the standard tables and {len(written) - 3} selection(s):")
+    print(f"wrote the register of the standard tables and {len(written) - 3} selection(s) (signal-list counts "
+          "included):")
     for p in written[:2]:
         print(f"  {p}")
     print(f"  {Path(args.out) / 'algoritmeregister'}/<id>.json")

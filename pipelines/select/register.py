@@ -223,8 +223,11 @@ def loaded(sources, dpia: DpiaRules) -> list[dict]:
     out = []
     for name, src in sources.sources.items():
         cols = loaded_columns(name, src, dpia.allowed_fields(name))
+        vault = [{"veld": f"{k} ({h})", "bewaard": "alleen in de versleutelde identiteitskluis, en alleen als een "
+                  "selectie om een signaallijst vraagt (privacy/vault.py); nooit in het datapakhuis"}
+                 for k, h in src.identity.items()]
         out.append({"bron": name, "titel": src.title,
-                    "ingelezen": [{"veld": c, "bewaard": kept} for c, kept in cols if kept],
+                    "ingelezen": [{"veld": c, "bewaard": kept} for c, kept in cols if kept] + vault,
                     "niet_ingelezen": [c for c, kept in cols if not kept]})
     return out
 

@@ -37,7 +37,7 @@ def test_audit_records_inputs_rules_accounting_and_protection(release):
     assert audit["rules"]["dpia"]["id"] == "DPIA-WIJKSIGNAAL-2026-01"
     assert [s["id"] for s in audit["rules"]["selections"]] == [
         "inhouding-zonder-budgetbeheer", "kinderen-uitkering-huurachterstand", "ouderen-wmo-en-achterstand",
-        "stapeling-drie-domeinen", "verse-achterstand-zorg-energie"]
+        "stapeling-drie-domeinen", "verse-achterstand-zorg-energie", "verse-achterstand-zorg-energie-signaallijst"]
     assert all(len(s["version"]) == 64 for s in audit["rules"]["selections"])
     assert len(audit["rules"]["dpia"]["sha256"]) == 64
     assert audit["disclosure"]["secondary_suppression"]["applied"] is True

@@ -6,7 +6,7 @@ from pipelines.cli import main
 
 def test_register_writes_html_csv_and_algoritmeregister_exports(tmp_path, capsys):
     assert main(["register", "--out", str(tmp_path)]) == 0
-    assert capsys.readouterr().out.startswith("wrote the register of the standard tables and 5 selection(s):")
+    assert capsys.readouterr().out.startswith("wrote the register of the standard tables and 6 selection(s) (signal-list counts included):")
     rows = list(csv.DictReader((tmp_path / "register.csv").open(encoding="utf-8")))
     standard = rows.pop(0)
     assert standard["id"] == "stapeling-standaardtabellen" and standard["doel"] == "stapelingsmonitor"
@@ -14,7 +14,7 @@ def test_register_writes_html_csv_and_algoritmeregister_exports(tmp_path, capsys
                                   "vroegsignalen.signaaldatum; wmo.ingangsdatum; wmo.einddatum")
     assert [r["id"] for r in rows] == ["inhouding-zonder-budgetbeheer", "kinderen-uitkering-huurachterstand",
                                        "ouderen-wmo-en-achterstand", "stapeling-drie-domeinen",
-                                       "verse-achterstand-zorg-energie"]
+                                       "verse-achterstand-zorg-energie", "verse-achterstand-zorg-energie-signaallijst"]
     kids = rows[1]
     assert kids["velden"] == ("brp.aantal_minderjarigen; uitkeringen.ingangsdatum; uitkeringen.einddatum; "
                               "vroegsignalen.signaalpartner; vroegsignalen.signaaldatum")

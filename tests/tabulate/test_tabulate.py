@@ -43,7 +43,7 @@ def test_categories_and_areas_are_complete(release):
     assert stap[stap.level == "buurt"].area_code.nunique() == 62
     assert set(cells.table) == {"stapeling", "combinaties"} | {f"selectie:{s}" for s in (
         "inhouding-zonder-budgetbeheer", "kinderen-uitkering-huurachterstand", "ouderen-wmo-en-achterstand",
-        "stapeling-drie-domeinen", "verse-achterstand-zorg-energie")}
+        "stapeling-drie-domeinen", "verse-achterstand-zorg-energie", "verse-achterstand-zorg-energie-signaallijst")}
     # a selection whose purpose stops at wijk level publishes no buurt cells
     ouderen = cells[cells.table == "selectie:ouderen-wmo-en-achterstand"]
     assert set(ouderen.level) == {"gemeente", "wijk"}
