@@ -41,11 +41,7 @@ from .cases import MatchingError, check_period, ensure_tables
 from .deadlines import Deadlines, Terms, check_term
 from .sql import sql
 
-# DDAS EnumSignaalpartner (definities_vroegsignalering.md, v1.2), the values of vroegsignalen.signaalpartner
-SIGNAALPARTNERS = ("Belastingdienst", "CAK Eigen bijdrage", "CAK Zorgverzekeringen", "Dienst Toeslagen", "DUO",
-                   "Energie", "Huur", "Hypotheek", "Overige", "Water", "Zorg")
 ACTIONS = ("brief", "telefoon", "huisbezoek", "geen_actie")
-Partner = Literal[SIGNAALPARTNERS]  # type: ignore[valid-type]
 RuleId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,40}$")]
 TeamId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,40}$")]
 BuurtCode = Annotated[str, StringConstraints(pattern=r"^BU\d{8}$")]
@@ -59,8 +55,9 @@ class When(Strict):
     opeenvolgend: bool | None = Field(default=None, description="a signal at the address in the 6 months before")
     crisis: bool | None = Field(default=None, description="a crisissignaal this month")
     herhaalde_melding: bool | None = Field(default=None, description="every signal this month is a herhaalde melding")
-    partner_in: list[Partner] | None = Field(default=None, min_length=1,
-                                             description="a signal this month from one of these partner types")
+    partner_in: list[str] | None = Field(default=None, min_length=1,
+                                         description="a signal this month from one of these partner types (the code "
+                                                     "list of vroegsignalen.signaalpartner in sources.yaml)")
     min_totaal_bedrag: int | None = Field(default=None, ge=0, description="this month's amounts add up to at least")
     min_signalen: int | None = Field(default=None, ge=1, description="at least this many signals this month")
 
@@ -144,11 +141,22 @@ def _did_you_mean(name: str, names: list[str]) -> str:
     return f"did you mean '{close[0]}'? " if close else ""
 
 
+def signal_partners(config_dir: Path) -> tuple[str, ...]:
+    """The kinds of signal partner (the code list of vroegsignalen.signaalpartner, declared once in
+    the sources.yaml next to triage.yaml, or the shipped one)."""
+    from pipelines.select.catalogue import catalogue_of, shipped
+    from pipelines.settings import load_sources
+
+    cat = catalogue_of(load_sources(config_dir)) if (config_dir / "sources.yaml").exists() else shipped()
+    return cat["vroegsignalen"].fields["signaalpartner"].values
+
+
 def load_triage(path: Path | str, terms: Terms | None = None) -> LoadedTriage:
     """Read triage.yaml; with `terms`, every rule's term must be one of them."""
     doc = read_yaml(path)
     triage = parse_model(Triage, doc)
     where = str(doc.path)
+    partners = signal_partners(Path(doc.path).parent)
     problems = []
     seen: dict[str, int] = {}
     for i, rule in enumerate(triage.rules):
@@ -161,6 +169,11 @@ def load_triage(path: Path | str, terms: Terms | None = None) -> LoadedTriage:
             problems.append(Problem(where, doc.line_of(("rules", i)),
                                     f"rules.{i} ('{rule.id}') has no conditions, so it decides every case: the "
                                     f"rules after it ({later}) could never fire; give it conditions or move it last"))
+        for j, partner in enumerate(rule.when.partner_in or []):
+            if partner not in partners:
+                problems.append(Problem(where, doc.line_of(("rules", i, "when", "partner_in", j)),
+                                        f"rules.{i}.when.partner_in.{j}: unknown signal partner '{partner}'; "
+                                        f"{_did_you_mean(partner, list(partners))}partners: {', '.join(partners)}"))
         if terms is not None and rule.term is not None and (msg := check_term(rule.term, terms)):
             problems.append(Problem(where, doc.line_of(("rules", i, "term")), f"rules.{i}.term: {msg}"))
     last = triage.rules[-1]
@@ -322,5 +335,10 @@ def json_schemas() -> dict[str, str]:
         schema = model.model_json_schema(by_alias=True)
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
         schema["title"] = title
+        if model is Triage:  # the shipped code list of signal partners, for editors (checked on load as well)
+            from pipelines.settings import CONFIG_DIR
+
+            items = schema["$defs"]["When"]["properties"]["partner_in"]["anyOf"][0]["items"]
+            items.update(enum=sorted(signal_partners(CONFIG_DIR)), type="string")
         out[name] = json.dumps(schema, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
     return out

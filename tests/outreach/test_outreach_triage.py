@@ -152,10 +152,14 @@ def test_a_typo_in_a_key_names_file_line_and_the_key_meant(tmp_path):
 
 def test_unknown_term_partner_and_action(tmp_path):
     p = write(tmp_path, "triage.yaml", RULES.replace("term: telefoon", "term: telefon", 1)
-              .replace("[Huur]", "[Huurr]").replace("action: huisbezoek", "action: bezoek"))
+              .replace("action: huisbezoek", "action: bezoek"))
     got = problems(load_triage, p)
     assert got[0].startswith(f"{p}:5: rules.0.action: Input should be 'brief', 'telefoon', 'huisbezoek' or 'geen_actie'")
-    assert got[1].startswith(f"{p}:18: rules.2.when.partner_in.0: Input should be 'Belastingdienst'")
+    p1 = write(tmp_path, "triage1.yaml", RULES.replace("[Huur]", "[Huurr]"))
+    assert problems(load_triage, p1) == [  # the partners: the code list declared in sources.yaml
+        f"{p1}:18: rules.2.when.partner_in.0: unknown signal partner 'Huurr'; did you mean 'Huur'? partners: Energie, "
+        "Huur, Hypotheek, CAK Zorgverzekeringen, Zorg, Water, DUO, Belastingdienst, CAK Eigen bijdrage, Overige, "
+        "Dienst Toeslagen"]
     p2 = write(tmp_path, "triage2.yaml", RULES.replace("term: telefoon", "term: telefon", 1))
     assert problems(load_triage, p2, TERMS) == [
         f"{p2}:14: rules.1.term: unknown term 'telefon'; did you mean 'telefoon'? terms: brief, crisis, telefoon"]
