@@ -133,24 +133,31 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def write_all(fd: int, data: bytes) -> None:
+    """Write all of `data` (os.write may write less than it is given)."""
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]
 
 
-def append_entry(path: Path, entry: LedgerEntry) -> None:
-    """Append `entry` as one line and flush it to disk: the commit point of a release."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+def append_durable(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Append `data` to `path` and flush it to disk (and the folder's entry, for a new file)
+    before returning: the ledger's commit point, the vault's access log."""
     created = not path.exists()
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, mode)
     try:
-        _write_all(fd, line(entry))
+        write_all(fd, data)
         os.fsync(fd)
     finally:
         os.close(fd)
     if created:
         fsync_dir(path.parent)
+
+
+def append_entry(path: Path, entry: LedgerEntry) -> None:
+    """Append `entry` as one line and flush it to disk: the commit point of a release."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    append_durable(path, line(entry))
 
 
 def append(path: Path, release: dict[str, Any]) -> LedgerEntry:

@@ -43,6 +43,7 @@ from typing import Any, Literal
 import duckdb
 import pyarrow as pa
 
+from .ledger import append_durable, fsync_dir
 from .pseudonymise import KeyFileError, _inside
 
 VAULT_KEY_BYTES = 32
@@ -196,20 +197,6 @@ def _attach(con: duckdb.DuckDBPyConnection, path: Path, key: bytes | None, *, re
 # -- writing --------------------------------------------------------------------------------------------------------
 
 
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _unlink(*paths: Path) -> None:
@@ -277,10 +264,10 @@ def write_vault(path: Path, key: bytes, records: pa.Table) -> int:
             if new_wal.exists():
                 raise VaultError(f"vault: {new} kept a write-ahead log after its checkpoint; the vault is not replaced")
             os.chmod(new, 0o600)
-            _fsync_file(new)
+            fsync_dir(new)  # (opens read-only and fsyncs: a file as well as a folder)
             _unlink(path.with_name(path.name + ".wal"))  # the old vault's (it is replaced whole)
             os.replace(new, path)
-            _fsync_dir(path.parent)
+            fsync_dir(path.parent)
         except BaseException:
             con.close()
             _unlink(new, new_wal)
@@ -301,17 +288,9 @@ def _now() -> str:
 def log_access(access_log: Path, entry: dict[str, Any]) -> None:
     """Append one JSON line to the access log and make it durable (fsync) before going on."""
     access_log = Path(access_log)
-    created = not access_log.exists()
     line = (json.dumps({"time": _now(), **entry}, ensure_ascii=False) + "\n").encode("utf-8")
     try:
-        fd = os.open(access_log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        try:
-            os.write(fd, line)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        if created:
-            _fsync_dir(access_log.parent.resolve())
+        append_durable(access_log.resolve(), line, 0o600)
     except OSError as exc:
         raise VaultError(f"vault: cannot write the access log {access_log} ({exc.strerror}); "
                          "the vault is not used without it") from None

@@ -33,6 +33,7 @@ import xlsxwriter
 
 from pipelines.outreach.sql import sql
 from pipelines.settings import REFERENCE_DIR
+from privacy.ledger import write_all
 
 log = logging.getLogger("wijksignaal.outreach")
 
@@ -189,7 +190,7 @@ def _write(path: Path, data: bytes) -> None:
     path.parent.chmod(0o700)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        os.write(fd, data)
+        write_all(fd, data)
         os.fsync(fd)
     finally:
         os.close(fd)
