@@ -51,7 +51,7 @@ from privacy.dpia import DpiaRules
 from privacy.earlier import EarlierRelease, releases
 from privacy.pseudonymise import load_or_create_key, pads
 from privacy.redact import mask_file_name
-from privacy.vault import ensure_vault_key, read_vault_key, write_vault
+from privacy.vault import ensure_vault_key, log_access, read_vault_key, who, write_vault
 
 log = logging.getLogger("wijksignaal")
 
@@ -268,8 +268,10 @@ def stage_ingest(run: Run, source: str) -> dict:
             run.vault_file.parent.mkdir(mode=0o700, exist_ok=True)
 
             def identities(records):
-                log.info("%s: %d record(s) written to the identity vault", source,
-                         write_vault(run.vault_file, key, records))
+                written = write_vault(run.vault_file, key, records)
+                log_access(run.vault_log, {**who(), "vault": str(run.vault_file), "action": "written",
+                                           "records": written, "period": run.period, "source": source})
+                log.info("%s: %d record(s) written to the identity vault", source, written)
         account, records = ingest_source(
             con, source, spec, run.sources_dir, run.config_dir, pads(run.key()),
             {"buurten": run.buurten().buurtcode.tolist(), "peildatum": peildatum(run.period, run.settings.period)},

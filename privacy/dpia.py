@@ -17,6 +17,7 @@ SourceId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,40}$")]
 place this file names one, for the pipeline to check against the declared sources)."""
 Output = Literal["buurt_tables", "signal_list"]
 Level = Literal["buurt", "wijk", "gemeente"]
+IdentityField = Literal["voornamen", "geslachtsnaam", "straat", "huisnummer", "postcode", "woonplaats"]
 
 
 class Approval(Strict):
@@ -44,6 +45,9 @@ class Purpose(Strict):
     legal_basis: LegalBasis
     allowed_sources: dict[SourceId, list[str]]
     allowed_outputs: list[Output]
+    signal_list_fields: list[IdentityField] = Field(
+        default_factory=list, description="what a signal list may show of a person, from the identity vault "
+                                          "(privacy/vault.py): only with signal_list in allowed_outputs")
     lowest_level: Level = "buurt"
     min_cell_size: int = Field(ge=1)
     rounding: Rounding | None = None
@@ -56,6 +60,15 @@ class Purpose(Strict):
     def _one_way_to_blur(self) -> Purpose:
         if self.rounding is not None and self.cell_key is not None:
             raise ValueError("choose rounding or cell_key, not both")
+        return self
+
+    @model_validator(mode="after")
+    def _list_fields_with_lists(self) -> Purpose:
+        if "signal_list" in self.allowed_outputs and not self.signal_list_fields:
+            raise ValueError("signal_list_fields: name what a signal list of this purpose may show (e.g. geslachtsnaam, "
+                             "straat, huisnummer, postcode, woonplaats)")
+        if self.signal_list_fields and "signal_list" not in self.allowed_outputs:
+            raise ValueError("signal_list_fields are for a purpose whose allowed_outputs include signal_list")
         return self
 
     @model_validator(mode="after")

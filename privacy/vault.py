@@ -28,10 +28,12 @@ What a privacy officer should know:
 from __future__ import annotations
 
 import fcntl
+import getpass
 import json
 import os
 import re
 import secrets
+import socket
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -285,6 +287,15 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def who() -> dict[str, str]:
+    """The operating-system account and machine that act on the vault, for its access log."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no name for the uid (a container)
+        user = f"uid {os.getuid()}"
+    return {"user": user, "host": socket.gethostname()}
+
+
 def log_access(access_log: Path, entry: dict[str, Any]) -> None:
     """Append one JSON line to the access log and make it durable (fsync) before going on."""
     access_log = Path(access_log)
@@ -352,15 +363,17 @@ class Vault:
 
 
 def open_vault(path: Path, key: bytes | None, *, purpose_id: str, purpose_outputs: Iterable[str], selection: str,
-               access_log: Path) -> Vault:
+               access_log: Path, context: dict[str, str] | None = None) -> Vault:
     """Open the vault for one selection of one purpose, read only; log the attempt first.
+    `context`: what else the log line should say of the opening (the period, the selection's
+    version, the DPIA's id and version); never an identity.
 
     Refused (VaultRefused) unless the purpose's DPIA `allowed_outputs` include `signal_list`.
     A missing or wrong key, or a file that is not an encrypted vault, is a VaultError; each of
     these is logged as `failed`, a refusal as `refused`, an opening as `opened`."""
     path = Path(path).resolve()
-    entry: dict[str, Any] = {"session": uuid.uuid4().hex[:12], "vault": str(path), "purpose": purpose_id,
-                             "selection": selection}
+    entry: dict[str, Any] = {"session": uuid.uuid4().hex[:12], **who(), "vault": str(path), "purpose": purpose_id,
+                             "selection": selection, **(context or {})}
     if SIGNAL_LIST not in set(purpose_outputs):
         reason = f"purpose '{purpose_id}' does not allow output {SIGNAL_LIST}"
         log_access(access_log, {**entry, "action": "refused", "reason": reason})

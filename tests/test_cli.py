@@ -11,7 +11,7 @@ from pipelines.settings import SELECTIONS_DIR
 
 def test_check_passes_on_the_shipped_configuration(capsys):
     assert main(["check"]) == 0
-    assert capsys.readouterr().out == ("OK: 5 selection(s) valid under DPIA-WIJKSIGNAAL-2026-01 version 1.1, with 1 "
+    assert capsys.readouterr().out == ("OK: 5 selection(s) valid under DPIA-WIJKSIGNAAL-2026-01 version 1.2, with 1 "
                                        "signal list(s) and their public count; "
                                        "5 purpose(s); sources, contracts and domains valid\n")
 

@@ -16,6 +16,9 @@ never into the public release: a printable HTML page and an XLSX per team.
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import hmac
 import io
 import json
 import logging
@@ -83,7 +86,7 @@ def signals_of(con: duckdb.DuckDBPyConnection, period: str, case_ids: list[str])
 def _name(person: dict | None) -> str:
     if not person:
         return "(niet in de identiteitskluis)"
-    return " ".join(p for p in (person.get("voornamen"), person.get("geslachtsnaam")) if p)
+    return " ".join(p for p in (person.get("voornamen"), person.get("geslachtsnaam")) if p) or "(naam niet op de lijst)"
 
 
 def _address(record: dict | None) -> tuple[str, str]:
@@ -91,6 +94,19 @@ def _address(record: dict | None) -> tuple[str, str]:
         return "(adres niet in de identiteitskluis)", ""
     return (f"{record.get('straat') or ''} {record.get('huisnummer') or ''}".strip(),
             f"{record.get('postcode') or ''} {record.get('woonplaats') or ''}".strip())
+
+
+def allowed_only(records: list[dict], fields: list[str]) -> list[dict]:
+    """The vault's records reduced to what the purpose lets a list show (DPIA signal_list_fields)."""
+    keep = {"pid", "hid", *fields}
+    return [{k: v for k, v in r.items() if k in keep} for r in records]
+
+
+def reference(key: bytes, case_id: str) -> str:
+    """The case's reference on a list: keyed with the vault's key (HMAC-SHA256, 10 hex), so that
+    the list cannot be joined to the warehouse's case ids without it; the outcomes read-back
+    computes it again to find the case."""
+    return hmac.new(key, f"zaak:{case_id}".encode(), hashlib.sha256).hexdigest()[:10]
 
 
 def _euro(amount: Any) -> str:
@@ -102,7 +118,9 @@ def _date(value: Any) -> str:
 
 
 def build_cases(cases: pd.DataFrame, signals: pd.DataFrame, persons: dict[str, dict], homes: dict[str, dict],
-                rule_text: dict[str, str]) -> list[dict]:
+                rule_text: dict[str, str], defaults: set[str], ref) -> list[dict]:
+    """`defaults`: the triage rules without conditions (they hold for every case: a reason only
+    where they decided); `ref`: case id -> its reference on the list."""
     """One dict per case, as the list shows it (sorted: priority, deadline, address)."""
     by_case: dict[str, list[dict]] = {}
     for s in signals.to_dict("records"):
@@ -113,9 +131,9 @@ def build_cases(cases: pd.DataFrame, signals: pd.DataFrame, persons: dict[str, d
         sigs = sorted(by_case.get(cid, []), key=lambda s: (pd.Timestamp(s["signaaldatum"]), s["signaalpartner"]))
         street, town = _address(homes.get(str(c["hid"])))
         names = sorted({_name(persons.get(str(s["pid"]))) for s in sigs if s["pid"] is not None and not pd.isna(s["pid"])})
-        reasons = [f"{rule_text.get(r, r)}" for r in c["rules_fired"]]
+        reasons = [rule_text.get(r, r) for r in c["rules_fired"] if r not in defaults or r == c["rule"]]
         out.append({
-            "zaak": cid[:8], "team": c["team"], "actie": ACTION_NL.get(c["action"], c["action"]),
+            "zaak": ref(cid), "team": c["team"], "actie": ACTION_NL.get(c["action"], c["action"]),
             "prioriteit": int(c["priority"]), "termijn": _date(c["deadline"]), "loopt_tot": _date(c["expires"]),
             "namen": "; ".join(names) or "(onbekend)", "adres": street, "plaats": town, "buurt": c["buurtcode"],
             "redenen": reasons, "regel": c["rule"],
@@ -126,6 +144,19 @@ def build_cases(cases: pd.DataFrame, signals: pd.DataFrame, persons: dict[str, d
             "_sort": (int(c["priority"]), str(c["deadline"]), street),
         })
     return sorted(out, key=lambda x: x["_sort"])
+
+
+def notice_lines(context: dict) -> list[str]:
+    """What a list says of itself: who may see it, under which basis and DPIA, until when."""
+    sel = context["selection"]
+    return [
+        "Vertrouwelijk: persoonsgegevens voor vroegsignalering van schulden (Wgs art. 3a).",
+        f"Alleen voor {context['team']}; niet doorsturen. Geen burgerservicenummer op deze lijst.",
+        f"Doel: {sel['purpose_title']} ({sel['purpose']}). Grondslag: {sel['legal_basis']} {sel['link']}",
+        f"DPIA: {sel['dpia']}. Selectie: {sel['title']} ({sel['id']}), goedgekeurd door {sel['approval']}.",
+        "Bewaren: een zaak niet langer dan tot de datum in 'loopt tot'; daarna deze lijst verwijderen. De "
+        "ingevulde kolommen (opgepakt, contact, resultaat) worden teruggelezen voor de monitor en de DDAS-levering.",
+    ]
 
 
 def write_html(path: Path, context: dict) -> None:
@@ -146,6 +177,11 @@ def workbook(context: dict, choices: dict[str, list[str]]) -> bytes:
     wrap = wb.add_format({"text_wrap": True, "valign": "top"})
     fill = wb.add_format({"bg_color": "#FFF7D6", "valign": "top"})
     ws = wb.add_worksheet("Lijst")
+    notice = wb.add_worksheet("Vertrouwelijk")
+    for row, line in enumerate(notice_lines(context)):
+        notice.write(row, 0, line, head if row == 0 else None)
+    notice.set_column(0, 0, 120)
+    ws.set_header("&L&\"Calibri,Bold\"Vertrouwelijk: signaallijst vroegsignalering (Wgs art. 3a)&R" + context["team"])
     lists = wb.add_worksheet("Keuzelijsten")
     for col, (key, values) in enumerate(choices.items()):
         lists.write(0, col, key, head)
@@ -208,6 +244,7 @@ def write_lists(folder: Path, period: str, gemeente: str, selection: dict, teams
         context = {"title": f"Signaallijst {teams.get(team, team)} – {period}", "period": period, "gemeente": gemeente,
                    "team": teams.get(team, team), "selection": selection,
                    "cases": [c for c in cases if c["team"] == team], "choices": choices}
+        context["notice"] = notice_lines(context)
         html, xlsx = folder / f"{team}.html", folder / f"{team}.xlsx"
         write_html(html, context)
         _write(xlsx, workbook(context, choices))
@@ -269,6 +306,7 @@ def run_outreach(run: Any) -> dict:
         matching = match_cases(con, run.period)
         triaged = triage_cases(con, run.period, triage, teams, terms)
         rule_text = {r.id: " ".join(r.description.split()) for r in triage.triage.rules}
+        defaults = {r.id for r in triage.triage.rules if r.when.is_empty()}
         team_names = {k: t.name for k, t in teams.teams.teams.items()}
         choices = ddas_choices(REFERENCE_DIR / "ddas" / "v1.2" / "json_schema_Uitwisselmodel.json")
         out = []
@@ -280,19 +318,27 @@ def run_outreach(run: Any) -> dict:
             cases = selected_cases(con, run.period, members, params)
             signals = signals_of(con, run.period, [str(c) for c in cases.case_id])
             purpose = run.dpia.purposes[sel.purpose]
-            with open_vault(run.vault_file, run.vault_key(create=False), purpose_id=sel.purpose,
-                            purpose_outputs=purpose.allowed_outputs, selection=sel.id,
-                            access_log=run.vault_log) as vault:
+            key = run.vault_key(create=False)
+            context = {"period": run.period, "selection_version": loaded.version[:12],
+                       "dpia": f"{run.dpia.dpia.id} {run.dpia.dpia.version}",
+                       "fields": ", ".join(purpose.signal_list_fields)}
+            with open_vault(run.vault_file, key, purpose_id=sel.purpose, purpose_outputs=purpose.allowed_outputs,
+                            selection=sel.id, access_log=run.vault_log, context=context) as vault:
                 pids = sorted({str(p) for p in signals.pid if p is not None and not pd.isna(p)})
-                persons = {r["pid"]: r for r in vault.lookup(pids=pids).to_pylist()} if pids else {}
+                shown = purpose.signal_list_fields
+                persons = {r["pid"]: r for r in allowed_only(vault.lookup(pids=pids).to_pylist(), shown)} if pids else {}
                 hids = sorted({str(h) for h in cases.hid})
                 homes: dict[str, dict] = {}
-                for r in (vault.lookup(hids=hids).to_pylist() if hids else []):
+                for r in (allowed_only(vault.lookup(hids=hids).to_pylist(), shown) if hids else []):
                     homes.setdefault(r["hid"], r)
-            rows = build_cases(cases, signals, persons, homes, rule_text)
+            rows = build_cases(cases, signals, persons, homes, rule_text, defaults,
+                               functools.partial(reference, key))
             folder = run.work_dir / "outreach" / run.period / sel.id
-            files = write_lists(folder, run.period, run.settings.gemeente,
-                                {"id": sel.id, "title": sel.title, "purpose": sel.purpose}, team_names, rows, choices)
+            about = {"id": sel.id, "title": sel.title, "purpose": sel.purpose, "purpose_title": purpose.title,
+                     "legal_basis": " ".join(purpose.legal_basis.text.split()), "link": purpose.legal_basis.link,
+                     "dpia": f"{run.dpia.dpia.id} versie {run.dpia.dpia.version}",
+                     "approval": f"{sel.approval.by}, {sel.approval.date}" if sel.approval else "geen"}
+            files = write_lists(folder, run.period, run.settings.gemeente, about, team_names, rows, choices)
             by_team: dict[str, int] = {}
             for r in rows:
                 by_team[r["team"]] = by_team.get(r["team"], 0) + 1

@@ -121,9 +121,13 @@ def test_the_vault_is_encrypted_and_will_not_open_without_its_key(listed, identi
 def test_every_opening_of_the_vault_is_logged_without_identities(listed):
     lines = [json.loads(x) for x in (listed["work"] / "vault" / "toegang.jsonl").read_text(encoding="utf-8")
              .splitlines()]
-    assert [(x["selection"], x["purpose"], x["action"]) for x in lines] == [
-        (SELECTION, "vroeg-eropaf", "opened"), (SELECTION, "vroeg-eropaf", "closed")]
+    assert [(x.get("selection"), x.get("purpose"), x["action"]) for x in lines] == [
+        (None, None, "written"), (SELECTION, "vroeg-eropaf", "opened"), (SELECTION, "vroeg-eropaf", "closed")]
+    assert lines[0]["records"] == 22327 and lines[0]["period"] == "2026-10"  # every person the BRP contract loaded
     assert lines[-1]["records_read"] > 0
+    assert all(x["user"] and x["host"] for x in lines)
+    assert (lines[1]["period"], lines[1]["dpia"]) == ("2026-10", "DPIA-WIJKSIGNAAL-2026-01 1.2")
+    assert lines[1]["fields"] == "voornamen, geslachtsnaam, straat, huisnummer, postcode, woonplaats"
     text = json.dumps(lines)
     assert not re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-", text)  # no pseudonym
 
@@ -213,3 +217,40 @@ def test_the_release_publishes_the_lists_count_under_a_published_definition(list
     total = cells[cells.level == "gemeente"].iloc[0]
     if total.status == "published":
         assert total.value == summary["lists"][0]["cases"]
+
+
+def test_a_lists_case_reference_cannot_be_joined_to_the_warehouse(listed):
+    """The reference on a list is keyed with the vault's key: no case id of the warehouse starts
+    with it (an unkeyed prefix would lead from a name on a list to the household's pseudonym)."""
+    folder = listed["work"] / "outreach" / "2026-10" / SELECTION
+    refs = {m for p in folder.glob("*.html") for m in re.findall(r"<td>([0-9a-f]{10})<br>", p.read_text(encoding="utf-8"))}
+    con = duckdb.connect(str(listed["work"] / "warehouse.duckdb"), read_only=True)
+    try:
+        ids = [str(c) for (c,) in con.execute("SELECT DISTINCT case_id FROM cases").fetchall()]
+    finally:
+        con.close()
+    assert refs and not [r for r in refs if any(i.replace("-", "").startswith(r[:8]) for i in ids)]
+
+
+def test_the_default_rule_is_a_reason_only_where_it_decided():
+    import pandas as pd
+
+    from pipelines.outreach.lists import build_cases
+
+    case = {"case_id": "c1", "hid": "h1", "buurtcode": "BU01640000", "meervoudig": True, "opeenvolgend": False,
+            "herhaalde_melding": False, "crisis": True, "team": "t", "action": "huisbezoek", "priority": 1,
+            "deadline": None, "expires": None, "rule": "crisis", "rules_fired": ["crisis", "meervoudig", "standaard"]}
+    rows = build_cases(pd.DataFrame([case]), pd.DataFrame(columns=["case_id", "pid", "signaalpartner", "bedrag",
+                                                                   "signaaldatum", "crisissignaal", "herhaalde_melding"]),
+                       {}, {}, {"crisis": "Crisis.", "meervoudig": "Meervoudig.", "standaard": "Enkel signaal."},
+                       {"standaard"}, lambda c: "ref")
+    assert rows[0]["redenen"] == ["Crisis.", "Meervoudig."]
+
+
+def test_a_list_shows_only_the_fields_the_purpose_names():
+    from pipelines.outreach.lists import allowed_only
+
+    record = {"pid": "p", "hid": "h", "voornamen": "Jan", "geslachtsnaam": "Smit", "straat": "Dorpsstraat",
+              "huisnummer": "1", "postcode": "1234AB", "woonplaats": "Hengelo"}
+    assert allowed_only([record], ["geslachtsnaam", "postcode"]) == [
+        {"pid": "p", "hid": "h", "geslachtsnaam": "Smit", "postcode": "1234AB"}]

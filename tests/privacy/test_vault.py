@@ -225,7 +225,7 @@ def test_the_access_log_counts_what_was_read_and_holds_no_pseudonym_name_or_addr
     assert opened["action"] == "opened" and closed["action"] == "closed"
     assert (closed["lookups"], closed["records_read"]) == (2, 2 + 4)
     assert opened["session"] == closed["session"] and opened["time"].endswith("Z")
-    assert set(opened) == {"time", "session", "vault", "purpose", "selection", "action"}
+    assert set(opened) == {"time", "session", "user", "host", "vault", "purpose", "selection", "action"}
     raw = log.read_bytes()
     hexes = [p.replace("-", "") for p in PIDS + HIDS]
     assert found(raw, WORDS + PIDS + HIDS + hexes + BSNS + HOUSEHOLDS) == []
