@@ -321,8 +321,9 @@ def read_list(path: Path, con: duckdb.DuckDBPyConnection, enums: dict[str, list[
             contact = _contact(cells, enums)
             contacts = [contact] if isinstance(contact, Contact) else []
             last = match[0][1] if len(match) == 1 else None
-            problems += _order(opgepakt, contacts, None, last, _enum(cells["resultaat"], enums["resultaat"]),
-                               contact is not None)
+            if not any(rule == "datum-ongeldig" for rule, _ in problems):  # (an order needs real dates)
+                problems += _order(opgepakt, contacts, None, last, _enum(cells["resultaat"], enums["resultaat"]),
+                                   contact is not None)
             if problems:
                 for rule, message in problems:
                     parsed.rejected.append(Rejected(period, str(number), rule, message))
