@@ -288,7 +288,7 @@ def test_a_ddas_vroegsignaalzaak_links_by_its_pseudonymised_signal_ids(work, sig
 
 
 def _ddas_case(signals, rule):
-    (c1, s1), (c2, s2) = signals["cases"][0], signals["cases"][1]
+    (_, s1), (_, s2) = signals["cases"][0], signals["cases"][1]
     ids = [i for i, _ in s1]
     last = max(d for _, d in s1)
     return {
