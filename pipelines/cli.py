@@ -308,6 +308,39 @@ def cmd_ledger_verify(args) -> int:
     return 0
 
 
+def cmd_outcomes(args) -> int:
+    """Outcomes in: the wijkteams' filled-in lists (XLSX) and DDAS v1.2 vroegsignaalzaken (JSON)."""
+    from pipelines.monitor.intake import OutcomesError, import_files
+    from pipelines.pipeline import prepare
+    from pipelines.workdir import exclusive
+
+    run = prepare(Path(args.config))
+    files = [Path(f) for f in args.files]
+    if not run.warehouse.is_file():
+        print(f"error: {run.warehouse}: no warehouse: run the outreach stage (wijksignaal run) first", file=sys.stderr)
+        return EXIT_PROBLEM
+    with exclusive(run.work_dir, "outcomes"):
+        key = run.key() if any(f.suffix.lower() == ".json" for f in files) else None
+        con = run.connect()
+        try:
+            results = import_files(con, run.work_dir, files, key)
+        except OutcomesError as exc:
+            for line in exc.problems:
+                print(f"error: {line}", file=sys.stderr)
+            print("nothing was imported", file=sys.stderr)
+            return EXIT_PROBLEM
+        finally:
+            con.close()
+    for r in results:
+        print(f"{r.file}: {r.imported} imported, {r.unchanged} unchanged, {r.empty} not filled in, "
+              f"{r.quarantined} quarantined")
+        for rule, n in r.by_rule.items():
+            print(f"  rule {rule}: {n} row(s)")
+        for q in r.quarantine:
+            print(f"  quarantined to {q}")
+    return EXIT_OK
+
+
 def _server_or_exit() -> int | None:
     """EXIT_PROBLEM (with its message) when no Prefect server answers at PREFECT_API_URL."""
     from pipelines.deploy import ServerUnavailable, api_url
@@ -451,6 +484,11 @@ def parser() -> argparse.ArgumentParser:
     where.add_argument("--work", help="work directory")
     where.add_argument("--config", help="municipality settings file (its work directory and publication register)")
     v.set_defaults(func=cmd_ledger_verify)
+    oc = sub.add_parser("outcomes", help="import what the wijkteams and case systems recorded: filled-in signal "
+                                         "lists (.xlsx) and DDAS v1.2 vroegsignaalzaken (.json)")
+    oc.add_argument("--config", required=True, help="municipality settings file (its work directory and key)")
+    oc.add_argument("files", nargs="+", metavar="FILE", help="a wijkteam's list (.xlsx) or a DDAS v1.2 file (.json)")
+    oc.set_defaults(func=cmd_outcomes)
     _many_gemeenten_parsers(sub)
     return p
 
