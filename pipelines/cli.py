@@ -321,9 +321,10 @@ def cmd_outcomes(args) -> int:
         return EXIT_PROBLEM
     with exclusive(run.work_dir, "outcomes"):
         key = run.key() if any(f.suffix.lower() == ".json" for f in files) else None
+        list_key = run.vault_key(create=False) if any(f.suffix.lower() == ".xlsx" for f in files) else None
         con = run.connect()
         try:
-            results = import_files(con, run.work_dir, files, key)
+            results = import_files(con, run.work_dir, files, key, list_key)
         except OutcomesError as exc:
             for line in exc.problems:
                 print(f"error: {line}", file=sys.stderr)

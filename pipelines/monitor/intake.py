@@ -3,7 +3,7 @@
 Two kinds of file are read back (`read_file`), then imported into the warehouse (`import_files`):
 
 * **A wijkteam's list** (`<team>.xlsx`, written by pipelines/outreach/lists.py): sheet "Lijst",
-  one row per case. Only the column `zaak` (the first 8 hex digits of the case id) and the
+  one row per case. Only the column `zaak` (the case's reference: 10 hex digits keyed with the vault's key, outreach/lists.reference) and the
   fill-in columns `datum opgepakt`, `contactsoort`, `contactdatum` and `bereikt` and `resultaat`
   are read: the names, addresses and reasons on the list, and the free text `toelichting`
   (it may name persons), are never read into anything but openpyxl's own memory. The month
@@ -23,8 +23,8 @@ never a cell value):
 
 | rule | what it asks |
 | --- | --- |
-| `zaak-onbekend` | the row names a case (8 hex digits) of the list's month and team |
-| `zaak-dubbelzinnig` | the 8 digits name only one case of the month (and team) |
+| `zaak-onbekend` | the row names a case (its 10-hex reference) of the list's month and team |
+| `zaak-dubbelzinnig` | the reference names only one case of the month (and team) |
 | `zaak-dubbel` | a case appears on one row of the file only |
 | `datum-ongeldig` | a date is a real calendar date (dd-mm-jjjj, jjjj-mm-dd or an Excel date) |
 | `enum-contactsoort` | the contact kind is one of DDAS v1.2 EnumContactsoort |
@@ -55,6 +55,7 @@ lines replace its own earlier ones (keyed by the file's SHA-256).
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import json
@@ -62,6 +63,7 @@ import os
 import re
 import zipfile
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -70,9 +72,10 @@ import duckdb
 import pyarrow as pa
 
 from pipelines.monitor.sql import sql
+from pipelines.outreach.lists import reference
 
 PERIOD = re.compile(r"^(19|20)\d{2}-(0[1-9]|1[0-2])$")
-ZAAK = re.compile(r"^[0-9a-f]{8}$")
+ZAAK = re.compile(r"^[0-9a-f]{10}$")
 SHEET = "Lijst"
 COLUMNS = {"zaak": "zaak", "datum opgepakt": "datum_opgepakt", "contactsoort": "contactsoort",
            "contactdatum": "contactdatum", "bereikt": "bereikt", "resultaat": "resultaat"}
@@ -260,8 +263,10 @@ def _list_period(path: Path, wb) -> str | None:
     return None
 
 
-def read_list(path: Path, con: duckdb.DuckDBPyConnection, enums: dict[str, list[str]]) -> Parsed:
-    """A wijkteam's filled-in list, checked row by row against the warehouse's cases."""
+def read_list(path: Path, con: duckdb.DuckDBPyConnection, enums: dict[str, list[str]],
+              ref: Callable[[str], str]) -> Parsed:
+    """A wijkteam's filled-in list, checked row by row against the warehouse's cases; `ref`: a
+    case id's reference on a list (outreach/lists.reference, keyed with the vault's key)."""
     import openpyxl
 
     parsed = Parsed(path, _sha256(path), "lijst")
@@ -294,9 +299,9 @@ def read_list(path: Path, con: duckdb.DuckDBPyConnection, enums: dict[str, list[
         teams = {t for _, _, t, _ in cases}
         team = path.stem if path.stem in teams else None
         by_zaak: dict[str, list[tuple[str, date | None]]] = {}
-        for zaak, case_id, t, last in cases:
+        for _, case_id, t, last in cases:
             if team is None or t == team:
-                by_zaak.setdefault(zaak, []).append((case_id, last))
+                by_zaak.setdefault(ref(case_id), []).append((case_id, last))
         seen: dict[str, int] = {}
         for number, values in enumerate(rows, start=2):
             values = values or ()
@@ -477,13 +482,16 @@ def read_ddas(path: Path, con: duckdb.DuckDBPyConnection, key: bytes) -> Parsed:
 # -- import ------------------------------------------------------------------------------------------------------
 
 
-def read_file(path: Path, con: duckdb.DuckDBPyConnection, key: bytes | None, enums: dict) -> Parsed:
+def read_file(path: Path, con: duckdb.DuckDBPyConnection, key: bytes | None, enums: dict,
+              list_key: bytes | None = None) -> Parsed:
     path = Path(path)
     if not path.is_file():
         raise OutcomesError([f"{path}: no such file"])
     suffix = path.suffix.lower()
     if suffix == ".xlsx":
-        return read_list(path, con, enums)
+        if list_key is None:
+            raise OutcomesError([f"{path}: a list needs the identity vault's key (its case references are keyed)"])
+        return read_list(path, con, enums, functools.partial(reference, list_key))
     if suffix == ".json":
         if key is None:  # pragma: no cover - the caller passes the key for JSON files
             raise OutcomesError([f"{path}: a DDAS file needs the run's pseudonymisation key"])
@@ -570,7 +578,7 @@ def _row_key(row: str):
 
 
 def import_files(con: duckdb.DuckDBPyConnection, work_dir: Path, files: list[Path],
-                 key: bytes | None) -> list[FileResult]:
+                 key: bytes | None, list_key: bytes | None = None) -> list[FileResult]:
     """Read every file (any file-level problem: OutcomesError, nothing imported), then import
     them in one transaction and write their quarantine lines."""
     missing = _has_tables(con, "cases", "case_signals", "case_triage", "vroegsignalen")
@@ -581,7 +589,7 @@ def import_files(con: duckdb.DuckDBPyConnection, work_dir: Path, files: list[Pat
     parsed, problems = [], []
     for f in files:
         try:
-            parsed.append(read_file(Path(f), con, key, enums))
+            parsed.append(read_file(Path(f), con, key, enums, list_key))
         except OutcomesError as exc:
             problems += exc.problems
     if problems:

@@ -92,10 +92,17 @@ def dump(work: Path) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def vault_key(work: Path) -> bytes:
+    """The identity vault's key of the session's runs (beside the pseudonym key, conftest's key_file)."""
+    from pipelines.pipeline import prepare
+
+    return prepare(work.parent / "gemeente.yaml").vault_key(create=False)
+
+
 def run_import(work: Path, files: list[Path], key: bytes | None = None):
     con = connect(work)
     try:
-        return import_files(con, work, files, key)
+        return import_files(con, work, files, key, vault_key(work))
     finally:
         con.close()
 
@@ -121,15 +128,20 @@ def test_a_filled_in_list_is_imported_by_case(work):
     assert (r.imported, r.unchanged, r.empty, r.quarantined) == (3, 0, len(zaken) - 3, 0)
     con = connect(work["work"])
     try:
-        got = con.execute("SELECT left(CAST(case_id AS VARCHAR), 8), period, datum_opgepakt, resultaat, source, "
+        got = con.execute("SELECT CAST(case_id AS VARCHAR), period, datum_opgepakt, resultaat, source, "
                           "file_sha256, \"row\" FROM case_outcomes ORDER BY \"row\"").fetchall()
-        contacts = con.execute("SELECT left(CAST(case_id AS VARCHAR), 8), seq, soort, datum, dagdeel, bereikt "
+        contacts = con.execute("SELECT CAST(case_id AS VARCHAR), seq, soort, datum, dagdeel, bereikt "
                                "FROM case_contacts").fetchall()
         teams = {t for (t,) in con.execute("SELECT DISTINCT t.team FROM case_outcomes o JOIN case_triage t "
                                            "USING (case_id, period)").fetchall()}
     finally:
         con.close()
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    from pipelines.outreach.lists import reference
+
+    key = vault_key(work["work"])  # the list names a case by its keyed reference
+    got = [(reference(key, g[0]), *g[1:]) for g in got]
+    contacts = [(reference(key, c[0]), *c[1:]) for c in contacts]
     assert got == [(zaken[0], PERIOD, date(2026, 11, 9), "Vervolghulp en/of verwijzing financieel", "lijst", sha, 2),
                    (zaken[1], PERIOD, date(2026, 11, 12), None, "lijst", sha, 3),
                    (zaken[2], PERIOD, None, "Niet opgepakt: herhaalde melding", "lijst", sha, 4)]
@@ -159,7 +171,7 @@ def test_importing_the_same_file_again_changes_nothing(work):
 
 
 LIST_RULES = {
-    "zaak-onbekend": {2: {"zaak": "ffffffff", **FULL}},
+    "zaak-onbekend": {2: {"zaak": "ffffffffff", **FULL}},
     "zaak-dubbel": {2: FULL, 3: FULL},  # row 3 is given row 2's case number below
     "datum-ongeldig": {2: {**FULL, "datum opgepakt": "31-02-2026"}},
     "enum-contactsoort": {2: {**FULL, "contactsoort": "Postduif"}},
