@@ -84,7 +84,8 @@ def quality_gates(run: Run, accounts: dict[str, dict]) -> dict:
     }
 
 
-def build_audit(run: Run, accounts: dict[str, dict], linking: dict, protection: dict) -> dict:
+def build_audit(run: Run, accounts: dict[str, dict], linking: dict, protection: dict,
+                retention: dict | None = None) -> dict:
     b = run.buurten()
     the_rules = rules_of(run)
     accounting = {
@@ -132,4 +133,5 @@ def build_audit(run: Run, accounts: dict[str, dict], linking: dict, protection: 
                for s in sorted(run.selections, key=lambda s: s.selection.id)},
         },
         "disclosure": protection,
+        **({"retention": {k: v for k, v in retention.items() if k != "dry_run"}} if retention is not None else {}),
     }
