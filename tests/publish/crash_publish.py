@@ -44,13 +44,13 @@ def kill_at(module, name: str, when: str, nth: int = 1) -> None:
 
 def torn_append() -> None:
     """Kill the process halfway through writing the ledger line."""
-    real = ledger._write_all
+    real = ledger.write_all
 
     def half(fd, data):
         real(fd, data[: len(data) // 2])
         die()
 
-    ledger._write_all = half
+    ledger.write_all = half
 
 
 POINTS = {
