@@ -208,7 +208,9 @@ def enforce(work_dir: Path, dpia: DpiaRules, sources: SourcesFile, reference: st
                 plan, undated = _plan_warehouse(con, sources, ts)
                 for table, kind, column, term in plan:
                     counted = _rows(con, kind, table, column, term)
-                    rows += [_entry(f"warehouse:{table}", term.source, term, p, rows=n) for p, n in counted]
+                    of = "extract" if kind == "dated" else "earlier runs"
+                    rows += [{**_entry(f"warehouse:{table}", term.source, term, p, rows=n), "of": of}
+                             for p, n in counted]
                     if counted and not dry_run:
                         con.execute(SQL[f"{kind}_delete"].format(table=table, column=column),
                                     {"cutoff": term.cutoff} if kind == "dated" else {"keep_from": term.keep_from})
@@ -240,10 +242,21 @@ def enforce(work_dir: Path, dpia: DpiaRules, sources: SourcesFile, reference: st
     return result
 
 
+def audit_section(result: dict) -> dict:
+    """audit.json's `retention`: the terms, and the rows of this run's extracts that were past
+    their term (a function of the inputs, the rules and the period, like the rest of audit.json).
+    What earlier runs left (their months' facts, cases, files) depends on the work directory's
+    history, not on this release's inputs: it is counted in the deletion log only."""
+    extract = [{k: v for k, v in r.items() if k != "of"} for r in result["rows"] if r["of"] == "extract"]
+    return {"rule": result["rule"], "reference": result["reference"], "terms": result["terms"],
+            "extract_rows": extract, "extract_rows_deleted": sum(r["rows"] for r in extract),
+            "earlier_runs": f"rows, files and months left by earlier runs are counted in {LOG} in the work directory"}
+
+
 def for_run(run, reference: str | None = None, dry_run: bool = False) -> dict:
     """`enforce` for a pipeline Run (its work directory, DPIA, sources; its period by default)."""
     return enforce(run.work_dir, run.dpia, run.sources, reference or run.period, dry_run=dry_run,
                    vault_needed=bool(run.signal_lists))
 
 
-__all__ = ["LOG", "compact", "dated_column", "enforce", "for_run"]
+__all__ = ["LOG", "audit_section", "compact", "dated_column", "enforce", "for_run"]

@@ -165,7 +165,7 @@ def test_the_deletion_log_holds_counts_only(planted, release):
     assert {k: v for k, v in entry.items() if k not in ("compacted", "warehouse_bytes", "seconds")} == result
     assert entry["warehouse_bytes"]["after"] < entry["warehouse_bytes"]["before"]
     for r in entry["rows"] + entry["files"]:
-        assert set(r) <= {"place", "source", "rule", "purposes", "period", "rows", "files"}
+        assert set(r) <= {"place", "source", "rule", "purposes", "period", "rows", "files", "of"}
         assert r["rule"] == "R1" and re.fullmatch(r"\d{4}-\d{2}", r["period"])
     for_run(prepare(settings), reference="2026-11")
     assert len((work / LOG).read_text(encoding="utf-8").splitlines()) == 2  # appended
@@ -178,8 +178,9 @@ def test_a_run_enforces_retention_and_audit_json_says_so(release):
     assert r["terms"]["brp"] == {"months": 1, "purposes": r["terms"]["brp"]["purposes"],
                                  "longest": r["terms"]["brp"]["purposes"], "keep_from": "2026-10",
                                  "cutoff": "2026-10-01"}
-    gone = sum(e["rows"] for e in r["rows"] if e["place"] == "warehouse:uitkeringen")
+    gone = sum(e["rows"] for e in r["extract_rows"] if e["place"] == "warehouse:uitkeringen")
     assert gone > 0  # the synthetic extract has uitkeringen that ended before 2024-11
+    assert gone == r["extract_rows_deleted"]
     assert _count(release["work"], "SELECT count(*) FROM uitkeringen WHERE einddatum < DATE '2024-11-01'") == 0
     assert (release["work"] / LOG).exists()
 
@@ -229,3 +230,27 @@ def test_the_reference_is_the_argument_never_the_clock(planted):
     later = enforce(work, run.dpia, run.sources, "2030-01", dry_run=True)
     assert later["terms"]["vroegsignalen"]["keep_from"] == "2028-02"
     assert date.fromisoformat(later["terms"]["wmo"]["cutoff"]) == date(2028, 2, 1)
+
+
+def test_audit_json_does_not_depend_on_what_earlier_runs_left(release, tmp_path):
+    """A re-run of the period in a work directory that still holds an earlier month's facts (and a
+    past-term quarantine file) publishes the same audit.json: those go, but only the deletion log
+    counts them."""
+    from pipelines.pipeline import run_all
+
+    settings = _settings(release, tmp_path)
+    work = tmp_path / "work"
+    con = duckdb.connect(str(work / "warehouse.duckdb"))
+    con.execute("INSERT INTO household_facts SELECT * REPLACE ('2026-09' AS period) FROM household_facts LIMIT 7")
+    con.close()
+    (work / "quality/2026-09").mkdir(parents=True)
+    (work / "quality/2026-09/brp.json").write_text("{}\n", encoding="utf-8")
+    again = run_all(settings)
+    first = release["release"]
+    assert again.release_id == first.release_id
+    assert (again.folder / "audit.json").read_bytes() == (first.folder / "audit.json").read_bytes()
+    assert (again.folder / "tables.csv").read_bytes() == (first.folder / "tables.csv").read_bytes()
+    logged = json.loads((work / LOG).read_text(encoding="utf-8").splitlines()[-1])
+    assert {(r["place"], r["period"], r["rows"]) for r in logged["rows"] if r["of"] == "earlier runs"} == {
+        ("warehouse:household_facts", "2026-09", 7)}
+    assert not (work / "quality/2026-09").exists()

@@ -13,6 +13,7 @@ from pipelines.configfile import file_sha256
 from pipelines.link.domains import Domains
 from pipelines.periods import period_bounds
 from pipelines.publish import release_id
+from pipelines.retention import audit_section
 from pipelines.tabulate import STAPELING, category_order, category_tree
 from privacy.rules import rulebook_table
 
@@ -133,5 +134,5 @@ def build_audit(run: Run, accounts: dict[str, dict], linking: dict, protection: 
                for s in sorted(run.selections, key=lambda s: s.selection.id)},
         },
         "disclosure": protection,
-        **({"retention": {k: v for k, v in retention.items() if k != "dry_run"}} if retention is not None else {}),
+        **({"retention": audit_section(retention)} if retention is not None else {}),
     }
