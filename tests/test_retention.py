@@ -208,6 +208,7 @@ def test_cli_config_problems_exit_1(tmp_path, release, capsys):
     assert main(["retention", "--config", str(settings)]) == 1
     assert capsys.readouterr().err == f"error: {tmp_path / 'work'}: no such work directory\n"
     assert main(["retention", "--config", str(tmp_path / "missing.yaml")]) == 1
+    assert capsys.readouterr().err == f"error: {tmp_path / 'missing.yaml'}: file not found\n"
 
 
 def test_cli_busy_work_directory_exits_75(planted, capsys):
@@ -254,3 +255,15 @@ def test_audit_json_does_not_depend_on_what_earlier_runs_left(release, tmp_path)
     assert {(r["place"], r["period"], r["rows"]) for r in logged["rows"] if r["of"] == "earlier runs"} == {
         ("warehouse:household_facts", "2026-09", 7)}
     assert not (work / "quality/2026-09").exists()
+
+
+def test_a_vault_no_selection_needs_is_removed(planted):
+    settings, work = planted
+    run = prepare(settings)
+    vault = work / "vault" / "identiteiten.duckdb"
+    assert vault.exists()
+    kept = enforce(work, run.dpia, run.sources, "2026-10", vault_needed=True)
+    assert vault.exists() and [f["files"] for f in kept["files"] if f["place"] == "vault"] == [1]  # the .new only
+    gone = enforce(work, run.dpia, run.sources, "2026-10", vault_needed=False)
+    assert not vault.exists() and [f["files"] for f in gone["files"] if f["place"] == "vault"] == [1]
+    assert (work / "vault" / "toegang.jsonl").exists()  # the access log stays: it holds no identity
