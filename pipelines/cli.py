@@ -342,6 +342,34 @@ def cmd_outcomes(args) -> int:
     return EXIT_OK
 
 
+def cmd_retention(args) -> int:
+    """Delete what is past its term (rule R1, privacy/README.md "Bewaartermijnen"); --dry-run only counts."""
+    from pipelines.pipeline import exclusive, prepare
+    from pipelines.retention import for_run
+
+    run = prepare(Path(args.config), {"period": args.period})
+    if not run.work_dir.is_dir():
+        print(f"error: {run.work_dir}: no such work directory", file=sys.stderr)
+        return EXIT_PROBLEM
+    with exclusive(run, "retention"):
+        result = for_run(run, dry_run=args.dry_run)
+    print(f"retention at {result['reference']} (rule R1, privacy/README.md: Bewaartermijnen):")
+    for source, t in result["terms"].items():
+        print(f"  {source}: {t['months']} month(s), kept from {t['keep_from']} ({', '.join(t['longest']) or 'no purpose'})")
+    verb = "would delete" if args.dry_run else "deleted"
+    for what, unit in (("rows", "row(s)"), ("files", "file(s)")):
+        grouped: dict[tuple[str, str], list[dict]] = {}
+        for e in result[what]:
+            grouped.setdefault((e["place"], e["source"]), []).append(e)
+        for (place, source), es in grouped.items():
+            months = sorted(e["period"] for e in es)
+            span = months[0] if len(months) == 1 else f"{months[0]}..{months[-1]}"
+            print(f"  {verb} {sum(e[what] for e in es)} {unit} of {place} ({source}), {span}")
+    print(f"{verb} {result['rows_deleted']} row(s) and {result['files_deleted']} file(s)"
+          + ("; dry run: nothing was changed" if args.dry_run else "; the warehouse is compacted"))
+    return EXIT_OK
+
+
 def _server_or_exit() -> int | None:
     """EXIT_PROBLEM (with its message) when no Prefect server answers at PREFECT_API_URL."""
     from pipelines.deploy import ServerUnavailable, api_url
@@ -490,6 +518,13 @@ def parser() -> argparse.ArgumentParser:
     oc.add_argument("--config", required=True, help="municipality settings file (its work directory and key)")
     oc.add_argument("files", nargs="+", metavar="FILE", help="a wijkteam's list (.xlsx) or a DDAS v1.2 file (.json)")
     oc.set_defaults(func=cmd_outcomes)
+
+    rt = sub.add_parser("retention", help="delete what is past its retention term (config/dpia.yaml) and compact "
+                                          "the warehouse")
+    rt.add_argument("--config", required=True, help="municipality settings file (its work directory)")
+    rt.add_argument("--period", type=period_arg, help="reference period YYYY-MM (default: the settings' period)")
+    rt.add_argument("--dry-run", action="store_true", help="print what would be deleted; delete nothing")
+    rt.set_defaults(func=cmd_retention)
     _many_gemeenten_parsers(sub)
     return p
 

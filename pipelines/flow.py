@@ -70,6 +70,12 @@ def link_task(settings_file: str, overrides: dict) -> dict:
         return pipeline.stage_link(_run(settings_file, overrides))
 
 
+@task(name="retention", cache_policy=NO_CACHE)
+def retention_task(settings_file: str, overrides: dict) -> dict:
+    with _to_prefect_logs():
+        return pipeline.stage_retention(_run(settings_file, overrides))
+
+
 @task(name="tabulate", cache_policy=NO_CACHE)
 def tabulate_task(settings_file: str, overrides: dict):
     with _to_prefect_logs():
@@ -83,9 +89,11 @@ def protect_task(settings_file: str, overrides: dict, cells, accounts: dict):
 
 
 @task(name="publish", cache_policy=NO_CACHE)
-def publish_task(settings_file: str, overrides: dict, cells, accounts: dict, linking: dict, protection: dict) -> dict:
+def publish_task(settings_file: str, overrides: dict, cells, accounts: dict, linking: dict, protection: dict,
+                 retention: dict | None = None) -> dict:
     with _to_prefect_logs():
-        release = pipeline.stage_publish(_run(settings_file, overrides), cells, accounts, linking, protection)
+        release = pipeline.stage_publish(_run(settings_file, overrides), cells, accounts, linking, protection,
+                                         retention)
     rows = "\n".join(
         f"| {s} | {a['rows_read']} | {a['rows_loaded']} | {a['rows_quarantined']} |" for s, a in accounts.items()
     )
@@ -187,8 +195,9 @@ def _stages(settings_file: str, overrides: dict) -> dict:
     preflight_task(settings_file, overrides)  # unreadable files fail it before the warehouse is touched
     accounts = {s: ingest_task(settings_file, overrides, s) for s in pipeline.source_ids(settings_file, overrides)}
     linking = link_task(settings_file, overrides)
+    retention = retention_task(settings_file, overrides)  # past-term rows and files go before tabulate reads
     cells = tabulate_task(settings_file, overrides)
     protected, protection = protect_task(settings_file, overrides, cells, accounts)
-    result = publish_task(settings_file, overrides, protected, accounts, linking, protection)
+    result = publish_task(settings_file, overrides, protected, accounts, linking, protection, retention)
     outreach = outreach_task(settings_file, overrides)
     return {**result, "outreach": {"lists": [{k: v for k, v in x.items() if k != "files"} for x in outreach["lists"]]}}

@@ -350,8 +350,19 @@ def stage_protect(run: Run, tab: Tabulation, accounts: dict[str, dict] | None = 
     return protect(run, tab, accounts)
 
 
-def stage_publish(run: Run, cells: pd.DataFrame, accounts: dict[str, dict], linking: dict, protection: dict) -> Release:
-    audit = build_audit(run, accounts, linking, protection)
+def stage_retention(run: Run) -> dict:
+    """Delete what is past its term (pipelines/retention.py, rule R1) and compact the warehouse:
+    after ingest and link (they replace the source tables from the extracts and write this
+    month's facts, so what they bring in past its term goes at once), before anything reads
+    the warehouse for this release. Counts only come back (audit.json `retention`)."""
+    from pipelines.retention import for_run
+
+    return for_run(run)
+
+
+def stage_publish(run: Run, cells: pd.DataFrame, accounts: dict[str, dict], linking: dict, protection: dict,
+                  retention: dict | None = None) -> Release:
+    audit = build_audit(run, accounts, linking, protection, retention)
     history = earlier_tables(run.work_dir, run.settings.gemeente, run.period)
     register = resolve(run.base, run.settings.published_dir) if run.settings.published_dir else None
     release = publish(run.work_dir, audit["release_id"], cells, audit, {"buurten": run.buurten(), "history": history},
@@ -394,8 +405,9 @@ def _stages(run: Run) -> Release:
     stage_preflight(run)
     accounts = {s: stage_ingest(run, s) for s in run.source_ids}
     linking = stage_link(run)
+    retention = stage_retention(run)
     tab = stage_tabulate(run)
     protected, protection = stage_protect(run, tab, accounts)
-    release = stage_publish(run, protected, accounts, linking, protection)
+    release = stage_publish(run, protected, accounts, linking, protection, retention)
     stage_outreach(run)
     return release

@@ -13,6 +13,7 @@ from pipelines.configfile import file_sha256
 from pipelines.link.domains import Domains
 from pipelines.periods import period_bounds
 from pipelines.publish import release_id
+from pipelines.retention import audit_section
 from pipelines.tabulate import STAPELING, category_order, category_tree
 from privacy.rules import rulebook_table
 
@@ -84,7 +85,8 @@ def quality_gates(run: Run, accounts: dict[str, dict]) -> dict:
     }
 
 
-def build_audit(run: Run, accounts: dict[str, dict], linking: dict, protection: dict) -> dict:
+def build_audit(run: Run, accounts: dict[str, dict], linking: dict, protection: dict,
+                retention: dict | None = None) -> dict:
     b = run.buurten()
     the_rules = rules_of(run)
     accounting = {
@@ -132,4 +134,5 @@ def build_audit(run: Run, accounts: dict[str, dict], linking: dict, protection: 
                for s in sorted(run.selections, key=lambda s: s.selection.id)},
         },
         "disclosure": protection,
+        **({"retention": audit_section(retention)} if retention is not None else {}),
     }
