@@ -266,6 +266,7 @@ def stage_ingest(run: Run, source: str) -> dict:
         if spec.identity and run.signal_lists:  # names and addresses are read only for signal lists
             key = run.vault_key()
             run.vault_file.parent.mkdir(mode=0o700, exist_ok=True)
+            run.vault_file.parent.chmod(0o700)  # also a folder an earlier run or a person made
 
             def identities(records):
                 written = write_vault(run.vault_file, key, records)

@@ -262,6 +262,14 @@ def _teams_for(run: Any, con: duckdb.DuckDBPyConnection):
     gemeente = run.settings.gemeente
     if loaded.teams.gemeente == gemeente:
         return loaded, None
+    if gemeente == "NL":  # the country in one run (a benchmark): one list per gemeente
+        by: dict[str, list[str]] = {}
+        for gm, wijk in con.execute("SELECT DISTINCT gemeentecode, wijkcode FROM buurten ORDER BY 1, 2").fetchall():
+            by.setdefault(gm, []).append(wijk)
+        teams = Teams(gemeente="NL", teams={gm.lower(): Team(name=f"Vroegsignalering {gm}", wijken=w)
+                                             for gm, w in by.items()})
+        note = "the country run (gemeente NL): one list per gemeente, team = gemeente"
+        return LoadedTeams(teams, loaded.path, loaded.version, loaded.doc), note
     wijken = [w for (w,) in con.execute("SELECT DISTINCT wijkcode FROM buurten WHERE gemeentecode = ? ORDER BY 1",
                                         [gemeente]).fetchall()]
     teams = Teams(gemeente=gemeente, teams={"gemeente": Team(name=f"Vroegsignalering {gemeente}", wijken=wijken)})
@@ -347,7 +355,7 @@ def run_outreach(run: Any) -> dict:
             log.info("outreach: %s: %d case(s) on %d list(s)", sel.id, len(rows), len(files) // 2)
         summary = {"period": run.period, "matching": asdict(matching), "triage": {"cases": triaged.cases, "by_action": triaged.by_action,
                                                "by_team": triaged.by_team, "by_rule": triaged.by_rule},
-                   "teams": note or str(teams.path), "lists": out}
+                   "teams": {"file": teams.path.name, "note": note, "used": sorted(team_names)}, "lists": out}
         _write(run.work_dir / "outreach" / run.period / "summary.json",
                (json.dumps(summary, indent=2, ensure_ascii=False, default=str) + "\n").encode("utf-8"))
         return summary

@@ -116,7 +116,7 @@ class Team(Strict):
 class Teams(Strict):
     """Wijkteams and the buurten they serve."""
 
-    gemeente: str = Field(pattern=r"^GM\d{4}$")
+    gemeente: str = Field(pattern=r"^(GM\d{4}|NL)$", description="the gemeente (NL: the country run, every gemeente)")
     teams: dict[TeamId, Team] = Field(min_length=1)
     fallback: str | None = Field(default=None, description="the team of a buurt no team lists")
 
@@ -263,8 +263,8 @@ class Triaged:
 
 def _buurten(con: duckdb.DuckDBPyConnection, gemeente: str, where: str) -> list[tuple[str, str]]:
     try:
-        rows = con.execute("SELECT buurtcode, wijkcode FROM buurten WHERE gemeentecode = ? ORDER BY buurtcode",
-                           [gemeente]).fetchall()
+        rows = con.execute("SELECT buurtcode, wijkcode FROM buurten WHERE gemeentecode = ? OR ? = 'NL' "
+                           "ORDER BY buurtcode", [gemeente, gemeente]).fetchall()
     except duckdb.CatalogException:
         raise MatchingError("the warehouse has no table buurten: run ingest first") from None
     if not rows:

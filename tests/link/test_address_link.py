@@ -140,3 +140,24 @@ def test_synthetic_v12_clients_by_address_land_in_the_households_of_their_v09_se
         "no_person_with_bsn": 0, "no_person_at_address": 0, "several_households_at_address": 0,
         "linked_by_address": by_address}
     assert SOURCES["brp"].link["postcode"] == "address"
+
+
+def test_the_address_joins_are_hash_joins_not_nested_loops():
+    """`r.pid IS NULL AND a.aid = r.aid` made DuckDB pair every signal with every address (a
+    nested loop: the country's link stage ran for hours); one equality gives a hash join."""
+    import re
+
+    import duckdb
+
+    from pipelines.link.sql import sql
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE persons (pid UUID, hid UUID, aid UUID)")
+    con.execute("CREATE TABLE vroegsignalen (sid UUID, pid UUID, aid UUID)")
+    con.execute("CREATE TABLE address_households (aid UUID, hid UUID, n_households INTEGER)")
+    for t in ("persons", "vroegsignalen", "address_households"):
+        con.execute(f"INSERT INTO {t} SELECT {', '.join(['uuid()'] * (2 if t == 'persons' else 2))}"
+                    f"{', uuid()' if t != 'address_households' else ', 1'} FROM range(20000)")
+    inner = re.search(r"FROM \((.*)\) x", sql("row_households").format(table="vroegsignalen"), re.S).group(1)
+    plan = "\n".join(r[1] for r in con.execute("EXPLAIN " + inner).fetchall())
+    assert "HASH_JOIN" in plan and "NESTED_LOOP" not in plan and "BLOCKWISE_NL" not in plan, plan

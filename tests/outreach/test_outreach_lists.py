@@ -254,3 +254,22 @@ def test_a_list_shows_only_the_fields_the_purpose_names():
               "huisnummer": "1", "postcode": "1234AB", "woonplaats": "Hengelo"}
     assert allowed_only([record], ["geslachtsnaam", "postcode"]) == [
         {"pid": "p", "hid": "h", "geslachtsnaam": "Smit", "postcode": "1234AB"}]
+
+
+def test_the_country_run_makes_one_list_per_gemeente():
+    """gemeente NL (every gemeente in one run) has no teams.yaml of its own: one team per gemeente
+    (it failed with a raw validation error after publishing)."""
+    from types import SimpleNamespace
+
+    from pipelines.outreach.lists import _teams_for
+    from pipelines.settings import CONFIG_DIR
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE buurten AS SELECT * FROM (VALUES ('BU01640000', 'WK016400', 'GM0164'), "
+                "('BU03630000', 'WK036300', 'GM0363'), ('BU03630100', 'WK036301', 'GM0363')) t(buurtcode, wijkcode, "
+                "gemeentecode)")
+    run = SimpleNamespace(config_dir=CONFIG_DIR, settings=SimpleNamespace(gemeente="NL"))
+    teams, note = _teams_for(run, con)
+    assert {k: t.wijken for k, t in teams.teams.teams.items()} == {"gm0164": ["WK016400"],
+                                                                   "gm0363": ["WK036300", "WK036301"]}
+    assert note == "the country run (gemeente NL): one list per gemeente, team = gemeente"

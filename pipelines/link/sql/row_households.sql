@@ -9,6 +9,8 @@ FROM (
     SELECT r.rowid AS row_id, coalesce(p.hid, CASE WHEN a.n_households = 1 THEN a.hid END) AS hid
     FROM "{table}" r
     LEFT JOIN persons p ON p.pid = r.pid
-    LEFT JOIN address_households a ON r.pid IS NULL AND a.aid = r.aid
+    -- one equality (not `r.pid IS NULL AND a.aid = r.aid`, which DuckDB runs as a nested loop:
+    -- every signal against every address, hours for the country): a hash join
+    LEFT JOIN address_households a ON a.aid = CASE WHEN r.pid IS NULL THEN r.aid END
 ) x
 WHERE s.rowid = x.row_id;

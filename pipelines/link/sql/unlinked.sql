@@ -13,4 +13,4 @@ SELECT
     count(*) FILTER (WHERE s.pid IS NULL AND a.n_households = 1)               AS linked_by_address
 FROM "{table}" s
 LEFT JOIN persons p ON p.pid = s.pid
-LEFT JOIN address_households a ON s.pid IS NULL AND a.aid = {aid}
+LEFT JOIN address_households a ON a.aid = CASE WHEN s.pid IS NULL THEN {aid} END  -- one equality: a hash join
