@@ -38,8 +38,8 @@ from dataclasses import dataclass
 
 import duckdb
 
-from ..periods import period_bounds
-from .sql import sql, statements
+from pipelines.outreach.sql import sql, statements
+from pipelines.periods import period_bounds
 
 PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 HISTORY_MONTHS = 6

@@ -43,7 +43,7 @@ import holidays as holidays_lib
 from dateutil.easter import easter
 from pydantic import Field, StringConstraints
 
-from ..configfile import Strict, load_model
+from pipelines.configfile import Strict, load_model
 
 TermName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,30}$")]
 WorkingDays = Annotated[int, Field(ge=0, le=60)]

@@ -35,11 +35,11 @@ import duckdb
 import pandas as pd
 from pydantic import Field, StringConstraints, model_validator
 
-from ..configfile import ConfigError, Problem, Strict, YamlDoc, file_sha256, parse_model, read_yaml
-from ..periods import period_bounds
-from .cases import MatchingError, check_period, ensure_tables
-from .deadlines import Deadlines, Terms, check_term
-from .sql import sql
+from pipelines.configfile import ConfigError, Problem, Strict, YamlDoc, file_sha256, parse_model, read_yaml
+from pipelines.outreach.cases import MatchingError, check_period, ensure_tables
+from pipelines.outreach.deadlines import Deadlines, Terms, check_term
+from pipelines.outreach.sql import sql
+from pipelines.periods import period_bounds
 
 ACTIONS = ("brief", "telefoon", "huisbezoek", "geen_actie")
 RuleId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,40}$")]

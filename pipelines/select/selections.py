@@ -390,6 +390,8 @@ def list_selection(loaded: LoadedSelection, rules: DpiaRules) -> LoadedSelection
                      "peilmaand: de zaken op de signaallijsten van de wijkteams (één zaak per huishouden)."),
         outputs=["buurt_tables"],
         criteria={"all": [definition["criteria"], {"source": "vroegsignalen", "within_months": 1}]})
+    if s.approval is not None:  # approved with its selection, and audit.json and the register say so
+        definition["approval"] = {"by": f"{s.approval.by} (met de selectie '{s.id}')", "date": str(s.approval.date)}
     derived = parse_selection(definition, loaded.catalogue)
     version = hashlib.sha256((loaded.version + LIST_SUFFIX).encode("utf-8")).hexdigest()
     out = LoadedSelection(derived, loaded.path, version, loaded.catalogue)

@@ -193,6 +193,9 @@ def test_the_release_publishes_the_lists_count_under_a_published_definition(list
         next(s for s in audit["rules"]["selections"] if s["id"] == SELECTION)["definition"]["criteria"],
         {"source": "vroegsignalen", "where": [], "within_months": 1}]
     assert entry["dpia_rules_passed"] == [r["id"] for r in audit["rules"]["dpia"]["rulebook"]]
+    parent = next(s for s in audit["rules"]["selections"] if s["id"] == SELECTION)
+    assert entry["approval"] == {"by": f"{parent['approval']['by']} (met de selectie '{SELECTION}')",
+                                 "date": parent["approval"]["date"]}
     tables = pd.read_csv(folder / "tables.csv", dtype={"value": "Int64"}, keep_default_na=False,
                          na_values={"value": [""]})
     cells = tables[tables.table == f"selectie:{SELECTION}-signaallijst"]
