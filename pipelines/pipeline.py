@@ -20,7 +20,7 @@ import pandas as pd
 
 from pipelines import geography, workdir
 from pipelines.configfile import ConfigError, Problem, did_you_mean, read_yaml
-from pipelines.ingest import ingest_source, write_quarantine
+from pipelines.ingest import ingest_source, with_identity, write_quarantine
 from pipelines.ingest.contracts import peildatum
 from pipelines.ingest.gates import QualityGateFailed
 from pipelines.ingest.gates import evaluate as evaluate_gates
@@ -240,10 +240,7 @@ def stage_preflight(run: Run) -> dict[str, list[str]]:
 def read_as(run: Run, source: str) -> Source:
     """The source as this run reads it: with its identity columns when a selection asks for signal lists."""
     spec = run.sources.sources[source]
-    if not (spec.identity and run.signal_lists):
-        return spec
-    extra = {f"_identity_{k}": h for k, h in spec.identity.items() if h not in spec.columns.values()}
-    return spec.model_copy(update={"columns": {**spec.columns, **extra}})
+    return with_identity(spec)[0] if spec.identity and run.signal_lists else spec
 
 
 def allowed_fields(run: Run, source: str) -> set[str]:

@@ -38,6 +38,14 @@ LINK_KINDS = {
 """What a source's load SQL keeps of a link column (the register shows the text)."""
 
 
+def canonical(value: dict, what: str) -> dict:
+    """`value` if every key is a canonical name (a column or table name), else a ValueError."""
+    for name in value:
+        if not CANONICAL_NAME.match(name):
+            raise ValueError(f"{what} '{name}' must match {CANONICAL_NAME.pattern}")
+    return value
+
+
 class CatalogueField(Strict):
     """A field a selection may name: a fixed SQL expression over the source's table (alias t)."""
 
@@ -140,10 +148,7 @@ class Source(Strict):
     @field_validator("columns")
     @classmethod
     def _canonical_names(cls, value: dict[str, str]) -> dict[str, str]:
-        for name in value:
-            if not CANONICAL_NAME.match(name):
-                raise ValueError(f"column name '{name}' must match {CANONICAL_NAME.pattern}")
-        return value
+        return canonical(value, "column name")
 
     @model_validator(mode="after")
     def _versions(self) -> Source:
@@ -211,10 +216,7 @@ class SourcesFile(Strict):
     @field_validator("sources")
     @classmethod
     def _names(cls, value: dict[str, Source]) -> dict[str, Source]:
-        for name in value:
-            if not CANONICAL_NAME.match(name):
-                raise ValueError(f"source name '{name}' must match {CANONICAL_NAME.pattern}")
-        return value
+        return canonical(value, "source name")
 
     @model_validator(mode="after")
     def _one_of_each(self) -> SourcesFile:

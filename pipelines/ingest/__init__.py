@@ -200,15 +200,12 @@ def ingest_source(
     t0 = time.perf_counter()
     full = load_contract(config_dir, source)
     source, contract, unread = only_allowed(name, source, full, allowed)
-    identity = {f"{IDENTITY_PREFIX}{k}": h for k, h in source.identity.items()} if identities else {}
-    mapped = {h: c for c, h in source.columns.items()}  # a header read already (the address) is not read twice
-    extra = {c: h for c, h in identity.items() if h not in mapped}
-    raw = read_source(name, source.model_copy(update={"columns": {**source.columns, **extra}}), sources_dir)
+    read_as, identity = with_identity(source) if identities else (source, {})
+    raw = read_source(name, read_as, sources_dir)
     ident = None
     if identity:
-        ident = pa.table({"_rid": raw.table["_rid"],
-                          **{c: raw.table[c if c in extra else mapped[h]] for c, h in identity.items()}})
-        raw.table = raw.table.drop_columns(list(extra))
+        ident = pa.table({"_rid": raw.table["_rid"], **{c: raw.table[col] for c, col in identity.items()}})
+        raw.table = raw.table.drop_columns([c for c in read_as.columns if c not in source.columns])
     t1 = time.perf_counter()
     log.info("%s: read %d rows from %d file(s) in %.1f s", name, raw.rows_read, len(raw.files), t1 - t0)
     table = source.table
@@ -276,6 +273,16 @@ def ingest_source(
 
 
 IDENTITY_PREFIX = "_identity_"
+
+
+def with_identity(source: Source) -> tuple[Source, dict[str, str]]:
+    """The source as read for the identity vault: its columns and its `identity` headers (a header
+    read already, the address, is not read twice); and per identity column, the column holding it."""
+    mapped = {h: c for c, h in source.columns.items()}
+    identity = {f"{IDENTITY_PREFIX}{k}": h for k, h in source.identity.items()}
+    extra = {c: h for c, h in identity.items() if h not in mapped}
+    return (source.model_copy(update={"columns": {**source.columns, **extra}}),
+            {c: c if c in extra else mapped[h] for c, h in identity.items()})
 
 
 def _identity_records(con: duckdb.DuckDBPyConnection, table: str, ident: pa.Table) -> pa.Table:

@@ -23,7 +23,7 @@ import io
 import json
 import logging
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
@@ -45,23 +45,6 @@ ACTION_NL = {"brief": "brief", "telefoon": "telefoon", "huisbezoek": "huisbezoek
 FILL_IN = ["datum_opgepakt", "contactsoort", "contactdatum", "bereikt", "resultaat", "toelichting"]
 
 
-@dataclass
-class TeamList:
-    team: str
-    name: str
-    cases: list[dict]
-
-
-@dataclass
-class SelectionLists:
-    selection: str
-    title: str
-    purpose: str
-    cases: int
-    teams: list[TeamList] = field(default_factory=list)
-    files: list[Path] = field(default_factory=list)
-
-
 def ddas_choices(schema_file: Path) -> dict[str, list[str]]:
     """The drop-down values of the fill-in columns: DDAS v1.2's contact kinds and end results."""
     defs = json.loads(schema_file.read_text(encoding="utf-8"))["$defs"]
@@ -70,9 +53,8 @@ def ddas_choices(schema_file: Path) -> dict[str, list[str]]:
 
 
 def selected_cases(con: duckdb.DuckDBPyConnection, period: str, members_sql: str, params: list) -> pd.DataFrame:
-    """The month's triaged cases of the selection's households, with their signals."""
-    cases = con.execute(sql("list_cases").replace("{members}", members_sql), [*params, period]).df()
-    return cases
+    """The month's triaged cases of the selection's households (`members_sql`: their hids)."""
+    return con.execute(sql("list_cases").replace("{members}", members_sql), [*params, period]).df()
 
 
 def signals_of(con: duckdb.DuckDBPyConnection, period: str, case_ids: list[str]) -> pd.DataFrame:
@@ -320,9 +302,8 @@ def run_outreach(run: Any) -> dict:
         out = []
         for loaded in sorted(wanted, key=lambda s: s.selection.id):
             sel = loaded.selection
-            _, where, params, unit_key = loaded.from_where(run.period)
-            base = "households h" if sel.unit == "huishouden" else "persons p JOIN households h ON h.hid = p.hid"
-            members = f"SELECT DISTINCT h.hid FROM {base} WHERE {where}"
+            base, where, params, _ = loaded.from_where(run.period)
+            members = f"SELECT DISTINCT h.hid FROM {base} WHERE {where}"  # a person selection: their households
             cases = selected_cases(con, run.period, members, params)
             signals = signals_of(con, run.period, [str(c) for c in cases.case_id])
             purpose = run.dpia.purposes[sel.purpose]
