@@ -43,19 +43,24 @@ def cmd_synth(args) -> int:
     return 0
 
 
-def _run_flow(settings_file: Path, period: str | None, sources: str | None, work: str | None) -> dict:
+def _run_flow(settings_file: Path, period: str | None, sources: str | None, work: str | None,
+              monitor: bool = False) -> dict:
     """Configuration and source files are checked here, before Prefect's server starts: a run
     that cannot succeed (a busy work directory, a broken ledger, a bad file) stops in a second
     with one clean message, not after the server's start-up and its tracebacks."""
-    from pipelines.pipeline import exclusive, prepare, stage_preflight
+    from pipelines.pipeline import check_monitor, exclusive, prepare, stage_preflight
 
-    run = prepare(settings_file, {"period": period, "sources_dir": sources, "work_dir": work})
+    run = prepare(settings_file, {"period": period, "sources_dir": sources, "work_dir": work,
+                                  "monitor": True if monitor else None})
     with exclusive(run):
         stage_preflight(run)
+        if monitor:
+            check_monitor(run)
         from pipelines.flow import release_flow
 
         _quiet_prefect_console()
-        return release_flow(str(settings_file.resolve()), period or run.settings.period, sources, work)
+        return release_flow(str(settings_file.resolve()), period or run.settings.period, sources, work,
+                            monitor=monitor)
 
 
 def _quiet_prefect_console() -> None:
@@ -85,7 +90,7 @@ def _warnings(result: dict) -> int:
 
 
 def cmd_run(args) -> int:
-    result = _run_flow(Path(args.config), args.period, args.sources, args.work)
+    result = _run_flow(Path(args.config), args.period, args.sources, args.work, args.monitor)
     print(f"published {result['release_id']}\n  {result['folder']}/tables.csv\n  {result['folder']}/audit.json\n"
           f"  {result['folder']}/report.html")
     return _warnings(result)
@@ -467,6 +472,9 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--period", type=period_arg, help="reference period YYYY-MM (overrides the settings)")
     r.add_argument("--sources", help="directory with the source extracts (overrides the settings)")
     r.add_argument("--work", help="work directory (overrides the settings)")
+    r.add_argument("--monitor", action="store_true",
+                   help="publish the month's vroegsignalering monitor (monitor:* tables) from its cases and outcomes; "
+                        "fixed from then on: import the month's outcomes first")
     r.set_defaults(func=cmd_run)
 
     d = sub.add_parser("demo", help="synth + run in a work directory, for a first look")

@@ -14,6 +14,7 @@ def problems(exc: BaseException) -> list[str]:
     from pipelines.ingest.contracts import ContractError
     from pipelines.ingest.gates import QualityGateFailed
     from pipelines.ingest.readers import SourceFileError
+    from pipelines.monitor.indicators import MonitorError
     from pipelines.publish import PublishRefused
     from privacy.pseudonymise import KeyFileError
     from privacy.secondary import ProtectionFailed
@@ -27,7 +28,7 @@ def problems(exc: BaseException) -> list[str]:
     if isinstance(exc, QualityGateFailed):
         return [str(g) for g in exc.failed]
     if isinstance(exc, (SourceFileError, KeyFileError, AccountingError, LoadSqlError, ContractError, PublishRefused,
-                        ProtectionFailed)):
+                        ProtectionFailed, MonitorError)):
         return [str(exc)]
     return []
 

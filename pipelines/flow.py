@@ -90,10 +90,10 @@ def protect_task(settings_file: str, overrides: dict, cells, accounts: dict):
 
 @task(name="publish", cache_policy=NO_CACHE)
 def publish_task(settings_file: str, overrides: dict, cells, accounts: dict, linking: dict, protection: dict,
-                 retention: dict | None = None) -> dict:
+                 retention: dict | None = None, monitor: dict | None = None) -> dict:
     with _to_prefect_logs():
         release = pipeline.stage_publish(_run(settings_file, overrides), cells, accounts, linking, protection,
-                                         retention)
+                                         retention, monitor)
     rows = "\n".join(
         f"| {s} | {a['rows_read']} | {a['rows_loaded']} | {a['rows_quarantined']} |" for s, a in accounts.items()
     )
@@ -153,14 +153,16 @@ def _release_run_name() -> str:
 
 @flow(name="wijksignaal-release", flow_run_name=_release_run_name, log_prints=False)
 def release_flow(settings_file: str, period: str | None = None, sources_dir: str | None = None,
-                 work_dir: str | None = None, collect_dir: str | None = None, expect_gemeente: str | None = None):
+                 work_dir: str | None = None, collect_dir: str | None = None, expect_gemeente: str | None = None,
+                 monitor: bool = False):
     """One gemeente, one period: ingest -> publish. `period` YYYY-MM; without it, the last
     complete month before the run's scheduled start (Europe/Amsterdam: pipelines/periods.py).
     `collect_dir`: copy the release folder to <collect_dir>/<period>/<release-id>/ (a region's
-    collection). `expect_gemeente`: refuse a settings file of another gemeente."""
+    collection). `expect_gemeente`: refuse a settings file of another gemeente. `monitor`: publish
+    the month's vroegsignalering monitor (monitor/indicators.py)."""
     try:
         result = _release(settings_file, period or scheduled_period(), sources_dir, work_dir, collect_dir,
-                          expect_gemeente)
+                          expect_gemeente, monitor)
     except Exception as exc:
         outcome = outcomes.failure(exc)
         return Failed(name=outcomes.STATE_NAMES[outcome.kind], message=outcome.message, data=exc)
@@ -169,8 +171,8 @@ def release_flow(settings_file: str, period: str | None = None, sources_dir: str
 
 
 def _release(settings_file: str, period: str, sources_dir: str | None, work_dir: str | None,
-             collect_dir: str | None, expect_gemeente: str | None) -> dict:
-    overrides = {"period": period, "sources_dir": sources_dir, "work_dir": work_dir}
+             collect_dir: str | None, expect_gemeente: str | None, monitor: bool = False) -> dict:
+    overrides = {"period": period, "sources_dir": sources_dir, "work_dir": work_dir, **({"monitor": True} if monitor else {})}
     run = _run(settings_file, overrides)  # configuration and DPIA checks fail the flow before any data is read
     if expect_gemeente and run.settings.gemeente != expect_gemeente:
         path = Path(settings_file).resolve()
@@ -198,6 +200,6 @@ def _stages(settings_file: str, overrides: dict) -> dict:
     retention = retention_task(settings_file, overrides)  # past-term rows and files go before tabulate reads
     cells = tabulate_task(settings_file, overrides)
     protected, protection = protect_task(settings_file, overrides, cells, accounts)
-    result = publish_task(settings_file, overrides, protected, accounts, linking, protection, retention)
+    result = publish_task(settings_file, overrides, protected, accounts, linking, protection, retention, cells.monitor)
     outreach = outreach_task(settings_file, overrides)
     return {**result, "outreach": {"lists": [{k: v for k, v in x.items() if k != "files"} for x in outreach["lists"]]}}

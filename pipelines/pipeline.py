@@ -27,6 +27,7 @@ from pipelines.ingest.gates import evaluate as evaluate_gates
 from pipelines.ingest.readers import preflight
 from pipelines.link import link, load_buurten
 from pipelines.link.domains import Domains, load_domains
+from pipelines.monitor.indicators import MonitorError, prepare_monitor, store_snapshot
 from pipelines.outreach.lists import SIGNAL_LIST, run_outreach
 from pipelines.protect import other_definitions, protect
 from pipelines.publish import Release, publish, recover_and_verify
@@ -333,11 +334,27 @@ def stage_link(run: Run) -> dict:
         con.close()
 
 
-def stage_tabulate(run: Run) -> Tabulation:
+def check_monitor(run: Run) -> None:
+    """--monitor can be honoured (MonitorError else), checked before Prefect starts: a monitor purpose,
+    and cases for the month (or a monitor fixed by an earlier release)."""
+    if not run.warehouse.exists():
+        raise MonitorError(f"--monitor: no cases for {run.period}: the monitor counts the cases of the month's signal "
+                           "lists (run the month first, then import its outcomes with wijksignaal outcomes)")
     con = run.connect()
     try:
+        prepare_monitor(run, con)
+    finally:
+        con.close()
+
+
+def stage_tabulate(run: Run) -> Tabulation:
+    """The release's tables; with the month's monitor (monitor/indicators.py) when it has one."""
+    con = run.connect()
+    try:
+        monitor = prepare_monitor(run, con)
         return tabulate(con, run.period, run.selections, run.domains.ids, cell_keys=any(
-            p.cell_key is not None for p in run.dpia.purposes.values()), other=other_definitions(run, run.earlier()))
+            p.cell_key is not None for p in run.dpia.purposes.values()), other=other_definitions(run, run.earlier()),
+            monitor=monitor)
     finally:
         con.close()
 
@@ -359,8 +376,16 @@ def stage_retention(run: Run) -> dict:
 
 
 def stage_publish(run: Run, cells: pd.DataFrame, accounts: dict[str, dict], linking: dict, protection: dict,
-                  retention: dict | None = None) -> Release:
-    audit = build_audit(run, accounts, linking, protection, retention)
+                  retention: dict | None = None, monitor: dict | None = None) -> Release:
+    """Write the release; a month's monitor published for the first time is fixed first (its facts
+    stored under the release's id before the release is committed: monitor/indicators.py)."""
+    audit = build_audit(run, accounts, linking, protection, retention, monitor)
+    if monitor is not None and monitor["frozen_by"] is None:
+        con = run.connect()
+        try:
+            store_snapshot(con, run.period, audit["release_id"], monitor["facts_sha256"])
+        finally:
+            con.close()
     history = earlier_tables(run.work_dir, run.settings.gemeente, run.period)
     register = resolve(run.base, run.settings.published_dir) if run.settings.published_dir else None
     release = publish(run.work_dir, audit["release_id"], cells, audit, {"buurten": run.buurten(), "history": history},
@@ -406,6 +431,6 @@ def _stages(run: Run) -> Release:
     retention = stage_retention(run)
     tab = stage_tabulate(run)
     protected, protection = stage_protect(run, tab, accounts)
-    release = stage_publish(run, protected, accounts, linking, protection, retention)
+    release = stage_publish(run, protected, accounts, linking, protection, retention, tab.monitor)
     stage_outreach(run)
     return release

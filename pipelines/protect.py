@@ -57,10 +57,15 @@ def other_definitions(run: Run, earlier: list[EarlierRelease]) -> dict[str, Load
 def _made_under(run: Run, cells: pd.DataFrame) -> dict[str, tuple[str, int | None]]:
     """table -> (the DPIA purpose it is made under, the cell size its selection asks for)."""
     selections = {f"selectie:{s.selection.id}": s.selection for s in run.selections}
-    out = {}
+    out: dict[str, tuple[str, int | None]] = {}
     for table in cells.table.unique():
         sel = selections.get(table)
-        out[table] = (sel.purpose, sel.min_cell_size) if sel else (run.dpia.stapeling_purpose, None)
+        if sel:
+            out[table] = (sel.purpose, sel.min_cell_size)
+        elif table.startswith("monitor:") and run.dpia.monitor_purpose:
+            out[table] = (run.dpia.monitor_purpose, None)
+        else:
+            out[table] = (run.dpia.stapeling_purpose, None)
     return out
 
 
@@ -94,13 +99,21 @@ def _what_earlier_published(run: Run, tab: Tabulation, earlier: list[EarlierRele
     standard = (run.settings.achterstand_lookback_months, run.domains.definition_sha256)
     same, other, unknown = [], [], 0
     recompiled = set(tab.other_definitions.table)
+    # the monitor of an earlier release has this release's definition when it was made from the same facts (the
+    # snapshot that fixes the month's monitor: monitor/indicators.py)
+    facts = (tab.monitor or {}).get("facts_sha256")
     for r in earlier:
         cells = r.published().assign(release=r.release_id)
         theirs = {f"selectie:{e['id']}": e["version"] for e in r.audit.get("rules", {}).get("selections", [])}
         r_standard = (r.audit.get("definitions", {}).get("achterstand_lookback_months"),
                       r.audit.get("rules", {}).get("domains", {}).get("definition_sha256", BUILT_IN_DOMAINS))
         for table, g in cells.groupby("table", sort=True):
-            if table in ("stapeling", "combinaties"):
+            if table.startswith("monitor:"):
+                if facts is not None and r.audit.get("monitor", {}).get("facts_sha256") == facts:
+                    same.append(g)
+                else:
+                    unknown += len(g)
+            elif table in ("stapeling", "combinaties"):
                 if r_standard == standard:
                     same.append(g)
                 else:
@@ -134,7 +147,7 @@ def protect(run: Run, tab: Tabulation, accounts: dict[str, dict] | None = None
     cells = tab.cells
     t = thresholds(run, cells)
     persons = {f"selectie:{s.selection.id}" for s in run.selections if s.selection.unit == "persoon"}
-    base = base_fingerprint(run, accounts) if accounts is not None else None
+    base = base_fingerprint(run, accounts, monitor=tab.monitor) if accounts is not None else None
     against = protect_against(run.earlier(), base)
     earlier, elsewhere, unmatched = _what_earlier_published(run, tab, against)
     protected, summary = disclosure.protect(cells, run.buurten(), t, persons, earlier, rounding_bases(run, cells),

@@ -25,6 +25,16 @@ own structure instead:
   chance): an empty atom is a fixed 0, not a variable, and every non-empty atom is
   at least 1 (`ATOM_FLOOR`).
 
+**Floors.** Fixing the absent atoms at 0 and bounding the others below by 1 only *narrows* the
+tables the audit allows: every table it allows is one the real attacker must allow too, whatever
+the floor between 0 and 1, so a cell the audit can lift to its threshold the attacker cannot
+prove small. A floor of 1 is the more pessimistic choice and the default (releases made with
+it are reproduced byte for byte); a floor of 0 (`MONITOR_FLOOR`) is as sound. A release with the
+vroegsignalering monitor (pipelines/monitor/indicators.py) uses 0 for every atom: split by the
+monitor's forty-odd predicates, the atoms of households with a case are near-singletons, and
+floors of 1 on them and their siblings would add up to the true counts and pin small cells (a
+small atom's sibling of floor 1 takes one from the most it can reach).
+
 Whatever a reader of the definitions can write down as a linear relation between
 cells of this release holds on the atoms, so an audit over atoms is sound for any
 selection the language can express, with no rule per pair of selections.
@@ -53,6 +63,7 @@ from .relations import Relation
 
 ATOM_TABLE = "(atom)"
 ATOM_FLOOR = 1.0  # the attacker knows which atoms are empty: a non-empty atom holds at least one unit
+MONITOR_FLOOR = 0.0  # every atom of a release with the monitor: at least 0 ("Floors" above)
 LEVELS = ("buurt", "wijk", "gemeente")
 
 
@@ -203,4 +214,4 @@ def showable(cells: pd.DataFrame, atoms: Atoms, buurten: pd.DataFrame, which: np
     return out
 
 
-__all__ = ["ATOM_TABLE", "ATOM_FLOOR", "Atoms", "atom_cells", "thresholds_of", "relations", "showable"]
+__all__ = ["ATOM_TABLE", "ATOM_FLOOR", "MONITOR_FLOOR", "Atoms", "atom_cells", "thresholds_of", "relations", "showable"]

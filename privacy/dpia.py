@@ -15,7 +15,7 @@ from .rules import IMPLEMENTED_OUTPUTS, LEVELS, OWN_RULES, Rule  # noqa: F401  (
 SourceId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,40}$")]
 """A source's name as config/sources.yaml declares it (DpiaRules.source_references lists every
 place this file names one, for the pipeline to check against the declared sources)."""
-Output = Literal["buurt_tables", "signal_list"]
+Output = Literal["buurt_tables", "signal_list", "monitor_tables"]
 Level = Literal["buurt", "wijk", "gemeente"]
 IdentityField = Literal["voornamen", "geslachtsnaam", "straat", "huisnummer", "postcode", "woonplaats"]
 
@@ -99,6 +99,10 @@ class DpiaRules(Strict):
     dpia: DpiaMeta
     disclosure: Disclosure = Disclosure()
     stapeling_purpose: str = Field(description="the purpose under which the standard stapeling tables are made")
+    monitor_purpose: str | None = Field(
+        default=None, description="the purpose under which the vroegsignalering monitor's tables (monitor:*) are made "
+                                  "from the signal lists' cases and their outcomes; it must allow monitor_tables. "
+                                  "Without it no monitor is tabulated")
     purposes: dict[str, Purpose]
     rule_modules: list[str] = Field(
         default_factory=list, description="Python files next to dpia.yaml that add the gemeente's own rules for "
@@ -115,6 +119,11 @@ class DpiaRules(Strict):
             )
         if self.stapeling_purpose not in self.purposes:
             raise ValueError(f"stapeling_purpose '{self.stapeling_purpose}' is not a purpose")
+        if self.monitor_purpose is not None:
+            if self.monitor_purpose not in self.purposes:
+                raise ValueError(f"monitor_purpose '{self.monitor_purpose}' is not a purpose")
+            if "monitor_tables" not in self.purposes[self.monitor_purpose].allowed_outputs:
+                raise ValueError(f"monitor_purpose '{self.monitor_purpose}' does not allow monitor_tables")
         return self
 
     @property

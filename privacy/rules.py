@@ -54,7 +54,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .dpia import DpiaRules
 
 LEVELS = ("gemeente", "wijk", "buurt")  # from coarse to fine
-IMPLEMENTED_OUTPUTS = ("buurt_tables", "signal_list")
+IMPLEMENTED_OUTPUTS = ("buurt_tables", "signal_list", "monitor_tables")
 OWN_ID = re.compile(r"^D\d+$")
 KeyPath = tuple[str | int, ...]  # where in the selection's YAML: keys and list indices
 

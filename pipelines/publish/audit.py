@@ -56,14 +56,18 @@ def _inputs(accounts: dict[str, dict]) -> list[dict]:
     return [dict(source=s, **f) for s, a in accounts.items() for f in a["files"]]
 
 
-def base_fingerprint(run: Run, accounts: dict[str, dict], rules: dict | None = None) -> str:
+def base_fingerprint(run: Run, accounts: dict[str, dict], rules: dict | None = None, monitor: dict | None = None
+                     ) -> str:
     """A hash of everything that shapes a release except the earlier releases it is protected
-    against: inputs, rules, settings, software."""
+    against: inputs, rules, settings, software, and the monitor's facts (`monitor`: its summary,
+    monitor/indicators.py) when it has one."""
     fingerprint = {"inputs": [(i["source"], i["name"], i["sha256"]) for i in _inputs(accounts)],
                    "rules": rules or rules_of(run),
                    "settings": {"gemeente": run.settings.gemeente, "period": run.period,
                                 "lookback": run.settings.achterstand_lookback_months},
                    "software": pkg_version("wijksignaal")}
+    if monitor is not None:
+        fingerprint["monitor"] = monitor["facts_sha256"]
     return hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode("utf-8")).hexdigest()
 
 
@@ -85,8 +89,47 @@ def quality_gates(run: Run, accounts: dict[str, dict]) -> dict:
     }
 
 
+MONITOR_TABLES = {
+    "monitor:signalen": "huishoudens (adressen) met een vroegsignaal in de maand: nieuw, meervoudig, opeenvolgend, crisis",
+    "monitor:signaalpartners": "huishoudens met een vroegsignaal in de maand, per soort signaalpartner (een huishouden "
+                               "kan onder meer soorten vallen)",
+    "monitor:opvolging": "huishoudens met een vroegsignaal in de maand: opgepakt, contactpoging, bereikt, hulp "
+                         "geaccepteerd, eerste contactpoging binnen de termijn",
+    "monitor:contactpogingen": "huishoudens met een vroegsignaal in de maand, per soort contactpoging (DDAS v1.2 "
+                               "EnumContactsoort) en per soort waarmee de inwoner is bereikt",
+    "monitor:eindresultaat": "huishoudens met een vroegsignaal in de maand, per eindresultaat (DDAS v1.2 "
+                             "EnumEindresultaat) of nog zonder",
+}
+
+
+def monitor_section(run: Run, monitor: dict, release_id: str) -> tuple[dict, dict]:
+    """(audit.json `monitor`, the `tables` entries of the monitor tables); `fixed_by`: the release
+    whose stored facts the monitor is (this one, when it publishes the month's monitor first)."""
+    from pipelines.monitor.indicators import ACCEPTED, PARTITIONS, indicators
+
+    found = indicators(run.sources.codelists().get("signaalpartners", []))
+    tables = {}
+    for table, description in MONITOR_TABLES.items():
+        mine = [i for i in found if i.table == table]
+        cats = [i.category for i in mine]
+        tables[table] = {"description": description, "categories": cats, "unit": "huishoudens",
+                         "levels": monitor["levels"],
+                         "category_descriptions": {i.category: i.description for i in mine},
+                         "sums": {"totaal": [c for c in cats if c != "totaal"]} if table in PARTITIONS else {}}
+    section = {**{k: v for k, v in monitor.items() if k != "frozen_by"}, "fixed_by": monitor["frozen_by"] or release_id,
+               "accepted_help": list(ACCEPTED),
+               "rule": "the first release of a month that publishes its monitor stores the households' monitor facts "
+                       "(monitor_snapshots, pseudonyms only); every later release of the month tabulates the monitor "
+                       "from them, so its cells equal the published ones and no difference of two releases counts "
+                       "the households whose outcome changed in between",
+               "sources": ["cases, case_triage (outreach: one case per address, Wgs art. 3a)",
+                           "case_outcomes, case_contacts (wijksignaal outcomes: signal lists and DDAS v1.2 "
+                           "vroegsignaalzaken)"]}
+    return section, tables
+
+
 def build_audit(run: Run, accounts: dict[str, dict], linking: dict, protection: dict,
-                retention: dict | None = None) -> dict:
+                retention: dict | None = None, monitor: dict | None = None) -> dict:
     b = run.buurten()
     the_rules = rules_of(run)
     accounting = {
@@ -99,11 +142,13 @@ def build_audit(run: Run, accounts: dict[str, dict], linking: dict, protection: 
     bounds = period_bounds(run.period, run.settings.achterstand_lookback_months)
     synthetic = (run.sources_dir / "synth_manifest.json").exists()
     gemeente = run.settings.gemeente
-    base = base_fingerprint(run, accounts, the_rules)
+    base = base_fingerprint(run, accounts, the_rules, monitor)
     against = protection["earlier_releases"]["releases"]
+    rid = this_release_id(run, base, against)
+    section, monitor_tables = monitor_section(run, monitor, rid) if monitor is not None else (None, {})
     return {
         "format": "wijksignaal-audit/1",
-        "release_id": this_release_id(run, base, against),
+        "release_id": rid,
         "fingerprint": {"base": base, "protected_against": against,
                         "rule": "release_id = gemeente-period-hash(base, protected_against); base = hash(inputs, rules, "
                                 "settings, software)"},
@@ -132,7 +177,9 @@ def build_audit(run: Run, accounts: dict[str, dict], linking: dict, protection: 
                                               "explanation": " ".join(s.selection.description.split()),
                                               "unit": "personen" if s.selection.unit == "persoon" else "huishoudens"}
                for s in sorted(run.selections, key=lambda s: s.selection.id)},
+            **monitor_tables,
         },
+        **({"monitor": section} if section is not None else {}),
         "disclosure": protection,
         **({"retention": audit_section(retention)} if retention is not None else {}),
     }

@@ -63,6 +63,68 @@ def _similar(now: dict, geo: pd.DataFrame, threshold: int, domains: tuple[str, .
     return out
 
 
+MONITOR_ROWS = [  # (table, category, label): the report's monitor figures, shares of the month's cases
+    ("monitor:signalen", "nieuw", "nieuwe zaak deze maand"),
+    ("monitor:signalen", "meervoudig", "meervoudig: 2 of meer signalen in de maand"),
+    ("monitor:signalen", "opeenvolgend", "opeenvolgend: ook een signaal in de 6 maanden ervoor"),
+    ("monitor:signalen", "crisis", "met een crisissignaal"),
+    ("monitor:opvolging", "opgepakt", "opgepakt"),
+    ("monitor:opvolging", "contactpoging", "minstens één contactpoging"),
+    ("monitor:opvolging", "bereikt", "inwoner bereikt"),
+    ("monitor:opvolging", "hulp geaccepteerd", "hulp geaccepteerd"),
+    ("monitor:opvolging", "eerste contactpoging binnen termijn", "eerste contactpoging binnen de termijn"),
+]
+WIJK_COLUMNS = ["opgepakt", "bereikt", "hulp geaccepteerd", "eerste contactpoging binnen termijn"]
+
+
+def _share(part, whole):
+    return None if part is None or not whole else round(100 * part / whole, 1)
+
+
+def monitor_model(values: dict, periods: list[str], period: str, areas: dict, audit: dict) -> dict | None:
+    """The report's "Monitor vroegsignalering": only published cells (None = suppressed), shares of the
+    month's households with a case, the trend of each figure over the periods that published a monitor."""
+    now = values.get(period, {})
+    if "monitor:signalen" not in now:
+        return None
+    gemeente = next(c for c, a in areas.items() if a["level"] == "gemeente")
+
+    def cell(p, table, area, cat):
+        return values.get(p, {}).get(table, {}).get(area, {}).get(cat)
+
+    def households(p, area):
+        return cell(p, "stapeling", area, "totaal")
+
+    cases = cell(period, "monitor:signalen", gemeente, "totaal")
+    with_monitor = [p for p in periods if "monitor:signalen" in values.get(p, {})]
+    trend = [{"period": p, "cases": cell(p, "monitor:signalen", gemeente, "totaal"),
+              "per_1000": (None if cell(p, "monitor:signalen", gemeente, "totaal") is None or not households(p, gemeente)
+                           else round(1000 * cell(p, "monitor:signalen", gemeente, "totaal") / households(p, gemeente), 1))}
+             for p in with_monitor]
+    rows = []
+    for table, cat, label in MONITOR_ROWS:
+        v = cell(period, table, gemeente, cat)
+        rows.append({"label": label, "value": v, "share": _share(v, cases),
+                     "trend": [_share(cell(p, table, gemeente, cat), cell(p, "monitor:signalen", gemeente, "totaal"))
+                               for p in with_monitor]})
+    described = audit.get("tables", {})
+
+    def table_rows(table):
+        cats = [c for c in described.get(table, {}).get("categories", []) if c != "totaal"]
+        return [{"label": c, "value": cell(period, table, gemeente, c), "share": _share(cell(period, table, gemeente, c),
+                                                                                     cases)} for c in cats]
+
+    wijken = sorted((c for c, a in areas.items() if a["level"] == "wijk" and c in now.get("monitor:opvolging", {})),
+                    key=lambda c: areas[c]["name"])
+    per_wijk = [{"name": areas[w]["name"], "code": w, "cases": cell(period, "monitor:opvolging", w, "totaal"),
+                 "cells": [cell(period, "monitor:opvolging", w, c) for c in WIJK_COLUMNS]} for w in wijken]
+    return {"cases": cases, "households": households(period, gemeente),
+            "per_1000": trend[-1]["per_1000"] if trend else None, "trend": trend, "rows": rows,
+            "partners": table_rows("monitor:signaalpartners"), "contacts": table_rows("monitor:contactpogingen"),
+            "results": table_rows("monitor:eindresultaat"), "wijk_columns": WIJK_COLUMNS, "per_wijk": per_wijk,
+            "fixed_by": audit.get("monitor", {}).get("fixed_by")}
+
+
 def build_model(current: pd.DataFrame, history: list[pd.DataFrame], audit: dict, geography: pd.DataFrame) -> dict:
     """Everything the page draws. `geography`: CBS buurten (codes, names, label points) of the gemeente."""
     period = audit["period"]
@@ -103,6 +165,7 @@ def build_model(current: pd.DataFrame, history: list[pd.DataFrame], audit: dict,
         "values": values,
         "threshold": threshold,
         "similar": _similar(values.get(period, {}), geo, threshold, domains),
+        "monitor": monitor_model(values, periods, period, areas, audit),
         "map": voronoi_paths(geo),
     }
 

@@ -23,8 +23,9 @@ SUPPRESSED = "·"
 def _sheet_names(tables: list[str]) -> dict[str, str]:
     names, used = {}, {"Uitleg"}
     for i, t in enumerate(tables, start=1):
-        base = t.split(":", 1)[1] if t.startswith("selectie:") else t
-        name = (f"sel{i} " + base if t.startswith("selectie:") else base)[:31]
+        base = t.split(":", 1)[1] if ":" in t else t
+        name = (f"sel{i} " + base if t.startswith("selectie:") else
+                f"monitor {base}" if t.startswith("monitor:") else base)[:31]
         while name in used:
             name = name[:28] + f"_{i}"
         used.add(name)

@@ -22,8 +22,10 @@ import numpy as np
 import pandas as pd
 
 from pipelines.link.domains import combinaties
+from pipelines.monitor import indicators
+from pipelines.monitor.indicators import Monitor
 from pipelines.select.selections import LoadedSelection
-from privacy.atoms import ATOM_FLOOR, Atoms
+from privacy.atoms import ATOM_FLOOR, MONITOR_FLOOR, Atoms
 from privacy.relations import SUBTOTALS  # categories that are sums of other categories (stapeling 2+)
 
 log = logging.getLogger("wijksignaal.tabulate")
@@ -78,6 +80,7 @@ class Tabulation:
     cells: pd.DataFrame
     atoms: Atoms
     other_definitions: pd.DataFrame
+    monitor: dict | None = None  # the monitor's summary (Monitor.summary) when the release has one
 
 
 def _flag_sql(selections: list[tuple[str, LoadedSelection]], period: str, params: list) -> str:
@@ -90,25 +93,33 @@ def _flag_sql(selections: list[tuple[str, LoadedSelection]], period: str, params
 
 
 def atoms(con: duckdb.DuckDBPyConnection, period: str, selections: list[tuple[str, LoadedSelection]],
-          domains: tuple[str, ...], record_keys: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+          domains: tuple[str, ...], record_keys: bool = False, monitor: Monitor | None = None
+          ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(household atoms, person atoms) of a period: per buurt, the households grouped by their
-    problem domains (the ids of config/domains.yaml, columns of household_facts) and membership
-    of every household selection in `selections` (name -> selection); the persons of every
-    household atom that holds a member of a person selection, grouped further by membership of
-    every person selection. Columns: buurtcode, the domains, one bool per selection name, n, rk
-    (sum of record keys, 0 unless asked)."""
+    problem domains (the ids of config/domains.yaml, columns of household_facts), membership
+    of every household selection in `selections` (name -> selection) and, with a `monitor`
+    (monitor/indicators.py; its facts registered as monitor_households), every predicate of its
+    cells; the persons of every household atom that holds a member of a person selection,
+    grouped further by membership of every person selection. Columns: buurtcode, the domains,
+    one bool per selection name and monitor flag, n, rk (sum of record keys, 0 unless asked)."""
     house = [(n, s) for n, s in selections if s.selection.unit == "huishouden"]
     person = [(n, s) for n, s in selections if s.selection.unit == "persoon"]
     params: list = []
     hflags = _flag_sql(house, period, params)
+    flags = monitor.flags() if monitor is not None else []
+    for name, expr, p in flags:
+        hflags += f', ({expr}) AS "{name}"'
+        params.extend(p)
+    join = " LEFT JOIN monitor_households m ON m.hid = h.hid" if monitor is not None else ""
     dom = ", ".join(f'f."{d}"' for d in domains)
     rk = "md5_number_lower({}::VARCHAR) % 4294967296" if record_keys else "0"
     # every household once, with its domains and selections (the person query joins this instead of
     # evaluating the household selections again for every person)
     con.execute(f"CREATE OR REPLACE TEMP TABLE atom_households AS SELECT h.hid, h.buurtcode, {dom}{hflags}, "
-                f"{rk.format('h.hid')} AS rk FROM households h JOIN household_facts f ON f.hid = h.hid AND f.period = ?",
-                params + [period])
-    key = ", ".join(["buurtcode", *(f'"{d}"' for d in domains), *(f'"{n}"' for n, _ in house)])
+                f"{rk.format('h.hid')} AS rk FROM households h JOIN household_facts f ON f.hid = h.hid AND f.period = ?"
+                f"{join}", params + [period])
+    key = ", ".join(["buurtcode", *(f'"{d}"' for d in domains), *(f'"{n}"' for n, _ in house),
+                     *(f'"{n}"' for n, _, _ in flags)])
     hh = con.execute(f"SELECT {key}, count(*)::INTEGER AS n, sum(rk)::BIGINT AS rk FROM atom_households "
                      "GROUP BY ALL ORDER BY ALL").df()
     if not person:
@@ -121,7 +132,7 @@ def atoms(con: duckdb.DuckDBPyConnection, period: str, selections: list[tuple[st
                      "FROM persons p JOIN households h ON h.hid = p.hid JOIN atom_households a ON a.hid = p.hid "
                      "GROUP BY ALL ORDER BY ALL", params).df()
     con.execute("DROP TABLE atom_households")
-    hkey = ["buurtcode", *domains, *(n for n, _ in house)]
+    hkey = ["buurtcode", *domains, *(n for n, _ in house), *(n for n, _, _ in flags)]
     pnames = [n for n, _ in person]
     wanted = pp[pp[pnames].any(axis=1)][hkey].drop_duplicates()
     pp = pp.merge(wanted, on=hkey)  # the persons of household atoms that hold a person-selection member
@@ -147,21 +158,23 @@ def _members(frame: pd.DataFrame, domains: tuple[str, ...], house: list[str], pe
 
 
 def tabulate(con: duckdb.DuckDBPyConnection, period: str, selections: list[LoadedSelection],
-             domains: tuple[str, ...], cell_keys: bool = False, other: dict[str, LoadedSelection] | None = None
-             ) -> Tabulation:
+             domains: tuple[str, ...], cell_keys: bool = False, other: dict[str, LoadedSelection] | None = None,
+             monitor: Monitor | None = None) -> Tabulation:
     """All tables of a period from their atoms; `domains`: the ids of the problem domains, in
     order (domains.py). cell_keys=True adds `rk`, each cell's sum of record keys
     (privacy/cellkey.py), which is never published. `other`: selections of earlier releases of
     this period with other definitions (table name -> selection), tabulated into
-    `other_definitions` and part of the atoms."""
+    `other_definitions` and part of the atoms. `monitor` (monitor/indicators.py, its facts
+    registered as monitor_households): the month's monitor tables `monitor:*`, at its levels."""
     t0 = time.perf_counter()
     buurten = con.execute("SELECT * FROM buurten ORDER BY buurtcode").df()
     named = [(f"selectie:{s.selection.id}", s) for s in sorted(selections, key=lambda s: s.selection.id)]
     named += sorted((other or {}).items())
-    hh, pp = atoms(con, period, named, domains, record_keys=cell_keys)
+    hh, pp = atoms(con, period, named, domains, record_keys=cell_keys, monitor=monitor)
     house = [n for n, s in named if s.selection.unit == "huishouden"]
     person = [n for n, s in named if s.selection.unit == "persoon"]
-    hkey = ["buurtcode", *domains, *house]
+    flags = [n for n, _, _ in monitor.flags()] if monitor is not None else []
+    hkey = ["buurtcode", *domains, *house, *flags]
     hh = hh.reset_index(drop=True)
     position = pd.Series(hh.index, index=pd.MultiIndex.from_frame(hh[hkey]))
     household = (position.reindex(pd.MultiIndex.from_frame(pp[hkey])).to_numpy() if len(pp)
@@ -169,9 +182,14 @@ def tabulate(con: duckdb.DuckDBPyConnection, period: str, selections: list[Loade
     frame = pd.concat([hh.assign(unit="huishouden", household=-1), pp.assign(unit="persoon", household=household)],
                       ignore_index=True)
     members = _members(frame, domains, house, person)
+    hh_unit = (frame.unit == "huishouden").to_numpy()
+    for key, col in (monitor.column_of().items() if monitor is not None else ()):
+        members[key] = hh_unit & frame[col].fillna(False).astype(bool).to_numpy()
     largest = con.execute("SELECT coalesce(max(n_personen), 1) FROM households").fetchone()[0]
+    # with the monitor, whose atoms are near-singletons, every atom's floor is 0 (atoms.py, "Floors")
+    floor = np.full(len(frame), ATOM_FLOOR if monitor is None else MONITOR_FLOOR)
     atom_set = Atoms(frame[["buurtcode", "unit", "household"]].assign(
-        value=frame.n.astype("int64"), floor=ATOM_FLOOR, rk=frame.rk.fillna(0).astype("int64")),
+        value=frame.n.astype("int64"), floor=floor, rk=frame.rk.fillna(0).astype("int64")),
         members, int(largest))
 
     def long(table: str, categories: tuple[str, ...]) -> pd.DataFrame:
@@ -185,26 +203,35 @@ def tabulate(con: duckdb.DuckDBPyConnection, period: str, selections: list[Loade
     for name, s in named:
         long_sel = long(name, ("totaal",))
         (tables if name in levels else others).append(long_sel[long_sel.level.isin(s.selection.levels)])
+    if monitor is not None:
+        for table, cats in monitor.tables().items():
+            t = long(table, cats)
+            tables.append(t[t.level.isin(monitor.levels)])
     cells = sort_cells(pd.concat(tables, ignore_index=True), domains)
     other_cells = pd.concat(others, ignore_index=True) if others else pd.DataFrame(columns=cells.columns)
     log.info("tabulated %d cells in %d tables from %d atoms (%.1f s)", len(cells), len(tables), len(frame),
              time.perf_counter() - t0)
-    return Tabulation(cells, atom_set, other_cells)
+    return Tabulation(cells, atom_set, other_cells, monitor.summary() if monitor is not None else None)
 
 
-def category_order(table: str, domains: tuple[str, ...]) -> tuple[str, ...]:
-    """A table's categories in order: stapeling's, combinaties' of these domains, a selection's `totaal`."""
+def category_order(table: str, domains: tuple[str, ...], present=None) -> tuple[str, ...]:
+    """A table's categories in order: stapeling's, combinaties' of these domains, a selection's `totaal`,
+    a monitor table's in the order they come (`present`: its cells' categories, tabulated in order)."""
     if table == "combinaties":
         return combinaties(domains)
+    if table.startswith("monitor:"):
+        return tuple(dict.fromkeys(present if present is not None else ()))
     return STAPELING if table == "stapeling" else ("totaal",)
 
 
 def sort_cells(cells: pd.DataFrame, domains: tuple[str, ...]) -> pd.DataFrame:
-    tables = list(dict.fromkeys(["stapeling", "combinaties"] + sorted(t for t in cells.table.unique()
-                                                                       if t.startswith("selectie:"))))
+    present = set(cells.table.unique())
+    tables = list(dict.fromkeys(["stapeling", "combinaties"] + sorted(t for t in present if t.startswith("selectie:"))
+                                + [t for t in indicators.TABLES if t in present]))
     key_table = cells.table.map({t: i for i, t in enumerate(tables)})
     key_level = cells.level.map({lv: i for i, lv in enumerate(LEVELS)})
-    order = {t: {c: i for i, c in enumerate(category_order(t, domains))} for t in cells.table.unique()}
+    order = {t: {c: i for i, c in enumerate(category_order(t, domains, cells.category[cells.table == t]))}
+             for t in cells.table.unique()}
     key_cat = [order[t][c] for t, c in zip(cells.table, cells.category)]
     return (
         cells.assign(_t=key_table, _l=key_level, _c=key_cat)
@@ -214,8 +241,12 @@ def sort_cells(cells: pd.DataFrame, domains: tuple[str, ...]) -> pd.DataFrame:
     )
 
 
-def category_tree(table: str, domains: tuple[str, ...]) -> dict[str, list[str]]:
-    """parent -> children of a table's categories: `totaal` = its leaf categories, a subtotal = its parts."""
+def category_tree(table: str, domains: tuple[str, ...], present=None) -> dict[str, list[str]]:
+    """parent -> children of a table's categories: `totaal` = its leaf categories, a subtotal = its parts.
+    A monitor table (`present`: its categories) sums only if it is a partition (indicators.PARTITIONS)."""
+    if table.startswith("monitor:"):
+        parts = [c for c in dict.fromkeys(present if present is not None else ()) if c != "totaal"]
+        return {"totaal": parts} if table in indicators.PARTITIONS else {}
     subs = SUBTOTALS.get(table, {})
     leaves = [c for c in category_order(table, domains) if c != "totaal" and c not in subs]
     return {"totaal": leaves, **{k: list(v) for k, v in subs.items()}}
@@ -224,7 +255,7 @@ def category_tree(table: str, domains: tuple[str, ...]) -> dict[str, list[str]]:
 def additivity_violations(cells: pd.DataFrame, domains: tuple[str, ...]) -> list[str]:
     """Checks the additivity contract of DESIGN.md on unprotected cells; [] when it holds."""
     problems = []
-    trees = {t: category_tree(t, domains) for t in cells.table.unique()}
+    trees = {t: category_tree(t, domains, cells.category[cells.table == t]) for t in cells.table.unique()}
     for (table, period, _, area), g in cells.groupby(["table", "period", "level", "area_code"]):
         v = dict(zip(g.category, g.value))
         if len(v) == 1:

@@ -35,11 +35,13 @@ def _atoms_of(cells: pd.DataFrame, atoms, buurten: pd.DataFrame) -> list[np.ndar
 
 
 def provable(published: pd.DataFrame, truth: pd.DataFrame, atoms, buurten: pd.DataFrame,
-             thresholds: dict[str, int], extra_published: pd.DataFrame | None = None) -> list[dict]:
+             thresholds: dict[str, int], extra_published: pd.DataFrame | None = None,
+             atom_floor: float = 1.0) -> list[dict]:
     """Suppressed cells of `published` (status, value as in tables.csv; same index as `truth`,
     the unprotected values) that the attacker proves to lie below their threshold.
     `extra_published`: cells published elsewhere (earlier releases), same columns, whose
-    (table, category) the atoms know."""
+    (table, category) the atoms know. `atom_floor`: what the attacker knows of a non-empty atom
+    (1: that it is non-empty, more than a reader can know; 0: only what the published cells say)."""
     f = atoms.frame
     n = len(f)
     pub = published[published.status == "published"]
@@ -72,7 +74,7 @@ def provable(published: pd.DataFrame, truth: pd.DataFrame, atoms, buurten: pd.Da
             b_ub.append(0.0)
             k += 1
     a_ub = coo_matrix((ub_vals, (ub_rows, ub_cols)), shape=(k, n)).tocsr()
-    lower = np.where(f.value.to_numpy() > 0, 1.0, 0.0)  # the attacker knows which atoms are empty
+    lower = np.where(f.value.to_numpy() > 0, atom_floor, 0.0)  # the attacker knows which atoms are empty
     upper = np.where(f.value.to_numpy() > 0, BIG, 0.0)  # bounded, so HiGHS never has to tell unbounded from infeasible
     bounds = list(zip(lower, upper))
     x = f.value.to_numpy(dtype=float)  # the truth must satisfy everything the attacker knows

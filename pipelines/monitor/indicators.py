@@ -1,0 +1,252 @@
+"""The vroegsignalering monitor: what came of the signals, as tables `monitor:*` of a release.
+
+The indicators follow the Divosa Monitor Vroegsignalering Schulden (jaarrapportages 2021-2024:
+signals per 1,000 per month, the mix of signal partners, meervoudige and opeenvolgende signals,
+the share of dossiers with contact, the share accepting help) and the DDAS v1.2 vroegsignaalzaak
+(`datumOpgepakt`, `contactpogingen` with kind and `bereikt`, `resultaat`: EnumEindresultaat).
+README.md ("Monitor vroegsignalering") cites them and says where wijksignaal differs.
+
+**The unit is the household** (one case per address, Wgs art. 3a; outreach/cases.py): every
+monitor cell counts households of the month with a case, so each cell is a sum of the release's
+atoms (privacy/atoms.py) and the monitor is protected with everything else, by the same audit.
+Divosa counts signals per 1,000 inwoners; a count of signals or of persons is not a unit the
+audit models for these tables, so wijksignaal publishes households with a signal, and the report
+relates them to the households of the area (stapeling `totaal`).
+
+| table | categories (households with a case in the month ...) |
+| --- | --- |
+| `monitor:signalen` | `totaal`; `nieuw` (case opened this month); `meervoudig` (2+ signals this month); `opeenvolgend` (a signal at the address in the 6 months before); `crisis` (a crisissignaal) |
+| `monitor:signaalpartners` | per partner type of sources.yaml's code list `signaalpartners`: a signal of that type this month |
+| `monitor:opvolging` | `totaal`; `opgepakt` (datumOpgepakt); `contactpoging` (an attempt); `bereikt` (an attempt reached the inwoner); `hulp geaccepteerd` (an end result in ACCEPTED); `eerste contactpoging binnen termijn` (the first attempt on or before the case's deadline, outreach/deadlines.py) |
+| `monitor:contactpogingen` | per DDAS v1.2 EnumContactsoort `<soort>`: an attempt of that kind; `<soort>: bereikt`: reached by one |
+| `monitor:eindresultaat` | `totaal` = each DDAS v1.2 EnumEindresultaat + `nog geen eindresultaat` |
+
+**Fixed once published.** The outcomes of a month keep changing as wijkteams report back. A
+release that published a month's monitor is followed by others of the same month (a new selection,
+a correction): if they published the monitor as the outcomes then stood, the difference of two
+releases would count the households whose outcome changed in between, a group no audit of either
+release protects. So the first release of a month that publishes its monitor (`wijksignaal run
+--monitor`) stores the households' monitor facts it used (`monitor_snapshots`, pseudonyms and
+facts only, written before the release is committed), and every later release of that month
+tabulates its monitor from them: the same cells, the same atoms. Publish a month's monitor when its
+outcomes are in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import duckdb
+
+from pipelines.monitor.sql import sql
+from pipelines.settings import DDAS_SCHEMAS
+
+if TYPE_CHECKING:
+    from pipelines.pipeline import Run
+
+# DDAS v1.2 end results that mean the inwoner accepted help (definities_vroegsignalering.md): advice or a quick
+# fix within 30 days of accepting help, or follow-up help (financial, non-financial or not known which). Not:
+# "Verwijzing zonder tussenkomst inwoner" (referred without the inwoner's consent), nor the results without help
+ACCEPTED = ("(Budget)advies en/of quick fix", "Vervolghulp en/of verwijzing", "Vervolghulp en/of verwijzing financieel",
+            "Vervolghulp en/of verwijzing niet financieel")
+NO_RESULT = "nog geen eindresultaat"
+TABLES = ("monitor:signalen", "monitor:signaalpartners", "monitor:opvolging", "monitor:contactpogingen",
+          "monitor:eindresultaat")
+COLUMNS = ("hid", "nieuw", "meervoudig", "opeenvolgend", "crisis", "partners", "opgepakt", "contactpoging", "bereikt",
+           "hulp_geaccepteerd", "binnen_termijn", "resultaat", "soorten", "soorten_bereikt")
+LEVELS = ("gemeente", "wijk", "buurt")
+PARTITIONS = frozenset({"monitor:eindresultaat"})  # totaal = the sum of its other categories; the others overlap
+
+
+class MonitorError(Exception):
+    """The monitor cannot be made for this month (no cases, a monitor purpose missing)."""
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """One monitor cell's predicate over the household's monitor facts (alias `m`, NULL for a
+    household without a case): SQL with `?` placeholders and their values."""
+
+    table: str
+    category: str
+    sql: str
+    params: tuple[str, ...] = ()
+    description: str = ""
+
+
+def ddas_enums() -> dict[str, list[str]]:
+    defs = json.loads(DDAS_SCHEMAS["1.2"].read_text(encoding="utf-8"))["$defs"]
+    return {"contactsoort": list(defs["EnumContactsoort"]["enum"]), "resultaat": list(defs["EnumEindresultaat"]["enum"])}
+
+
+def indicators(partners: list[str]) -> tuple[Indicator, ...]:
+    """Every monitor cell's predicate, in table and category order; `partners`: the partner types
+    (sources.yaml code list `signaalpartners`)."""
+    enums = ddas_enums()
+    case = "m.hid IS NOT NULL"
+
+    def flag(col: str) -> str:
+        return f"coalesce(m.{col}, false)"
+
+    out = [
+        Indicator("monitor:signalen", "totaal", case, description="huishoudens (adressen) met een vroegsignaal in de maand"),
+        Indicator("monitor:signalen", "nieuw", flag("nieuw"), description="van wie de zaak deze maand is geopend"),
+        Indicator("monitor:signalen", "meervoudig", flag("meervoudig"), description="met 2 of meer signalen in de maand"),
+        Indicator("monitor:signalen", "opeenvolgend", flag("opeenvolgend"),
+                  description="met ook een signaal op het adres in de 6 maanden ervoor"),
+        Indicator("monitor:signalen", "crisis", flag("crisis"), description="met een crisissignaal"),
+    ]
+    out += [Indicator("monitor:signaalpartners", p, "coalesce(list_contains(m.partners, ?), false)", (p,),
+                      description=f"met een signaal van een signaalpartner van het type {p}") for p in partners]
+    out += [
+        Indicator("monitor:opvolging", "totaal", case, description="huishoudens met een vroegsignaal in de maand"),
+        Indicator("monitor:opvolging", "opgepakt", flag("opgepakt"), description="zaak opgepakt (datumOpgepakt)"),
+        Indicator("monitor:opvolging", "contactpoging", flag("contactpoging"), description="minstens één contactpoging"),
+        Indicator("monitor:opvolging", "bereikt", flag("bereikt"), description="een contactpoging heeft de inwoner bereikt"),
+        Indicator("monitor:opvolging", "hulp geaccepteerd", flag("hulp_geaccepteerd"),
+                  description="eindresultaat: " + "; ".join(ACCEPTED)),
+        Indicator("monitor:opvolging", "eerste contactpoging binnen termijn", flag("binnen_termijn"),
+                  description="de eerste contactpoging op of voor de termijn van de zaak (triage)"),
+    ]
+    for soort in enums["contactsoort"]:
+        out.append(Indicator("monitor:contactpogingen", soort, "coalesce(list_contains(m.soorten, ?), false)", (soort,),
+                             description=f"een contactpoging van de soort {soort}"))
+        out.append(Indicator("monitor:contactpogingen", f"{soort}: bereikt",
+                             "coalesce(list_contains(m.soorten_bereikt, ?), false)", (soort,),
+                             description=f"bereikt met een contactpoging van de soort {soort}"))
+    out.append(Indicator("monitor:eindresultaat", "totaal", case, description="huishoudens met een vroegsignaal in de maand"))
+    out += [Indicator("monitor:eindresultaat", r, "coalesce(m.resultaat = ?, false)", (r,), description=f"eindresultaat {r}")
+            for r in enums["resultaat"]]
+    out.append(Indicator("monitor:eindresultaat", NO_RESULT, f"{case} AND m.resultaat IS NULL",
+                         description="nog geen eindresultaat geregistreerd"))
+    return tuple(out)
+
+
+def categories(table: str, partners: list[str]) -> tuple[str, ...]:
+    return tuple(i.category for i in indicators(partners) if i.table == table)
+
+
+@dataclass(frozen=True)
+class Monitor:
+    """The monitor of one month as a release tabulates it: its indicators, the levels it is published
+    at, and where its facts come from (`frozen_by`: the release whose snapshot they are; None: the
+    outcomes as they stand, to be stored with this release)."""
+
+    period: str
+    purpose: str
+    levels: tuple[str, ...]
+    indicators: tuple[Indicator, ...]
+    households: int
+    digest: str
+    frozen_by: str | None
+
+    def flags(self) -> list[tuple[str, str, list]]:
+        """(column name, SQL, params) per distinct predicate: the atoms are split by each."""
+        seen: dict[tuple[str, tuple[str, ...]], str] = {}
+        for i in self.indicators:
+            seen.setdefault((i.sql, i.params), f"m{len(seen)}")
+        return [(name, s, list(p)) for (s, p), name in seen.items()]
+
+    def column_of(self) -> dict[tuple[str, str], str]:
+        """(table, category) -> its flag column."""
+        names = {(s, tuple(p)): n for n, s, p in self.flags()}
+        return {(i.table, i.category): names[(i.sql, i.params)] for i in self.indicators}
+
+    def tables(self) -> dict[str, tuple[str, ...]]:
+        out: dict[str, list[str]] = {}
+        for i in self.indicators:
+            out.setdefault(i.table, []).append(i.category)
+        return {t: tuple(c) for t, c in out.items()}
+
+    def summary(self) -> dict:
+        """For audit.json: no personal data (counts, ids, a hash over pseudonyms)."""
+        return {"period": self.period, "purpose": self.purpose, "levels": list(self.levels),
+                "households_with_a_case": self.households, "facts_sha256": self.digest,
+                "frozen_by": self.frozen_by}
+
+
+def _digest(con: duckdb.DuckDBPyConnection) -> tuple[int, str]:
+    rows = con.execute(f"SELECT {', '.join(COLUMNS)} FROM monitor_households ORDER BY hid").fetchall()
+    h = hashlib.sha256()
+    for r in rows:
+        h.update(json.dumps([str(v) if v is not None else None for v in r]).encode("utf-8"))
+    return len(rows), h.hexdigest()
+
+
+def _has(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ? "
+                            "AND table_schema = 'main'", [table]).fetchone()[0])
+
+
+def compute(con: duckdb.DuckDBPyConnection, period: str) -> None:
+    """monitor_households of `period` from the outreach and outcomes tables as they stand."""
+    from pipelines.monitor.intake import ensure_tables
+
+    ensure_tables(con)
+    con.execute(sql("monitor_households"), {"period": period, "accepted": list(ACCEPTED)})
+
+
+def frozen_release(con: duckdb.DuckDBPyConnection, period: str, published: set[str]) -> str | None:
+    """The release whose snapshot fixes the month's monitor: the first published one that stored one."""
+    if not _has(con, "monitor_snapshots"):
+        return None
+    ids = [r[0] for r in con.execute("SELECT DISTINCT release_id FROM monitor_snapshots WHERE period = ? "
+                                     "ORDER BY release_id", [period]).fetchall()]
+    return next((r for r in ids if r in published), None)
+
+
+def prepare_monitor(run: Run, con: duckdb.DuckDBPyConnection) -> Monitor | None:
+    """The month's monitor for this release, with monitor_households registered: from the snapshot
+    of the release that first published it; else, with --monitor, from the cases and outcomes as
+    they stand; else none (a month's monitor is published only when asked for)."""
+    purpose = run.dpia.monitor_purpose
+    if purpose is None:
+        if run.overrides.get("monitor"):
+            raise MonitorError("--monitor: config/dpia.yaml declares no monitor_purpose")
+        return None
+    published = {r.release_id for r in run.earlier()}
+    frozen = frozen_release(con, run.period, published)
+    if frozen is not None:
+        con.execute("CREATE OR REPLACE TEMP TABLE monitor_households AS SELECT "
+                    f"{', '.join(COLUMNS)} FROM monitor_snapshots WHERE period = ? AND release_id = ? ORDER BY hid",
+                    [run.period, frozen])
+    elif run.overrides.get("monitor"):
+        has_cases = _has(con, "cases") and con.execute("SELECT count(*) FROM cases WHERE period = ?",
+                                                       [run.period]).fetchone()[0]
+        if not has_cases:
+            raise MonitorError(f"--monitor: no cases for {run.period}: the monitor counts the cases of the month's "
+                               "signal lists (run the month first, then import its outcomes with wijksignaal outcomes)")
+        compute(con, run.period)
+    else:
+        return None
+    n, digest = _digest(con)
+    p = run.dpia.purposes[purpose]
+    levels = LEVELS[:LEVELS.index(p.lowest_level) + 1]
+    partners = run.sources.codelists().get("signaalpartners", [])
+    return Monitor(run.period, purpose, levels, indicators(partners), n, digest, frozen)
+
+
+def store_snapshot(con: duckdb.DuckDBPyConnection, period: str, release_id: str, digest: str) -> int:
+    """Store the month's monitor facts under `release_id` (before the release is committed), after
+    checking they are what the release was tabulated from; earlier snapshots of the month of releases
+    that were never published are removed. Returns the rows stored."""
+    compute(con, period)
+    n, again = _digest(con)
+    if again != digest:
+        raise MonitorError(f"the monitor facts of {period} changed while the release was being made "
+                           "(outcomes imported meanwhile?); run again")
+    con.execute(sql("monitor_snapshot_schema"))
+    con.execute("BEGIN TRANSACTION")
+    con.execute("DELETE FROM monitor_snapshots WHERE period = ?", [period])
+    con.execute(f"INSERT INTO monitor_snapshots SELECT ?, ?, {', '.join(COLUMNS)} FROM monitor_households",
+                [period, release_id])
+    con.execute("COMMIT")
+    con.execute("CHECKPOINT")
+    return n
+
+
+__all__ = ["ACCEPTED", "NO_RESULT", "TABLES", "Indicator", "Monitor", "MonitorError", "indicators", "categories",
+           "PARTITIONS", "prepare_monitor", "store_snapshot", "compute", "frozen_release"]

@@ -1,0 +1,138 @@
+"""The vroegsignalering monitor (pipelines/monitor/indicators.py): monitor:* tables of the month's cases
+and their outcomes, protected with the rest of the release, fixed by the first release that publishes
+them, attacked with the independent LP attacker."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+from conftest import write_settings
+
+from pipelines.cli import EXIT_PROBLEM, main
+from pipelines.monitor.intake import import_files
+from pipelines.pipeline import prepare, run_all, stage_tabulate
+from pipelines.protect import thresholds
+from pipelines.publish.tablescsv import read_tables
+from pipelines.synth.outcomes import fill_lists
+from pipelines.tabulate import additivity_violations
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "privacy"))
+from attacker import provable  # noqa: E402
+
+PERIOD = "2026-10"
+SELECTION = "verse-achterstand-zorg-energie"
+
+
+def _import(settings: Path, seed: int) -> None:
+    run = prepare(settings)
+    folder = run.work_dir / "outreach" / PERIOD / SELECTION
+    filled = fill_lists(folder, PERIOD, seed=seed, out=run.work_dir.parent / f"filled-{seed}")
+    con = duckdb.connect(str(run.warehouse))
+    try:
+        import_files(con, run.work_dir, filled, None, run.vault_key(create=False))
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def monitored(release, sources, key_file, tmp_path_factory):
+    """The session release's work directory with its lists filled in and imported, then a release
+    with the monitor (`run --monitor`)."""
+    folder = tmp_path_factory.mktemp("monitor")
+    shutil.copytree(release["work"], folder / "work", ignore=shutil.ignore_patterns(".lock"))
+    settings = write_settings(folder, sources, key_file)
+    _import(settings, seed=7)
+    rel = run_all(settings, {"monitor": True})
+    return {"settings": settings, "release": rel, "first": release["release"].release_id}
+
+
+def _tables(rel) -> pd.DataFrame:
+    return read_tables((rel.folder / "tables.csv").read_bytes())
+
+
+def _monitor(t: pd.DataFrame) -> pd.DataFrame:
+    return t[t.table.str.startswith("monitor:")].reset_index(drop=True)
+
+
+def test_monitor_tables_count_the_cases_and_their_outcomes(monitored):
+    t = _tables(monitored["release"])
+    mon = _monitor(t)
+    assert sorted(mon.table.unique()) == ["monitor:contactpogingen", "monitor:eindresultaat", "monitor:opvolging",
+                                          "monitor:signaalpartners", "monitor:signalen"]
+    assert set(mon.level) == {"gemeente", "wijk"}  # the DPIA's monitor purpose goes down to wijk
+    run = prepare(monitored["settings"], {"monitor": True})
+    tab = stage_tabulate(run)
+    cells = tab.cells[tab.cells.table.str.startswith("monitor:")]
+    con = duckdb.connect(str(run.warehouse), read_only=True)
+    try:
+        cases, picked, reached = con.execute(
+            "SELECT count(DISTINCT c.hid), count(DISTINCT c.hid) FILTER (WHERE o.datum_opgepakt IS NOT NULL), "
+            "count(DISTINCT c.hid) FILTER (WHERE k.bereikt) FROM cases c "
+            "LEFT JOIN case_outcomes o ON o.case_id = c.case_id AND o.period = c.period "
+            "LEFT JOIN case_contacts k ON k.case_id = c.case_id AND k.period = c.period WHERE c.period = ?",
+            [PERIOD]).fetchone()
+    finally:
+        con.close()
+    g = cells[cells.level == "gemeente"].set_index(["table", "category"]).value
+    assert g[("monitor:signalen", "totaal")] == cases > 0
+    assert g[("monitor:opvolging", "opgepakt")] == picked > 0
+    assert g[("monitor:opvolging", "bereikt")] == reached > 0
+    assert g[("monitor:opvolging", "bereikt")] <= g[("monitor:opvolging", "contactpoging")] <= cases
+    assert additivity_violations(cells, run.domains.ids) == []  # the end results partition the cases; wijken sum
+    audit = json.loads((monitored["release"].folder / "audit.json").read_text(encoding="utf-8"))
+    assert audit["monitor"]["households_with_a_case"] == cases
+    assert audit["monitor"]["fixed_by"] == monitored["release"].release_id
+    assert audit["disclosure"]["audit"]["provably_below_threshold"] == 0
+    assert audit["tables"]["monitor:eindresultaat"]["sums"]["totaal"][-1] == "nog geen eindresultaat"
+    report = (monitored["release"].folder / "report.html").read_text(encoding="utf-8")
+    assert "<h2>Monitor vroegsignalering</h2>" in report and monitored["release"].release_id in report
+
+
+def test_the_independent_attacker_proves_no_monitor_cell_small(monitored):
+    run = prepare(monitored["settings"], {"monitor": True})
+    tab = stage_tabulate(run)
+    published = _tables(monitored["release"])
+    first = read_tables((run.work_dir / "releases" / monitored["first"] / "tables.csv").read_bytes())
+    key = ["table", "level", "area_code", "category"]
+    release = tab.cells[key].merge(published[key + ["status", "value"]], on=key, how="left").set_index(tab.cells.index)
+    assert release.status.notna().all() and len(release) == len(published)
+    mon = release.table.str.startswith("monitor:")
+    assert 0 < (mon & (release.status == "suppressed")).sum() < mon.sum()
+    # the attacker holds this release and the month's first one (its cells are sums of the same atoms)
+    found = provable(release, tab.cells, tab.atoms, run.buurten(), thresholds(run, tab.cells),
+                     extra_published=first[first.status == "published"], atom_floor=0.0)
+    assert found == []
+
+
+def test_later_outcomes_do_not_change_a_published_monitor(monitored, tmp_path, sources, key_file):
+    """The first release with the month's monitor fixes it: outcomes imported later change the warehouse,
+    not what a later release of the month publishes (no difference of two releases counts who changed)."""
+    shutil.copytree(monitored["settings"].parent / "work", tmp_path / "work", ignore=shutil.ignore_patterns(".lock"))
+    settings = write_settings(tmp_path, sources, key_file)
+    before = _monitor(_tables(monitored["release"]))
+    _import(settings, seed=99)  # other outcomes for the same cases
+    again = run_all(settings, {"monitor": True})
+    assert again.release_id == monitored["release"].release_id  # the same release, byte for byte
+    assert (again.folder / "tables.csv").read_bytes() == (monitored["release"].folder / "tables.csv").read_bytes()
+    con = duckdb.connect(str(tmp_path / "work" / "warehouse.duckdb"), read_only=True)
+    try:
+        assert con.execute("SELECT DISTINCT release_id FROM monitor_snapshots").fetchall() == [
+            (monitored["release"].release_id,)]
+    finally:
+        con.close()
+    plain = run_all(settings)  # a run without --monitor publishes the month's fixed monitor too
+    pd.testing.assert_frame_equal(_monitor(_tables(plain)), before)
+
+
+def test_cli_monitor_without_cases_is_refused_before_prefect(tmp_path, sources, key_file, capsys):
+    settings = write_settings(tmp_path, sources, key_file)
+    assert main(["run", "--config", str(settings), "--monitor"]) == EXIT_PROBLEM
+    err = capsys.readouterr().err
+    assert ("--monitor: no cases for 2026-10: the monitor counts the cases of the month's signal lists (run the month "
+            "first, then import its outcomes with wijksignaal outcomes)") in err
