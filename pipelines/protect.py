@@ -35,6 +35,14 @@ BUILT_IN_DOMAINS = "91c4f9297f4a8c035ee2e2cd199bb32a57b9b01b11479b9b4145c155b667
 PRIORITY = {("stapeling", "2+", "buurt"): 10.0, ("stapeling", "2+", "wijk"): 5.0, ("stapeling", "2+", "gemeente"): 20.0}
 
 
+def monitor_zeros_hidden(cells: pd.DataFrame) -> set[tuple[str, str]]:
+    """The monitor's tables below the gemeente: their zeros are suppressed too. A wijk's cases split forty
+    ways give many small cells; were zeros published there, each suppressed one would say "at least one
+    household", and such floors beside the month's first release pin small groups (Hengelo, 2026-05: 11)."""
+    mon = cells[cells.table.str.startswith("monitor:") & (cells.level != "gemeente")]
+    return set(zip(mon.table, mon.level))
+
+
 def other_definitions(run: Run, earlier: list[EarlierRelease]) -> dict[str, LoadedSelection]:
     """Selections that earlier releases of this period published with a definition this run
     does not publish (dropped, or changed): table name `selectie:<id>@<version>` -> the
@@ -153,7 +161,8 @@ def protect(run: Run, tab: Tabulation, accounts: dict[str, dict] | None = None
     protected, summary = disclosure.protect(cells, run.buurten(), t, persons, earlier, rounding_bases(run, cells),
                                             cell_key_params(run, cells),
                                             group=run.dpia.disclosure.group_disclosure == "protect",
-                                            atoms=tab.atoms, known_elsewhere=elsewhere, priority=PRIORITY)
+                                            atoms=tab.atoms, known_elsewhere=elsewhere, priority=PRIORITY,
+                                            zeros_hidden=monitor_zeros_hidden(cells))
     summary["earlier_releases"]["releases"] = sorted(r.release_id for r in against)
     summary["earlier_releases"].update(unmatched)
     summary["earlier_releases"]["read_from"] = ["<work>/releases"] + (

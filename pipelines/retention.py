@@ -9,7 +9,8 @@ applies them to a work directory, under its lock (workdir.exclusive):
   `window_field` (vroegsignalen: signaaldatum) or else the end of its `period_fields`
   (uitkeringen, wmo: einddatum; a running one, without einddatum, is kept). A source that
   declares neither (the BRP) is its current extract, replaced whole at every ingest.
-  The outreach tables (cases, case_signals, case_triage, case_matching) lose the rows of months
+  The outreach tables (cases, case_signals, case_triage, case_matching; the outcomes case_outcomes,
+  case_contacts; the monitor's monitor_snapshots) lose the rows of months
   before the vroegsignalen cutoff; household_facts loses the months before the BRP's.
 * **Files.** `quarantine/<period>/<source>.csv` and `quality/<period>/<source>.json` of a month
   before their source's first month kept; `outreach/<period>/` (the signal lists, made from that
@@ -47,7 +48,9 @@ log = logging.getLogger("wijksignaal.retention")
 
 WAREHOUSE = "warehouse.duckdb"
 LOG = "retention.jsonl"
-OUTREACH_TABLES = ("cases", "case_signals", "case_triage", "case_matching")  # pipelines/outreach: months of signals
+# pipelines/outreach and pipelines/monitor: months of signals, their outcomes and the monitor's fixed facts
+OUTREACH_TABLES = ("cases", "case_signals", "case_triage", "case_matching", "case_outcomes", "case_contacts",
+                   "monitor_snapshots")
 OUTREACH_SOURCE = "vroegsignalen"
 FACTS_TABLE, FACTS_SOURCE = "household_facts", "brp"  # pipelines/link: one month of the BRP per period
 FILE_FOLDERS = {"quarantine": ".csv", "quality": ".json"}  # <work>/<folder>/<period>/<source><ext>

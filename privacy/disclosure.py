@@ -69,10 +69,13 @@ def _with_atoms(primary: pd.DataFrame, atoms: Atoms, known_elsewhere: pd.DataFra
     return out, np.arange(n, len(out)), atoms
 
 
-def primary_suppression(cells: pd.DataFrame, thresholds: dict[str, int], group: bool = False) -> pd.DataFrame:
+def primary_suppression(cells: pd.DataFrame, thresholds: dict[str, int], group: bool = False,
+                        zeros_hidden: AbstractSet[tuple[str, str]] = frozenset()) -> pd.DataFrame:
     """Add `status`: 'suppressed' for 0 < value < threshold of the cell's table, else 'published';
     and the protection each suppressed cell needs (columns `target` and `floor`, see
-    audit.protection_targets). group=True applies the group-disclosure rule (group.py)."""
+    audit.protection_targets). group=True applies the group-disclosure rule (group.py).
+    `zeros_hidden`: (table, level) whose zeros are suppressed too: there a suppressed cell may be 0
+    (floor 0), so hiding a cell does not tell that its group has a household."""
     t = cells.table.map(thresholds)
     if t.isna().any():
         missing = sorted(cells.table[t.isna()].unique())
@@ -82,6 +85,10 @@ def primary_suppression(cells: pd.DataFrame, thresholds: dict[str, int], group: 
     out["status"] = unsafe.map({True: "suppressed", False: "published"})
     out["target"] = t.where(unsafe).astype(float)
     out["floor"] = 1.0
+    if zeros_hidden:
+        where = pd.Series([k in zeros_hidden for k in zip(out.table, out.level)], index=out.index)
+        out.loc[where & (out.value == 0), "status"] = "suppressed"
+        out.loc[where, "floor"] = 0.0
     if group:
         zeros, may_hide_zero = group_zeros(out)
         out.loc[zeros, "status"] = "suppressed"
@@ -94,7 +101,8 @@ def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, in
             person_tables: AbstractSet[str] = frozenset(), earlier: pd.DataFrame | None = None,
             bases: dict[str, int] | None = None, cell_key: dict[str, tuple[int, float]] | None = None,
             group: bool = False, atoms: Atoms | None = None, known_elsewhere: pd.DataFrame | None = None,
-            priority: dict[tuple[str, str, str], float] | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
+            priority: dict[tuple[str, str, str], float] | None = None,
+            zeros_hidden: AbstractSet[tuple[str, str]] = frozenset()) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Primary and secondary suppression with the audit; (protected cells, summary for audit.json).
     `earlier`: the cells earlier releases published (earlier.published_before); `bases`: per
     table, the base its published counts are rounded to (rounding.py); `cell_key`: per
@@ -107,7 +115,7 @@ def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, in
     (table, category, level) -> a factor on the weight of its cells, for the figures readers
     need most: hidden only where nothing cheaper protects, and (over atoms) kept published
     from the start wherever showing them can be safe at all (atoms.showable)."""
-    primary = primary_suppression(cells, thresholds, group)
+    primary = primary_suppression(cells, thresholds, group, zeros_hidden)
     if priority:
         primary["priority"] = [priority.get(k, 1.0) for k in zip(primary.table, primary.category, primary.level)]
     n_release = len(primary)
@@ -214,6 +222,14 @@ def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, in
                 "may then be 0 for the attacker" if group else "not applied: the DPIA publishes such cells",
         "cells": group_cells,
     }
+    summary["zeros_hidden"] = {
+        "tables_and_levels": sorted(f"{t} {lv}" for t, lv in zeros_hidden),
+        "cells": int(((primary.value == 0) & (primary.status == "suppressed") & (primary.index < n_release)
+                      & pd.Series([k in zeros_hidden for k in zip(primary.table, primary.level)],
+                                  index=primary.index)).sum()),
+        "rule": "in these tables and levels a zero is suppressed too, so a suppressed cell may be 0 for the attacker "
+                "(the audit's lower bound on it is 0)",
+    } if zeros_hidden else None
     summary["relations"] = {"count": len(rels), "kinds": sorted({r.kind for r in rels})}
     if atoms is not None:
         f = atoms.frame

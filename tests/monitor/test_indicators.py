@@ -17,7 +17,7 @@ from conftest import write_settings
 from pipelines.cli import EXIT_PROBLEM, main
 from pipelines.monitor.intake import import_files
 from pipelines.pipeline import prepare, run_all, stage_tabulate
-from pipelines.protect import thresholds
+from pipelines.protect import monitor_zeros_hidden, thresholds
 from pipelines.publish.tablescsv import read_tables
 from pipelines.synth.outcomes import fill_lists
 from pipelines.tabulate import additivity_violations
@@ -66,6 +66,8 @@ def test_monitor_tables_count_the_cases_and_their_outcomes(monitored):
     assert sorted(mon.table.unique()) == ["monitor:contactpogingen", "monitor:eindresultaat", "monitor:opvolging",
                                           "monitor:signaalpartners", "monitor:signalen"]
     assert set(mon.level) == {"gemeente", "wijk"}  # the DPIA's monitor purpose goes down to wijk
+    wijk = mon[mon.level == "wijk"]
+    assert not ((wijk.status == "published") & (wijk.value == 0)).any()  # a wijk's zeros are hidden too
     run = prepare(monitored["settings"], {"monitor": True})
     tab = stage_tabulate(run)
     cells = tab.cells[tab.cells.table.str.startswith("monitor:")]
@@ -106,7 +108,8 @@ def test_the_independent_attacker_proves_no_monitor_cell_small(monitored):
     assert 0 < (mon & (release.status == "suppressed")).sum() < mon.sum()
     # the attacker holds this release and the month's first one (its cells are sums of the same atoms)
     found = provable(release, tab.cells, tab.atoms, run.buurten(), thresholds(run, tab.cells),
-                     extra_published=first[first.status == "published"], atom_floor=0.0)
+                     extra_published=first[first.status == "published"], atom_floor=0.0,
+                     zeros_hidden=monitor_zeros_hidden(tab.cells))
     assert found == []
 
 

@@ -36,12 +36,13 @@ def _atoms_of(cells: pd.DataFrame, atoms, buurten: pd.DataFrame) -> list[np.ndar
 
 def provable(published: pd.DataFrame, truth: pd.DataFrame, atoms, buurten: pd.DataFrame,
              thresholds: dict[str, int], extra_published: pd.DataFrame | None = None,
-             atom_floor: float = 1.0) -> list[dict]:
+             atom_floor: float = 1.0, zeros_hidden: frozenset | set = frozenset()) -> list[dict]:
     """Suppressed cells of `published` (status, value as in tables.csv; same index as `truth`,
     the unprotected values) that the attacker proves to lie below their threshold.
     `extra_published`: cells published elsewhere (earlier releases), same columns, whose
     (table, category) the atoms know. `atom_floor`: what the attacker knows of a non-empty atom
-    (1: that it is non-empty, more than a reader can know; 0: only what the published cells say)."""
+    (1: that it is non-empty, more than a reader can know; 0: only what the published cells say).
+    `zeros_hidden`: (table, level) whose zeros are suppressed too: a suppressed cell there may be 0."""
     f = atoms.frame
     n = len(f)
     pub = published[published.status == "published"]
@@ -57,8 +58,9 @@ def provable(published: pd.DataFrame, truth: pd.DataFrame, atoms, buurten: pd.Da
     ub_rows, ub_cols, ub_vals, b_ub = [], [], [], []
     sup_parts = _atoms_of(sup, atoms, buurten)
     k = 0
-    for parts, cat, table in zip(sup_parts, sup.category, sup.table):
-        floor = 0.0 if (table, cat) == ("stapeling", "0") else 1.0  # zeros are published
+    for parts, cat, table, level in zip(sup_parts, sup.category, sup.table, sup.level):
+        # zeros are published, but for a stapeling 0 and where zeros are hidden
+        floor = 0.0 if (table, cat) == ("stapeling", "0") or (table, level) in zeros_hidden else 1.0
         ub_rows += [k] * len(parts)
         ub_cols += list(parts)
         ub_vals += [-1.0] * len(parts)

@@ -1,0 +1,98 @@
+"""Benchmark (not a test): the vroegsignalering monitor over several months of one gemeente.
+
+    python benchmarks/bench_monitor.py --gemeente GM0164 --months 6 [--scale 1.0] [--work DIR]
+
+Per month, oldest first, as a gemeente would work: the month's release with its signal lists
+(`run`), the lists filled in (pipelines/synth/outcomes.py, synthetic), the outcomes imported
+(`wijksignaal outcomes`), then the month's monitor release (`run --monitor`). Plain stage
+functions, no Prefect. Prints seconds per step and the gemeente's published monitor figures;
+writes them as JSON next to the work directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import duckdb  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from pipelines.monitor.intake import import_files  # noqa: E402
+from pipelines.pipeline import prepare, run_all  # noqa: E402
+from pipelines.publish.tablescsv import read_tables  # noqa: E402
+from pipelines.synth import synthesize  # noqa: E402
+from pipelines.synth.outcomes import fill_lists  # noqa: E402
+
+SELECTION = "verse-achterstand-zorg-energie"
+FIGURES = [("monitor:signalen", "totaal"), ("monitor:signalen", "meervoudig"), ("monitor:signalen", "opeenvolgend"),
+           ("monitor:opvolging", "opgepakt"), ("monitor:opvolging", "bereikt"), ("monitor:opvolging", "hulp geaccepteerd"),
+           ("monitor:opvolging", "eerste contactpoging binnen termijn")]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--gemeente", default="GM0164")
+    ap.add_argument("--period", default="2026-10", help="the last month")
+    ap.add_argument("--months", type=int, default=6)
+    ap.add_argument("--scale", type=float, default=1.0)
+    ap.add_argument("--seed", type=int, default=20261001)
+    ap.add_argument("--work", type=Path)
+    args = ap.parse_args()
+    work = args.work or Path(tempfile.mkdtemp(prefix="bench-monitor-"))
+    shutil.rmtree(work, ignore_errors=True)
+    (work / "keys").mkdir(parents=True)
+    t0 = time.perf_counter()
+    synthesize(work / "sources", gemeente=args.gemeente, period=args.period, seed=args.seed, scale=args.scale)
+    synth_s = time.perf_counter() - t0
+    settings = work / "gemeente.yaml"
+    settings.write_text(f"gemeente: {args.gemeente}\nperiod: '{args.period}'\nsources_dir: {work / 'sources'}\n"
+                        f"work_dir: {work / 'work'}\nkey_file: {work / 'keys' / 'pseudonym.key'}\n", encoding="utf-8")
+    months = list(pd.period_range(end=args.period, periods=args.months, freq="M").strftime("%Y-%m"))
+    rows = []
+    for period in months:
+        step = {"period": period}
+        t = time.perf_counter()
+        run_all(settings, {"period": period})
+        step["run_s"] = round(time.perf_counter() - t, 1)
+        run = prepare(settings, {"period": period})
+        t = time.perf_counter()
+        filled = fill_lists(run.work_dir / "outreach" / period / SELECTION, period, seed=args.seed,
+                            out=work / "filled" / period)
+        con = duckdb.connect(str(run.warehouse))
+        try:
+            results = import_files(con, run.work_dir, filled, None, run.vault_key(create=False))
+        finally:
+            con.close()
+        step["outcomes_s"] = round(time.perf_counter() - t, 2)
+        step["outcomes_imported"] = sum(r.imported for r in results)
+        t = time.perf_counter()
+        rel = run_all(settings, {"period": period, "monitor": True})
+        step["monitor_run_s"] = round(time.perf_counter() - t, 1)
+        tables = read_tables((rel.folder / "tables.csv").read_bytes())
+        g = tables[(tables.level == "gemeente")].set_index(["table", "category"])
+        audit = json.loads((rel.folder / "audit.json").read_text(encoding="utf-8"))
+        d = audit["disclosure"]
+        mon = tables.table.str.startswith("monitor:")
+        step.update({
+            "households": int(g.value[("stapeling", "totaal")]),
+            **{f"{t.split(':')[1]}:{c}": (None if g.status[(t, c)] != "published" else int(g.value[(t, c)]))
+               for t, c in FIGURES},
+            "monitor_cells": int(mon.sum()), "monitor_suppressed": int((mon & (tables.status == "suppressed")).sum()),
+            "secondary": d["secondary_suppression"]["cells"], "provable": d["audit"]["provably_below_threshold"],
+        })
+        rows.append(step)
+        print(json.dumps(step, ensure_ascii=False), flush=True)
+    out = {"gemeente": args.gemeente, "scale": args.scale, "synth_s": round(synth_s, 1), "months": rows}
+    (work / "bench_monitor.json").write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(pd.DataFrame(rows).to_string(index=False))
+
+
+if __name__ == "__main__":
+    main()
