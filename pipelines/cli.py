@@ -275,8 +275,9 @@ def cmd_register(args) -> int:
     sources = load_sources(config_dir)
     written = write_register(Path(args.out), load_selections(selections_dir, dpia, catalogue_of(sources)), dpia,
                              domains, standard_version(config_dir, domains), sources, lookback)
-    print(f"wrote the register of the standard tables and {len(written) - 3} selection(s) (signal-list counts "
-          "included):")
+    monitor = " and the monitor" if dpia.monitor_purpose else ""
+    print(f"wrote the register of the standard tables{monitor} and {len(written) - 3 - bool(monitor)} selection(s) "
+          "(signal-list counts included):")
     for p in written[:2]:
         print(f"  {p}")
     print(f"  {Path(args.out) / 'algoritmeregister'}/<id>.json")

@@ -193,6 +193,69 @@ def standard_tables_entry(dpia: DpiaRules, version: str, domains: Domains, lookb
     }
 
 
+MONITOR_ID = "monitor-vroegsignalering"
+
+
+def monitor_entry(dpia: DpiaRules, version: str, sources=None) -> dict | None:
+    """The register entry of the vroegsignalering monitor (pipelines/monitor/indicators.py), made under
+    the DPIA's monitor_purpose by `wijksignaal run --monitor`; None without one."""
+    from pipelines.monitor.indicators import ACCEPTED, indicators
+
+    if dpia.monitor_purpose is None:
+        return None
+    purpose = dpia.purposes[dpia.monitor_purpose]
+    threshold = dpia.threshold(dpia.monitor_purpose, None)
+    partners = sources.codelists().get("signaalpartners", []) if sources else []
+    levels = ["gemeente", "wijk", "buurt"][:["gemeente", "wijk", "buurt"].index(purpose.lowest_level) + 1]
+    found = indicators(partners)
+    return {
+        "id": MONITOR_ID,
+        "versie": version,
+        "naam": "Monitor vroegsignalering schulden (de tabellen monitor:*)",
+        "organisatie": dpia.dpia.organisation,
+        "afdeling": dpia.dpia.organisation,
+        "korte_omschrijving": "Per wijk en gemeente het aantal huishoudens met een vroegsignaal in de maand en wat "
+                              "ermee is gedaan: opgepakt, contact, bereikt, hulp geaccepteerd, eindresultaat.",
+        "omschrijving": "Een publicatie met --monitor bevat de tabellen " + ", ".join(sorted({i.table for i in found}))
+                        + ": tellingen van huishoudens (één zaak per adres) naar soort signaalpartner, meervoudige en "
+                          "opeenvolgende signalen, opvolging, contactpogingen per soort en eindresultaat (DDAS v1.2). "
+                          "De eerste publicatie met de monitor van een maand legt die vast; latere publicaties over die "
+                          "maand tonen dezelfde aantallen.",
+        "criteria": [f"{i.table} {i.category}: {i.description}" for i in found],
+        "eenheid": "huishouden",
+        "telt": "de huishoudens met een zaak in de maand (een vroegsignaal op hun adres), met hun uitkomsten:",
+        "versie_uitleg": "SHA-256 van dpia.yaml en de domeindefinities",
+        "doel_en_impact": {
+            "doel": dpia.monitor_purpose,
+            "doel_titel": purpose.title,
+            "doel_omschrijving": " ".join(purpose.description.split()),
+            "impact": "Alleen aantallen huishoudens per gemeente en wijk; geen gegevens over individuele inwoners en "
+                      "geen besluiten over personen. Hulp geaccepteerd: " + "; ".join(ACCEPTED) + ".",
+        },
+        "wettelijke_basis": " ".join(purpose.legal_basis.text.split()),
+        "link_wettelijke_basis": purpose.legal_basis.link,
+        "gegevens": [{"bron": src, "velden": [{"veld": f, "betekenis": f} for f in fields],
+                      "bewaartermijn_maanden": purpose.retention_months.get(src)}
+                     for src, fields in purpose.allowed_sources.items()] + [
+            {"bron": "uitkomsten (wijksignaal outcomes)",
+             "velden": [{"veld": v, "betekenis": v} for v in ("datum opgepakt", "contactpogingen (soort, datum, bereikt)",
+                                                              "eindresultaat")],
+             "bewaartermijn_maanden": purpose.retention_months.get("vroegsignalen")}],
+        "uitvoer": {"soorten": ["monitor_tables"], "niveaus": levels, "minimale_celgrootte": threshold,
+                    "afronding": purpose.rounding.base if purpose.rounding else None,
+                    "nul": "0 wordt getoond per gemeente; per wijk is ook 0 afgeschermd"},
+        "menselijke_tussenkomst": "De monitor telt wat wijkteams en het zaaksysteem hebben teruggemeld; hij neemt "
+                                  "geen besluit en wijst geen personen aan.",
+        "risicobeheer": risk_measures(threshold, purpose, dpia) + [
+            "In de monitortabellen per wijk is ook een 0 afgeschermd; de controle rekent met atomen die elk "
+            "minstens 0 huishoudens tellen."],
+        "impacttoetsen": [{"soort": "DPIA", "id": dpia.dpia.id, "versie": dpia.dpia.version,
+                           "goedgekeurd_door": dpia.dpia.approval.by, "goedgekeurd_op": str(dpia.dpia.approval.date)}],
+        "goedkeuring": {"door": dpia.dpia.approval.by, "op": str(dpia.dpia.approval.date)},
+        "status": "in gebruik",
+    }
+
+
 def _short(text: str, limit: int = 150) -> str:
     text = " ".join(text.split())
     first = text.split(". ")[0].rstrip(".") + "."
@@ -246,8 +309,9 @@ def write_register(out: Path, selections: list[LoadedSelection], dpia: DpiaRules
     the standard tables; `standard_version`: a hash of what defines them (standard_version());
     `sources` (sources.yaml): adds what every run loads."""
     cat = catalogue_of(sources) if sources else None
-    entries = [standard_tables_entry(dpia, standard_version, domains, lookback, cat)] + [
-        entry(s, dpia) for s in sorted(selections, key=lambda s: s.selection.id)]
+    monitor = monitor_entry(dpia, standard_version, sources)
+    entries = [standard_tables_entry(dpia, standard_version, domains, lookback, cat)] + (
+        [monitor] if monitor else []) + [entry(s, dpia) for s in sorted(selections, key=lambda s: s.selection.id)]
     out.mkdir(parents=True, exist_ok=True)
     (out / "algoritmeregister").mkdir(exist_ok=True)
     written = []

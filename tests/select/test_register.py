@@ -6,10 +6,13 @@ from pipelines.cli import main
 
 def test_register_writes_html_csv_and_algoritmeregister_exports(tmp_path, capsys):
     assert main(["register", "--out", str(tmp_path)]) == 0
-    assert capsys.readouterr().out.startswith("wrote the register of the standard tables and 6 selection(s) (signal-list counts included):")
+    assert capsys.readouterr().out.startswith("wrote the register of the standard tables and the monitor and 6 selection(s) "
+                                                "(signal-list counts included):")
     rows = list(csv.DictReader((tmp_path / "register.csv").open(encoding="utf-8")))
     standard = rows.pop(0)
     assert standard["id"] == "stapeling-standaardtabellen" and standard["doel"] == "stapelingsmonitor"
+    monitor = rows.pop(0)
+    assert monitor["id"] == "monitor-vroegsignalering" and monitor["doel"] == "monitor-vroegsignalering"
     assert standard["velden"] == ("brp.huishouden; uitkeringen.ingangsdatum; uitkeringen.einddatum; "
                                   "vroegsignalen.signaaldatum; wmo.ingangsdatum; wmo.einddatum")
     assert [r["id"] for r in rows] == ["inhouding-zonder-budgetbeheer", "kinderen-uitkering-huurachterstand",
@@ -45,4 +48,8 @@ def test_register_writes_html_csv_and_algoritmeregister_exports(tmp_path, capsys
     assert "<li><code>geboortedatum</code>: alleen het geboortejaar wordt bewaard</li>" in html
     assert "<td>inhouding_bedrag</td>" in html and "<td>productcode</td>" in html
     assert "wijksignaal controleert dat die er staat, niet wie haar gaf" in html
-    assert "wijksignaal dwingt die nog niet automatisch af" in html
+    assert "dwingt die nog niet automatisch af" not in html  # retention is enforced (rule R1) since issue 14
+    assert "verwijderen wat ouder is dan de langste termijn van de doelen die de bron lezen, regel R1" in html
+    # the vroegsignalering monitor has its own entry, under the DPIA's monitor purpose
+    assert '<h2 id="monitor-vroegsignalering">Monitor vroegsignalering schulden (de tabellen monitor:*)</h2>' in html
+    assert "0 wordt getoond per gemeente; per wijk is ook 0 afgeschermd" in html
