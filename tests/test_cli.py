@@ -11,9 +11,9 @@ from pipelines.settings import SELECTIONS_DIR
 
 def test_check_passes_on_the_shipped_configuration(capsys):
     assert main(["check"]) == 0
-    assert capsys.readouterr().out == ("OK: 5 selection(s) valid under DPIA-WIJKSIGNAAL-2026-01 version 1.2, with 1 "
+    assert capsys.readouterr().out == ("OK: 5 selection(s) valid under DPIA-WIJKSIGNAAL-2026-01 version 1.3, with 1 "
                                        "signal list(s) and their public count; "
-                                       "5 purpose(s); sources, contracts and domains valid\n")
+                                       "6 purpose(s); sources, contracts and domains valid\n")
 
 
 def test_check_lists_every_problem_and_fails(tmp_path, capsys):
@@ -24,7 +24,7 @@ def test_check_lists_every_problem_and_fails(tmp_path, capsys):
     assert main(["check", "--selections", str(tmp_path)]) == 1
     err = capsys.readouterr().err.splitlines()
     assert err[0] == (f"{tmp_path}/a-sel.yaml:4: DPIA rule D1 (doel): purpose 'geheim' is not in the DPIA rules; "
-                      "known purposes: kinderen-en-armoede, ouderen-zorg-en-geldzorgen, stapelingsmonitor, "
+                      "known purposes: kinderen-en-armoede, monitor-vroegsignalering, ouderen-zorg-en-geldzorgen, stapelingsmonitor, "
                       "vroeg-eropaf, vroegsignalering-inhoudingen")
     assert err[1] == (f"{tmp_path}/a-sel.yaml:1: DPIA rule D2 (goedkeuring): the selection has no approval (by whom, "
                       "when); it may not run")

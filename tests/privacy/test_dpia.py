@@ -49,7 +49,7 @@ def test_a_valid_selection_loads(tmp_path):
 def test_unknown_purpose(tmp_path):
     p = write(tmp_path, purpose="fraudebestrijding")
     assert problems(p) == [f"{p}:4: DPIA rule D1 (doel): purpose 'fraudebestrijding' is not in the DPIA rules; known purposes: "
-                           "kinderen-en-armoede, ouderen-zorg-en-geldzorgen, stapelingsmonitor, vroeg-eropaf, "
+                           "kinderen-en-armoede, monitor-vroegsignalering, ouderen-zorg-en-geldzorgen, stapelingsmonitor, vroeg-eropaf, "
                            "vroegsignalering-inhoudingen"]
 
 
