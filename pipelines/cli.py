@@ -348,6 +348,54 @@ def cmd_outcomes(args) -> int:
     return EXIT_OK
 
 
+def cmd_delivery(args) -> int:
+    """The DDAS v1.2 delivery of the month for the national monitor (pipelines/monitor/delivery.py)."""
+    from pipelines.monitor.delivery import DeliveryError, for_run
+    from pipelines.pipeline import prepare
+    from pipelines.workdir import exclusive
+
+    run = prepare(Path(args.config), {"period": args.period})
+    with exclusive(run.work_dir, "delivery", run.period):
+        try:
+            made, path = for_run(run, run.period)
+        except DeliveryError as exc:
+            for line in exc.problems:
+                print(f"error: {line}", file=sys.stderr)
+            print("no delivery was written", file=sys.stderr)
+            return EXIT_PROBLEM
+    statuses = ", ".join(f"{n} {status}" for status, n in made.by_status.items()) or "none"
+    print(f"DDAS v1.2 delivery of {run.settings.gemeente} for {run.period}, valid against the v1.2 schema: "
+          f"{made.signals} vroegsignalen ({statuses}), {made.zaken} vroegsignaalzaken ({made.picked_up} picked up, "
+          f"{made.with_result} with an end result)\n  {path}\n"
+          "not sent: the transport (Digikoppeling, PKIoverheid, JAdES signing) is outside wijksignaal")
+    return EXIT_OK
+
+
+def cmd_feedback(args) -> int:
+    """Per signal partner and signal: picked up or not, never why not (pipelines/monitor/feedback.py)."""
+    from pipelines.monitor.delivery import DeliveryError
+    from pipelines.monitor.feedback import JA, NEE, NOG_NIET, for_run
+    from pipelines.pipeline import prepare
+    from pipelines.workdir import exclusive
+
+    run = prepare(Path(args.config), {"period": args.period})
+    with exclusive(run.work_dir, "feedback", run.period):
+        try:
+            result = for_run(run, run.period)
+        except DeliveryError as exc:
+            for line in exc.problems:
+                print(f"error: {line}", file=sys.stderr)
+            print("no feedback was written", file=sys.stderr)
+            return EXIT_PROBLEM
+    n = sum(k for _, k in result.files.values())
+    answers = ", ".join(f"{result.by_answer.get(a, 0)} {a}" for a in (JA, NEE, NOG_NIET))
+    print(f"feedback for {run.period}: {n} signal(s) of {len(result.files)} signal partner(s): picked up {answers}; "
+          f"{result.told_back} with the end result the DDAS definitions tell back")
+    for partner, (path, k) in result.files.items():
+        print(f"  {partner}: {k} signal(s): {path}")
+    return EXIT_OK
+
+
 def cmd_retention(args) -> int:
     """Delete what is past its term (rule R1, privacy/README.md "Bewaartermijnen"); --dry-run only counts."""
     from pipelines.pipeline import exclusive, prepare
@@ -534,6 +582,17 @@ def parser() -> argparse.ArgumentParser:
     rt.add_argument("--period", type=period_arg, help="reference period YYYY-MM (default: the settings' period)")
     rt.add_argument("--dry-run", action="store_true", help="print what would be deleted; delete nothing")
     rt.set_defaults(func=cmd_retention)
+    dl = sub.add_parser("delivery", help="the DDAS v1.2 delivery of the month for the national monitor (vroegsignalen "
+                                         "and vroegsignaalzaken); the transport is not done by wijksignaal")
+    dl.add_argument("--config", required=True, help="municipality settings file (its work directory, sources and key)")
+    dl.add_argument("--period", type=period_arg, help="YYYY-MM (default: the settings' period)")
+    dl.set_defaults(func=cmd_delivery)
+
+    fb = sub.add_parser("feedback", help="per signal partner, whether each signal of the month was picked up "
+                                         "(never why not)")
+    fb.add_argument("--config", required=True, help="municipality settings file (its work directory, sources and key)")
+    fb.add_argument("--period", type=period_arg, help="YYYY-MM (default: the settings' period)")
+    fb.set_defaults(func=cmd_feedback)
     _many_gemeenten_parsers(sub)
     return p
 

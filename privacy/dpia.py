@@ -15,7 +15,12 @@ from .rules import IMPLEMENTED_OUTPUTS, LEVELS, OWN_RULES, Rule  # noqa: F401  (
 SourceId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,40}$")]
 """A source's name as config/sources.yaml declares it (DpiaRules.source_references lists every
 place this file names one, for the pipeline to check against the declared sources)."""
-Output = Literal["buurt_tables", "signal_list", "monitor_tables"]
+Output = Literal["buurt_tables", "signal_list", "monitor_tables", "ddas_delivery", "partner_feedback"]
+"""What a purpose lets wijksignaal make: buurt tables and signal lists come from selections; the
+monitor's tables (`wijksignaal run --monitor`) are made under the DPIA's monitor_purpose; the
+DDAS v1.2 delivery (`wijksignaal delivery`) and the feedback to signal partners (`wijksignaal
+feedback`) are made per gemeente and month, and read the signals' own IDs (the delivery also
+their clients) again from the source files only under a purpose that allows them."""
 Level = Literal["buurt", "wijk", "gemeente"]
 IdentityField = Literal["voornamen", "geslachtsnaam", "straat", "huisnummer", "postcode", "woonplaats"]
 

@@ -204,3 +204,175 @@ def test_through_prefect_a_gate_error_is_one_line_and_warnings_exit_3(prefect_se
     assert out.out.startswith("published GM0164-2026-10-")
     assert out.err.endswith("warning: quality gate unmatched-value: source 'uitkeringen', column 'budgetbeheer': no "
                             "loaded row holds 'Ja' (sources.yaml values); check how the export writes it\n")
+
+
+# -- delivery and feedback (pipelines/monitor/delivery.py, feedback.py) ------------------------------------------
+
+
+@pytest.fixture
+def outcomes_work(release, sources, key_file, tmp_path):
+    """A copy of the session release's work directory with outcomes imported for three cases:
+    picked up with two contact attempts, "Niet opgepakt: andere reden", and one left open."""
+    import json
+    import shutil
+
+    import duckdb
+
+    from pipelines.monitor.intake import import_files
+    from privacy.pseudonymise import hmac_python, uuid_of
+
+    shutil.copytree(release["work"], tmp_path / "work", ignore=shutil.ignore_patterns(".lock"))
+    settings = write_settings(tmp_path, sources, key_file)
+    work = tmp_path / "work"
+    key = key_file.read_bytes()
+    con = duckdb.connect(str(work / "warehouse.duckdb"))
+    try:
+        case_of = dict(con.execute("SELECT CAST(sid AS VARCHAR), CAST(case_id AS VARCHAR) FROM case_signals "
+                                   "WHERE period = '2026-10'").fetchall())
+        ids: dict[str, list[str]] = {}
+        for f in sorted(sources.glob("vroegsignalen_*.json")):
+            for lev in json.loads(f.read_text(encoding="utf-8"))["leveringen"]:
+                for s in lev["vroegsignalen"]:
+                    case = case_of.get(uuid_of(hmac_python(key, "vs:" + s["ID"])))
+                    if case:
+                        ids.setdefault(case, []).append(s["ID"])
+        cases = sorted(ids.values(), key=lambda v: (-len(v), v))
+        base = {"startdatumMatchingperiode": "2026-10-01", "einddatumMatchingperiode": "2026-10-31"}
+        zaken = [{"resultaat": "Vervolghulp en/of verwijzing financieel", **base, "datumOpgepakt": "2026-11-05",
+                  "vroegsignalen": [{"ID": i} for i in cases[0]],
+                  "contactpogingen": [{"soort": "Brief", "bereikt": False, "datum": "2026-11-05", "dagdeel": "Ochtend"},
+                                      {"soort": "Huisbezoek", "bereikt": True, "datum": "2026-11-09"}]},
+                 {"resultaat": "Niet opgepakt: andere reden", **base, "vroegsignalen": [{"ID": i} for i in cases[1]]}]
+        doc = {"codeGegevensleverancier": "TEST", "startdatumLevering": "2026-10-01",
+               "einddatumLevering": "2026-10-31", "aanleverdatumEnTijd": "2026-11-20T08:00:00Z",
+               "leveringen": [{"teller": 1, "gemeentecode": "0164", "aanleverendeOrganisatie": {"naam": "Test"},
+                               "vroegsignaalzaken": zaken}]}
+        (tmp_path / "zaken.json").write_text(json.dumps(doc), encoding="utf-8")
+        (r,) = import_files(con, work, [tmp_path / "zaken.json"], key)
+        assert (r.imported, r.quarantined) == (2, 0)
+        signals = con.execute("SELECT count(*) FROM vroegsignalen WHERE signaaldatum BETWEEN '2026-10-01' AND "
+                              "'2026-10-31'").fetchone()[0]
+        n_cases = con.execute("SELECT count(DISTINCT case_id) FROM case_signals WHERE period = '2026-10'").fetchone()[0]
+    finally:
+        con.close()
+    return {"work": work, "settings": settings, "cases": cases, "signals": signals, "n_cases": n_cases}
+
+
+def test_delivery_writes_the_months_ddas_file_again_with_the_same_bytes(outcomes_work, sources, capsys):
+    import json
+
+    from pipelines.ingest import ddas
+
+    w = outcomes_work
+    path = w["work"] / "levering" / "2026-10" / "ddas-v1.2-GM0164-2026-10.json"
+    assert main(["delivery", "--config", str(w["settings"])]) == 0
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    found = ddas.schema("1.2").check(doc)
+    assert (found.file, found.signals) == ([], {})
+    lev = doc["leveringen"][0]
+    statuses: dict[str, int] = {}
+    for s in lev["vroegsignalen"]:
+        statuses[s["status"]] = statuses.get(s["status"], 0) + 1
+    assert statuses["Opgepakt"] == len(w["cases"][0]) and statuses["Niet opgepakt: andere reden"] == len(w["cases"][1])
+    shown = ", ".join(f"{n} {s}" for s, n in sorted(statuses.items()))
+    assert capsys.readouterr().out == (
+        f"DDAS v1.2 delivery of GM0164 for 2026-10, valid against the v1.2 schema: {w['signals']} vroegsignalen "
+        f"({shown}), {w['n_cases']} vroegsignaalzaken (1 picked up, 2 with an end result)\n  {path}\n"
+        "not sent: the transport (Digikoppeling, PKIoverheid, JAdES signing) is outside wijksignaal\n")
+    (picked,) = [z for z in lev["vroegsignaalzaken"] if "datumOpgepakt" in z]
+    assert (picked["resultaat"], picked["datumOpgepakt"], picked["contactpogingen"]) == (
+        "Vervolghulp en/of verwijzing financieel", "2026-11-05",
+        [{"soort": "Brief", "bereikt": False, "datum": "2026-11-05", "dagdeel": "Ochtend"},
+         {"soort": "Huisbezoek", "bereikt": True, "datum": "2026-11-09"}])
+    assert sorted(s["ID"] for s in picked["vroegsignalen"]) == sorted(w["cases"][0])
+    first = path.read_bytes()
+    assert main(["delivery", "--config", str(w["settings"]), "--period", "2026-10"]) == 0
+    assert path.read_bytes() == first
+    # personal data: each client by BSN alone (the v0.9 sources give one), no name, birth date or street
+    assert {tuple(s["client"]) for s in lev["vroegsignalen"]} == {("burgerservicenummer",)}
+    v09 = [s["client"] for f in sorted(sources.glob("vroegsignalen_*.json"))
+           for le in json.loads(f.read_text(encoding="utf-8"))["leveringen"] for s in le["vroegsignalen"]]
+    for value in {c[k] for c in v09[:200] for k in ("Achternaam", "Straatnaam", "Geboortedatum")}:
+        assert value.encode() not in first
+    log = [json.loads(x) for x in (w["work"] / "toegang.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [(e["action"], e["purpose"], e["output"], e["period"]) for e in log[-2:]] == \
+        [("reading", "vroeg-eropaf", "ddas_delivery", "2026-10"), ("read", "vroeg-eropaf", "ddas_delivery", "2026-10")]
+    assert log[-1]["signals"] == w["signals"] and not any(i.encode() in (w["work"] / "toegang.jsonl").read_bytes()
+                                                          for i in w["cases"][0])
+
+
+def test_feedback_tells_each_partner_only_picked_up_or_not(outcomes_work, source_bsns, capsys):
+    import json
+
+    w = outcomes_work
+    assert main(["feedback", "--config", str(w["settings"])]) == 0
+    out = capsys.readouterr().out
+    folder = w["work"] / "terugkoppeling" / "2026-10"
+    docs = {p.name: json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.iterdir())}
+    answers = {s["ID"]: s for d in docs.values() for s in d["signalen"]}
+    assert len(answers) == w["signals"]
+    assert {answers[i]["opgepakt"] for i in w["cases"][0]} == {"ja"}
+    assert {answers[i]["opgepakt"] for i in w["cases"][1]} == {"nee"}
+    assert {k for s in answers.values() for k in s} == {"ID", "opgepakt"}  # no result here is told back
+    lines = [f"  {d['signaalpartner']}: {len(d['signalen'])} signal(s): {folder / name}"
+             for name, d in sorted(docs.items(), key=lambda kv: kv[1]["signaalpartner"])]
+    n_ja, n_nee = len(w["cases"][0]), len(w["cases"][1])
+    assert out == (f"feedback for 2026-10: {w['signals']} signal(s) of {len(docs)} signal partner(s): picked up "
+                   f"{n_ja} ja, {n_nee} nee, {w['signals'] - n_ja - n_nee} nog niet; 0 with the end result the DDAS "
+                   "definitions tell back\n" + "\n".join(lines) + "\n")
+    blob = b"".join(p.read_bytes() for p in sorted(folder.iterdir()))
+    for text in ("Niet opgepakt", "andere reden", "Vervolghulp", "Huisbezoek", "2026-11-05"):
+        assert text.encode() not in blob
+    assert not any(b.encode() in blob for b in source_bsns)
+
+
+def test_delivery_and_feedback_are_refused_without_a_dpia_purpose_for_them(sources, key_file, tmp_path, capsys):
+    import json
+    import shutil
+
+    from pipelines.settings import CONFIG_DIR
+
+    config = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, config, ignore=shutil.ignore_patterns("reference"))
+    dpia = config / "dpia.yaml"
+    dpia.write_text(dpia.read_text(encoding="utf-8").replace(", ddas_delivery, partner_feedback]", "]"),
+                    encoding="utf-8")
+    settings = write_settings(tmp_path, sources, key_file, config_dir=config)
+    for verb, output in (("delivery", "ddas_delivery"), ("feedback", "partner_feedback")):
+        assert main([verb, "--config", str(settings)]) == 1
+        assert capsys.readouterr().err == (
+            f"error: no DPIA purpose allows output {output} (config/dpia.yaml, allowed_outputs): the signal IDs are "
+            f"read again from the source files only under such a purpose\nno {verb} was written\n")
+        last = json.loads((tmp_path / "work" / "toegang.jsonl").read_text(encoding="utf-8").splitlines()[-1])
+        assert (last["action"], last["output"], last["purpose"]) == ("refused", output, None)
+    assert not (tmp_path / "work" / "levering").exists() and not (tmp_path / "work" / "terugkoppeling").exists()
+
+
+def test_delivery_and_feedback_without_a_warehouse_usage_and_busy(sources, key_file, tmp_path, capsys):
+    import fcntl
+    import json
+    import os
+
+    from pipelines.workdir import describe
+
+    settings = write_settings(tmp_path, sources, key_file)
+    warehouse = (tmp_path / "work" / "warehouse.duckdb").resolve()
+    for verb in ("delivery", "feedback"):
+        assert main([verb, "--config", str(settings)]) == 1
+        assert capsys.readouterr().err == (f"error: {warehouse}: no warehouse: run wijksignaal run first\n"
+                                           f"no {verb} was written\n")
+        for argv in ([verb], [verb, "--config", str(settings), "--period", "2026-13"]):
+            with pytest.raises(SystemExit) as usage:
+                main(argv)
+            assert usage.value.code == 2
+        capsys.readouterr()
+        info = {"pid": 1, "host": "h", "command": "run", "period": "2026-10", "since": "2026-11-01T00:00:00Z"}
+        fd = os.open(tmp_path / "work" / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, json.dumps(info).encode())
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            assert main([verb, "--config", str(settings)]) == 75
+        finally:
+            os.close(fd)
+        assert capsys.readouterr().err == (f"error: work directory {(tmp_path / 'work').resolve()} is in use by "
+                                           f"another wijksignaal {describe(info)}; try again when it has finished\n")
