@@ -14,7 +14,8 @@ applies them to a work directory, under its lock (workdir.exclusive):
   before the vroegsignalen cutoff; household_facts loses the months before the BRP's.
 * **Files.** `quarantine/<period>/<source>.csv` and `quality/<period>/<source>.json` of a month
   before their source's first month kept; `outreach/<period>/` (the signal lists, made from that
-  month's vroegsignalen) under the vroegsignalen term. The identity vault is written whole from
+  month's vroegsignalen), `levering/<period>/` (the DDAS delivery) and `terugkoppeling/<period>/`
+  (the feedback to signal partners) under the vroegsignalen term. The identity vault is written whole from
   the current BRP by every run that makes signal lists: a vault no selection needs any more is
   removed, and so is a `.new` file a crashed write left.
 * **Compaction.** A DuckDB DELETE leaves the old values in the file until its blocks are reused,
@@ -54,6 +55,9 @@ OUTREACH_TABLES = ("cases", "case_signals", "case_triage", "case_matching", "cas
 OUTREACH_SOURCE = "vroegsignalen"
 FACTS_TABLE, FACTS_SOURCE = "household_facts", "brp"  # pipelines/link: one month of the BRP per period
 FILE_FOLDERS = {"quarantine": ".csv", "quality": ".json"}  # <work>/<folder>/<period>/<source><ext>
+# <work>/<folder>/<period>/: made from a month's vroegsignalen (the signal lists, the DDAS delivery with its BSNs, the
+# feedback to signal partners), kept under the vroegsignalen term
+SIGNAL_FOLDERS = ("outreach", "levering", "terugkoppeling")
 VAULT = Path("vault") / "identiteiten.duckdb"
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 _SQL_FILE = Path(__file__).with_name("sql") / "retention.sql"
@@ -146,7 +150,7 @@ def compact(warehouse: Path) -> None:
 
 
 def _files(work_dir: Path, ts: dict[str, Term], dry_run: bool) -> tuple[list[dict], list[str]]:
-    """Quarantine, quality and outreach files past their term (removed unless dry_run)."""
+    """Quarantine, quality, outreach, delivery and feedback files past their term (removed unless dry_run)."""
     gone: list[dict] = []
     kept_unknown: list[str] = []
     for folder, ext in FILE_FOLDERS.items():
@@ -166,13 +170,15 @@ def _files(work_dir: Path, ts: dict[str, Term], dry_run: bool) -> tuple[list[dic
                         f.unlink()
             if not dry_run and not any(month.iterdir()):
                 month.rmdir()
-    root = work_dir / "outreach"
-    if OUTREACH_SOURCE in ts and root.is_dir():
+    for place in SIGNAL_FOLDERS:
+        root = work_dir / place
+        if OUTREACH_SOURCE not in ts or not root.is_dir():
+            continue
         term = ts[OUTREACH_SOURCE]
         for month in sorted(p for p in root.iterdir() if p.is_dir()):
             if MONTH.match(month.name) and term.past(month.name):
                 n = sum(1 for p in month.rglob("*") if not p.is_dir())
-                gone.append(_entry("outreach", OUTREACH_SOURCE, term, month.name, files=n))
+                gone.append(_entry(place, OUTREACH_SOURCE, term, month.name, files=n))
                 if not dry_run:
                     shutil.rmtree(month)
     return gone, kept_unknown

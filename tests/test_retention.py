@@ -55,7 +55,9 @@ def _plant(work: Path) -> None:
         con.close()
     for rel in ("quarantine/2024-10/vroegsignalen.csv", "quarantine/2024-11/vroegsignalen.csv",
                 "quality/2026-09/brp.json", "quality/2026-09/wmo.json", "outreach/2024-10/lijst/a.xlsx",
-                "outreach/2024-11/summary.json", "vault/.identiteiten.duckdb.new"):
+                "outreach/2024-11/summary.json", "vault/.identiteiten.duckdb.new",
+                "levering/2024-10/ddas-v1.2-GM0164-2024-10.json", "terugkoppeling/2024-10/Zorg.json",
+                "terugkoppeling/2024-11/Zorg.json"):
         (work / rel).parent.mkdir(parents=True, exist_ok=True)
         (work / rel).write_text("x\n", encoding="utf-8")
 
@@ -108,6 +110,9 @@ def test_rows_and_files_past_their_term_go_and_the_ones_inside_stay(planted):
     assert not (work / "quality/2026-09/brp.json").exists() and (work / "quality/2026-09/wmo.json").exists()
     assert not (work / "outreach/2024-10").exists() and (work / "outreach/2024-11/summary.json").exists()
     assert (work / "outreach/2026-10").is_dir() and (work / "vault/identiteiten.duckdb").exists()
+    # the DDAS delivery (it carries BSNs) and the partners' feedback, under the vroegsignalen term too
+    assert not (work / "levering/2024-10").exists() and not (work / "terugkoppeling/2024-10").exists()
+    assert (work / "terugkoppeling/2024-11/Zorg.json").exists()
     assert not (work / "vault/.identiteiten.duckdb.new").exists()
     assert not (work / "warehouse.duckdb.wal").exists()
     rows = {(r["place"], r["period"]): r["rows"] for r in result["rows"]}
@@ -117,7 +122,8 @@ def test_rows_and_files_past_their_term_go_and_the_ones_inside_stay(planted):
     assert rows[("warehouse:case_matching", "2024-10")] == 1
     files = {(f["place"], f["source"], f["period"]): f["files"] for f in result["files"]}
     assert files == {("quarantine", "vroegsignalen", "2024-10"): 1, ("quality", "brp", "2026-09"): 1,
-                     ("outreach", "vroegsignalen", "2024-10"): 1, ("vault", "brp", "2026-10"): 1}
+                     ("outreach", "vroegsignalen", "2024-10"): 1, ("vault", "brp", "2026-10"): 1,
+                     ("levering", "vroegsignalen", "2024-10"): 1, ("terugkoppeling", "vroegsignalen", "2024-10"): 1}
     # the second time, nothing is left to delete
     again = for_run(prepare(settings))
     assert (again["rows_deleted"], again["files_deleted"]) == (0, 0)
@@ -146,7 +152,7 @@ def test_a_dry_run_changes_nothing(planted):
     settings, work = planted
     before = _hashes(work)
     result = for_run(prepare(settings), dry_run=True)
-    assert result["rows_deleted"] > 0 and result["files_deleted"] == 4
+    assert result["rows_deleted"] > 0 and result["files_deleted"] == 6
     assert _hashes(work) == before
     assert not (work / LOG).exists()
 
