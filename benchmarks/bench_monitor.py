@@ -1,6 +1,7 @@
 """Benchmark (not a test): the vroegsignalering monitor over several months of one gemeente.
 
     python benchmarks/bench_monitor.py --gemeente GM0164 --months 6 [--scale 1.0] [--work DIR]
+    python benchmarks/bench_monitor.py --gemeente NL --months 1 --sources DIR   (the country, sources made before)
 
 Per month, oldest first, as a gemeente would work: the month's release with its signal lists
 (`run`), the lists filled in (pipelines/synth/outcomes.py, synthetic), the outcomes imported
@@ -25,7 +26,7 @@ import duckdb  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from pipelines.monitor.intake import import_files  # noqa: E402
-from pipelines.pipeline import prepare, run_all  # noqa: E402
+from pipelines.pipeline import prepare  # noqa: E402
 from pipelines.publish.tablescsv import read_tables  # noqa: E402
 from pipelines.synth import synthesize  # noqa: E402
 from pipelines.synth.outcomes import fill_lists  # noqa: E402
@@ -36,6 +37,32 @@ FIGURES = [("monitor:signalen", "totaal"), ("monitor:signalen", "meervoudig"), (
            ("monitor:opvolging", "eerste contactpoging binnen termijn")]
 
 
+def timed_release(settings: Path, overrides: dict) -> tuple[object, dict]:
+    """pipeline._stages with each stage timed (seconds, wall clock)."""
+    from pipelines import pipeline as p
+
+    run = p.prepare(settings, overrides)
+    seconds: dict[str, float] = {}
+
+    def stage(name, fn, *a):
+        t = time.perf_counter()
+        out = fn(*a)
+        seconds[name] = round(time.perf_counter() - t, 1)
+        return out
+
+    with p.private_files(run.work_dir, run.sources_dir), p.exclusive(run):
+        stage("preflight", p.stage_preflight, run)
+        accounts = stage("ingest", lambda: {s: p.stage_ingest(run, s) for s in run.source_ids})
+        linking = stage("link", p.stage_link, run)
+        retention = stage("retention", p.stage_retention, run)
+        tab = stage("tabulate", p.stage_tabulate, run)
+        protected, protection = stage("protect", p.stage_protect, run, tab, accounts)
+        release = stage("publish", p.stage_publish, run, protected, accounts, linking, protection, retention,
+                        tab.monitor)
+        stage("outreach", p.stage_outreach, run)
+    return release, seconds
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--gemeente", default="GM0164")
@@ -44,22 +71,25 @@ def main() -> None:
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--seed", type=int, default=20261001)
     ap.add_argument("--work", type=Path)
+    ap.add_argument("--sources", type=Path, help="source extracts made before (synth): not generated again")
     args = ap.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="bench-monitor-"))
     shutil.rmtree(work, ignore_errors=True)
     (work / "keys").mkdir(parents=True)
     t0 = time.perf_counter()
-    synthesize(work / "sources", gemeente=args.gemeente, period=args.period, seed=args.seed, scale=args.scale)
+    sources = args.sources or work / "sources"
+    if args.sources is None:
+        synthesize(sources, gemeente=args.gemeente, period=args.period, seed=args.seed, scale=args.scale)
     synth_s = time.perf_counter() - t0
     settings = work / "gemeente.yaml"
-    settings.write_text(f"gemeente: {args.gemeente}\nperiod: '{args.period}'\nsources_dir: {work / 'sources'}\n"
+    settings.write_text(f"gemeente: {args.gemeente}\nperiod: '{args.period}'\nsources_dir: {sources}\n"
                         f"work_dir: {work / 'work'}\nkey_file: {work / 'keys' / 'pseudonym.key'}\n", encoding="utf-8")
     months = list(pd.period_range(end=args.period, periods=args.months, freq="M").strftime("%Y-%m"))
     rows = []
     for period in months:
         step = {"period": period}
         t = time.perf_counter()
-        run_all(settings, {"period": period})
+        _, step["run_stages_s"] = timed_release(settings, {"period": period})
         step["run_s"] = round(time.perf_counter() - t, 1)
         run = prepare(settings, {"period": period})
         t = time.perf_counter()
@@ -73,7 +103,7 @@ def main() -> None:
         step["outcomes_s"] = round(time.perf_counter() - t, 2)
         step["outcomes_imported"] = sum(r.imported for r in results)
         t = time.perf_counter()
-        rel = run_all(settings, {"period": period, "monitor": True})
+        rel, step["monitor_stages_s"] = timed_release(settings, {"period": period, "monitor": True})
         step["monitor_run_s"] = round(time.perf_counter() - t, 1)
         tables = read_tables((rel.folder / "tables.csv").read_bytes())
         g = tables[(tables.level == "gemeente")].set_index(["table", "category"])
