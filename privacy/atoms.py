@@ -29,7 +29,9 @@ own structure instead:
 tables the audit allows: every table it allows is one the real attacker must allow too, whatever
 the floor between 0 and 1, so a cell the audit can lift to its threshold the attacker cannot
 prove small. A floor of 1 is the more pessimistic choice and the default (releases made with
-it are reproduced byte for byte); a floor of 0 (`MONITOR_FLOOR`) is as sound. A release with the
+it are reproduced byte for byte): it also covers an attacker who knows which atoms are
+non-empty. A floor of 0 (`MONITOR_FLOOR`) is sound for DESIGN.md's attacker (every published
+number and definition) and gives that extra assumption up. A release with the
 vroegsignalering monitor (pipelines/monitor/indicators.py) uses 0 for every atom: split by the
 monitor's forty-odd predicates, the atoms of households with a case are near-singletons, and
 floors of 1 on them and their siblings would add up to the true counts and pin small cells (a
