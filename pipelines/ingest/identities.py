@@ -29,9 +29,13 @@ identity columns stay in Arrow and go to `privacy.vault.write_vault` (encrypted)
 from __future__ import annotations
 
 import csv
+import queue
+import threading
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 import numpy as np
@@ -45,8 +49,8 @@ from privacy.pseudonymise import Pads, install_sql_macro
 from privacy.vault import COLUMNS, FIELDS
 
 HOUSEHOLDS_SQL = (Path(__file__).parent / "vault_households.sql").read_text(encoding="utf-8")
-BY_ADDRESS = ("UNION SELECT v.hid FROM vroegsignalen v WHERE v.signaaldatum BETWEEN $period_start AND $period_end "
-              "AND v.hid IS NOT NULL")
+BY_ADDRESS = "\n".join(line for line in (Path(__file__).parent / "vault_households_by_address.sql").read_text(
+    encoding="utf-8").splitlines() if not line.lstrip().startswith("--"))
 
 
 @dataclass
@@ -87,6 +91,49 @@ def quarantined_rows(path: Path) -> set[tuple[str, int]]:
         return {(r["file"], int(r["row"])) for r in csv.DictReader(fh) if r["row"]}
 
 
+T = TypeVar("T")
+_END = object()
+
+
+def read_ahead(items: Iterable[T], depth: int = 1) -> Iterator[T]:
+    """`items`, made in a thread of their own at most `depth` ahead of their use: the CSV parser
+    (which releases the GIL) reads the next batch while DuckDB pseudonymises this one."""
+    box: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(x: object) -> bool:
+        while not stop.is_set():
+            try:
+                box.put(x, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def make() -> None:
+        try:
+            for x in items:
+                if not put(("item", x)):
+                    return
+            put(("end", _END))
+        except BaseException as exc:  # given to the consumer, raised there
+            put(("error", exc))
+
+    worker = threading.Thread(target=make, name="vault-read-ahead", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, x = box.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise x
+            yield x
+    finally:
+        stop.set()
+        worker.join()
+
+
 def _connect() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(":memory:")
     con.execute("SET temp_directory = ''")  # never a temporary file (an in-memory database would spill to ./.tmp)
@@ -122,7 +169,7 @@ def vault_records(name: str, source: Source, sources_dir: Path, config_dir: Path
         con.register("vault_wanted", wanted.select(["hid"]))
         con.execute("CREATE TEMP TABLE vault_households AS SELECT DISTINCT CAST(hid AS UUID) AS hid FROM vault_wanted")
         con.unregister("vault_wanted")
-        for info, batch, first in stream_csv(name, read_as, sources_dir, batch_rows):
+        for info, batch, first in read_ahead(stream_csv(name, read_as, sources_dir, batch_rows)):
             if not files or files[-1] is not info:
                 files.append(info)
             rids = pa.array(np.arange(rid, rid + batch.num_rows, dtype=np.int64))
@@ -158,8 +205,7 @@ def vault_records(name: str, source: Source, sources_dir: Path, config_dir: Path
         con.close()
     parts = [p for p in parts if not files[p["_file"][0].as_py()].superseded]  # (a file read again: see stream_csv)
     found.rows_read = sum(f.parsed for f in files if not f.superseded)
-    found.files = [{"name": f.name, "sha256": f.sha256, "rows": f.parsed + len(f.rejected)} for f in files
-                   if not f.superseded]
+    found.files = [{"name": f.name, "rows": f.parsed + len(f.rejected)} for f in files if not f.superseded]
     candidates = pa.concat_tables(parts) if parts else _empty().append_column("_rid", pa.array([], pa.int64()))
     if parts:
         candidates = _taken(candidates, files, quarantined, wanted, found)

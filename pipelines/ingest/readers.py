@@ -349,10 +349,10 @@ def _row_numbers(name: str, path: Path, source: Source, scan: _Scan, parsed: int
             f"gave {records} rows, so rows would no longer be lines and some could be lost unseen. Remove the line "
             "break or close the quote")
     shown = mask_file_name(path.name)
-    rejected = [Rejected(shown, int(rows[r - 1]), "csv-structure", problem) for r, problem in invalid]  # type: ignore[operator]
+    rejected = [Rejected(shown, int(rows[r - 1]), "csv-structure", problem) for r, problem in invalid]
     if invalid:
         keep = np.ones(len(rows), dtype=bool)
-        keep[np.array([r - 1 for r, _ in invalid], dtype=np.int64)] = False  # type: ignore[operator]
+        keep[np.array([r - 1 for r, _ in invalid], dtype=np.int64)] = False
         rows = rows[keep]
     return rows, rejected
 
@@ -385,7 +385,6 @@ class StreamedFile:
     """One file of a source read in batches (`stream_csv`)."""
 
     name: str  # as `_file` and the quarantine show it (masked)
-    sha256: str = ""
     parsed: int = 0  # records parsed (rows of the batches); set with `rows` once the last batch is given
     rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # data row of each parsed record
     rejected: list[Rejected] = field(default_factory=list)
@@ -405,18 +404,18 @@ def stream_csv(name: str, source: Source, sources_dir: Path, batch_rows: int = 1
     new one."""
     for path in source_files(name, source, sources_dir):
         try:
-            scan = _scan(path)
+            scan = _scan(path, digest=False)  # its lines (the row numbers) and bare CRs
             _refuse_bare_cr(name, path, scan)
             header = _read_header(name, path, source)
             _check_columns(name, path, source, header)
             names = {v: k for k, v in source.columns.items()}
 
             def out(pending: list[pa.RecordBatch], names: dict[str, str] = names) -> pa.Table:
-                table = pa.Table.from_batches(pending).combine_chunks()
+                table = pa.Table.from_batches(pending)  # (chunked: not copied)
                 return table.rename_columns([names[c] for c in table.column_names])
 
             for threads in (True, False):
-                info = StreamedFile(mask_file_name(path.name), scan.sha256)
+                info = StreamedFile(mask_file_name(path.name))
                 invalid: list[tuple[int | None, str]] = []
                 ro, po, co = _csv_options(source, header, list(source.columns.values()), threads,
                                           _invalid_collector(invalid), block_bytes)

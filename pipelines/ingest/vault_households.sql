@@ -3,7 +3,7 @@
 -- person (persons.hid, as outreach/cases_signals.sql places it) or by its address (the `hid`
 -- link gave the row). A signal list shows only the month's cases (a case is a household with a
 -- signal in the month) and names the persons of those signals: nobody else can be on a list.
--- {by_address}: the second branch when vroegsignalen has the `hid` link gives it, else nothing.
+-- The placeholder in the CTE: vault_households_by_address.sql when vroegsignalen has link's `hid`, else nothing.
 WITH signal_households AS (
     SELECT p.hid
     FROM vroegsignalen v JOIN persons p ON p.pid = v.pid

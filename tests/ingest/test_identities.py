@@ -113,3 +113,30 @@ def test_a_month_without_signals_empties_the_vault(ran):
     last = [x for x in map(json.loads, run.vault_log.read_text(encoding="utf-8").splitlines())
             if x["action"] == "written"][-1]
     assert (last["action"], last["records"], last["households"], last["period"]) == ("written", 0, 0, "2031-01")
+
+
+def test_reading_ahead_gives_every_item_in_order_and_the_reader_s_error():
+    from pipelines.ingest.identities import read_ahead
+
+    assert list(read_ahead(iter(range(50)), depth=2)) == list(range(50))
+
+    def broken():
+        yield 1
+        raise ValueError("unreadable")
+
+    got = []
+    with pytest.raises(ValueError, match="unreadable"):
+        for x in read_ahead(broken()):
+            got.append(x)
+    assert got == [1]
+    made = []
+
+    def endless():
+        while True:
+            made.append(1)
+            yield len(made)
+
+    for x in read_ahead(endless()):
+        if x == 3:
+            break  # the reader thread stops too (the generator is closed, the thread joined)
+    assert len(made) <= 5
