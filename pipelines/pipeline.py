@@ -260,23 +260,12 @@ def stage_ingest(run: Run, source: str) -> dict:
     con = run.connect()
     try:
         spec = run.sources.sources[source]
-        identities = None
-        if spec.identity and run.signal_lists:  # names and addresses are read only for signal lists
-            key = run.vault_key()
-            run.vault_file.parent.mkdir(mode=0o700, exist_ok=True)
-            run.vault_file.parent.chmod(0o700)  # also a folder an earlier run or a person made
-
-            def identities(records):
-                written = write_vault(run.vault_file, key, records)
-                log_access(run.vault_log, {**who(), "vault": str(run.vault_file), "action": "written",
-                                           "records": written, "period": run.period, "source": source})
-                log.info("%s: %d record(s) written to the identity vault", source, written)
         account, records = ingest_source(
             con, source, spec, run.sources_dir, run.config_dir, pads(run.key()),
             {"buurten": run.buurten().buurtcode.tolist(), "peildatum": peildatum(run.period, run.settings.period)},
             run.settings.validation_chunk_rows, allowed=allowed_fields(run, source),
             newest_of=gates.period_coverage.column if gates.period_coverage
-            and gates.period_coverage.column != DELIVERY_PERIOD else None, identities=identities,
+            and gates.period_coverage.column != DELIVERY_PERIOD else None,
         )
     finally:
         con.close()
@@ -329,9 +318,49 @@ def stage_link(run: Run) -> dict:
     con = run.connect()
     try:
         load_buurten(con, run.buurten())
-        return link(con, run.period, run.settings.achterstand_lookback_months, run.domains, run.sources)
+        linking = link(con, run.period, run.settings.achterstand_lookback_months, run.domains, run.sources)
     finally:
         con.close()
+    if run.signal_lists:  # names and addresses are read only for signal lists, once it is known who has a signal
+        write_identity_vault(run)
+    return linking
+
+
+def write_identity_vault(run: Run) -> dict:
+    """The identity vault for this month's signal lists (pipelines/ingest/identities.py): the names
+    and addresses of the persons of the households with a vroegsignaal in the month, read again
+    from the BRP extract in batches, written whole and encrypted (privacy/vault.py), and one
+    `written` line in the access log. Counts only come back."""
+    from pipelines.ingest.identities import quarantined_rows, vault_records, wanted_persons
+    from pipelines.periods import period_bounds
+
+    key = run.vault_key()
+    run.vault_file.parent.mkdir(mode=0o700, exist_ok=True)
+    run.vault_file.parent.chmod(0o700)  # also a folder an earlier run or a person made
+    bounds = period_bounds(run.period, run.settings.achterstand_lookback_months)
+    con = run.connect()
+    try:
+        wanted = wanted_persons(con, bounds)
+    finally:
+        con.close()
+    counts: dict = {}
+    for source in [s for s in run.source_ids if run.sources.sources[s].identity]:
+        quarantine = run.work_dir / "quarantine" / run.period / f"{source}.csv"
+        if wanted.num_rows and not quarantine.is_file():
+            raise FileNotFoundError(f"identity vault: {quarantine} is missing: the vault takes only the rows the "
+                                    f"contract passed, so {source} is ingested first (wijksignaal run)")
+        found = vault_records(source, run.sources.sources[source], run.sources_dir, run.config_dir, pads(run.key()),
+                              wanted, quarantined_rows(quarantine) if wanted.num_rows else set(),
+                              allowed_fields(run, source))
+        written = write_vault(run.vault_file, key, found.records)
+        counts = {**found.counts(), "records": written}
+        log_access(run.vault_log, {**who(), "vault": str(run.vault_file), "action": "written", "records": written,
+                                   "households": found.households, "period": run.period, "source": source})
+        log.info("%s: %d record(s) of %d household(s) with a vroegsignaal in %s written to the identity vault "
+                 "(%d rows read again; %d quarantined, %d not a person of the warehouse) in %.1f s", source,
+                 written, found.households, run.period, found.rows_read, found.quarantined,
+                 found.not_loaded, found.seconds)
+    return counts
 
 
 def check_monitor(run: Run) -> None:

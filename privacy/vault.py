@@ -8,7 +8,9 @@ What a privacy officer should know:
   OpenSSL from the ``httpfs`` extension), never from the warehouse.
 * One table, ``personen``: per person the pseudonyms ``pid`` (of the BSN) and ``hid`` (of the
   household), and ``voornamen, geslachtsnaam, straat, huisnummer, postcode, woonplaats``.
-  No BSN, no birth date, nothing else.
+  No BSN, no birth date, nothing else. Whom it holds is its writer's choice: a run holds the
+  persons of the households with a vroegsignaal in the month only, the ones its signal lists
+  can show (pipelines/ingest/identities.py, after link), not the whole BRP.
 * The vault key is its own 32 random bytes (64 hex digits) in its own key file, mode 0600 in a
   0700 folder, outside the repository and the work directory, and never the pseudonymisation
   key's file. Without it the vault's bytes are unreadable; a wrong key is refused.

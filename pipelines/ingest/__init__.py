@@ -9,7 +9,6 @@ import csv
 import logging
 import re
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -187,7 +186,7 @@ def _values_seen(table: pa.Table, source: Source, keep: pa.Array) -> dict[str, d
 def ingest_source(
     con: duckdb.DuckDBPyConnection, name: str, source: Source, sources_dir: Path, config_dir: Path,
     pads: Pads, codelists: dict[str, list[str]], chunk_rows: int = 2_000_000, allowed: set[str] | None = None,
-    newest_of: str | None = None, identities: Callable[[pa.Table], None] | None = None,
+    newest_of: str | None = None,
 ) -> tuple[SourceAccount, list[dict]]:
     """Read, check and load one source. The contract check (GX, in this thread) and the
     pseudonymising load (DuckDB, in a worker thread) run at the same time over the same
@@ -195,17 +194,13 @@ def ingest_source(
     passes are then written to the warehouse: a quarantined row's values never reach the
     warehouse file (a DELETE would leave them in its bytes). `newest_of` names a date
     column whose newest loaded value the account reports (the period-coverage gate).
-    `identities`: for a source that declares `identity` columns (the BRP), called with the
-    identity vault's records of the loaded rows; without it those columns are never read."""
+    A source's `identity` columns (the BRP's names and address) are never read here: the
+    identity vault is filled after link, with only the households that have a signal
+    (identities.py)."""
     t0 = time.perf_counter()
     full = load_contract(config_dir, source)
     source, contract, unread = only_allowed(name, source, full, allowed)
-    read_as, identity = with_identity(source) if identities else (source, {})
-    raw = read_source(name, read_as, sources_dir)
-    ident = None
-    if identity:
-        ident = pa.table({"_rid": raw.table["_rid"], **{c: raw.table[col] for c, col in identity.items()}})
-        raw.table = raw.table.drop_columns([c for c in read_as.columns if c not in source.columns])
+    raw = read_source(name, source, sources_dir)
     t1 = time.perf_counter()
     log.info("%s: read %d rows from %d file(s) in %.1f s", name, raw.rows_read, len(raw.files), t1 - t0)
     table = source.table
@@ -225,8 +220,6 @@ def ingest_source(
     try:
         con.execute(f'CREATE OR REPLACE TABLE "{table}" AS SELECT * EXCLUDE (_rid) FROM "loading_{table}" '
                     'WHERE _rid NOT IN (SELECT _rid FROM quarantined) ORDER BY _rid')
-        if ident is not None and identities is not None:
-            identities(_identity_records(con, table, ident))
     finally:
         con.unregister("quarantined")
         con.execute(f'DROP TABLE IF EXISTS "loading_{table}"')
@@ -276,28 +269,14 @@ IDENTITY_PREFIX = "_identity_"
 
 
 def with_identity(source: Source) -> tuple[Source, dict[str, str]]:
-    """The source as read for the identity vault: its columns and its `identity` headers (a header
-    read already, the address, is not read twice); and per identity column, the column holding it."""
+    """The source as read for the identity vault (identities.py; preflight checks these headers):
+    its columns and its `identity` headers (a header read already, the address, is not read
+    twice); and per identity column, the column holding it."""
     mapped = {h: c for c, h in source.columns.items()}
     identity = {f"{IDENTITY_PREFIX}{k}": h for k, h in source.identity.items()}
     extra = {c: h for c, h in identity.items() if h not in mapped}
     return (source.model_copy(update={"columns": {**source.columns, **extra}}),
             {c: c if c in extra else mapped[h] for c, h in identity.items()})
-
-
-def _identity_records(con: duckdb.DuckDBPyConnection, table: str, ident: pa.Table) -> pa.Table:
-    """The identity vault's records of the rows the contract passed: their pseudonyms (as the load
-    made them) and the identity columns. They go from here to the vault only (privacy/vault.py),
-    never into a warehouse table: DuckDB sees them as a registered Arrow table, in memory."""
-    con.register("identities", ident)
-    try:
-        return con.execute(
-            'SELECT DISTINCT ON (l.pid) CAST(l.pid AS VARCHAR) AS pid, CAST(l.hid AS VARCHAR) AS hid, '
-            + ", ".join(f'i."{c}" AS "{c[len(IDENTITY_PREFIX):]}"' for c in ident.column_names if c != "_rid")
-            + f' FROM "loading_{table}" l JOIN identities i USING (_rid) '
-            'WHERE l._rid NOT IN (SELECT _rid FROM quarantined) ORDER BY l.pid, l._rid').fetch_arrow_table()
-    finally:
-        con.unregister("identities")
 
 
 def _params(query: str, source: Source, pads: Pads) -> dict:

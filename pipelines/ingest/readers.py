@@ -42,6 +42,7 @@ import hashlib
 import io
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -298,49 +299,45 @@ def _blank_rows(path: Path) -> np.ndarray:
         return np.array([i - 1 for i, line in enumerate(fh, 1) if line in (b"\n", b"\r\n")], dtype=np.int64)
 
 
-def _read_csv_file(name: str, path: Path, source: Source, scan: _Scan) -> tuple[pa.Table, list[Rejected]]:
-    _refuse_bare_cr(name, path, scan)
-    header = _read_header(name, path, source)
-    _check_columns(name, path, source, header)
-    wanted = list(source.columns.values())
-    invalid: list[tuple[int | None, str]] = []  # (record number, problem)
+def _csv_options(source: Source, header: list[str], columns: list[str], threads: bool, on_invalid,
+                 block_bytes: int = 1 << 24) -> tuple[pacsv.ReadOptions, pacsv.ParseOptions, pacsv.ConvertOptions]:
+    """How every CSV extract is parsed: all strings, and only an empty field is missing (Arrow's
+    default also turns "N/A", "NULL", "NA", "#N/A", "nan", ... into null, which would let them pass
+    every rule that checks values "when filled in")."""
+    return (pacsv.ReadOptions(encoding=source.encoding, use_threads=threads, block_size=block_bytes),
+            pacsv.ParseOptions(delimiter=source.delimiter, invalid_row_handler=on_invalid),
+            pacsv.ConvertOptions(column_types={h: pa.string() for h in header}, include_columns=columns,
+                                 strings_can_be_null=True, null_values=[""]))
 
+
+def _invalid_collector(invalid: list[tuple[int | None, str]]):
     def on_invalid(row) -> str:
         # row.text holds the raw line (personal data): never kept
         invalid.append((None if row.number is None else row.number - 1,
                         f"expected {row.expected_columns} fields, found {row.actual_columns}"))
         return "skip"
 
-    def read(threads: bool) -> pa.Table:
-        return pacsv.read_csv(
-            path,
-            read_options=pacsv.ReadOptions(encoding=source.encoding, use_threads=threads, block_size=1 << 24),
-            parse_options=pacsv.ParseOptions(delimiter=source.delimiter, invalid_row_handler=on_invalid),
-            convert_options=pacsv.ConvertOptions(
-                # only an empty field is missing: Arrow's default also turns "N/A", "NULL", "NA", "#N/A",
-                # "nan", ... into null, which would let them pass every rule that checks values "when filled in"
-                column_types={h: pa.string() for h in header}, include_columns=wanted, strings_can_be_null=True,
-                null_values=[""],
-            ),
-        )
+    return on_invalid
 
-    try:
-        table = read(threads=True)
-        if invalid:  # row numbers are only known single-threaded: read again
-            invalid.clear()
-            table = read(threads=False)
-    except UnicodeDecodeError as exc:
-        raise SourceFileError(name, path, f"cannot be decoded as {source.encoding} (byte offset {exc.start}); "
-                              "check the encoding in sources.yaml") from None
-    except pa.ArrowInvalid as exc:
-        msg = str(exc)
-        if "UTF8" in msg or "UTF-8" in msg:
-            raise SourceFileError(name, path, f"is not valid {source.encoding}: check the encoding in sources.yaml") from None
-        raise SourceFileError(name, path, f"cannot be parsed as CSV: {_arrow_problem(msg)}") from None
-    # The parser numbers records and skips empty lines; a row's number here is its line - 1.
-    # Every line after the header is a record or an empty line, unless a record ran over a line end.
+
+def _arrow_error(name: str, path: Path, source: Source, exc: Exception) -> SourceFileError:
+    if isinstance(exc, UnicodeDecodeError):
+        return SourceFileError(name, path, f"cannot be decoded as {source.encoding} (byte offset {exc.start}); "
+                               "check the encoding in sources.yaml")
+    msg = str(exc)
+    if "UTF8" in msg or "UTF-8" in msg:
+        return SourceFileError(name, path, f"is not valid {source.encoding}: check the encoding in sources.yaml")
+    return SourceFileError(name, path, f"cannot be parsed as CSV: {_arrow_problem(msg)}")
+
+
+def _row_numbers(name: str, path: Path, source: Source, scan: _Scan, parsed: int,
+                 invalid: list[tuple[int | None, str]]) -> tuple[np.ndarray, list[Rejected]]:
+    """The data row number (line - 1) of each parsed record, and the rejected ones.
+
+    The parser numbers records and skips empty lines; a row's number here is its line - 1.
+    Every line after the header is a record or an empty line, unless a record ran over a line end."""
     rows = np.arange(1, scan.lines, dtype=np.int64)
-    records = table.num_rows + len(invalid)
+    records = parsed + len(invalid)
     if records != len(rows):  # empty lines (or worse): find them, slowly, once
         rows = rows[~np.isin(rows, _blank_rows(path))]
     if records != len(rows):
@@ -357,8 +354,97 @@ def _read_csv_file(name: str, path: Path, source: Source, scan: _Scan) -> tuple[
         keep = np.ones(len(rows), dtype=bool)
         keep[np.array([r - 1 for r, _ in invalid], dtype=np.int64)] = False
         rows = rows[keep]
+    return rows, rejected
+
+
+def _read_csv_file(name: str, path: Path, source: Source, scan: _Scan) -> tuple[pa.Table, list[Rejected]]:
+    _refuse_bare_cr(name, path, scan)
+    header = _read_header(name, path, source)
+    _check_columns(name, path, source, header)
+    wanted = list(source.columns.values())
+    invalid: list[tuple[int | None, str]] = []  # (record number, problem)
+
+    def read(threads: bool) -> pa.Table:
+        ro, po, co = _csv_options(source, header, wanted, threads, _invalid_collector(invalid))
+        return pacsv.read_csv(path, read_options=ro, parse_options=po, convert_options=co)
+
+    try:
+        table = read(threads=True)
+        if invalid:  # row numbers are only known single-threaded: read again
+            invalid.clear()
+            table = read(threads=False)
+    except (UnicodeDecodeError, pa.ArrowInvalid) as exc:
+        raise _arrow_error(name, path, source, exc) from None
+    rows, rejected = _row_numbers(name, path, source, scan, table.num_rows, invalid)
     table = table.rename_columns([{v: k for k, v in source.columns.items()}[c] for c in table.column_names])
     return table.append_column("_row", pa.array(rows)), rejected
+
+
+@dataclass
+class StreamedFile:
+    """One file of a source read in batches (`stream_csv`)."""
+
+    name: str  # as `_file` and the quarantine show it (masked)
+    parsed: int = 0  # records parsed (rows of the batches); set with `rows` once the last batch is given
+    rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # data row of each parsed record
+    rejected: list[Rejected] = field(default_factory=list)
+    superseded: bool = False  # its batches so far are void: the file is read again (a new StreamedFile)
+
+
+def stream_csv(name: str, source: Source, sources_dir: Path, batch_rows: int = 1_000_000,
+               block_bytes: int = 1 << 24) -> Iterator[tuple[StreamedFile, pa.Table, int]]:
+    """Read a CSV source's files in batches of `batch_rows` records or more (whole blocks of
+    `block_bytes` are parsed at a time), in bounded memory, as `read_source` reads them (the same
+    files, checks, parsing, columns and row numbers). Yields (file, batch, first) per batch,
+    `first` being the batch's first record in its file (0 = the file's first parsed record);
+    `file.rows` and `file.rejected` are set once the file's last batch has been yielded: the data
+    row of record k is `file.rows[k]`. A file with a malformed record is read again in one thread
+    (only then are record numbers known, as in `read_source`): the first reading's StreamedFile is
+    marked `superseded` (its batches are void) and the file's batches start again from 0 with a
+    new one."""
+    for path in source_files(name, source, sources_dir):
+        try:
+            scan = _scan(path, digest=False)  # its lines (the row numbers) and bare CRs
+            _refuse_bare_cr(name, path, scan)
+            header = _read_header(name, path, source)
+            _check_columns(name, path, source, header)
+            names = {v: k for k, v in source.columns.items()}
+
+            def out(pending: list[pa.RecordBatch], names: dict[str, str] = names) -> pa.Table:
+                table = pa.Table.from_batches(pending)  # (chunked: not copied)
+                return table.rename_columns([names[c] for c in table.column_names])
+
+            for threads in (True, False):
+                info = StreamedFile(mask_file_name(path.name))
+                invalid: list[tuple[int | None, str]] = []
+                ro, po, co = _csv_options(source, header, list(source.columns.values()), threads,
+                                          _invalid_collector(invalid), block_bytes)
+                first = 0
+                try:
+                    with pacsv.open_csv(path, read_options=ro, parse_options=po, convert_options=co) as reader:
+                        pending: list[pa.RecordBatch] = []
+                        size = 0
+                        for batch in reader:
+                            if threads and invalid:
+                                break
+                            pending.append(batch)
+                            size += batch.num_rows
+                            if size >= batch_rows:
+                                yield info, out(pending), first
+                                first, pending, size = first + size, [], 0
+                        if pending and not (threads and invalid):
+                            yield info, out(pending), first
+                            first += size
+                except (UnicodeDecodeError, pa.ArrowInvalid) as exc:
+                    raise _arrow_error(name, path, source, exc) from None
+                if threads and invalid:  # record numbers are only known single-threaded: read again
+                    info.superseded = True
+                    continue
+                info.parsed = first
+                info.rows, info.rejected = _row_numbers(name, path, source, scan, first, invalid)
+                break
+        except OSError as exc:  # pyarrow's own OSError texts quote the path too
+            raise _unopenable(name, path, exc) from None
 
 
 def _flatten_signal(signal: dict, paths: dict[str, list[str]]) -> dict[str, str | None]:

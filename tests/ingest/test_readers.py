@@ -272,3 +272,43 @@ def test_an_unreadable_file_is_named_masked_without_the_os_message(sources_copy,
         read_source("vroegsignalen", SOURCES["vroegsignalen"], sources_copy)
     assert str(e.value) == (f"source 'vroegsignalen', file {sources_copy}/vroegsignalen_•••••••••.json: cannot be "
                             "read: Permission denied")
+
+
+def test_a_source_read_in_batches_gives_the_rows_and_row_numbers_of_the_whole_read(sources_copy):
+    """stream_csv (the identity vault's second reading of the BRP) numbers rows as read_source
+    does, across batches, with blank lines and a malformed line in the file."""
+    from pipelines.ingest.readers import stream_csv
+
+    path = sources_copy / "wmo.csv"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[5] = lines[5].rstrip("\n") + ",extra\n"  # data row 5: rejected
+    lines[9:9] = ["\n", "\n"]  # data rows 9 and 10: blank
+    path.write_text("".join(lines), encoding="utf-8")
+    whole = read_source("wmo", SOURCES["wmo"], sources_copy)
+    batches = list(stream_csv("wmo", SOURCES["wmo"], sources_copy, batch_rows=7, block_bytes=2048))
+    firsts = [first for _, _, first in batches]
+    assert len(batches) > 3 and firsts == [0, *(f + b.num_rows for _, b, f in batches[:-1])]
+    info = batches[0][0]
+    rows = [int(info.rows[first + i]) for _, b, first in batches for i in range(b.num_rows)]
+    assert rows == whole.table["_row"].to_pylist() and 5 not in rows and 9 not in rows and 11 in rows
+    assert info.rejected == whole.rejected
+    columns = list(SOURCES["wmo"].columns)
+    assert [r for _, b, _ in batches for r in b.select(columns).to_pylist()] == whole.table.select(columns).to_pylist()
+
+
+def test_a_file_with_a_malformed_line_is_read_again_when_read_in_batches(sources_copy):
+    """Read with threads, a malformed record has no number: the file's batches so far are void
+    (superseded) and it is read again in one thread, from record 0."""
+    from pipelines.ingest.readers import stream_csv
+
+    path = sources_copy / "wmo.csv"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[-3] = lines[-3].rstrip("\n") + ",extra\n"  # near the end: after some batches were given
+    path.write_text("".join(lines), encoding="utf-8")
+    batches = list(stream_csv("wmo", SOURCES["wmo"], sources_copy, batch_rows=1, block_bytes=2048))
+    void = [b for info, b, _ in batches if info.superseded]
+    kept = [(info, b, first) for info, b, first in batches if not info.superseded]
+    assert void and kept[0][2] == 0 and len({id(info) for info, _, _ in kept}) == 1
+    whole = read_source("wmo", SOURCES["wmo"], sources_copy)
+    assert sum(b.num_rows for _, b, _ in kept) == whole.table.num_rows
+    assert kept[0][0].rejected == whole.rejected == [whole.rejected[0]] and whole.rejected[0].row == len(lines) - 3

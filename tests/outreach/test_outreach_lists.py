@@ -87,6 +87,14 @@ def test_a_list_names_and_addresses_but_holds_no_bsn(listed, identities):
     assert not digits & identities["bsn"]
 
 
+def test_every_name_and_address_on_a_list_is_found_in_the_vault(listed):
+    """The vault holds only the households with a vroegsignaal in the month: that is every one a list shows."""
+    folder = listed["work"] / "outreach" / "2026-10" / SELECTION
+    text = "\n".join(p.read_text(encoding="utf-8") for p in folder.glob("*.html"))
+    assert text.count('<tr class="p') > 0
+    assert "niet in de identiteitskluis" not in text and "(onbekend)" not in text
+
+
 def test_the_workbook_offers_the_ddas_choices(listed):
     folder = listed["work"] / "outreach" / "2026-10" / SELECTION
     with zipfile.ZipFile(sorted(folder.glob("*.xlsx"))[0]) as z:
@@ -123,7 +131,18 @@ def test_every_opening_of_the_vault_is_logged_without_identities(listed):
              .splitlines()]
     assert [(x.get("selection"), x.get("purpose"), x["action"]) for x in lines] == [
         (None, None, "written"), (SELECTION, "vroeg-eropaf", "opened"), (SELECTION, "vroeg-eropaf", "closed")]
-    assert lines[0]["records"] == 22327 and lines[0]["period"] == "2026-10"  # every person the BRP contract loaded
+    # the persons of the households with a vroegsignaal in the month (not every person the BRP contract loaded)
+    con = duckdb.connect(str(listed["work"] / "warehouse.duckdb"), read_only=True)
+    try:
+        persons, households, everyone = con.execute(
+            "WITH h AS (SELECT p.hid FROM vroegsignalen v JOIN persons p USING (pid) WHERE v.signaaldatum BETWEEN "
+            "'2026-10-01' AND '2026-10-31' UNION SELECT hid FROM vroegsignalen WHERE signaaldatum BETWEEN "
+            "'2026-10-01' AND '2026-10-31' AND hid IS NOT NULL) SELECT count(DISTINCT pid) FILTER (WHERE hid IN "
+            "(SELECT hid FROM h)), (SELECT count(*) FROM h), count(DISTINCT pid) FROM persons").fetchone()
+    finally:
+        con.close()
+    assert (lines[0]["records"], lines[0]["households"], lines[0]["period"]) == (persons, households, "2026-10")
+    assert 0 < households < persons < everyone / 20
     assert lines[-1]["records_read"] > 0
     assert all(x["user"] and x["host"] for x in lines)
     assert (lines[1]["period"], lines[1]["dpia"]) == ("2026-10", "DPIA-WIJKSIGNAAL-2026-01 1.2")
