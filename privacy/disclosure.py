@@ -238,11 +238,17 @@ def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, in
             "persons": int((f.unit == "persoon").sum()),
             "possible_households_for_group_zeros": int(((f.unit == "huishouden") & (f.value == 0)).sum()),
             "largest_household": int(atoms.max_household_size),
+            "floor": float(f.floor[f.value > 0].max()) if (f.value > 0).any() else None,
             "rule": "per buurt, the households split by every predicate a published cell applies (combination of "
                     "problem domains, membership of every household selection, also those of earlier releases of "
-                    "this period); persons of each such part split by every person selection. Every cell is the sum "
-                    "of its atoms; the attacker is assumed to know which atoms are empty (a non-empty atom is at "
-                    "least 1) and that a household has 1 to the largest household's number of persons",
+                    "this period" + (", and of the vroegsignalering monitor's tables" if any(
+                        t.startswith("monitor:") for t in atoms.tables) else "") + "); persons of each such part split by "
+                    "every person selection. Every cell is the sum of its atoms; the attacker is assumed to know "
+                    "which atoms are empty" + (
+                        " (a non-empty atom is at least 1)" if (f.floor[f.value > 0] >= 1).all() else
+                        ", not that the others are non-empty (floor 0: a release with the monitor, whose atoms are "
+                        "near-singletons; sound for an attacker who holds every published number and definition)")
+                    + " and that a household has 1 to the largest household's number of persons",
         }
     summary["secondary_suppression"] = {
         "applied": True,
