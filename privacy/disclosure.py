@@ -293,6 +293,16 @@ def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, in
                 "never used as secondary suppressions; a cell published earlier with another value is not used",
     }
     summary["audit"] = result.summary()
+    knows = summary["audit"].get("attacker_knows", [])
+    if atoms is not None and (atoms.frame.value > 0).any() and not (atoms.frame.floor[atoms.frame.value > 0] >= 1).all():
+        knows = [k if k != "which atoms are empty (a non-empty atom is >= 1)" else
+                 "which atoms are empty, not that the others are non-empty (floor 0: a release with the "
+                 "vroegsignalering monitor)" for k in knows]
+    if zeros_hidden:
+        knows = [k + "; in " + ", ".join(sorted(f"{t} {lv}" for t, lv in zeros_hidden)) + " zeros are suppressed too, "
+                 "so a suppressed cell there may be 0" if k.startswith("suppressed cells are >= 1") else k for k in knows]
+    if knows:
+        summary["audit"]["attacker_knows"] = knows
     if atoms is not None:
         groups = sum(1 for c in result.bounds if primary.table[c] == ATOM_TABLE)
         summary["audit"]["suppressed_unsafe_cells_audited"] -= groups

@@ -91,6 +91,12 @@ def test_monitor_tables_count_the_cases_and_their_outcomes(monitored):
     assert audit["monitor"]["households_with_a_case"] == cases
     assert audit["monitor"]["fixed_by"] == monitored["release"].release_id
     assert audit["disclosure"]["audit"]["provably_below_threshold"] == 0
+    # every line true: this release's audit assumed floors of 0, and a wijk's suppressed monitor cell may be 0
+    knows = audit["disclosure"]["audit"]["attacker_knows"]
+    assert "which atoms are empty (a non-empty atom is >= 1)" not in knows
+    assert any(k.startswith("which atoms are empty, not that the others are non-empty (floor 0") for k in knows)
+    assert any("monitor:opvolging wijk" in k and "may be 0" in k for k in knows)
+    assert audit["disclosure"]["relations"]["atoms"]["floor"] == 0.0
     assert audit["tables"]["monitor:eindresultaat"]["sums"]["totaal"][-1] == "nog geen eindresultaat"
     report = (monitored["release"].folder / "report.html").read_text(encoding="utf-8")
     assert "<h2>Monitor vroegsignalering</h2>" in report and monitored["release"].release_id in report
