@@ -68,6 +68,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
+from pipelines.monitor.intake import Contact
 from pipelines.monitor.sql import sql
 from pipelines.periods import period_bounds
 from pipelines.settings import DDAS_SCHEMAS, Source
@@ -247,14 +248,6 @@ def warehouse_signals(con: duckdb.DuckDBPyConnection, period: str, where: str) -
     rows = con.execute(sql("delivery_signals"), {"period": period, "period_start": bounds["period_start"],
                                                  "period_end": bounds["period_end"]}).fetchall()
     return [SignalRow(*r) for r in rows]
-
-
-@dataclass(frozen=True)
-class Contact:
-    soort: str
-    datum: date
-    dagdeel: str | None
-    bereikt: bool | None
 
 
 def warehouse_contacts(con: duckdb.DuckDBPyConnection, period: str) -> dict[str, list[Contact]]:
