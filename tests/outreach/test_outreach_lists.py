@@ -145,7 +145,7 @@ def test_every_opening_of_the_vault_is_logged_without_identities(listed):
     assert 0 < households < persons < everyone / 20
     assert lines[-1]["records_read"] > 0
     assert all(x["user"] and x["host"] for x in lines)
-    assert (lines[1]["period"], lines[1]["dpia"]) == ("2026-10", "DPIA-WIJKSIGNAAL-2026-01 1.2")
+    assert (lines[1]["period"], lines[1]["dpia"]) == ("2026-10", "DPIA-WIJKSIGNAAL-2026-01 1.3")
     assert lines[1]["fields"] == "voornamen, geslachtsnaam, straat, huisnummer, postcode, woonplaats"
     text = json.dumps(lines)
     assert not re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-", text)  # no pseudonym
