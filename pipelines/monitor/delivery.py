@@ -378,8 +378,13 @@ def dumps(doc: dict) -> bytes:
 def write_private(path: Path, data: bytes) -> None:
     """Write `data` to `path` atomically (a temporary file beside it, fsync'd, renamed over it,
     the folder fsync'd), readable by its owner only; its folder 0700."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    old = os.umask(0o077)  # every folder it makes (levering/, its period) owner-only, not only the last
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    finally:
+        os.umask(old)
     path.parent.chmod(0o700)
+    path.parent.parent.chmod(0o700)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.unlink(missing_ok=True)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -155,6 +155,7 @@ def test_the_same_warehouse_and_sources_give_the_same_bytes_written_atomically_f
     assert path == month["work"] / "levering" / PERIOD / "ddas-v1.2-GM0164-2026-10.json"
     assert json.loads(first) == make(month).doc
     assert stat.S_IMODE(path.stat().st_mode) == 0o600 and stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(path.parent.parent.stat().st_mode) == 0o700  # levering/ itself, not only its month
     assert sorted(p.name for p in path.parent.iterdir()) == [path.name]  # no temporary file left
 
 

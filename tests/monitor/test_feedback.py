@@ -98,5 +98,6 @@ def test_the_files_are_the_same_bytes_again_owner_only_and_a_stale_partner_file_
     make(month)
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == first
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert stat.S_IMODE(folder.parent.stat().st_mode) == 0o700  # terugkoppeling/ itself
     assert {stat.S_IMODE(p.stat().st_mode) for p in folder.iterdir()} == {0o600}
     assert feedback.slug("CAK Eigen bijdrage") == "cak-eigen-bijdrage" and feedback.slug("DUO") == "duo"
