@@ -26,18 +26,18 @@ def test_terms_of_the_shipped_dpia(dpia):
                                                        "vroegsignalen": "2024-11", "wmo": "2024-11"}
     assert ts["uitkeringen"].cutoff == date(2024, 11, 1)
     # the longest term wins: stapelingsmonitor keeps vroegsignalen 24 months, the others 12
-    assert ts["vroegsignalen"].purposes == ("kinderen-en-armoede", "ouderen-zorg-en-geldzorgen", "stapelingsmonitor",
-                                            "vroeg-eropaf")
+    assert ts["vroegsignalen"].purposes == ("kinderen-en-armoede", "monitor-vroegsignalering",
+                                            "ouderen-zorg-en-geldzorgen", "stapelingsmonitor", "vroeg-eropaf")
     assert ts["vroegsignalen"].longest == ("stapelingsmonitor",)
-    assert len(ts["brp"].longest) == 5
+    assert len(ts["brp"].longest) == 6
 
 
 def test_longest_not_shortest_and_past(dpia):
     changed = dpia.model_copy(deep=True)
     changed.purposes["stapelingsmonitor"].retention_months["vroegsignalen"] = 6
     t = term(changed, "vroegsignalen", "2026-10")
-    assert (t.months, t.keep_from, t.longest) == (12, "2025-11", ("kinderen-en-armoede", "ouderen-zorg-en-geldzorgen",
-                                                                  "vroeg-eropaf"))
+    assert (t.months, t.keep_from, t.longest) == (12, "2025-11", ("kinderen-en-armoede", "monitor-vroegsignalering",
+                                                                  "ouderen-zorg-en-geldzorgen", "vroeg-eropaf"))
     assert t.past("2025-10") and not t.past("2025-11") and not t.past("2026-12")
 
 
