@@ -10,14 +10,15 @@ applies them to a work directory, under its lock (workdir.exclusive):
   (uitkeringen, wmo: einddatum; a running one, without einddatum, is kept). A source that
   declares neither (the BRP) is its current extract, replaced whole at every ingest.
   The outreach tables (cases, case_signals, case_triage, case_matching; the outcomes case_outcomes,
-  case_contacts; the monitor's monitor_snapshots) lose the rows of months
-  before the vroegsignalen cutoff; household_facts loses the months before the BRP's.
+  case_contacts; the monitor's monitor_snapshots) lose the rows of months before rule R2's cutoff; household_facts loses the months before the BRP's.
 * **Files.** `quarantine/<period>/<source>.csv` and `quality/<period>/<source>.json` of a month
   before their source's first month kept; `outreach/<period>/` (the signal lists, made from that
   month's vroegsignalen), `levering/<period>/` (the DDAS delivery) and `terugkoppeling/<period>/`
-  (the feedback to signal partners) under the vroegsignalen term. The identity vault is written whole from
-  the current BRP by every run that makes signal lists: a vault no selection needs any more is
-  removed, and so is a `.new` file a crashed write left.
+  (the feedback to signal partners) under rule R2's term (what was made from the vroegsignalen for
+  those outputs: privacy/retention.py), like the outreach, outcomes and monitor-snapshot tables.
+  The identity vault is written whole after link, with the month's signal households, by every run
+  that makes signal lists: a vault no selection needs any more is removed, and so is a `.new` file
+  a crashed write left.
 * **Compaction.** A DuckDB DELETE leaves the old values in the file until its blocks are reused,
   so the warehouse is then copied into a fresh file (COPY FROM DATABASE), fsync'd and renamed
   over the old one; no WAL is left.
@@ -43,7 +44,7 @@ from pipelines import workdir
 from pipelines.settings import SourcesFile
 from privacy.dpia import DpiaRules
 from privacy.ledger import append_durable, fsync_dir
-from privacy.retention import RULE, RULE_TEXT, Term, terms
+from privacy.retention import MADE_RULE, MADE_RULE_TEXT, RULE, RULE_TEXT, Term, made_term, terms
 
 log = logging.getLogger("wijksignaal.retention")
 
@@ -58,6 +59,8 @@ FILE_FOLDERS = {"quarantine": ".csv", "quality": ".json"}  # <work>/<folder>/<pe
 # <work>/<folder>/<period>/: made from a month's vroegsignalen (the signal lists, the DDAS delivery with its BSNs, the
 # feedback to signal partners), kept under the vroegsignalen term
 SIGNAL_FOLDERS = ("outreach", "levering", "terugkoppeling")
+# the outputs these folders and the outreach tables are made for: their term is rule R2's (privacy/retention.py)
+MADE_OUTPUTS = ("signal_list", "ddas_delivery", "partner_feedback", "monitor_tables")
 VAULT = Path("vault") / "identiteiten.duckdb"
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 _SQL_FILE = Path(__file__).with_name("sql") / "retention.sql"
@@ -92,7 +95,7 @@ def _rows(con: duckdb.DuckDBPyConnection, kind: str, table: str, column: str, te
                                                 params).fetchall()]
 
 
-def _plan_warehouse(con: duckdb.DuckDBPyConnection, sources: SourcesFile, ts: dict[str, Term]
+def _plan_warehouse(con: duckdb.DuckDBPyConnection, sources: SourcesFile, ts: dict[str, Term], made: Term
                     ) -> tuple[list[tuple[str, str, str, Term]], list[str]]:
     """(table, kind, column, term) for every table with a term, and the tables without one."""
     tables = [t for (t,) in con.execute(SQL["tables"]).fetchall()]
@@ -108,7 +111,7 @@ def _plan_warehouse(con: duckdb.DuckDBPyConnection, sources: SourcesFile, ts: di
             else:
                 undated.append(table)
         elif table in OUTREACH_TABLES and OUTREACH_SOURCE in ts:
-            plan.append((table, "period", "period", ts[OUTREACH_SOURCE]))
+            plan.append((table, "period", "period", made))
         elif table == FACTS_TABLE and FACTS_SOURCE in ts:
             plan.append((table, "period", "period", ts[FACTS_SOURCE]))
         else:
@@ -117,7 +120,8 @@ def _plan_warehouse(con: duckdb.DuckDBPyConnection, sources: SourcesFile, ts: di
 
 
 def _entry(place: str, source: str, term: Term, period: str, **count: int) -> dict:
-    return {"place": place, "source": source, "rule": RULE, "purposes": list(term.longest), "period": period, **count}
+    return {"place": place, "source": source, "rule": term.rule, "purposes": list(term.longest), "period": period,
+            **count}
 
 
 def compact(warehouse: Path) -> None:
@@ -149,7 +153,7 @@ def compact(warehouse: Path) -> None:
     fsync_dir(warehouse.parent)
 
 
-def _files(work_dir: Path, ts: dict[str, Term], dry_run: bool) -> tuple[list[dict], list[str]]:
+def _files(work_dir: Path, ts: dict[str, Term], made: Term, dry_run: bool) -> tuple[list[dict], list[str]]:
     """Quarantine, quality, outreach, delivery and feedback files past their term (removed unless dry_run)."""
     gone: list[dict] = []
     kept_unknown: list[str] = []
@@ -174,7 +178,7 @@ def _files(work_dir: Path, ts: dict[str, Term], dry_run: bool) -> tuple[list[dic
         root = work_dir / place
         if OUTREACH_SOURCE not in ts or not root.is_dir():
             continue
-        term = ts[OUTREACH_SOURCE]
+        term = made
         for month in sorted(p for p in root.iterdir() if p.is_dir()):
             if MONTH.match(month.name) and term.past(month.name):
                 n = sum(1 for p in month.rglob("*") if not p.is_dir())
@@ -205,6 +209,7 @@ def enforce(work_dir: Path, dpia: DpiaRules, sources: SourcesFile, reference: st
     (deterministic: no time, no size) for audit.json."""
     work_dir = Path(work_dir)
     ts = terms(dpia, sources.ids, reference)
+    made = made_term(dpia, OUTREACH_SOURCE, MADE_OUTPUTS, reference)
     t0 = time.perf_counter()
     with workdir.exclusive(work_dir, "retention", reference):
         warehouse = work_dir / WAREHOUSE
@@ -214,7 +219,7 @@ def enforce(work_dir: Path, dpia: DpiaRules, sources: SourcesFile, reference: st
         if warehouse.exists():
             con = duckdb.connect(str(warehouse), read_only=dry_run)
             try:
-                plan, undated = _plan_warehouse(con, sources, ts)
+                plan, undated = _plan_warehouse(con, sources, ts, made)
                 for table, kind, column, term in plan:
                     counted = _rows(con, kind, table, column, term)
                     of = "extract" if kind == "dated" else "earlier runs"
@@ -227,13 +232,14 @@ def enforce(work_dir: Path, dpia: DpiaRules, sources: SourcesFile, reference: st
                 con.close()
             if not dry_run:
                 compact(warehouse)
-        files, unknown = _files(work_dir, ts, dry_run)
+        files, unknown = _files(work_dir, ts, made, dry_run)
         files += _vault(work_dir, ts, vault_needed, dry_run)
         result = {
-            "rule": f"{RULE}: {RULE_TEXT} (privacy/README.md, Bewaartermijnen)",
+            "rule": f"{RULE}: {RULE_TEXT}; {MADE_RULE}: {MADE_RULE_TEXT} (privacy/README.md, Bewaartermijnen)",
             "reference": reference,
             "dry_run": dry_run,
             "terms": {s: t.as_dict() for s, t in ts.items()},
+            "made_terms": {f"{OUTREACH_SOURCE}: {', '.join(MADE_OUTPUTS)}": made.as_dict()},
             "rows": rows,
             "files": files,
             "rows_deleted": sum(r["rows"] for r in rows),
@@ -258,6 +264,7 @@ def audit_section(result: dict) -> dict:
     history, not on this release's inputs: it is counted in the deletion log only."""
     extract = [{k: v for k, v in r.items() if k != "of"} for r in result["rows"] if r["of"] == "extract"]
     return {"rule": result["rule"], "reference": result["reference"], "terms": result["terms"],
+            "made_terms": result.get("made_terms", {}),
             "extract_rows": extract, "extract_rows_deleted": sum(r["rows"] for r in extract),
             "earlier_runs": f"rows, files and months left by earlier runs are counted in {LOG} in the work directory"}
 

@@ -11,6 +11,13 @@ first day. A dated row (an uitkering's end date, a signal's date) before the cut
 everything of a month before `keep_from`, is past its term. A row with no end date (a running
 uitkering) is never past it.
 
+R2. What is *made* from a source for some outputs (the signal lists and the cases behind them,
+the outcomes, the DDAS delivery, the feedback to signal partners, the monitor's fixed facts: all
+made from the vroegsignalen) is kept for the longest term of that source among the purposes that
+allow one of those outputs (`allowed_outputs`), not among every purpose that reads the source: a
+signal list made under a 12-month purpose is not kept 24 months because the stapeling monitor
+keeps the signals themselves that long.
+
 This module decides; pipelines/retention.py deletes. It reads nothing but its arguments.
 """
 
@@ -26,6 +33,9 @@ from .dpia import DpiaRules
 RULE = "R1"
 RULE_TEXT = ("a source is kept for the longest retention_months among the purposes that read it; a term of N "
              "months at reference period P keeps the months P-(N-1)..P")
+MADE_RULE = "R2"
+MADE_RULE_TEXT = ("what is made from a source for some outputs is kept for the longest retention_months of that "
+                  "source among the purposes that allow one of those outputs")
 PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
@@ -54,6 +64,7 @@ class Term:
     longest: tuple[str, ...]      # those of them whose term is the longest: the ones that keep it
     reference: str                # YYYY-MM
     keep_from: str                # YYYY-MM: the first month kept
+    rule: str = RULE              # R1 (the source), R2 (what is made from it for some outputs)
 
     @property
     def cutoff(self) -> date:
@@ -67,7 +78,7 @@ class Term:
 
     def as_dict(self) -> dict[str, object]:
         return {"months": self.months, "purposes": list(self.purposes), "longest": list(self.longest),
-                "keep_from": self.keep_from, "cutoff": self.cutoff.isoformat()}
+                "keep_from": self.keep_from, "cutoff": self.cutoff.isoformat(), "rule": self.rule}
 
 
 def term(dpia: DpiaRules, source: str, reference: str) -> Term:
@@ -83,9 +94,21 @@ def term(dpia: DpiaRules, source: str, reference: str) -> Term:
                 keep_from=_period(ref - months + 1))
 
 
+def made_term(dpia: DpiaRules, source: str, outputs: Iterable[str], reference: str) -> Term:
+    """The term, under rule R2, of what is made from `source` for `outputs`."""
+    ref = _months(reference)
+    wanted = set(outputs)
+    terms = {name: p.retention_months[source] for name, p in sorted(dpia.purposes.items())
+             if source in p.allowed_sources and wanted & set(p.allowed_outputs)}
+    months = max(terms.values(), default=0)
+    longest = tuple(name for name, n in terms.items() if n == months) if terms else ()
+    return Term(source=source, months=months, purposes=tuple(terms), longest=longest, reference=reference,
+                keep_from=_period(ref - months + 1), rule=MADE_RULE)
+
+
 def terms(dpia: DpiaRules, sources: Iterable[str], reference: str) -> dict[str, Term]:
     """The term of every source at `reference`, in the order given."""
     return {s: term(dpia, s, reference) for s in sources}
 
 
-__all__ = ["RULE", "RULE_TEXT", "RetentionError", "Term", "term", "terms"]
+__all__ = ["RULE", "RULE_TEXT", "MADE_RULE", "MADE_RULE_TEXT", "RetentionError", "Term", "term", "made_term", "terms"]

@@ -48,16 +48,16 @@ def _plant(work: Path) -> None:
         con.execute("INSERT INTO household_facts SELECT * REPLACE ('2026-09' AS period) FROM household_facts "
                     "WHERE period = '2026-10' LIMIT 7")
         for table in ("cases", "case_signals", "case_triage", "case_matching"):
-            for period in ("2024-10", "2024-11"):
+            for period in ("2025-10", "2025-11"):
                 con.execute(f"INSERT INTO {table} SELECT * REPLACE ('{period}' AS period) FROM {table} "
                             "WHERE period = '2026-10' LIMIT 5")
     finally:
         con.close()
     for rel in ("quarantine/2024-10/vroegsignalen.csv", "quarantine/2024-11/vroegsignalen.csv",
-                "quality/2026-09/brp.json", "quality/2026-09/wmo.json", "outreach/2024-10/lijst/a.xlsx",
-                "outreach/2024-11/summary.json", "vault/.identiteiten.duckdb.new",
-                "levering/2024-10/ddas-v1.2-GM0164-2024-10.json", "terugkoppeling/2024-10/Zorg.json",
-                "terugkoppeling/2024-11/Zorg.json"):
+                "quality/2026-09/brp.json", "quality/2026-09/wmo.json", "outreach/2025-10/lijst/a.xlsx",
+                "outreach/2025-11/summary.json", "vault/.identiteiten.duckdb.new",
+                "levering/2025-10/ddas-v1.2-GM0164-2025-10.json", "terugkoppeling/2025-10/Zorg.json",
+                "terugkoppeling/2025-11/Zorg.json"):
         (work / rel).parent.mkdir(parents=True, exist_ok=True)
         (work / rel).write_text("x\n", encoding="utf-8")
 
@@ -104,26 +104,30 @@ def test_rows_and_files_past_their_term_go_and_the_ones_inside_stay(planted):
     assert _count(work, "SELECT count(*) FROM uitkeringen") == n["uitkeringen"] - 3
     assert _count(work, "SELECT count(*) FROM household_facts") == n["household_facts"] - 7
     for table in ("cases", "case_signals", "case_triage", "case_matching"):
-        assert _count(work, f"SELECT count(*) FROM {table} WHERE period = '2024-10'") == 0, table
-        assert _count(work, f"SELECT count(*) FROM {table} WHERE period = '2024-11'") > 0, table
+        # rule R2: the cases are kept 12 months (vroeg-eropaf, the monitor), not the signals' 24 (stapelingsmonitor)
+        assert _count(work, f"SELECT count(*) FROM {table} WHERE period = '2025-10'") == 0, table
+        assert _count(work, f"SELECT count(*) FROM {table} WHERE period = '2025-11'") > 0, table
     assert not (work / "quarantine/2024-10").exists() and (work / "quarantine/2024-11/vroegsignalen.csv").exists()
     assert not (work / "quality/2026-09/brp.json").exists() and (work / "quality/2026-09/wmo.json").exists()
-    assert not (work / "outreach/2024-10").exists() and (work / "outreach/2024-11/summary.json").exists()
+    assert not (work / "outreach/2025-10").exists() and (work / "outreach/2025-11/summary.json").exists()
     assert (work / "outreach/2026-10").is_dir() and (work / "vault/identiteiten.duckdb").exists()
     # the DDAS delivery (it carries BSNs) and the partners' feedback, under the vroegsignalen term too
-    assert not (work / "levering/2024-10").exists() and not (work / "terugkoppeling/2024-10").exists()
-    assert (work / "terugkoppeling/2024-11/Zorg.json").exists()
+    assert not (work / "levering/2025-10").exists() and not (work / "terugkoppeling/2025-10").exists()
+    assert (work / "terugkoppeling/2025-11/Zorg.json").exists()
     assert not (work / "vault/.identiteiten.duckdb.new").exists()
     assert not (work / "warehouse.duckdb.wal").exists()
     rows = {(r["place"], r["period"]): r["rows"] for r in result["rows"]}
     assert rows[("warehouse:vroegsignalen", "2024-10")] == 20
     assert rows[("warehouse:uitkeringen", "2024-10")] == 3
     assert rows[("warehouse:household_facts", "2026-09")] == 7
-    assert rows[("warehouse:case_matching", "2024-10")] == 1
+    assert rows[("warehouse:case_matching", "2025-10")] == 1
+    assert {r["rule"] for r in result["rows"] if r["place"].startswith("warehouse:case")} == {"R2"}
+    assert result["made_terms"]["vroegsignalen: signal_list, ddas_delivery, partner_feedback, monitor_tables"][
+        "months"] == 12
     files = {(f["place"], f["source"], f["period"]): f["files"] for f in result["files"]}
     assert files == {("quarantine", "vroegsignalen", "2024-10"): 1, ("quality", "brp", "2026-09"): 1,
-                     ("outreach", "vroegsignalen", "2024-10"): 1, ("vault", "brp", "2026-10"): 1,
-                     ("levering", "vroegsignalen", "2024-10"): 1, ("terugkoppeling", "vroegsignalen", "2024-10"): 1}
+                     ("outreach", "vroegsignalen", "2025-10"): 1, ("vault", "brp", "2026-10"): 1,
+                     ("levering", "vroegsignalen", "2025-10"): 1, ("terugkoppeling", "vroegsignalen", "2025-10"): 1}
     # the second time, nothing is left to delete
     again = for_run(prepare(settings))
     assert (again["rows_deleted"], again["files_deleted"]) == (0, 0)
@@ -172,7 +176,10 @@ def test_the_deletion_log_holds_counts_only(planted, release):
     assert entry["warehouse_bytes"]["after"] < entry["warehouse_bytes"]["before"]
     for r in entry["rows"] + entry["files"]:
         assert set(r) <= {"place", "source", "rule", "purposes", "period", "rows", "files", "of"}
-        assert r["rule"] == "R1" and re.fullmatch(r"\d{4}-\d{2}", r["period"])
+        # R1 for a source's rows and files; R2 for what was made from the vroegsignalen (cases, lists, deliveries)
+        assert r["rule"] == ("R2" if r["place"].startswith(("warehouse:case", "outreach", "levering", "terugkoppeling",
+                                                            "warehouse:monitor")) else "R1")
+        assert re.fullmatch(r"\d{4}-\d{2}", r["period"])
     for_run(prepare(settings), reference="2026-11")
     assert len((work / LOG).read_text(encoding="utf-8").splitlines()) == 2  # appended
 
@@ -183,7 +190,11 @@ def test_a_run_enforces_retention_and_audit_json_says_so(release):
     assert r["reference"] == "2026-10" and r["rule"].startswith("R1: ")
     assert r["terms"]["brp"] == {"months": 1, "purposes": r["terms"]["brp"]["purposes"],
                                  "longest": r["terms"]["brp"]["purposes"], "keep_from": "2026-10",
-                                 "cutoff": "2026-10-01"}
+                                 "cutoff": "2026-10-01", "rule": "R1"}
+    assert r["made_terms"]["vroegsignalen: signal_list, ddas_delivery, partner_feedback, monitor_tables"] == {
+        "months": 12, "purposes": ["monitor-vroegsignalering", "vroeg-eropaf"],
+        "longest": ["monitor-vroegsignalering", "vroeg-eropaf"], "keep_from": "2025-11", "cutoff": "2025-11-01",
+        "rule": "R2"}
     gone = sum(e["rows"] for e in r["extract_rows"] if e["place"] == "warehouse:uitkeringen")
     assert gone > 0  # the synthetic extract has uitkeringen that ended before 2024-11
     assert gone == r["extract_rows_deleted"]
