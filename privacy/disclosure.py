@@ -200,6 +200,8 @@ def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, in
     protected = protected.drop(columns=[c for c in ("rk", "target", "floor", "priority", "prefer")
                                         if c in protected.columns])
     summary = summarise(protected, thresholds, blurred=sorted(set(bases) | set(cell_key)))
+    if zeros_hidden:
+        summary["primary_rule"] += "; in the tables and levels of zeros_hidden a zero is suppressed too"
     summary["rounding"] = {
         "tables": dict(sorted(bases.items())),
         "rule": "a published count is rounded to the nearest multiple of its table's base, halves up; zeros are "
@@ -224,9 +226,6 @@ def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, in
     }
     summary["zeros_hidden"] = {
         "tables_and_levels": sorted(f"{t} {lv}" for t, lv in zeros_hidden),
-        "cells": int(((primary.value == 0) & (primary.status == "suppressed") & (primary.index < n_release)
-                      & pd.Series([k in zeros_hidden for k in zip(primary.table, primary.level)],
-                                  index=primary.index)).sum()),
         "rule": "in these tables and levels a zero is suppressed too, so a suppressed cell may be 0 for the attacker "
                 "(the audit's lower bound on it is 0)",
     } if zeros_hidden else None

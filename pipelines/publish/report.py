@@ -17,8 +17,13 @@ from pipelines.publish.geomap import ATTRIBUTION
 from pipelines.publish.reportdata import build_model
 
 
+def _nl(x: float) -> str:
+    """A share or rate with the Dutch decimal comma (9,7)."""
+    return f"{x:.1f}".replace(".", ",")
+
+
 def _env() -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FunctionLoader(
             lambda name: resources.files("pipelines.publish").joinpath("templates", name).read_text(encoding="utf-8")
         ),
@@ -26,6 +31,8 @@ def _env() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["nl"] = _nl
+    return env
 
 
 def render_report(tables: pd.DataFrame, audit: dict, context: dict) -> str:
