@@ -91,6 +91,10 @@ RESULT_STATUSES = (
 # of those, the ones about one person (not about the case as a whole)
 ONE_PERSON = ("Inwoner al bekend bij schuldhulpverlening", "Inwoner is overleden",
               "Persoon is geen inwoner (meer) in de gemeente")
+# and the ones about a signal: a case with signals of several partner types does not say whose signal was the
+# repeat or the wrong one, so each of its signals is then "Niet opgepakt: andere reden" (told as not picked up only)
+ONE_SIGNAL = ("Niet opgepakt: herhaalde melding", "Niet opgepakt: onterecht signaal")
+ANDERE_REDEN = "Niet opgepakt: andere reden"
 OPGEPAKT, NOG_NIET = "Opgepakt", "Nog niet opgepakt"
 TABLES = ("vroegsignalen", "cases", "case_signals", "case_matching")
 
@@ -219,14 +223,18 @@ class SignalRow:
     datum_opgepakt: date | None
     resultaat: str | None
     n_persons: int | None
+    n_partners: int | None = None
 
     @property
     def status(self) -> str:
-        return signal_status(self.datum_opgepakt, self.resultaat, self.n_persons)
+        return signal_status(self.datum_opgepakt, self.resultaat, self.n_persons, self.n_partners)
 
 
-def signal_status(datum_opgepakt: date | None, resultaat: str | None, n_persons: int | None) -> str:
+def signal_status(datum_opgepakt: date | None, resultaat: str | None, n_persons: int | None,
+                  n_partners: int | None = 1) -> str:
     """A signal's DDAS v1.2 EnumSignaalstatus from its case's outcome of the month (module docstring)."""
+    if resultaat in ONE_SIGNAL and n_partners != 1:
+        return ANDERE_REDEN
     if resultaat in RESULT_STATUSES and (resultaat not in ONE_PERSON or n_persons == 1):
         return resultaat
     return OPGEPAKT if datum_opgepakt is not None else NOG_NIET

@@ -79,8 +79,12 @@ def test_only_the_results_the_definitions_tell_back_are_told(month):
         assert quote in definitions
     assert set(feedback.TOLD_BACK) == {"Niet opgepakt: herhaalde melding", "Niet opgepakt: onterecht signaal",
                                        "Persoon is geen inwoner (meer) in de gemeente", "Inwoner is overleden"}
-    row = delivery.SignalRow("s", "Huur", None, None, None, None, "c", None, "Niet opgepakt: herhaalde melding", 2)
+    row = delivery.SignalRow("s", "Huur", None, None, None, None, "c", None, "Niet opgepakt: herhaalde melding", 2, 1)
     assert feedback.told(row) == {"opgepakt": "nee", "terugmelding": "Niet opgepakt: herhaalde melding"}
+    # a case with signals of two partner types does not say whose signal was the repeat: each partner hears "nee"
+    for resultaat in ("Niet opgepakt: herhaalde melding", "Niet opgepakt: onterecht signaal"):
+        two = delivery.SignalRow("s", "Huur", None, None, None, None, "c", None, resultaat, 1, 2)
+        assert feedback.told(two) == {"opgepakt": "nee"} and two.status == "Niet opgepakt: andere reden"
     for resultaat in ("Inwoner al bekend bij schuldhulpverlening", "(Budget)advies en/of quick fix",
                       "Definitief geen contact kunnen krijgen", "Verwijzing zonder tussenkomst inwoner"):
         row = delivery.SignalRow("s", "Huur", None, None, None, None, "c", date(2026, 11, 2), resultaat, 1)
