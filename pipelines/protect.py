@@ -36,10 +36,11 @@ PRIORITY = {("stapeling", "2+", "buurt"): 10.0, ("stapeling", "2+", "wijk"): 5.0
 
 
 def monitor_zeros_hidden(cells: pd.DataFrame) -> set[tuple[str, str]]:
-    """The monitor's tables below the gemeente: their zeros are suppressed too. A wijk's cases split forty
-    ways give many small cells; were zeros published there, each suppressed one would say "at least one
-    household", and such floors beside the month's first release pin small groups (Hengelo, 2026-05: 11)."""
-    mon = cells[cells.table.str.startswith("monitor:") & (cells.level != "gemeente")]
+    """The monitor's tables, at every level: their zeros are suppressed too. A month's cases split sixty
+    ways give many small cells; were zeros published, each suppressed one would say "at least one
+    household", and such floors beside the month's first release pin small groups (Hengelo, 2026-05, zeros
+    hidden per wijk only: 11; the country, 2026-10, zeros published per gemeente: 204)."""
+    mon = cells[cells.table.str.startswith("monitor:")]
     return set(zip(mon.table, mon.level))
 
 

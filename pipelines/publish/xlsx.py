@@ -53,7 +53,7 @@ def workbook(tables: pd.DataFrame, titles: dict[str, str], period: str, gemeente
         ("wijksignaal", f"{gemeente}, peildatum {period}"),
         (SUPPRESSED, "afgeschermd: een klein aantal (1 tot de drempel) of afgeschermd om terugrekenen te voorkomen; "
                      + ("nooit nul, behalve bij 0 domeinen (daar kan het ook 0 zijn)" if group_zeros else "nooit nul")
-                     + ("; in de monitortabellen per wijk kan het ook 0 zijn (daar is ook 0 afgeschermd)"
+                     + ("; in de monitortabellen kan het ook 0 zijn (daar is ook 0 afgeschermd)"
                         if any(t.startswith("monitor:") for t in order) else "")),
         ("leeg / ontbrekend", "de tabel wordt op dit niveau niet gepubliceerd"),
         ("", ""),

@@ -243,12 +243,12 @@ def monitor_entry(dpia: DpiaRules, version: str, sources=None) -> dict | None:
              "bewaartermijn_maanden": purpose.retention_months.get("vroegsignalen")}],
         "uitvoer": {"soorten": ["monitor_tables"], "niveaus": levels, "minimale_celgrootte": threshold,
                     "afronding": purpose.rounding.base if purpose.rounding else None,
-                    "nul": "0 wordt getoond per gemeente; per wijk is ook 0 afgeschermd"},
+                    "nul": "ook 0 wordt afgeschermd"},
         "menselijke_tussenkomst": "De monitor telt wat wijkteams en het zaaksysteem hebben teruggemeld; hij neemt "
                                   "geen besluit en wijst geen personen aan.",
         "risicobeheer": risk_measures(threshold, purpose, dpia) + [
-            "In de monitortabellen per wijk is ook een 0 afgeschermd; de controle rekent met atomen die elk "
-            "minstens 0 huishoudens tellen."],
+            "In de monitortabellen is ook een 0 afgeschermd; de controle rekent met atomen die elk minstens 0 "
+            "huishoudens tellen (zie README, Monitor vroegsignalering)."],
         "impacttoetsen": [{"soort": "DPIA", "id": dpia.dpia.id, "versie": dpia.dpia.version,
                            "goedgekeurd_door": dpia.dpia.approval.by, "goedgekeurd_op": str(dpia.dpia.approval.date)}],
         "goedkeuring": {"door": dpia.dpia.approval.by, "op": str(dpia.dpia.approval.date)},
