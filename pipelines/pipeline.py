@@ -354,8 +354,13 @@ def write_identity_vault(run: Run) -> dict:
                               allowed_fields(run, source))
         written = write_vault(run.vault_file, key, found.records)
         counts = {**found.counts(), "records": written}
+        purposes = sorted({s.selection.purpose for s in run.signal_lists})
         log_access(run.vault_log, {**who(), "vault": str(run.vault_file), "action": "written", "records": written,
-                                   "households": found.households, "period": run.period, "source": source})
+                                   "households": found.households, "period": run.period, "source": source,
+                                   "purposes": purposes, "selections": sorted(s.selection.id for s in run.signal_lists),
+                                   "dpia": f"{run.dpia.dpia.id} {run.dpia.dpia.version}",
+                                   "fields": sorted({f for p in purposes
+                                                     for f in run.dpia.purposes[p].signal_list_fields})})
         log.info("%s: %d record(s) of %d household(s) with a vroegsignaal in %s written to the identity vault "
                  "(%d rows read again; %d quarantined, %d not a person of the warehouse) in %.1f s", source,
                  written, found.households, run.period, found.rows_read, found.quarantined,

@@ -110,7 +110,10 @@ def risk_measures(threshold: int, purpose, dpia: DpiaRules) -> list[str]:
     """What protects the people counted, as the software actually does it (Dutch)."""
     out = [
         "Pseudonimisering bij inlezen (HMAC-SHA256 met een sleutel buiten de repository en het datapakhuis); "
-        "alleen velden die een doel in de DPIA toestaat worden ingelezen, namen en adressen nooit.",
+        "alleen velden die een doel in de DPIA toestaat worden ingelezen, namen en adressen nooit in het "
+        "datapakhuis: voor signaallijsten alleen in de versleutelde identiteitskluis (na het koppelen, alleen de "
+        "huishoudens met een vroegsignaal in de maand), en voor de DDAS-levering het BSN of postcode en huisnummer "
+        "uit de bronbestanden, niet in het datapakhuis (beide gelogd).",
         "Rijen die een regel van het datacontract breken komen niet in het datapakhuis (quarantaine met bestand, "
         "rij en regel, zonder waarden); een bron die leeg is, grotendeels in quarantaine gaat of de periode niet "
         "dekt, houdt de publicatie tegen of komt als waarschuwing in de publicatie (kwaliteitspoorten).",

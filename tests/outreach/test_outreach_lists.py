@@ -143,6 +143,10 @@ def test_every_opening_of_the_vault_is_logged_without_identities(listed):
         con.close()
     assert (lines[0]["records"], lines[0]["households"], lines[0]["period"]) == (persons, households, "2026-10")
     assert 0 < households < persons < everyone / 20
+    # the writing names its purpose, selection, DPIA version and fields, like an opening (README: every writing)
+    assert (lines[0]["action"], lines[0]["purposes"], lines[0]["selections"], lines[0]["dpia"]) == (
+        "written", ["vroeg-eropaf"], ["verse-achterstand-zorg-energie"], "DPIA-WIJKSIGNAAL-2026-01 1.3")
+    assert lines[0]["fields"] == sorted(["voornamen", "geslachtsnaam", "straat", "huisnummer", "postcode", "woonplaats"])
     assert lines[-1]["records_read"] > 0
     assert all(x["user"] and x["host"] for x in lines)
     assert (lines[1]["period"], lines[1]["dpia"]) == ("2026-10", "DPIA-WIJKSIGNAAL-2026-01 1.3")
