@@ -15,6 +15,7 @@ from pipelines.select.selections import LoadedSelection, parse_selection
 from pipelines.tabulate import Tabulation
 from privacy import disclosure
 from privacy.earlier import KEY, EarlierRelease, protect_against
+from privacy.secondary import ProtectionFailed
 
 if TYPE_CHECKING:
     from pipelines.pipeline import Run
@@ -146,6 +147,14 @@ def _what_earlier_published(run: Run, tab: Tabulation, earlier: list[EarlierRele
                                    "cells_without_a_definition_to_relate": unknown}
 
 
+def _protect(run: Run, tab: Tabulation, cells: pd.DataFrame, t: dict[str, int], persons: set[str],
+             earlier: pd.DataFrame, elsewhere: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    return disclosure.protect(cells, run.buurten(), t, persons, earlier, rounding_bases(run, cells),
+                              cell_key_params(run, cells), group=run.dpia.disclosure.group_disclosure == "protect",
+                              atoms=tab.atoms, known_elsewhere=elsewhere, priority=PRIORITY,
+                              zeros_hidden=monitor_zeros_hidden(cells))
+
+
 def protect(run: Run, tab: Tabulation, accounts: dict[str, dict] | None = None
                   ) -> tuple[pd.DataFrame, dict]:
     """Protect all tables over their atoms; disclosure.protect refuses tables whose relations
@@ -159,11 +168,14 @@ def protect(run: Run, tab: Tabulation, accounts: dict[str, dict] | None = None
     base = base_fingerprint(run, accounts, monitor=tab.monitor) if accounts is not None else None
     against = protect_against(run.earlier(), base)
     earlier, elsewhere, unmatched = _what_earlier_published(run, tab, against)
-    protected, summary = disclosure.protect(cells, run.buurten(), t, persons, earlier, rounding_bases(run, cells),
-                                            cell_key_params(run, cells),
-                                            group=run.dpia.disclosure.group_disclosure == "protect",
-                                            atoms=tab.atoms, known_elsewhere=elsewhere, priority=PRIORITY,
-                                            zeros_hidden=monitor_zeros_hidden(cells))
+    try:
+        protected, summary = _protect(run, tab, cells, t, persons, earlier, elsewhere)
+    except ProtectionFailed as exc:
+        if tab.monitor is None or tab.monitor.get("frozen_by"):
+            raise
+        raise ProtectionFailed(f"{exc}. This release would add the month's monitor: it cannot be published beside "
+                               f"what was published of {run.period} before; without --monitor the month keeps its "
+                               "earlier release") from exc
     summary["earlier_releases"]["releases"] = sorted(r.release_id for r in against)
     summary["earlier_releases"].update(unmatched)
     summary["earlier_releases"]["read_from"] = ["<work>/releases"] + (
