@@ -144,3 +144,23 @@ def test_cli_monitor_without_cases_is_refused_before_prefect(tmp_path, sources, 
     err = capsys.readouterr().err
     assert ("--monitor: no cases for 2026-10: the monitor counts the cases of the month's signal lists (run the month "
             "first, then import its outcomes with wijksignaal outcomes)") in err
+
+
+def test_a_refused_monitor_release_says_the_month_keeps_its_earlier_release(monitored, monkeypatch):
+    import pipelines.protect as protect_module
+    from privacy.secondary import ProtectionFailed
+
+    run = prepare(monitored["settings"], {"monitor": True})
+    tab = stage_tabulate(run)
+    tab.monitor = {**tab.monitor, "frozen_by": None}  # as before the month's monitor was first published
+
+    def refuse(*args, **kwargs):
+        raise ProtectionFailed("5 small cell(s) are already shown to be below the threshold")
+
+    monkeypatch.setattr(protect_module, "_protect", refuse)
+    with pytest.raises(ProtectionFailed) as info:
+        protect_module.protect(run, tab)
+    assert str(info.value) == (
+        "5 small cell(s) are already shown to be below the threshold. This release would add the month's monitor: it "
+        "cannot be published beside what was published of 2026-10 before; without --monitor the month keeps its "
+        "earlier release")
