@@ -51,8 +51,8 @@ log = logging.getLogger("wijksignaal.retention")
 WAREHOUSE = "warehouse.duckdb"
 LOG = "retention.jsonl"
 # pipelines/outreach and pipelines/monitor: months of signals, their outcomes and the monitor's fixed facts
-OUTREACH_TABLES = ("cases", "case_signals", "case_triage", "case_matching", "case_outcomes", "case_contacts",
-                   "monitor_snapshots")
+OUTREACH_TABLES = ("cases", "case_signals", "case_triage", "case_matching", "case_lists", "case_outcomes",
+                   "case_contacts", "monitor_snapshots")
 OUTREACH_SOURCE = "vroegsignalen"
 FACTS_TABLE, FACTS_SOURCE = "household_facts", "brp"  # pipelines/link: one month of the BRP per period
 FILE_FOLDERS = {"quarantine": ".csv", "quality": ".json"}  # <work>/<folder>/<period>/<source><ext>

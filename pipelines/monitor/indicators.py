@@ -17,7 +17,7 @@ relates them to the households of the area (stapeling `totaal`).
 | --- | --- |
 | `monitor:signalen` | `totaal`; `nieuw` (case opened this month); `meervoudig` (2+ signals this month); `opeenvolgend` (a signal at the address in the 6 months before); `crisis` (a crisissignaal) |
 | `monitor:signaalpartners` | per partner type of sources.yaml's code list `signaalpartners`: a signal of that type this month |
-| `monitor:opvolging` | `totaal`; `opgepakt` (datumOpgepakt); `contactpoging` (an attempt); `bereikt` (an attempt reached the inwoner); `hulp geaccepteerd` (an end result in ACCEPTED); `eerste contactpoging binnen termijn` (the first attempt on or before the case's deadline, outreach/deadlines.py) |
+| `monitor:opvolging` | `totaal`; `op een signaallijst` (the case was on a wijkteam's list); `opgepakt` (datumOpgepakt); `contactpoging` (an attempt); `bereikt` (an attempt reached the inwoner); `hulp geaccepteerd` (an end result in ACCEPTED); `eerste contactpoging binnen termijn` (the first attempt on or before the case's deadline, outreach/deadlines.py) |
 | `monitor:contactpogingen` | per DDAS v1.2 EnumContactsoort `<soort>`: an attempt of that kind; `<soort>: bereikt`: reached by one |
 | `monitor:eindresultaat` | `totaal` = each DDAS v1.2 EnumEindresultaat + `nog geen eindresultaat` |
 
@@ -55,7 +55,8 @@ ACCEPTED = ("(Budget)advies en/of quick fix", "Vervolghulp en/of verwijzing", "V
 NO_RESULT = "nog geen eindresultaat"
 TABLES = ("monitor:signalen", "monitor:signaalpartners", "monitor:opvolging", "monitor:contactpogingen",
           "monitor:eindresultaat")
-COLUMNS = ("hid", "nieuw", "meervoudig", "opeenvolgend", "crisis", "partners", "opgepakt", "contactpoging", "bereikt",
+COLUMNS = ("hid", "nieuw", "meervoudig", "opeenvolgend", "crisis", "partners", "op_lijst", "opgepakt", "contactpoging",
+           "bereikt",
            "hulp_geaccepteerd", "binnen_termijn", "resultaat", "soorten", "soorten_bereikt")
 LEVELS = ("gemeente", "wijk", "buurt")
 PARTITIONS = frozenset({"monitor:eindresultaat"})  # totaal = the sum of its other categories; the others overlap
@@ -103,6 +104,9 @@ def indicators(partners: list[str]) -> tuple[Indicator, ...]:
                       description=f"met een signaal van een signaalpartner van het type {p}") for p in partners]
     out += [
         Indicator("monitor:opvolging", "totaal", case, description="huishoudens met een vroegsignaal in de maand"),
+        Indicator("monitor:opvolging", "op een signaallijst", flag("op_lijst"),
+                  description="de zaak stond op een signaallijst van een wijkteam (alleen dan kan een lijst een "
+                              "uitkomst melden; een zaaksysteem via DDAS ook zonder)"),
         Indicator("monitor:opvolging", "opgepakt", flag("opgepakt"), description="zaak opgepakt (datumOpgepakt)"),
         Indicator("monitor:opvolging", "contactpoging", flag("contactpoging"), description="minstens één contactpoging"),
         Indicator("monitor:opvolging", "bereikt", flag("bereikt"), description="een contactpoging heeft de inwoner bereikt"),
@@ -184,8 +188,10 @@ def _has(con: duckdb.DuckDBPyConnection, table: str) -> bool:
 def compute(con: duckdb.DuckDBPyConnection, period: str) -> None:
     """monitor_households of `period` from the outreach and outcomes tables as they stand."""
     from pipelines.monitor.intake import ensure_tables
+    from pipelines.outreach.sql import sql as outreach_sql
 
     ensure_tables(con)
+    con.execute(outreach_sql("cases_schema"))  # case_lists, also in a warehouse whose cases an older version made
     con.execute(sql("monitor_households"), {"period": period, "accepted": list(ACCEPTED)})
 
 

@@ -34,7 +34,7 @@ import jinja2
 import pandas as pd
 import xlsxwriter
 
-from pipelines.outreach.sql import sql
+from pipelines.outreach.sql import sql, statements
 from pipelines.settings import REFERENCE_DIR
 from privacy.ledger import write_all
 
@@ -55,6 +55,16 @@ def ddas_choices(schema_file: Path) -> dict[str, list[str]]:
 def selected_cases(con: duckdb.DuckDBPyConnection, period: str, members_sql: str, params: list) -> pd.DataFrame:
     """The month's triaged cases of the selection's households (`members_sql`: their hids)."""
     return con.execute(sql("list_cases").replace("{members}", members_sql), [*params, period]).df()
+
+
+def record_listed(con: duckdb.DuckDBPyConnection, period: str, selection: str, case_ids: list[str]) -> None:
+    """Which cases are on the selection's lists this month (case_lists: the monitor's "op een signaallijst")."""
+    con.register("listed", pd.DataFrame({"case_id": pd.Series(case_ids, dtype=object)}))
+    try:
+        for statement, values in statements("case_lists_record", {"period": period, "selection": selection}):
+            con.execute(statement, values)
+    finally:
+        con.unregister("listed")
 
 
 def signals_of(con: duckdb.DuckDBPyConnection, period: str, case_ids: list[str]) -> pd.DataFrame:
@@ -305,6 +315,7 @@ def run_outreach(run: Any) -> dict:
             base, where, params, _ = loaded.from_where(run.period)
             members = f"SELECT DISTINCT h.hid FROM {base} WHERE {where}"  # a person selection: their households
             cases = selected_cases(con, run.period, members, params)
+            record_listed(con, run.period, sel.id, [str(c) for c in cases.case_id])
             signals = signals_of(con, run.period, [str(c) for c in cases.case_id])
             purpose = run.dpia.purposes[sel.purpose]
             key = run.vault_key(create=False)

@@ -93,8 +93,8 @@ MONITOR_TABLES = {
     "monitor:signalen": "huishoudens (adressen) met een vroegsignaal in de maand: nieuw, meervoudig, opeenvolgend, crisis",
     "monitor:signaalpartners": "huishoudens met een vroegsignaal in de maand, per soort signaalpartner (een huishouden "
                                "kan onder meer soorten vallen)",
-    "monitor:opvolging": "huishoudens met een vroegsignaal in de maand: opgepakt, contactpoging, bereikt, hulp "
-                         "geaccepteerd, eerste contactpoging binnen de termijn",
+    "monitor:opvolging": "huishoudens met een vroegsignaal in de maand: op een signaallijst, opgepakt, "
+                         "contactpoging, bereikt, hulp geaccepteerd, eerste contactpoging binnen de termijn",
     "monitor:contactpogingen": "huishoudens met een vroegsignaal in de maand, per soort contactpoging (DDAS v1.2 "
                                "EnumContactsoort) en per soort waarmee de inwoner is bereikt",
     "monitor:eindresultaat": "huishoudens met een vroegsignaal in de maand, per eindresultaat (DDAS v1.2 "

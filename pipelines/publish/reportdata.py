@@ -68,6 +68,7 @@ MONITOR_ROWS = [  # (table, category, label): the report's monitor figures, shar
     ("monitor:signalen", "meervoudig", "meervoudig: 2 of meer signalen in de maand"),
     ("monitor:signalen", "opeenvolgend", "opeenvolgend: ook een signaal in de 6 maanden ervoor"),
     ("monitor:signalen", "crisis", "met een crisissignaal"),
+    ("monitor:opvolging", "op een signaallijst", "op een signaallijst van een wijkteam"),
     ("monitor:opvolging", "opgepakt", "opgepakt"),
     ("monitor:opvolging", "contactpoging", "minstens één contactpoging"),
     ("monitor:opvolging", "bereikt", "inwoner bereikt"),

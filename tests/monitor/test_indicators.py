@@ -85,6 +85,11 @@ def test_monitor_tables_count_the_cases_and_their_outcomes(monitored):
     assert g[("monitor:opvolging", "opgepakt")] == picked > 0
     assert g[("monitor:opvolging", "bereikt")] == reached > 0
     assert g[("monitor:opvolging", "bereikt")] <= g[("monitor:opvolging", "contactpoging")] <= cases
+    # only a case on a list can get an outcome from a list: the monitor says how many were (outreach summary.json)
+    summary = json.loads((run.work_dir / "outreach" / PERIOD / "summary.json").read_text(encoding="utf-8"))
+    listed = sum(x["cases"] for x in summary["lists"])
+    assert g[("monitor:opvolging", "op een signaallijst")] == listed
+    assert picked <= listed < cases
     assert additivity_violations(cells, run.domains.ids) == []  # the end results partition the cases; wijken sum
     audit = json.loads((monitored["release"].folder / "audit.json").read_text(encoding="utf-8"))
     assert audit["monitor"]["households_with_a_case"] == cases

@@ -19,7 +19,8 @@ per_case AS (
            coalesce(a.bereikt, false)                                 AS bereikt,
            coalesce(a.soorten, [])                                    AS soorten,
            coalesce(a.soorten_bereikt, [])                            AS soorten_bereikt,
-           a.eerste_contact IS NOT NULL AND a.eerste_contact <= t.deadline AS binnen_termijn
+           a.eerste_contact IS NOT NULL AND a.eerste_contact <= t.deadline AS binnen_termijn,
+           EXISTS (SELECT 1 FROM case_lists l WHERE l.case_id = c.case_id AND l.period = c.period) AS op_lijst
     FROM cases c
     LEFT JOIN case_outcomes o ON o.case_id = c.case_id AND o.period = c.period
     LEFT JOIN attempts a ON a.case_id = c.case_id
@@ -33,6 +34,7 @@ SELECT hid,
        bool_or(opeenvolgend)                                          AS opeenvolgend,
        bool_or(crisis)                                                AS crisis,
        list_sort(list_distinct(flatten(list(partners))))              AS partners,
+       bool_or(op_lijst)                                              AS op_lijst,
        bool_or(opgepakt)                                              AS opgepakt,
        bool_or(contactpoging)                                         AS contactpoging,
        bool_or(bereikt)                                               AS bereikt,

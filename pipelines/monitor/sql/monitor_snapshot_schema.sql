@@ -11,6 +11,7 @@ CREATE TABLE IF NOT EXISTS monitor_snapshots (
     opeenvolgend      BOOLEAN,
     crisis            BOOLEAN,
     partners          VARCHAR[],
+    op_lijst          BOOLEAN,
     opgepakt          BOOLEAN,
     contactpoging     BOOLEAN,
     bereikt           BOOLEAN,

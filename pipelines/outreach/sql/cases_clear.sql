@@ -2,3 +2,4 @@
 DELETE FROM case_signals WHERE period = $period;
 DELETE FROM cases WHERE period = $period;
 DELETE FROM case_matching WHERE period = $period;
+DELETE FROM case_lists WHERE period = $period;

@@ -54,3 +54,10 @@ CREATE TABLE IF NOT EXISTS case_triage (
     rule        VARCHAR,           -- the rule that decided: the first whose conditions hold
     rules_fired VARCHAR[]          -- every rule whose conditions hold, in the file's order
 );
+-- case_lists: which cases of a month were on the signal lists of which selection (lists.py): the
+-- monitor's "op een signaallijst" (only a listed case can have an outcome from a list).
+CREATE TABLE IF NOT EXISTS case_lists (
+    case_id   UUID,
+    period    VARCHAR,
+    selection VARCHAR
+);
