@@ -39,6 +39,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
@@ -97,8 +98,14 @@ class AuditResult:
     def failing(self) -> list[CellBound]:
         return [b for b in self.bounds.values() if not b.protected]
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self, atoms_at_least_one: bool = True,
+                zeros_hidden: AbstractSet[tuple[str, str]] = frozenset()) -> dict[str, Any]:
+        """For audit.json. `atoms_at_least_one`: whether the audit bounded every non-empty atom by 1
+        (0 in a release with the vroegsignalering monitor); `zeros_hidden`: (table, level) whose zeros
+        are suppressed too (disclosure.primary_suppression)."""
         failing = self.failing
+        hidden = ("; in " + ", ".join(sorted(f"{t} {lv}" for t, lv in zeros_hidden)) + " zeros are suppressed too, "
+                  "so a suppressed cell there may be 0") if zeros_hidden else ""
         return {
             "method": "per suppressed small cell (and small atom): a table the attacker cannot exclude in which it "
                       "reaches its threshold, either a witness of the protection checked here against every relation "
@@ -109,10 +116,13 @@ class AuditResult:
                                "households split by domain combination and by every selection; persons by every "
                                "person selection), so categories sum to totaal, buurten to wijk, wijken to "
                                "gemeente, stapeling and combinaties agree, and nested or overlapping selections "
-                               "difference each other", "which atoms are empty (a non-empty atom is >= 1)",
+                               "difference each other",
+                               "which atoms are empty (a non-empty atom is >= 1)" if atoms_at_least_one else
+                               "which atoms are empty, not that the others are non-empty (floor 0: a release with the "
+                               "vroegsignalering monitor)",
                                "a household has 1 to the largest household's number of persons",
                                "suppressed cells are >= 1 (zeros are published), a suppressed stapeling 0 >= 0 "
-                               "where the group-disclosure rule hides zeros",
+                               "where the group-disclosure rule hides zeros" + hidden,
                                "where counts are rounded or noisy: the interval each published count stands for"],
             "protected_groups": "every suppressed small cell, and every small atom: any group a reader of the "
                                 "definitions can name is a union of atoms, so none is provably small",

@@ -230,6 +230,7 @@ def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, in
                 "(the audit's lower bound on it is 0)",
     } if zeros_hidden else None
     summary["relations"] = {"count": len(rels), "kinds": sorted({r.kind for r in rels})}
+    at_least_one = atoms is None or bool((atoms.frame.floor[atoms.frame.value > 0] >= 1).all())
     if atoms is not None:
         f = atoms.frame
         summary["relations"]["atoms"] = {
@@ -244,7 +245,7 @@ def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, in
                         t.startswith("monitor:") for t in atoms.tables) else "") + "); persons of each such part split by "
                     "every person selection. Every cell is the sum of its atoms; the attacker is assumed to know "
                     "which atoms are empty" + (
-                        " (a non-empty atom is at least 1)" if (f.floor[f.value > 0] >= 1).all() else
+                        " (a non-empty atom is at least 1)" if at_least_one else
                         ", not that the others are non-empty (floor 0: a release with the monitor, whose atoms are "
                         "near-singletons; sound for an attacker who holds every published number and definition)")
                     + " and that a household has 1 to the largest household's number of persons",
@@ -291,17 +292,7 @@ def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, in
         "rule": "cells an earlier release published with the same value count as published in the audit and are "
                 "never used as secondary suppressions; a cell published earlier with another value is not used",
     }
-    summary["audit"] = result.summary()
-    knows = summary["audit"].get("attacker_knows", [])
-    if atoms is not None and (atoms.frame.value > 0).any() and not (atoms.frame.floor[atoms.frame.value > 0] >= 1).all():
-        knows = [k if k != "which atoms are empty (a non-empty atom is >= 1)" else
-                 "which atoms are empty, not that the others are non-empty (floor 0: a release with the "
-                 "vroegsignalering monitor)" for k in knows]
-    if zeros_hidden:
-        knows = [k + "; in " + ", ".join(sorted(f"{t} {lv}" for t, lv in zeros_hidden)) + " zeros are suppressed too, "
-                 "so a suppressed cell there may be 0" if k.startswith("suppressed cells are >= 1") else k for k in knows]
-    if knows:
-        summary["audit"]["attacker_knows"] = knows
+    summary["audit"] = result.summary(at_least_one, zeros_hidden)
     if atoms is not None:
         groups = sum(1 for c in result.bounds if primary.table[c] == ATOM_TABLE)
         summary["audit"]["suppressed_unsafe_cells_audited"] -= groups
