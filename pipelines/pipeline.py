@@ -27,7 +27,7 @@ from pipelines.ingest.gates import evaluate as evaluate_gates
 from pipelines.ingest.readers import preflight
 from pipelines.link import link, load_buurten
 from pipelines.link.domains import Domains, load_domains
-from pipelines.monitor.indicators import MonitorError, prepare_monitor, store_snapshot
+from pipelines.monitor.indicators import no_cases, prepare_monitor, store_snapshot
 from pipelines.outreach.lists import SIGNAL_LIST, run_outreach
 from pipelines.protect import other_definitions, protect
 from pipelines.publish import Release, publish, recover_and_verify
@@ -372,8 +372,7 @@ def check_monitor(run: Run) -> None:
     """--monitor can be honoured (MonitorError else), checked before Prefect starts: a monitor purpose,
     and cases for the month (or a monitor fixed by an earlier release)."""
     if not run.warehouse.exists():
-        raise MonitorError(f"--monitor: no cases for {run.period}: the monitor counts the cases of the month's signal "
-                           "lists (run the month first, then import its outcomes with wijksignaal outcomes)")
+        raise no_cases(run.period)
     con = run.connect()
     try:
         prepare_monitor(run, con)

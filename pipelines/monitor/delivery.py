@@ -68,7 +68,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
-from pipelines.monitor.intake import Contact
+from pipelines.monitor.intake import Contact, missing_tables
 from pipelines.monitor.sql import sql
 from pipelines.periods import period_bounds
 from pipelines.settings import DDAS_SCHEMAS, Source
@@ -196,11 +196,6 @@ def source_signals(name: str, spec: Source, sources_dir: Path, key: bytes, wante
 
 
 # -- the warehouse -----------------------------------------------------------------------------------------------
-
-
-def missing_tables(con: duckdb.DuckDBPyConnection, names: Iterable[str]) -> list[str]:
-    have = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-    return [n for n in names if n not in have]
 
 
 def ensure_outcome_tables(con: duckdb.DuckDBPyConnection) -> None:

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
+from pipelines.monitor.intake import missing_tables
 from pipelines.monitor.sql import sql
 from pipelines.settings import DDAS_SCHEMAS
 
@@ -53,17 +54,30 @@ if TYPE_CHECKING:
 ACCEPTED = ("(Budget)advies en/of quick fix", "Vervolghulp en/of verwijzing", "Vervolghulp en/of verwijzing financieel",
             "Vervolghulp en/of verwijzing niet financieel")
 NO_RESULT = "nog geen eindresultaat"
-TABLES = ("monitor:signalen", "monitor:signaalpartners", "monitor:opvolging", "monitor:contactpogingen",
-          "monitor:eindresultaat")
+TABLES = {  # the monitor's tables, in order, with their description (audit.json, register)
+    "monitor:signalen": "huishoudens (adressen) met een vroegsignaal in de maand: nieuw, meervoudig, opeenvolgend, crisis",
+    "monitor:signaalpartners": "huishoudens met een vroegsignaal in de maand, per soort signaalpartner (een huishouden "
+                               "kan onder meer soorten vallen)",
+    "monitor:opvolging": "huishoudens met een vroegsignaal in de maand: op een signaallijst, opgepakt, "
+                         "contactpoging, bereikt, hulp geaccepteerd, eerste contactpoging binnen de termijn",
+    "monitor:contactpogingen": "huishoudens met een vroegsignaal in de maand, per soort contactpoging (DDAS v1.2 "
+                               "EnumContactsoort) en per soort waarmee de inwoner is bereikt",
+    "monitor:eindresultaat": "huishoudens met een vroegsignaal in de maand, per eindresultaat (DDAS v1.2 "
+                             "EnumEindresultaat) of nog zonder",
+}
 COLUMNS = ("hid", "nieuw", "meervoudig", "opeenvolgend", "crisis", "partners", "op_lijst", "opgepakt", "contactpoging",
-           "bereikt",
-           "hulp_geaccepteerd", "binnen_termijn", "resultaat", "soorten", "soorten_bereikt")
+           "bereikt", "hulp_geaccepteerd", "binnen_termijn", "resultaat", "soorten", "soorten_bereikt")
 LEVELS = ("gemeente", "wijk", "buurt")
 PARTITIONS = frozenset({"monitor:eindresultaat"})  # totaal = the sum of its other categories; the others overlap
 
 
 class MonitorError(Exception):
     """The monitor cannot be made for this month (no cases, a monitor purpose missing)."""
+
+
+def no_cases(period: str) -> MonitorError:
+    return MonitorError(f"--monitor: no cases for {period}: the monitor counts the cases of the month's signal lists "
+                        "(run the month first, then import its outcomes with wijksignaal outcomes)")
 
 
 @dataclass(frozen=True)
@@ -129,8 +143,15 @@ def indicators(partners: list[str]) -> tuple[Indicator, ...]:
     return tuple(out)
 
 
-def categories(table: str, partners: list[str]) -> tuple[str, ...]:
-    return tuple(i.category for i in indicators(partners) if i.table == table)
+def partner_types(sources) -> list[str]:
+    """The partner types of the monitor's `monitor:signaalpartners` (sources.yaml's code list
+    `signaalpartners`; none without a sources file)."""
+    return sources.codelists().get("signaalpartners", []) if sources is not None else []
+
+
+def levels_of(lowest: str) -> tuple[str, ...]:
+    """The levels the monitor is published at, down to the purpose's `lowest_level`."""
+    return LEVELS[:LEVELS.index(lowest) + 1]
 
 
 @dataclass(frozen=True)
@@ -180,11 +201,6 @@ def _digest(con: duckdb.DuckDBPyConnection) -> tuple[int, str]:
     return len(rows), h.hexdigest()
 
 
-def _has(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ? "
-                            "AND table_schema = 'main'", [table]).fetchone()[0])
-
-
 def compute(con: duckdb.DuckDBPyConnection, period: str) -> None:
     """monitor_households of `period` from the outreach and outcomes tables as they stand."""
     from pipelines.monitor.intake import ensure_tables
@@ -197,7 +213,7 @@ def compute(con: duckdb.DuckDBPyConnection, period: str) -> None:
 
 def frozen_release(con: duckdb.DuckDBPyConnection, period: str, published: set[str]) -> str | None:
     """The release whose snapshot fixes the month's monitor: the first published one that stored one."""
-    if not _has(con, "monitor_snapshots"):
+    if missing_tables(con, ["monitor_snapshots"]):
         return None
     ids = [r[0] for r in con.execute("SELECT DISTINCT release_id FROM monitor_snapshots WHERE period = ? "
                                      "ORDER BY release_id", [period]).fetchall()]
@@ -220,19 +236,16 @@ def prepare_monitor(run: Run, con: duckdb.DuckDBPyConnection) -> Monitor | None:
                     f"{', '.join(COLUMNS)} FROM monitor_snapshots WHERE period = ? AND release_id = ? ORDER BY hid",
                     [run.period, frozen])
     elif run.overrides.get("monitor"):
-        has_cases = _has(con, "cases") and con.execute("SELECT count(*) FROM cases WHERE period = ?",
-                                                       [run.period]).fetchone()[0]
+        has_cases = not missing_tables(con, ["cases"]) and con.execute("SELECT count(*) FROM cases WHERE period = ?",
+                                                                       [run.period]).fetchone()[0]
         if not has_cases:
-            raise MonitorError(f"--monitor: no cases for {run.period}: the monitor counts the cases of the month's "
-                               "signal lists (run the month first, then import its outcomes with wijksignaal outcomes)")
+            raise no_cases(run.period)
         compute(con, run.period)
     else:
         return None
     n, digest = _digest(con)
-    p = run.dpia.purposes[purpose]
-    levels = LEVELS[:LEVELS.index(p.lowest_level) + 1]
-    partners = run.sources.codelists().get("signaalpartners", [])
-    return Monitor(run.period, purpose, levels, indicators(partners), n, digest, frozen)
+    levels = levels_of(run.dpia.purposes[purpose].lowest_level)
+    return Monitor(run.period, purpose, levels, indicators(partner_types(run.sources)), n, digest, frozen)
 
 
 def store_snapshot(con: duckdb.DuckDBPyConnection, period: str, release_id: str, digest: str) -> int:
@@ -254,5 +267,6 @@ def store_snapshot(con: duckdb.DuckDBPyConnection, period: str, release_id: str,
     return n
 
 
-__all__ = ["ACCEPTED", "NO_RESULT", "TABLES", "Indicator", "Monitor", "MonitorError", "indicators", "categories",
+__all__ = ["ACCEPTED", "NO_RESULT", "TABLES", "Indicator", "Monitor", "MonitorError", "no_cases", "indicators",
+           "partner_types", "levels_of",
            "PARTITIONS", "prepare_monitor", "store_snapshot", "compute", "frozen_release"]

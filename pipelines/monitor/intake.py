@@ -63,7 +63,7 @@ import os
 import re
 import zipfile
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -188,7 +188,8 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _has_tables(con: duckdb.DuckDBPyConnection, *names: str) -> list[str]:
+def missing_tables(con: duckdb.DuckDBPyConnection, names: Iterable[str]) -> list[str]:
+    """Those of `names` the warehouse has no table of (in the order given)."""
     have = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
     return [n for n in names if n not in have]
 
@@ -581,7 +582,7 @@ def import_files(con: duckdb.DuckDBPyConnection, work_dir: Path, files: list[Pat
                  key: bytes | None, list_key: bytes | None = None) -> list[FileResult]:
     """Read every file (any file-level problem: OutcomesError, nothing imported), then import
     them in one transaction and write their quarantine lines."""
-    missing = _has_tables(con, "cases", "case_signals", "case_triage", "vroegsignalen")
+    missing = missing_tables(con, ("cases", "case_signals", "case_triage", "vroegsignalen"))
     if missing:
         raise OutcomesError([f"{Path(work_dir) / 'warehouse.duckdb'}: no table {', '.join(missing)}: run the "
                              "outreach stage (wijksignaal run) first"])

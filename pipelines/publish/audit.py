@@ -89,27 +89,14 @@ def quality_gates(run: Run, accounts: dict[str, dict]) -> dict:
     }
 
 
-MONITOR_TABLES = {
-    "monitor:signalen": "huishoudens (adressen) met een vroegsignaal in de maand: nieuw, meervoudig, opeenvolgend, crisis",
-    "monitor:signaalpartners": "huishoudens met een vroegsignaal in de maand, per soort signaalpartner (een huishouden "
-                               "kan onder meer soorten vallen)",
-    "monitor:opvolging": "huishoudens met een vroegsignaal in de maand: op een signaallijst, opgepakt, "
-                         "contactpoging, bereikt, hulp geaccepteerd, eerste contactpoging binnen de termijn",
-    "monitor:contactpogingen": "huishoudens met een vroegsignaal in de maand, per soort contactpoging (DDAS v1.2 "
-                               "EnumContactsoort) en per soort waarmee de inwoner is bereikt",
-    "monitor:eindresultaat": "huishoudens met een vroegsignaal in de maand, per eindresultaat (DDAS v1.2 "
-                             "EnumEindresultaat) of nog zonder",
-}
-
-
 def monitor_section(run: Run, monitor: dict, release_id: str) -> tuple[dict, dict]:
     """(audit.json `monitor`, the `tables` entries of the monitor tables); `fixed_by`: the release
     whose stored facts the monitor is (this one, when it publishes the month's monitor first)."""
-    from pipelines.monitor.indicators import ACCEPTED, PARTITIONS, indicators
+    from pipelines.monitor.indicators import ACCEPTED, PARTITIONS, TABLES, indicators, partner_types
 
-    found = indicators(run.sources.codelists().get("signaalpartners", []))
+    found = indicators(partner_types(run.sources))
     tables = {}
-    for table, description in MONITOR_TABLES.items():
+    for table, description in TABLES.items():
         mine = [i for i in found if i.table == table]
         cats = [i.category for i in mine]
         tables[table] = {"description": description, "categories": cats, "unit": "huishoudens",

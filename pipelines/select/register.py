@@ -202,15 +202,14 @@ MONITOR_ID = "monitor-vroegsignalering"
 def monitor_entry(dpia: DpiaRules, version: str, sources=None) -> dict | None:
     """The register entry of the vroegsignalering monitor (pipelines/monitor/indicators.py), made under
     the DPIA's monitor_purpose by `wijksignaal run --monitor`; None without one."""
-    from pipelines.monitor.indicators import ACCEPTED, indicators
+    from pipelines.monitor.indicators import ACCEPTED, indicators, levels_of, partner_types
 
     if dpia.monitor_purpose is None:
         return None
     purpose = dpia.purposes[dpia.monitor_purpose]
     threshold = dpia.threshold(dpia.monitor_purpose, None)
-    partners = sources.codelists().get("signaalpartners", []) if sources else []
-    levels = ["gemeente", "wijk", "buurt"][:["gemeente", "wijk", "buurt"].index(purpose.lowest_level) + 1]
-    found = indicators(partners)
+    levels = list(levels_of(purpose.lowest_level))
+    found = indicators(partner_types(sources))
     return {
         "id": MONITOR_ID,
         "versie": version,
