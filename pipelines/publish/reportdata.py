@@ -93,21 +93,20 @@ def monitor_model(values: dict, periods: list[str], period: str, areas: dict, au
     def cell(p, table, area, cat):
         return values.get(p, {}).get(table, {}).get(area, {}).get(cat)
 
-    def households(p, area):
-        return cell(p, "stapeling", area, "totaal")
-
-    cases = cell(period, "monitor:signalen", gemeente, "totaal")
     with_monitor = [p for p in periods if "monitor:signalen" in values.get(p, {})]
-    trend = [{"period": p, "cases": cell(p, "monitor:signalen", gemeente, "totaal"),
-              "per_1000": (None if cell(p, "monitor:signalen", gemeente, "totaal") is None or not households(p, gemeente)
-                           else round(1000 * cell(p, "monitor:signalen", gemeente, "totaal") / households(p, gemeente), 1))}
-             for p in with_monitor]
-    rows = []
-    for table, cat, label in MONITOR_ROWS:
-        v = cell(period, table, gemeente, cat)
-        rows.append({"label": label, "value": v, "share": _share(v, cases),
-                     "trend": [_share(cell(p, table, gemeente, cat), cell(p, "monitor:signalen", gemeente, "totaal"))
-                               for p in with_monitor]})
+    cases_in = {p: cell(p, "monitor:signalen", gemeente, "totaal") for p in with_monitor}
+    households = cell(period, "stapeling", gemeente, "totaal")
+    cases = cases_in[period]
+
+    def per_1000(p: str):
+        whole = cell(p, "stapeling", gemeente, "totaal")
+        return None if cases_in[p] is None or not whole else round(1000 * cases_in[p] / whole, 1)
+
+    trend = [{"period": p, "cases": cases_in[p], "per_1000": per_1000(p)} for p in with_monitor]
+    rows = [{"label": label, "value": cell(period, table, gemeente, cat),
+             "share": _share(cell(period, table, gemeente, cat), cases),
+             "trend": [_share(cell(p, table, gemeente, cat), cases_in[p]) for p in with_monitor]}
+            for table, cat, label in MONITOR_ROWS]
     described = audit.get("tables", {})
 
     def table_rows(table):
@@ -119,8 +118,7 @@ def monitor_model(values: dict, periods: list[str], period: str, areas: dict, au
                     key=lambda c: areas[c]["name"])
     per_wijk = [{"name": areas[w]["name"], "code": w, "cases": cell(period, "monitor:opvolging", w, "totaal"),
                  "cells": [cell(period, "monitor:opvolging", w, c) for c in WIJK_COLUMNS]} for w in wijken]
-    return {"cases": cases, "households": households(period, gemeente),
-            "per_1000": trend[-1]["per_1000"] if trend else None, "trend": trend, "rows": rows,
+    return {"cases": cases, "households": households, "per_1000": per_1000(period), "trend": trend, "rows": rows,
             "partners": table_rows("monitor:signaalpartners"), "contacts": table_rows("monitor:contactpogingen"),
             "results": table_rows("monitor:eindresultaat"), "wijk_columns": WIJK_COLUMNS, "per_wijk": per_wijk,
             "fixed_by": audit.get("monitor", {}).get("fixed_by")}
