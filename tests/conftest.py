@@ -30,6 +30,18 @@ def write_settings(folder: Path, sources: Path, key_file: Path, **extra) -> Path
     return path
 
 
+def ingest_and_link(settings: Path):
+    """The stages up to link (no Prefect), for tests that need a warehouse but no release: the run."""
+    from pipelines.pipeline import prepare, stage_ingest, stage_link, stage_preflight
+
+    run = prepare(settings)
+    stage_preflight(run)
+    for s in run.source_ids:
+        stage_ingest(run, s)
+    stage_link(run)
+    return run
+
+
 @pytest.fixture(scope="session")
 def sources(tmp_path_factory) -> Path:
     from pipelines.synth import synthesize

@@ -9,22 +9,13 @@ import re
 
 import duckdb
 import pytest
-from conftest import write_settings
+from conftest import ingest_and_link, write_settings
 
-from pipelines.pipeline import prepare, stage_ingest, stage_link, stage_preflight
+from pipelines.pipeline import prepare, stage_ingest, stage_link
 from privacy.pseudonymise import hmac_python, uuid_of
 from privacy.vault import open_vault
 
 TWIN, BROKEN = "Quarantainus", "Quarantaina"
-
-
-def _run(settings):
-    run = prepare(settings)
-    stage_preflight(run)
-    for s in run.source_ids:
-        stage_ingest(run, s)
-    stage_link(run)
-    return run
 
 
 def _wanted(run) -> tuple[set[str], int]:
@@ -55,7 +46,7 @@ def ran(sources_copy, key_file, tmp_path):
     person with a signal (a BSN with a space before it: quarantined, yet it normalises to the same
     pseudonym) put before the person's own row, and another such person's birth date broken."""
     settings = write_settings(tmp_path / "r", sources_copy, key_file)
-    run = _run(settings)
+    run = ingest_and_link(settings)
     wanted, _ = _wanted(run)
     key = run.key()
     brp = sources_copy / "brp.csv"
@@ -72,7 +63,7 @@ def ran(sources_copy, key_file, tmp_path):
     rows.insert(hits[0], twin)
     with brp.open("w", encoding="utf-8", newline="") as fh:
         csv.writer(fh, quoting=csv.QUOTE_MINIMAL, lineterminator="\n").writerows(rows)
-    run = _run(settings)
+    run = ingest_and_link(settings)
     return {"run": run, "key": key, "twin_of": twin_of, "broken": broken, "col": col}
 
 

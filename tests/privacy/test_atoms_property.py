@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from attacker import provable
+from conftest import ingest_and_link
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -24,7 +25,6 @@ GEMEENTE = "GM0415"
 
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory, key_file):
-    from pipelines.pipeline import prepare, stage_ingest, stage_link, stage_preflight
     from pipelines.synth import synthesize
 
     folder = tmp_path_factory.mktemp("landsmeer")
@@ -32,11 +32,7 @@ def small_run(tmp_path_factory, key_file):
     settings = folder / "gemeente.yaml"
     settings.write_text(f"gemeente: {GEMEENTE}\nperiod: '2026-10'\nsources_dir: {folder / 'sources'}\n"
                         f"work_dir: {folder / 'work'}\nkey_file: {key_file}\n", encoding="utf-8")
-    run = prepare(settings)
-    stage_preflight(run)
-    for s in run.source_ids:
-        stage_ingest(run, s)
-    stage_link(run)
+    ingest_and_link(settings)
     return settings
 
 
