@@ -81,29 +81,27 @@ class Term:
                 "keep_from": self.keep_from, "cutoff": self.cutoff.isoformat(), "rule": self.rule}
 
 
-def term(dpia: DpiaRules, source: str, reference: str) -> Term:
-    """The term of `source` at `reference` under rule R1."""
-    ref = _months(reference)
-    terms = {name: p.retention_months[source] for name, p in sorted(dpia.purposes.items())
-             if source in p.allowed_sources}
+def _longest(source: str, reference: str, terms: dict[str, int], rule: str) -> Term:
+    """The term that keeps `source` longest among `terms` (purpose -> its months), from `reference`."""
     months = max(terms.values(), default=0)
     if months < 0:
         raise RetentionError(f"source '{source}': a retention term is negative")
     longest = tuple(name for name, n in terms.items() if n == months) if terms else ()
     return Term(source=source, months=months, purposes=tuple(terms), longest=longest, reference=reference,
-                keep_from=_period(ref - months + 1))
+                keep_from=_period(_months(reference) - months + 1), rule=rule)
+
+
+def term(dpia: DpiaRules, source: str, reference: str) -> Term:
+    """The term of `source` at `reference` under rule R1."""
+    return _longest(source, reference, {name: p.retention_months[source] for name, p in sorted(dpia.purposes.items())
+                                        if source in p.allowed_sources}, RULE)
 
 
 def made_term(dpia: DpiaRules, source: str, outputs: Iterable[str], reference: str) -> Term:
     """The term, under rule R2, of what is made from `source` for `outputs`."""
-    ref = _months(reference)
     wanted = set(outputs)
-    terms = {name: p.retention_months[source] for name, p in sorted(dpia.purposes.items())
-             if source in p.allowed_sources and wanted & set(p.allowed_outputs)}
-    months = max(terms.values(), default=0)
-    longest = tuple(name for name, n in terms.items() if n == months) if terms else ()
-    return Term(source=source, months=months, purposes=tuple(terms), longest=longest, reference=reference,
-                keep_from=_period(ref - months + 1), rule=MADE_RULE)
+    return _longest(source, reference, {name: p.retention_months[source] for name, p in sorted(dpia.purposes.items())
+                                        if source in p.allowed_sources and wanted & set(p.allowed_outputs)}, MADE_RULE)
 
 
 def terms(dpia: DpiaRules, sources: Iterable[str], reference: str) -> dict[str, Term]:
