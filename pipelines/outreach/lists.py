@@ -315,8 +315,9 @@ def run_outreach(run: Any) -> dict:
             base, where, params, _ = loaded.from_where(run.period)
             members = f"SELECT DISTINCT h.hid FROM {base} WHERE {where}"  # a person selection: their households
             cases = selected_cases(con, run.period, members, params)
-            record_listed(con, run.period, sel.id, [str(c) for c in cases.case_id])
-            signals = signals_of(con, run.period, [str(c) for c in cases.case_id])
+            case_ids = [str(c) for c in cases.case_id]
+            record_listed(con, run.period, sel.id, case_ids)
+            signals = signals_of(con, run.period, case_ids)
             purpose = run.dpia.purposes[sel.purpose]
             key = run.vault_key(create=False)
             context = {"period": run.period, "selection_version": loaded.version[:12],
