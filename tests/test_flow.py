@@ -6,7 +6,7 @@ from pathlib import Path
 
 from conftest import write_settings
 
-from privacy.leakscan import bsn_like
+from privacy.leakscan import bsn_like, nine_digit_numbers
 
 
 def test_flow_publishes_and_prefect_holds_no_personal_data(prefect_server, sources, key_file, tmp_path, source_bsns):
@@ -44,7 +44,7 @@ def test_flow_publishes_and_prefect_holds_no_personal_data(prefect_server, sourc
     assert any("# Release " in str(a["data"]) for a in artifacts)
     assert any("pseudonymised and loaded" in entry.message for entry in logs), "pipeline logs reach Prefect"
     assert bsn_like(text) == []
-    assert not any(b in text for b in list(source_bsns)[:2000])
+    assert not nine_digit_numbers(text) & source_bsns  # Prefect's own ids are UUIDs too
 
 
 HOSTILE = {"buurt": "123456782", "uitkering": "111222333", "productcode": "987654321"}
