@@ -14,12 +14,15 @@ own structure instead:
   same period). Each non-empty part is an atom. Every published household cell is,
   by construction, the sum of the atoms of its area that satisfy its predicate
   (tabulation computes the cells from the atoms, so this cannot drift).
-* **Person atoms.** Person-unit selections split the persons of each household atom
-  by membership of every person selection. The persons of a household atom H number
-  at least the households of H (each household has a member) and at most M times
-  them (M: the largest household of the run). That is how person cells are linked to
-  household cells; an empty person atom tells, as for households, that a person
-  selection lies inside certain domain combinations.
+* **Person atoms.** Person-unit selections split the persons of each *person group* by
+  membership of every person selection. The persons of a group number at least its
+  households (each household has a member) and at most M times them (M: the largest
+  household of the run). That is how person cells are linked to household cells; an
+  empty person atom tells, as for households, that a person selection lies inside
+  certain domain combinations. A person group is a household atom, except in a release
+  with the vroegsignalering monitor: there it is the households that share everything
+  but the facts a wijkteam registered (the monitor's outcome flags, REGISTERED in
+  pipelines/monitor/indicators.py), so several household atoms (see "Persons" below).
 * **The attacker knows which atoms are empty** (the conservative assumption: a
   definition can make a part empty by logic, and we do not try to tell logic from
   chance): an empty atom is a fixed 0, not a variable, and every non-empty atom is
@@ -37,6 +40,24 @@ monitor's forty-odd predicates, the atoms of households with a case are near-sin
 floors of 1 on them and their siblings would add up to the true counts and pin small cells (a
 small atom's sibling of floor 1 takes one from the most it can reach).
 
+**Persons.** Why a person group may hold several household atoms, and why that is exact.
+Splitting persons by the registered facts too would make them near-singletons whose
+empty parts (a household of one 75-plusser has no person outside a 75-plus selection)
+the audit would take as known, pinning the household part below its persons: the
+country's monitor release was refused that way with 5 atoms pinned. But an attacker
+can know an atom is empty only from the data (the LP derives all that the published
+numbers give) or from the definitions, and no definition names a registered fact: a
+selection sees the BRP, the sources' rows and the household's attributes, and a
+wijkteam may register any outcome for any case. So whether the persons of the
+households with given registered facts include one outside a selection follows from
+the definitions only as it does for their whole group. Projected onto the household
+atoms and the group's person atoms, the finer model (every household part H with
+H <= its persons <= M H, its person parts known empty exactly where the group's are)
+gives exactly the group relations below: any split of the group's persons over its
+parts with each part between H and M H is one such table. The signals' facts (a case,
+nieuw, meervoudig, opeenvolgend, crisis, partner types, op een signaallijst) do split
+persons: a person selection on vroegsignalen can name them.
+
 Whatever a reader of the definitions can write down as a linear relation between
 cells of this release holds on the atoms, so an audit over atoms is sound for any
 selection the language can express, with no rule per pair of selections.
@@ -50,7 +71,8 @@ Relations (each as relations.Relation):
     in its predicate (`atom`);
   * a cell at a higher level = the sum of its table's cells one level down
     (`wijk=sum(buurten)`, `gemeente=sum(wijken)`), which the atoms imply;
-  * persons of household atom H - M * H <= 0 and H - persons of H <= 0 (`personen~huishoudens`).
+  * persons of a person group - M * its households <= 0 and its households - its persons <= 0
+    (`personen~huishoudens`).
 """
 
 from __future__ import annotations
@@ -74,7 +96,8 @@ class Atoms:
     """The atoms of one release.
 
     frame: one row per atom, columns `buurtcode`, `unit` ("huishouden" or "persoon"),
-    `household` (for a person atom: the row position of its household atom; -1 else),
+    `group` (its person group, named by the row position of the group's first household
+    atom; -1 for a household atom whose persons are not modelled),
     `value` (units in the atom), `floor` (the least the attacker allows it) and, with
     the cell-key method, `rk` (sum of record keys).
     members: (table, category) -> bool per atom row: the atoms a cell of that table
@@ -174,15 +197,17 @@ def relations(cells: pd.DataFrame, atom_ids: np.ndarray, atoms: Atoms, buurten: 
                         by_area = pd.Series(atom_ids[in_pred]).groupby(area_of[level][in_pred]).apply(list).to_dict()
                     parts, kind = by_area.get(area, []), "atom"
                 rels.append(Relation((cid,) + tuple(parts), (1.0,) + (-1.0,) * len(parts), "=", kind))
-    # persons <-> households
+    # persons <-> households, per person group
     f = atoms.frame
-    persons = np.flatnonzero((f.unit == "persoon").to_numpy())
-    if len(persons):
+    person = (f.unit == "persoon").to_numpy()
+    if person.any():
         m = float(atoms.max_household_size)
-        for h, group in pd.Series(persons).groupby(f.household.to_numpy()[persons], sort=True):
-            hid, pids = int(atom_ids[int(h)]), tuple(int(atom_ids[p]) for p in group)
-            rels.append(Relation(pids + (hid,), (1.0,) * len(pids) + (-m,), "<=", "personen~huishoudens"))
-            rels.append(Relation((hid,) + pids, (1.0,) + (-1.0,) * len(pids), "<=", "personen~huishoudens"))
+        group = f.group.to_numpy()
+        households = pd.Series(atom_ids[~person & (group >= 0)]).groupby(group[~person & (group >= 0)]).apply(tuple)
+        for g, members in pd.Series(atom_ids[person]).groupby(group[person], sort=True):
+            pids, hids = tuple(int(a) for a in members), tuple(int(a) for a in households[g])
+            rels.append(Relation(pids + hids, (1.0,) * len(pids) + (-m,) * len(hids), "<=", "personen~huishoudens"))
+            rels.append(Relation(hids + pids, (1.0,) * len(hids) + (-1.0,) * len(pids), "<=", "personen~huishoudens"))
     return rels
 
 

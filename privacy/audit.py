@@ -99,10 +99,12 @@ class AuditResult:
         return [b for b in self.bounds.values() if not b.protected]
 
     def summary(self, atoms_at_least_one: bool = True,
-                zeros_hidden: AbstractSet[tuple[str, str]] = frozenset()) -> dict[str, Any]:
+                zeros_hidden: AbstractSet[tuple[str, str]] = frozenset(), persons_shared: bool = False
+                ) -> dict[str, Any]:
         """For audit.json. `atoms_at_least_one`: whether the audit bounded every non-empty atom by 1
         (0 in a release with the vroegsignalering monitor); `zeros_hidden`: (table, level) whose zeros
-        are suppressed too (disclosure.primary_suppression)."""
+        are suppressed too (disclosure.primary_suppression); `persons_shared`: whether some person group
+        holds several household atoms (atoms.py, Persons)."""
         failing = self.failing
         hidden = ("; in " + ", ".join(sorted(f"{t} {lv}" for t, lv in zeros_hidden)) + " zeros are suppressed too, "
                   "so a suppressed cell there may be 0") if zeros_hidden else ""
@@ -114,7 +116,8 @@ class AuditResult:
             "attacker_knows": ["every published cell, of this release and of every earlier release of the period",
                                "every selection's definition: each cell is the sum of its atoms (per buurt, the "
                                "households split by domain combination and by every selection; persons by every "
-                               "person selection), so categories sum to totaal, buurten to wijk, wijken to "
+                               "person selection" + (", per household part but for the outcomes a wijkteam "
+                                                     "registered" if persons_shared else "") + "), so categories sum to totaal, buurten to wijk, wijken to "
                                "gemeente, stapeling and combinaties agree, and nested or overlapping selections "
                                "difference each other",
                                "which atoms are empty (a non-empty atom is >= 1)" if atoms_at_least_one else

@@ -97,6 +97,11 @@ def primary_suppression(cells: pd.DataFrame, thresholds: dict[str, int], group: 
     return out
 
 
+# the persons of household parts that differ only by a wijkteam's registered outcomes are one person group (atoms.py)
+PERSONS_SHARED = (", the parts that differ only by the outcomes a wijkteam registered together (no definition "
+                  "names an outcome: privacy/atoms.py, Persons)")
+
+
 def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, int],
             person_tables: AbstractSet[str] = frozenset(), earlier: pd.DataFrame | None = None,
             bases: dict[str, int] | None = None, cell_key: dict[str, tuple[int, float]] | None = None,
@@ -231,19 +236,24 @@ def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, in
     } if zeros_hidden else None
     summary["relations"] = {"count": len(rels), "kinds": sorted({r.kind for r in rels})}
     at_least_one = atoms is None or bool((atoms.frame.floor[atoms.frame.value > 0] >= 1).all())
+    shared = 0
     if atoms is not None:
         f = atoms.frame
+        grouped = f.group[(f.unit == "huishouden") & (f.group >= 0)]
+        shared = int(grouped[grouped.duplicated()].nunique())  # person groups of more than one household atom
         summary["relations"]["atoms"] = {
             "households": int(((f.unit == "huishouden") & (f.value > 0)).sum()),
             "persons": int((f.unit == "persoon").sum()),
             "possible_households_for_group_zeros": int(((f.unit == "huishouden") & (f.value == 0)).sum()),
             "largest_household": int(atoms.max_household_size),
+            **({"person_groups_of_several_parts": shared} if shared else {}),
             "floor": float(f.floor[f.value > 0].max()) if (f.value > 0).any() else None,
             "rule": "per buurt, the households split by every predicate a published cell applies (combination of "
                     "problem domains, membership of every household selection, also those of earlier releases of "
                     "this period" + (", and of the vroegsignalering monitor's tables" if any(
                         t.startswith("monitor:") for t in atoms.tables) else "") + "); persons of each such part split by "
-                    "every person selection. Every cell is the sum of its atoms; the attacker is assumed to know "
+                    "every person selection" + (PERSONS_SHARED if shared else "") + ". Every cell is the sum of its "
+                    "atoms; the attacker is assumed to know "
                     "which atoms are empty" + (
                         " (a non-empty atom is at least 1)" if at_least_one else
                         ", not that the others are non-empty (floor 0: a release with the monitor, whose atoms are "
@@ -292,7 +302,7 @@ def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, in
         "rule": "cells an earlier release published with the same value count as published in the audit and are "
                 "never used as secondary suppressions; a cell published earlier with another value is not used",
     }
-    summary["audit"] = result.summary(at_least_one, zeros_hidden)
+    summary["audit"] = result.summary(at_least_one, zeros_hidden, persons_shared=bool(shared))
     if atoms is not None:
         groups = sum(1 for c in result.bounds if primary.table[c] == ATOM_TABLE)
         summary["audit"]["suppressed_unsafe_cells_audited"] -= groups

@@ -41,7 +41,7 @@ def phantom_atoms(cells: pd.DataFrame, zeros: pd.Series) -> tuple[pd.DataFrame, 
     counted by stapeling `totaal` and `0` only. The audit must show it can be 1 (that such
     a household cannot be excluded). Returns (atom frame rows, members)."""
     z = cells[zeros & (cells.level == "buurt")]
-    frame = pd.DataFrame({"buurtcode": z.area_code.to_numpy(), "unit": "huishouden", "household": -1,
+    frame = pd.DataFrame({"buurtcode": z.area_code.to_numpy(), "unit": "huishouden", "group": -1,
                           "value": 0, "floor": 0.0})
     if "rk" in cells.columns:
         frame["rk"] = 0

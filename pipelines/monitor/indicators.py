@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -68,6 +69,10 @@ TABLES = {  # the monitor's tables, in order, with their description (audit.json
 COLUMNS = ("hid", "nieuw", "meervoudig", "opeenvolgend", "crisis", "partners", "op_lijst", "opgepakt", "contactpoging",
            "bereikt", "hulp_geaccepteerd", "binnen_termijn", "resultaat", "soorten", "soorten_bereikt")
 LEVELS = ("gemeente", "wijk", "buurt")
+# the facts a wijkteam or case system registers (pipelines/monitor/intake.py), not the signals: no selection can name
+# them, so they do not split the persons of an atom (privacy/atoms.py, "Persons")
+REGISTERED = ("opgepakt", "contactpoging", "bereikt", "hulp_geaccepteerd", "binnen_termijn", "resultaat", "soorten",
+              "soorten_bereikt")
 PARTITIONS = frozenset({"monitor:eindresultaat"})  # totaal = the sum of its other categories; the others overlap
 
 
@@ -90,6 +95,11 @@ class Indicator:
     sql: str
     params: tuple[str, ...] = ()
     description: str = ""
+
+    @property
+    def registered(self) -> bool:
+        """Whether the predicate reads what a wijkteam registered (REGISTERED), beyond the signals."""
+        return any(re.search(rf"\bm\.{c}\b", self.sql) for c in REGISTERED)
 
 
 def ddas_enums() -> dict[str, list[str]]:
@@ -174,6 +184,12 @@ class Monitor:
         for i in self.indicators:
             seen.setdefault((i.sql, i.params), f"m{len(seen)}")
         return [(name, s, list(p)) for (s, p), name in seen.items()]
+
+    def person_flags(self) -> list[str]:
+        """The flag columns that split the persons of an atom too: those of no registered indicator
+        (privacy/atoms.py, "Persons")."""
+        registered = {(i.sql, i.params) for i in self.indicators if i.registered}
+        return [n for n, s, p in self.flags() if (s, tuple(p)) not in registered]
 
     def column_of(self) -> dict[tuple[str, str], str]:
         """(table, category) -> its flag column."""

@@ -127,16 +127,23 @@ def atoms(con: duckdb.DuckDBPyConnection, period: str, selections: list[tuple[st
         return hh, pd.DataFrame(columns=list(hh.columns))
     params = []
     pflags = _flag_sql(person, period, params)
-    akey = ", ".join(f"a.{c.strip()}" for c in key.split(","))
+    pkey = person_key(domains, [n for n, _ in house], monitor)
+    akey = ", ".join(f'a."{c}"' for c in pkey)
     pp = con.execute(f"SELECT {akey}{pflags}, count(*)::INTEGER AS n, sum({rk.format('p.pid')})::BIGINT AS rk "
                      "FROM persons p JOIN households h ON h.hid = p.hid JOIN atom_households a ON a.hid = p.hid "
                      "GROUP BY ALL ORDER BY ALL", params).df()
     con.execute("DROP TABLE atom_households")
-    hkey = ["buurtcode", *domains, *(n for n, _ in house), *(n for n, _, _ in flags)]
     pnames = [n for n, _ in person]
-    wanted = pp[pp[pnames].any(axis=1)][hkey].drop_duplicates()
-    pp = pp.merge(wanted, on=hkey)  # the persons of household atoms that hold a person-selection member
+    wanted = pp[pp[pnames].any(axis=1)][pkey].drop_duplicates()
+    pp = pp.merge(wanted, on=pkey)  # the persons of the person groups that hold a person-selection member
     return hh, pp
+
+
+def person_key(domains: tuple[str, ...], house: list[str], monitor: Monitor | None) -> list[str]:
+    """The columns a person group shares (privacy/atoms.py, "Persons"): the household atom's key
+    without the monitor's registered facts, which no selection can name."""
+    flags = monitor.person_flags() if monitor is not None else []
+    return ["buurtcode", *domains, *house, *flags]
 
 
 def _members(frame: pd.DataFrame, domains: tuple[str, ...], house: list[str], person: list[str]) -> dict:
@@ -173,13 +180,16 @@ def tabulate(con: duckdb.DuckDBPyConnection, period: str, selections: list[Loade
     hh, pp = atoms(con, period, named, domains, record_keys=cell_keys, monitor=monitor)
     house = [n for n, s in named if s.selection.unit == "huishouden"]
     person = [n for n, s in named if s.selection.unit == "persoon"]
-    flags = [n for n, _, _ in monitor.flags()] if monitor is not None else []
-    hkey = ["buurtcode", *domains, *house, *flags]
+    pkey = person_key(domains, house, monitor)
     hh = hh.reset_index(drop=True)
-    position = pd.Series(hh.index, index=pd.MultiIndex.from_frame(hh[hkey]))
-    household = (position.reindex(pd.MultiIndex.from_frame(pp[hkey])).to_numpy() if len(pp)
-                 else np.zeros(0, dtype=np.int64))
-    frame = pd.concat([hh.assign(unit="huishouden", household=-1), pp.assign(unit="persoon", household=household)],
+    # a person group is named by the position of its first household atom; its persons are modelled where
+    # one of them is in a person selection (atoms.py, "Persons")
+    code = hh.groupby(pkey, sort=False, dropna=False).ngroup().to_numpy()
+    first = pd.Series(hh.index).groupby(code).min().to_numpy()[code]  # per household atom: its group's name
+    groups = hh[pkey].assign(group=first).drop_duplicates(pkey)
+    group_p = pp[pkey].merge(groups, on=pkey, how="left")["group"].to_numpy(dtype=np.int64)
+    group_h = np.where(np.isin(first, group_p), first, -1)
+    frame = pd.concat([hh.assign(unit="huishouden", group=group_h), pp.assign(unit="persoon", group=group_p)],
                       ignore_index=True)
     members = _members(frame, domains, house, person)
     hh_unit = (frame.unit == "huishouden").to_numpy()
@@ -188,7 +198,7 @@ def tabulate(con: duckdb.DuckDBPyConnection, period: str, selections: list[Loade
     largest = con.execute("SELECT coalesce(max(n_personen), 1) FROM households").fetchone()[0]
     # with the monitor, whose atoms are near-singletons, every atom's floor is 0 (atoms.py, "Floors")
     floor = np.full(len(frame), ATOM_FLOOR if monitor is None else MONITOR_FLOOR)
-    atom_set = Atoms(frame[["buurtcode", "unit", "household"]].assign(
+    atom_set = Atoms(frame[["buurtcode", "unit", "group"]].assign(
         value=frame.n.astype("int64"), floor=floor, rk=frame.rk.fillna(0).astype("int64")),
         members, int(largest))
 

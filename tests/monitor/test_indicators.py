@@ -123,6 +123,34 @@ def test_the_independent_attacker_proves_no_monitor_cell_small(monitored):
     assert found == []
 
 
+def test_registered_outcomes_split_the_households_not_their_persons(monitored, tmp_path, sources, key_file):
+    """A person group (privacy/atoms.py, "Persons") holds the household atoms that differ only by what a
+    wijkteam registered: no selection can name it, so the persons are not split by it."""
+    from pipelines.monitor.indicators import indicators
+    from pipelines.settings import SELECTIONS_DIR
+
+    shutil.copytree(SELECTIONS_DIR, tmp_path / "selections")
+    own = (SELECTIONS_DIR / "ouderen-wmo-en-achterstand.yaml").read_text(encoding="utf-8")
+    # a person selection of many persons with a case (the shipped one, 75-plussers, has a handful)
+    broad = own.replace("id: ouderen-wmo-en-achterstand", "id: inwoners-met-vroegsignaal").split("criteria:")[0]
+    (tmp_path / "selections" / "inwoners-met-vroegsignaal.yaml").write_text(
+        broad + "criteria:\n  all:\n    - source: vroegsignalen\n", encoding="utf-8")
+    shutil.copytree(monitored["settings"].parent / "work", tmp_path / "w" / "work", ignore=shutil.ignore_patterns(".lock"))
+    settings = write_settings(tmp_path / "w", sources, key_file, selections_dir=tmp_path / "selections")
+    tab = stage_tabulate(prepare(settings, {"monitor": True}))
+    f, members = tab.atoms.frame, tab.atoms.members
+    grouped = ((f.unit == "huishouden") & (f.group >= 0)).to_numpy()
+    group = f.group.to_numpy()
+    sizes = pd.Series(group[grouped]).value_counts()
+    assert set(group[(f.unit == "persoon").to_numpy()]) == set(sizes.index)
+    assert sizes.max() > 1  # some persons are shared by several household atoms
+    split_by = {key for key, mask in members.items()
+                if pd.Series(mask[grouped]).groupby(group[grouped]).nunique().max() > 1}
+    registered = {(i.table, i.category) for i in indicators([]) if i.registered}
+    assert split_by and split_by <= registered, split_by - registered
+    assert ("monitor:opvolging", "op een signaallijst") not in registered  # a list follows from the signals
+
+
 def test_later_outcomes_do_not_change_a_published_monitor(monitored, tmp_path, sources, key_file):
     """The first release with the month's monitor fixes it: outcomes imported later change the warehouse,
     not what a later release of the month publishes (no difference of two releases counts who changed)."""

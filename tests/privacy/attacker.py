@@ -67,12 +67,13 @@ def provable(published: pd.DataFrame, truth: pd.DataFrame, atoms, buurten: pd.Da
         b_ub.append(-floor)
         k += 1
     persons = np.flatnonzero((f.unit == "persoon").to_numpy())
-    for h, group in pd.Series(persons).groupby(f.household.to_numpy()[persons]):
-        ps = list(group)
+    house = np.flatnonzero((f.unit == "huishouden").to_numpy())
+    for g, group in pd.Series(persons).groupby(f.group.to_numpy()[persons]):
+        ps, hs = list(group), [int(h) for h in house[f.group.to_numpy()[house] == g]]
         for coefs in (([1.0] * len(ps), -float(atoms.max_household_size)), ([-1.0] * len(ps), 1.0)):
-            ub_rows += [k] * (len(ps) + 1)
-            ub_cols += ps + [int(h)]
-            ub_vals += coefs[0] + [coefs[1]]
+            ub_rows += [k] * (len(ps) + len(hs))
+            ub_cols += ps + hs
+            ub_vals += coefs[0] + [coefs[1]] * len(hs)
             b_ub.append(0.0)
             k += 1
     a_ub = coo_matrix((ub_vals, (ub_rows, ub_cols)), shape=(k, n)).tocsr()

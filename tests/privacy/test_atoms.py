@@ -197,7 +197,7 @@ def test_a_cell_whose_own_atoms_pin_a_small_atom_is_not_showable():
 
     atoms_of = {"BU1": [2, 3, 3, 2, 2], "BU2": [8, 3, 1], "BU3": [12]}
     rows = [(b, v) for b, vs in atoms_of.items() for v in vs]
-    frame = pd.DataFrame({"buurtcode": [b for b, _ in rows], "unit": "huishouden", "household": -1,
+    frame = pd.DataFrame({"buurtcode": [b for b, _ in rows], "unit": "huishouden", "group": -1,
                           "value": [v for _, v in rows], "floor": 1.0})
     atoms = Atoms(frame, {("t", "c"): np.ones(len(frame), dtype=bool)})
     cells = pd.DataFrame({"table": "t", "category": "c", "level": ["buurt"] * 3 + ["wijk"],
