@@ -39,8 +39,8 @@ the warehouse: what the data contract passed.
 result that is also a status value (the three "Niet opgepakt: …" results, "Persoon is geen
 inwoner (meer) in de gemeente", "Inwoner is overleden", "Inwoner al bekend bij
 schuldhulpverlening") is the status; else `Opgepakt` when the case has a pick-up date;
-else `Nog niet opgepakt` (also a signal in no case: its person has no household in the BRP
-extract). A result about one person (the last three) is the status of every signal of the
+else `Nog niet opgepakt` (also a signal in no case: neither its person nor its address places it
+in a household of the BRP extract). A result about one person (the last three) is the status of every signal of the
 case only when they all concern one person; a case at an address with signals of several
 persons gets `Opgepakt` instead: telling a partner that its client has died, or moved, when
 the result may be about a housemate would be false.

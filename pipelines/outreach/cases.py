@@ -24,8 +24,10 @@ described in sql/cases_schema.sql). A household (hid) stands for an address.
 * **Address history.** An earlier signal counts at the address it was matched to in its own
   month (case_signals); a signal from before matching began counts at its person's current
   address, since the warehouse keeps only the current BRP extract.
-* **Nothing dropped.** A signal whose person has no household in the BRP extract is counted as
-  unmatched; `signals == in_cases + unmatched`, returned and kept in `case_matching`.
+* **By person or by address.** A signal joins the household of its person or, for a client
+  identified by address only (DDAS v1.2), the one household link placed at that address.
+* **Nothing dropped.** A signal that neither places (its person has no household in the BRP
+  extract, its address none or several) is counted as unmatched; `signals == in_cases + unmatched`, returned and kept in `case_matching`.
 * **Idempotent.** Matching a month again first removes that month's own rows, then builds them
   again from the same tables: the same result. A month older than one already matched is
   refused, since later months' cases were built on it.
@@ -56,7 +58,7 @@ class Matching:
     period: str
     signals: int       # signals with a signal date in the month
     in_cases: int      # of which in a case
-    unmatched: int     # of which without a household (address)
+    unmatched: int     # of which placed in no household (by person or by address)
     cases: int         # cases with signals this month
     new_cases: int     # of which opened this month
     carried_over: int  # of which carried over from an earlier month
@@ -72,9 +74,18 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(sql("cases_schema"))
 
 
-def _run(con: duckdb.DuckDBPyConnection, name: str, params: dict) -> None:
+def _run(con: duckdb.DuckDBPyConnection, name: str, params: dict, by_address: str) -> None:
     for statement, values in statements(name, params):
-        con.execute(statement, values)
+        con.execute(statement.replace("{by_address}", by_address), values)
+
+
+def _by_address(con: duckdb.DuckDBPyConnection) -> str:
+    """cases_signals.sql's household of a signal placed by its address: for a client without a person
+    (identified by address only), link's `vroegsignalen.hid` where the sources link signals by address
+    (row_households.sql), else none. A fixed text."""
+    placed = con.execute("SELECT count(*) FROM duckdb_columns() WHERE schema_name = 'main' AND table_name = "
+                         "'vroegsignalen' AND column_name = 'hid'").fetchone()
+    return "CASE WHEN v.pid IS NULL THEN v.hid END" if placed and placed[0] else "NULL::UUID"
 
 
 def _required(con: duckdb.DuckDBPyConnection) -> None:
@@ -96,11 +107,12 @@ def match_cases(con: duckdb.DuckDBPyConnection, period: str) -> Matching:
     bounds = period_bounds(period, HISTORY_MONTHS + 1)
     params = {"period": period, "period_start": bounds["period_start"], "period_end": bounds["period_end"],
               "history_start": bounds["lookback_start"]}
+    by_address = _by_address(con)
     con.execute("BEGIN TRANSACTION")
     try:
         for step in ("cases_clear", "cases_signals", "cases_history", "cases_herhaald", "cases_assign",
                      "cases_facts", "cases_account"):
-            _run(con, step, params)
+            _run(con, step, params, by_address)
         row = con.execute("SELECT signals, in_cases, unmatched, cases, new_cases, carried_over FROM case_matching "
                           "WHERE period = ?", [period]).fetchone()
         assert row is not None

@@ -161,3 +161,18 @@ def test_the_address_joins_are_hash_joins_not_nested_loops():
     inner = re.search(r"FROM \((.*)\) x", sql("row_households").format(table="vroegsignalen"), re.S).group(1)
     plan = "\n".join(r[1] for r in con.execute("EXPLAIN " + inner).fetchall())
     assert "HASH_JOIN" in plan and "NESTED_LOOP" not in plan and "BLOCKWISE_NL" not in plan, plan
+
+
+def test_an_address_signal_opens_a_case_at_its_household(linked):
+    """One case per address (outreach/cases.py): a client identified by address only is matched to the
+    household link placed at that address, in this month and as history; the rest are counted unmatched."""
+    from pipelines.outreach.cases import match_cases
+
+    con = linked["con"].cursor()  # the module's warehouse: the outreach tables are its own
+    got = match_cases(con, "2026-10")
+    assert (got.signals, got.in_cases, got.unmatched, got.cases) == (6, 2, 4, 2)
+    h1 = _household(con, 1)
+    sids = con.execute("SELECT v.sid FROM case_signals s JOIN vroegsignalen v USING (sid) WHERE s.hid = ? "
+                       "AND v.pid IS NULL", [h1]).fetchall()
+    assert len(sids) == 1  # BY-ADDRESS, which has no person
+    assert con.execute("SELECT n_signalen, partners FROM cases WHERE hid = ?", [h1]).fetchone() == (1, ["Huur"])

@@ -36,7 +36,7 @@ CREATE TABLE IF NOT EXISTS case_matching (
     period       VARCHAR,
     signals      INTEGER,           -- signals with a signal date in the month
     in_cases     INTEGER,           -- of which matched to an address and so to a case
-    unmatched    INTEGER,           -- of which the person has no household in the BRP extract
+    unmatched    INTEGER,           -- of which placed in no household (by person or by address)
     cases        INTEGER,           -- cases with signals this month
     new_cases    INTEGER,           -- of which opened this month
     carried_over INTEGER            -- of which still open from an earlier month
