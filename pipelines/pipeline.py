@@ -29,7 +29,7 @@ from pipelines.link import link, load_buurten
 from pipelines.link.domains import Domains, load_domains
 from pipelines.monitor.indicators import no_cases, prepare_monitor, store_snapshot
 from pipelines.outreach.lists import SIGNAL_LIST, run_outreach
-from pipelines.protect import other_definitions, protect
+from pipelines.protect import protect, tabulate_release
 from pipelines.publish import Release, publish, recover_and_verify
 from pipelines.publish.audit import build_audit
 from pipelines.publish.reportdata import earlier_tables
@@ -47,7 +47,7 @@ from pipelines.settings import (
     load_sources,
     resolve,
 )
-from pipelines.tabulate import Tabulation, tabulate
+from pipelines.tabulate import Tabulation
 from privacy.dpia import DpiaRules
 from privacy.earlier import EarlierRelease, releases
 from privacy.pseudonymise import load_or_create_key, pads
@@ -382,14 +382,7 @@ def check_monitor(run: Run) -> None:
 
 def stage_tabulate(run: Run) -> Tabulation:
     """The release's tables; with the month's monitor (monitor/indicators.py) when it has one."""
-    con = run.connect()
-    try:
-        monitor = prepare_monitor(run, con)
-        return tabulate(con, run.period, run.selections, run.domains.ids, cell_keys=any(
-            p.cell_key is not None for p in run.dpia.purposes.values()), other=other_definitions(run, run.earlier()),
-            monitor=monitor)
-    finally:
-        con.close()
+    return tabulate_release(run)
 
 
 def stage_protect(run: Run, tab: Tabulation, accounts: dict[str, dict] | None = None

@@ -10,10 +10,12 @@ from typing import TYPE_CHECKING
 import pandas as pd
 from pydantic import ValidationError
 
+from pipelines.monitor.indicators import prepare_monitor
 from pipelines.publish.audit import base_fingerprint
 from pipelines.select.selections import LoadedSelection, parse_selection
-from pipelines.tabulate import Tabulation
+from pipelines.tabulate import Tabulation, tabulate
 from privacy import disclosure
+from privacy.disclosure import PinnedByEarlier
 from privacy.earlier import KEY, EarlierRelease, protect_against
 from privacy.secondary import ProtectionFailed
 
@@ -147,12 +149,49 @@ def _what_earlier_published(run: Run, tab: Tabulation, earlier: list[EarlierRele
                                    "cells_without_a_definition_to_relate": unknown}
 
 
+def tabulate_release(run: Run, withheld: tuple[str, ...] = ()) -> Tabulation:
+    """The release's tables (pipeline.stage_tabulate); with the month's monitor when it has one,
+    not published for the gemeenten `withheld` (withhold_monitor)."""
+    con = run.connect()
+    try:
+        monitor = prepare_monitor(run, con, withheld)
+        return tabulate(con, run.period, run.selections, run.domains.ids, cell_keys=any(
+            p.cell_key is not None for p in run.dpia.purposes.values()), other=other_definitions(run, run.earlier()),
+            monitor=monitor)
+    finally:
+        con.close()
+
+
+def withhold_monitor(run: Run, areas: list[str], withheld: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The gemeenten whose monitor a release withholds when earlier releases of the month already pin
+    small cells in `areas` beside the monitor's finer atoms: those gemeenten's, added to `withheld`.
+    Without their monitor a gemeente's atoms are the month's first release's again, which that release
+    proved safe. None when that adds nothing, or leaves no gemeente with a monitor: the release is
+    refused."""
+    b = run.buurten()
+    gemeente = {**dict(zip(b.buurtcode, b.gemeentecode)), **dict(zip(b.wijkcode, b.gemeentecode)),
+                **dict(zip(b.gemeentecode, b.gemeentecode))}
+    more = tuple(sorted(set(withheld) | {gemeente[a] for a in areas if a in gemeente}))
+    if more == tuple(withheld) or set(more) >= set(b.gemeentecode):
+        return None
+    return more
+
+
 def _protect(run: Run, tab: Tabulation, cells: pd.DataFrame, t: dict[str, int], persons: set[str],
              earlier: pd.DataFrame, elsewhere: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     return disclosure.protect(cells, run.buurten(), t, persons, earlier, rounding_bases(run, cells),
                               cell_key_params(run, cells), group=run.dpia.disclosure.group_disclosure == "protect",
                               atoms=tab.atoms, known_elsewhere=elsewhere, priority=PRIORITY,
                               zeros_hidden=monitor_zeros_hidden(cells))
+
+
+def _refused(run: Run, tab: Tabulation, exc: ProtectionFailed) -> ProtectionFailed:
+    """The refusal of a release; one that would add the month's monitor says so."""
+    if tab.monitor is None or tab.monitor.get("frozen_by"):
+        return exc
+    return ProtectionFailed(f"{exc}. This release would add the month's monitor: it cannot be published beside "
+                            f"what was published of {run.period} before; without --monitor the month keeps its "
+                            "earlier release")
 
 
 def protect(run: Run, tab: Tabulation, accounts: dict[str, dict] | None = None
@@ -162,20 +201,35 @@ def protect(run: Run, tab: Tabulation, accounts: dict[str, dict] | None = None
     in the work directory or the publication register, counts as published; a run with the
     same inputs and rules as an earlier release (known from `accounts`) is protected as that
     one was, and reproduces it (privacy/earlier.py)."""
-    cells = tab.cells
-    t = thresholds(run, cells)
     persons = {f"selectie:{s.selection.id}" for s in run.selections if s.selection.unit == "persoon"}
     base = base_fingerprint(run, accounts, monitor=tab.monitor) if accounts is not None else None
     against = protect_against(run.earlier(), base)
-    earlier, elsewhere, unmatched = _what_earlier_published(run, tab, against)
-    try:
-        protected, summary = _protect(run, tab, cells, t, persons, earlier, elsewhere)
-    except ProtectionFailed as exc:
-        if tab.monitor is None or tab.monitor.get("frozen_by"):
-            raise
-        raise ProtectionFailed(f"{exc}. This release would add the month's monitor: it cannot be published beside "
-                               f"what was published of {run.period} before; without --monitor the month keeps its "
-                               "earlier release") from exc
+    withheld: tuple[str, ...] = ()
+    while True:
+        cells = tab.cells
+        t = thresholds(run, cells)
+        earlier, elsewhere, unmatched = _what_earlier_published(run, tab, against)
+        try:
+            protected, summary = _protect(run, tab, cells, t, persons, earlier, elsewhere)
+            break
+        except PinnedByEarlier as exc:
+            more = withhold_monitor(run, exc.areas, withheld) if tab.monitor is not None else None
+            if more is None:
+                raise _refused(run, tab, exc) from exc
+            log.warning("monitor withheld for %d gemeente(n) (%s): %s", len(more), ", ".join(more), exc)
+            withheld = more
+            tab = tabulate_release(run, withheld)
+        except ProtectionFailed as exc:
+            raise _refused(run, tab, exc) from exc
+    if withheld:
+        summary["monitor_withheld"] = {
+            "gemeenten": list(withheld),
+            "rule": "the month's monitor is not published for these gemeenten: beside what earlier releases of "
+                    "the month published, its finer groups (the households split by the monitor's predicates) would "
+                    "let a reader prove small groups below the threshold there. Their atoms are those of the "
+                    "month's first release, which its audit proved safe; no monitor cell of theirs is in this "
+                    "release",
+        }
     summary["earlier_releases"]["releases"] = sorted(r.release_id for r in against)
     summary["earlier_releases"].update(unmatched)
     summary["earlier_releases"]["read_from"] = ["<work>/releases"] + (

@@ -97,6 +97,15 @@ def primary_suppression(cells: pd.DataFrame, thresholds: dict[str, int], group: 
     return out
 
 
+class PinnedByEarlier(ProtectionFailed):
+    """Earlier releases of the period already prove small cells below the threshold beside this
+    release's atoms; `areas`: the area codes of those cells (buurten, for atoms)."""
+
+    def __init__(self, message: str, areas: list[str]) -> None:
+        super().__init__(message)
+        self.areas = areas
+
+
 # the persons of household parts that differ only by a wijkteam's registered outcomes are one person group (atoms.py)
 PERSONS_SHARED = (", the parts that differ only by the outcomes a wijkteam registered together (no definition "
                   "names an outcome: privacy/atoms.py, Persons)")
@@ -167,11 +176,12 @@ def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, in
         pinned = audit(prior, rels, thresholds, both=False).failing
         if pinned:
             first = primary.loc[min(b.cell for b in pinned)]
-            raise ProtectionFailed(
+            raise PinnedByEarlier(
                 f"{len(pinned)} small cell(s) are already shown to be below the threshold by what earlier releases "
                 f"of this gemeente published (first: {first.table} {first.level} {first.area_code} {first.category}); "
                 "no release of this period can protect them. Keep the earlier release as this period's "
-                "publication, and change the rule from the next period on")
+                "publication, and change the rule from the next period on",
+                sorted(set(primary.area_code[[b.cell for b in pinned]])))
     if atoms is not None and "priority" in primary.columns:
         # the figures readers need most (stapeling 2+) are kept published from the start wherever showing them can
         # be safe at all; the protection hides them only where nothing else protects a small cell

@@ -177,23 +177,32 @@ class Monitor:
     households: int
     digest: str
     frozen_by: str | None
+    withheld: tuple[str, ...] = ()  # gemeenten whose monitor is not published (protect.py: withhold_monitor)
 
     def flags(self) -> list[tuple[str, str, list]]:
-        """(column name, SQL, params) per distinct predicate: the atoms are split by each."""
+        """(column name, SQL, params) per distinct predicate: the atoms are split by each. In a
+        withheld gemeente no household meets one (its atoms are not split: `b`, the household's buurt)."""
+        if self.withheld:
+            return [(name, f"({s}) AND NOT list_contains(?, b.gemeentecode)", [*p, list(self.withheld)])
+                    for (s, p), name in self._names().items()]
+        return [(name, s, list(p)) for (s, p), name in self._names().items()]
+
+    def _names(self) -> dict[tuple[str, tuple[str, ...]], str]:
+        """(SQL, params) of each distinct predicate -> its flag column, in order."""
         seen: dict[tuple[str, tuple[str, ...]], str] = {}
         for i in self.indicators:
             seen.setdefault((i.sql, i.params), f"m{len(seen)}")
-        return [(name, s, list(p)) for (s, p), name in seen.items()]
+        return seen
 
     def person_flags(self) -> list[str]:
         """The flag columns that split the persons of an atom too: those of no registered indicator
         (privacy/atoms.py, "Persons")."""
         registered = {(i.sql, i.params) for i in self.indicators if i.registered}
-        return [n for n, s, p in self.flags() if (s, tuple(p)) not in registered]
+        return [n for key, n in self._names().items() if key not in registered]
 
     def column_of(self) -> dict[tuple[str, str], str]:
         """(table, category) -> its flag column."""
-        names = {(s, tuple(p)): n for n, s, p in self.flags()}
+        names = self._names()
         return {(i.table, i.category): names[(i.sql, i.params)] for i in self.indicators}
 
     def tables(self) -> dict[str, tuple[str, ...]]:
@@ -236,10 +245,11 @@ def frozen_release(con: duckdb.DuckDBPyConnection, period: str, published: set[s
     return next((r for r in ids if r in published), None)
 
 
-def prepare_monitor(run: Run, con: duckdb.DuckDBPyConnection) -> Monitor | None:
+def prepare_monitor(run: Run, con: duckdb.DuckDBPyConnection, withheld: tuple[str, ...] = ()) -> Monitor | None:
     """The month's monitor for this release, with monitor_households registered: from the snapshot
     of the release that first published it; else, with --monitor, from the cases and outcomes as
-    they stand; else none (a month's monitor is published only when asked for)."""
+    they stand; else none (a month's monitor is published only when asked for). `withheld`: the
+    gemeenten whose monitor is not published (protect.py)."""
     purpose = run.dpia.monitor_purpose
     if purpose is None:
         if run.overrides.get("monitor"):
@@ -261,7 +271,7 @@ def prepare_monitor(run: Run, con: duckdb.DuckDBPyConnection) -> Monitor | None:
         return None
     n, digest = _digest(con)
     levels = levels_of(run.dpia.purposes[purpose].lowest_level)
-    return Monitor(run.period, purpose, levels, indicators(partner_types(run.sources)), n, digest, frozen)
+    return Monitor(run.period, purpose, levels, indicators(partner_types(run.sources)), n, digest, frozen, withheld)
 
 
 def store_snapshot(con: duckdb.DuckDBPyConnection, period: str, release_id: str, digest: str) -> int:

@@ -111,6 +111,8 @@ def atoms(con: duckdb.DuckDBPyConnection, period: str, selections: list[tuple[st
         hflags += f', ({expr}) AS "{name}"'
         params.extend(p)
     join = " LEFT JOIN monitor_households m ON m.hid = h.hid" if monitor is not None else ""
+    if monitor is not None and monitor.withheld:  # the household's gemeente (Monitor.flags)
+        join += " JOIN buurten b ON b.buurtcode = h.buurtcode"
     dom = ", ".join(f'f."{d}"' for d in domains)
     rk = "md5_number_lower({}::VARCHAR) % 4294967296" if record_keys else "0"
     # every household once, with its domains and selections (the person query joins this instead of
@@ -214,14 +216,21 @@ def tabulate(con: duckdb.DuckDBPyConnection, period: str, selections: list[Loade
         long_sel = long(name, ("totaal",))
         (tables if name in levels else others).append(long_sel[long_sel.level.isin(s.selection.levels)])
     if monitor is not None:
+        shown = monitor_areas(buurten, monitor)
         for table, cats in monitor.tables().items():
             t = long(table, cats)
-            tables.append(t[t.level.isin(monitor.levels)])
+            tables.append(t[t.level.isin(monitor.levels) & t.area_code.isin(shown)])
     cells = sort_cells(pd.concat(tables, ignore_index=True), domains)
     other_cells = pd.concat(others, ignore_index=True) if others else pd.DataFrame(columns=cells.columns)
     log.info("tabulated %d cells in %d tables from %d atoms (%.1f s)", len(cells), len(tables), len(frame),
              time.perf_counter() - t0)
     return Tabulation(cells, atom_set, other_cells, monitor.summary() if monitor is not None else None)
+
+
+def monitor_areas(buurten: pd.DataFrame, monitor: Monitor) -> set[str]:
+    """The areas whose monitor cells a release publishes: every area outside the withheld gemeenten."""
+    b = buurten[~buurten.gemeentecode.isin(monitor.withheld)]
+    return set(b.buurtcode) | set(b.wijkcode) | set(b.gemeentecode)
 
 
 def category_order(table: str, domains: tuple[str, ...], present=None) -> tuple[str, ...]:

@@ -151,6 +151,58 @@ def test_registered_outcomes_split_the_households_not_their_persons(monitored, t
     assert ("monitor:opvolging", "op een signaallijst") not in registered  # a list follows from the signals
 
 
+def test_a_withheld_gemeente_has_no_monitor_cells_and_the_first_releases_atoms(monitored):
+    """protect.withhold_monitor: where earlier releases pin small groups beside the monitor's finer atoms, the
+    monitor of that gemeente is withheld: none of its cells, and its atoms are those of a release without it."""
+    from pipelines.protect import other_definitions, tabulate_release
+    from pipelines.tabulate import tabulate
+
+    run = prepare(monitored["settings"], {"monitor": True})
+    withheld = tabulate_release(run, ("GM0164",))
+    assert not withheld.cells.table.str.startswith("monitor:").any()
+    con = run.connect()
+    try:  # no monitor at all: the month's first release's atoms
+        plain = tabulate(con, run.period, run.selections, run.domains.ids, other=other_definitions(run, run.earlier()))
+    finally:
+        con.close()
+    assert sorted(withheld.atoms.frame.value) == sorted(plain.atoms.frame.value)
+    assert len(tabulate_release(run).atoms.frame) > len(plain.atoms.frame)  # the monitor splits them
+
+
+def test_withholding_names_the_gemeenten_of_the_pinned_areas_and_refuses_when_none_would_be_left(monitored):
+    from pipelines.protect import withhold_monitor
+
+    run = prepare(monitored["settings"], {"monitor": True})
+    b = run.buurten()
+    assert withhold_monitor(run, [b.buurtcode.iloc[0], b.wijkcode.iloc[-1]], ()) is None  # GM0164 is all there is
+    two = pd.concat([b, b.assign(buurtcode="BU99990000", wijkcode="WK999900", gemeentecode="GM9999").head(1)])
+    run_two = type("R", (), {"buurten": lambda self: two})()
+    assert withhold_monitor(run_two, [b.buurtcode.iloc[0], b.wijkcode.iloc[-1]], ()) == ("GM0164",)
+    assert withhold_monitor(run_two, ["BU99990000"], ()) == ("GM9999",)
+    assert withhold_monitor(run_two, ["BU99990000"], ("GM9999",)) is None  # nothing more to withhold: refused
+
+
+def test_a_monitor_release_pinned_everywhere_is_refused_with_the_monitor_named(monitored, monkeypatch):
+    import pipelines.protect as protect_module
+    from privacy.disclosure import PinnedByEarlier
+
+    run = prepare(monitored["settings"], {"monitor": True})
+    tab = stage_tabulate(run)
+    tab.monitor = {**tab.monitor, "frozen_by": None}
+    calls = []
+
+    def pinned(*args, **kwargs):
+        calls.append(1)
+        raise PinnedByEarlier("2 small cell(s) are already shown to be below the threshold", [run.buurten().buurtcode[0]])
+
+    monkeypatch.setattr(protect_module, "_protect", pinned)
+    with pytest.raises(protect_module.ProtectionFailed) as info:
+        protect_module.protect(run, tab)
+    assert len(calls) == 1  # withholding the only gemeente would leave no monitor: refused at once
+    assert str(info.value).startswith("2 small cell(s) are already shown to be below the threshold. This release "
+                                      "would add the month's monitor")
+
+
 def test_later_outcomes_do_not_change_a_published_monitor(monitored, tmp_path, sources, key_file):
     """The first release with the month's monitor fixes it: outcomes imported later change the warehouse,
     not what a later release of the month publishes (no difference of two releases counts who changed)."""
