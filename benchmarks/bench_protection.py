@@ -45,14 +45,15 @@ LEAVES = {"A": ["a1", "a2", "a3", "a4"], "B": ["b1", "b2", "b3", "b4"]}
 TREE = {"totaal": ["A", "B"], **LEAVES}
 
 
-def standard_table(seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+def standard_table(seed: int, n: int = 500) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The standard table with `n` buurten (10 to a wijk); n=500 is issue 4's table."""
     rng = np.random.default_rng(seed)
-    buurten = pd.DataFrame({"buurtcode": [f"BU9999{i:04d}" for i in range(500)]})
-    buurten["wijkcode"] = [f"WK9999{i // 10:02d}" for i in range(500)]
+    buurten = pd.DataFrame({"buurtcode": [f"BU9999{i:04d}" for i in range(n)]})
+    buurten["wijkcode"] = [f"WK9999{i // 10:02d}" for i in range(n)]
     buurten["gemeentecode"] = "GM9999"
     leaves = [c for cs in LEAVES.values() for c in cs]
-    scale = rng.lognormal(np.log(6), 0.9, size=(500, 1))
-    counts = rng.poisson(scale * rng.dirichlet(np.ones(len(leaves)) * 2, size=500) * len(leaves))
+    scale = rng.lognormal(np.log(6), 0.9, size=(n, 1))
+    counts = rng.poisson(scale * rng.dirichlet(np.ones(len(leaves)) * 2, size=n) * len(leaves))
     leaf = pd.DataFrame(counts, columns=leaves, index=buurten.buurtcode)
     for parent, children in LEAVES.items():
         leaf[parent] = leaf[children].sum(axis=1)
