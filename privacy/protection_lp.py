@@ -96,23 +96,40 @@ class Component:
         self.col_ptr, self.col_rows = self.Ac.indptr.astype(np.int64), self.Ac.indices.astype(np.int64)
         self.col_data = self.Ac.data.astype(np.float64)
         self.n = A.shape[1]
+        self._cell_seen, self._row_seen = np.zeros(self.n, dtype=bool), np.zeros(A.shape[0], dtype=bool)
+        self._stamp = np.zeros(max(self.n, A.shape[0]), dtype=np.int64)  # scratch of _fresh
         self.h = new_highs()
         self.h.setOptionValue("presolve", "off")  # small LPs: presolve costs more than it saves
         self.lps = 0
         self.witnesses: list[tuple[np.ndarray, np.ndarray]] = []  # (columns moved, their deviations)
 
     def _near(self, cells: np.ndarray, steps: int | None) -> np.ndarray:
-        """The cells within `steps` relation steps of `cells` (sorted positions; None: until the
-        component is in), as sorted positions."""
-        cells = np.unique(np.asarray(cells, dtype=np.int64))
+        """The cells within `steps` relation steps of `cells` (None: until the component is in), as
+        sorted positions. A breadth-first search from the newly reached cells only: its work is that
+        of the cells and relations reached, not of the component."""
+        frontier = self._fresh(np.asarray(cells, dtype=np.int64), self._cell_seen)
+        reached, rows_seen = [frontier], []
         while steps is None or steps > 0:
-            grown = np.union1d(cells, _gather(self.row_ptr, self.row_cells,
-                                              np.unique(_gather(self.col_ptr, self.col_rows, cells))))
-            if steps is None and len(grown) == len(cells):
+            rows = self._fresh(_gather(self.col_ptr, self.col_rows, frontier), self._row_seen)
+            rows_seen.append(rows)
+            frontier = self._fresh(_gather(self.row_ptr, self.row_cells, rows), self._cell_seen)
+            if not len(frontier):
                 break
-            cells = grown
+            reached.append(frontier)
             steps = None if steps is None else steps - 1
-        return cells
+        out = np.sort(np.concatenate(reached))
+        self._cell_seen[out] = False  # the scratch marks are cleared where they were set
+        self._row_seen[np.concatenate(rows_seen)] = False
+        return out
+
+    def _fresh(self, idx: np.ndarray, seen: np.ndarray) -> np.ndarray:
+        """The positions in idx not marked in `seen`, each once (in no particular order); marks them."""
+        idx = idx[~seen[idx]]
+        at = np.arange(len(idx))
+        self._stamp[idx] = at  # of repeated positions one write stays: that occurrence is kept
+        idx = idx[self._stamp[idx] == at]
+        seen[idx] = True
+        return idx
 
     def protect(self, order: np.ndarray, widen: bool = True) -> list[int]:
         """A witness for every unsafe cell in `order`; returns the cells left without one.

@@ -47,7 +47,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 
 from .audit import INF, lp_model, new_highs
-from .protection_lp import Component
+from .protection_lp import Component, _ranges
 from .relations import components
 
 TOL = 1e-7
@@ -70,6 +70,9 @@ class Separator:
     def __init__(self, A: csr_matrix, le: np.ndarray, slack: np.ndarray, value: np.ndarray, target: np.ndarray,
                  floor: np.ndarray, low: np.ndarray, high: np.ndarray, candidate: np.ndarray) -> None:
         self.A, self.le, self.slack = A, le, slack
+        A = A.tocsr()
+        self.row_ptr, self.row_cells = A.indptr.astype(np.int64), A.indices.astype(np.int64)
+        self.row_data = A.data.astype(np.float64)
         self.v = value.astype(float)
         self.target, self.floor = target, floor
         self.low, self.high = low, high
@@ -150,28 +153,38 @@ class Separator:
 
     def _cut(self, p: int, x: np.ndarray, fixed: np.ndarray, rows: np.ndarray, dual: np.ndarray) -> Cut | None:
         """The cut of multipliers `dual` on `rows` for cell p, if pattern x violates it."""
+        # z = e_p - A[rows]^T g is zero outside the cells of `rows` and p: the cut is computed on those alone
+        pick = _ranges(self.row_ptr[rows], self.row_ptr[rows + 1] - self.row_ptr[rows])
+        cells, at = np.unique(np.concatenate([self.row_cells[pick], [p]]), return_inverse=True)
+        at_p = at[-1]
+        per_entry = np.repeat(np.arange(len(rows)), self.row_ptr[rows + 1] - self.row_ptr[rows])
+        le = self.le[rows]
+        slack = np.where(le, self.slack[rows], 0.0)
+        v, low, high, floor = self.v[cells], self.low[cells], self.high[cells], self.floor[cells]
+        interval, fix = self.interval[cells], fixed[cells]
+        free = self.candidate[cells] & ~fix
         for g in (dual, -dual):  # the solver's sign convention for a maximisation
-            if np.any(g[self.le[rows]] < -TOL):
+            if np.any(g[le] < -TOL):
                 continue
-            g = np.where(self.le[rows], np.maximum(g, 0.0), g)
-            z = -(self.A[rows].T @ g)
-            z[p] += 1.0
+            g = np.where(le, np.maximum(g, 0.0), g)
+            z = -np.bincount(at[:-1], weights=self.row_data[pick] * g[per_entry], minlength=len(cells))
+            z[at_p] += 1.0
             up = z > TOL
-            e0 = np.where(up, z * (self.high - self.v), z * (self.low - self.v))
-            e0 = np.where(self.interval, np.maximum(e0, 0.0), 0.0)
-            hide = np.where(up, INF, np.maximum(-z, 0.0) * (self.v - self.floor))
-            rhs = self.target[p] - self.v[p] - g @ np.where(self.le[rows], self.slack[rows], 0.0) - e0.sum()
-            fixed_gain = hide[fixed].sum()
+            e0 = np.where(up, z * (high - v), z * (low - v))
+            e0 = np.where(interval, np.maximum(e0, 0.0), 0.0)
+            hide = np.where(up, INF, np.maximum(-z, 0.0) * (v - floor))
+            rhs = self.target[p] - self.v[p] - g @ slack - e0.sum()
+            fixed_gain = hide[fix].sum()
             if fixed_gain >= INF:
                 continue  # with these multipliers a fixed hidden cell could rise without bound
             rhs -= fixed_gain
             if rhs <= TOL:
                 continue
-            coef = np.where(self.candidate & ~fixed, np.minimum(np.maximum(hide - e0, 0.0), rhs), 0.0)
-            if coef[x].sum() >= rhs - TOL:
+            coef = np.where(free, np.minimum(np.maximum(hide - e0, 0.0), rhs), 0.0)
+            if coef[x[cells]].sum() >= rhs - TOL:
                 continue  # not violated
-            cols = np.flatnonzero(coef > 0)
-            return cols, coef[cols], float(rhs)
+            keep = coef > 0
+            return cells[keep], coef[keep], float(rhs)
         return None
 
 
