@@ -80,7 +80,8 @@ class Separator:
         self.candidate = candidate
         self.n = A.shape[1]
         self.lps = 0
-        self.witnesses: list[tuple[np.ndarray, np.ndarray]] = []  # (hidden cells it moves, cells it lifts)
+        # (hidden cells it moves, cells it lifts, (cells it moves, their deviations): the certificate for the audit)
+        self.witnesses: list[tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]] = []
 
     def cuts(self, x: np.ndarray, fixed: np.ndarray, order: np.ndarray) -> list[Cut]:
         """A violated cut (columns, coefficients, right-hand side) for every unsafe cell in
@@ -97,9 +98,9 @@ class Separator:
         comp_of = np.full(self.n, -1)
         comp_of[cols_all] = comps.label
         # a witness of an earlier pattern still is one while the cells it moves stay hidden
-        self.witnesses = [(moves, lifts) for moves, lifts in self.witnesses if x[moves].all()]
+        self.witnesses = [w for w in self.witnesses if x[w[0]].all()]
         known = np.zeros(self.n, dtype=bool)
-        for _, lifts in self.witnesses:
+        for _, lifts, _ in self.witnesses:
             known[lifts] = True
         todo = [int(p) for p in order if not known[p]]
         out = []
@@ -148,7 +149,9 @@ class Separator:
         lifted = y >= self.target[cols] - TOL  # NaN targets compare False
         if lifted.any():
             known[cols[lifted]] = True
-            self.witnesses.append((cols[x[cols] & (np.abs(y - self.v[cols]) > TOL)], cols[lifted]))
+            d = y - self.v[cols]
+            moved = np.abs(d) > TOL
+            self.witnesses.append((cols[x[cols] & moved], cols[lifted], (cols[moved], d[moved])))
         return np.asarray(sol.row_dual)
 
     def _cut(self, p: int, x: np.ndarray, fixed: np.ndarray, rows: np.ndarray, dual: np.ndarray) -> Cut | None:
@@ -224,7 +227,7 @@ def optimise_component(task: dict[str, Any]) -> dict[str, Any]:
         cuts = sep.cuts(x, suppressed, order)
         if not cuts:  # every unsafe cell has a witness
             return {"suppress": np.flatnonzero(x & ~suppressed), "lps": sep.lps, "unprotected": [],
-                    "rounds": rounds, "converged": True}
+                    "rounds": rounds, "converged": True, "witnesses": [w[2] for w in sep.witnesses]}
         starts = np.cumsum([0] + [len(c[0]) for c in cuts[:-1]]).astype(np.int32)
         mip.addRows(len(cuts), np.array([c[2] for c in cuts]), np.full(len(cuts), INF),
                     int(sum(len(c[0]) for c in cuts)), starts,
@@ -246,7 +249,8 @@ def optimise_component(task: dict[str, Any]) -> dict[str, Any]:
         hide = np.flatnonzero(comp.suppressed & ~suppressed)
         key = (len(unprotected), float(task["weight"][hide].sum()))
         if best is None or key < best[0]:
-            best = key, hide, unprotected
+            best = key, hide, unprotected, comp.witnesses
         sep.lps += comp.lps
-    found = cast("tuple[tuple[int, float], np.ndarray, list[int]]", best)  # set in the loop's first pass
-    return {"suppress": found[1], "lps": sep.lps, "unprotected": found[2], "rounds": rounds, "converged": False}
+    found = cast("tuple[tuple[int, float], np.ndarray, list[int], list[tuple[np.ndarray, np.ndarray]]]", best)
+    return {"suppress": found[1], "lps": sep.lps, "unprotected": found[2], "rounds": rounds, "converged": False,
+            "witnesses": found[3]}
