@@ -46,7 +46,7 @@ import highspy
 import numpy as np
 from scipy.sparse import csr_matrix
 
-from .audit import INF, lp_model, new_highs
+from .audit import INF, new_highs
 from .protection_lp import Component, _ranges
 from .relations import components
 
@@ -82,6 +82,8 @@ class Separator:
         self.lps = 0
         # (hidden cells it moves, cells it lifts, (cells it moves, their deviations): the certificate for the audit)
         self.witnesses: list[tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]] = []
+        self.h = new_highs()
+        self.h.setOptionValue("presolve", "off")  # small LPs, re-solved per cell: presolve costs more than it saves
 
     def cuts(self, x: np.ndarray, fixed: np.ndarray, order: np.ndarray) -> list[Cut]:
         """A violated cut (columns, coefficients, right-hand side) for every unsafe cell in
@@ -108,10 +110,13 @@ class Separator:
             cols = cols_all[comps.cols(comp)]
             rows = comps.rows(comp)
             mine = [p for p in todo if comp_of[p] == comp]
-            h = lp_model(np.where(x[cols], self.floor[cols], self.low[cols]), np.where(x[cols], INF, self.high[cols]),
-                         Af[rows][:, comps.cols(comp)], np.where(self.le[rows], -INF, -fixed_part[rows]),
-                         -fixed_part[rows])
-            h.setOptionValue("presolve", "off")  # small LPs, re-solved per cell: presolve costs more than it saves
+            h = self.h  # one solver for every component and round: a new instance costs more than the small LPs
+            h.clearModel()
+            sub = Af[rows][:, comps.cols(comp)]
+            lower, upper = np.where(x[cols], self.floor[cols], self.low[cols]), np.where(x[cols], INF, self.high[cols])
+            h.addVars(len(lower), lower, upper)
+            h.addRows(sub.shape[0], np.where(self.le[rows], -INF, -fixed_part[rows]), -fixed_part[rows], sub.nnz,
+                      sub.indptr[:-1].astype(np.int32), sub.indices.astype(np.int32), sub.data)
             h.changeObjectiveSense(highspy.ObjSense.kMaximize)
             if len(mine) > 1:  # first push them all up at once: one LP may settle many
                 self._solve(h, np.searchsorted(cols, mine), x, cols, known)
