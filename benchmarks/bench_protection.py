@@ -5,7 +5,7 @@
 most of them small. Prints cells, unsafe cells, secondary suppressions,
 suppressed value, and seconds for protection and for the final audit.
 
-    python benchmarks/bench_protection.py [--seed 1] [--threshold 10] [--range 30]
+    python benchmarks/bench_protection.py [--seed 1] [--threshold 10] [--range 30] [--buurten 500]
 
 Rows, each a pattern on the identical table:
   * wijksignaal as released (suppression_milp.py: 0/1 program with cut generation), and
@@ -147,8 +147,9 @@ def main() -> None:
     ap.add_argument("--threshold", type=int, default=10)
     ap.add_argument("--range", type=int, default=30, help="tau-ARGUS's safety range in percent")
     ap.add_argument("--work", default="/tmp/wijksignaal-bench-tauargus")
+    ap.add_argument("--buurten", type=int, default=500, help="the table's size (10 buurten to a wijk; 500: issue 4's)")
     args = ap.parse_args()
-    cells, buurten = standard_table(args.seed)
+    cells, buurten = standard_table(args.seed, args.buurten)
     thr = {"t": args.threshold}
     t0 = time.perf_counter()
     primary = primary_suppression(cells, thr)
