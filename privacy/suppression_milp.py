@@ -27,9 +27,7 @@ without a witness, solve its witness LP over its component of unknown cells (hid
 rounded cells linked by relations, as in the audit); where it falls short, its
 multipliers give a cut. Witnesses of earlier rounds are re-used while the cells they
 move stay hidden, and one LP per component first pushes all its open cells up at once.
-Add the cuts to a 0/1 program (HiGHS MIP) and solve it for a new pattern, started from the
-last pattern completed to meet the new cuts (an upper bound from the first node: on the
-standard table 16 rounds instead of 18, same 463 cells); repeat until
+Add the cuts to a 0/1 program (HiGHS MIP) and solve it for a new pattern; repeat until
 no unsafe cell falls short. The pattern that ends the loop is protected (every unsafe
 cell has a witness). Every cut holds for every protecting pattern, so the MIP's lower
 bound is a lower bound for them all: when the last MIP closes its gap (1 %) within its
@@ -198,25 +196,6 @@ class Separator:
         return None
 
 
-def _repaired(x: np.ndarray, cuts: list[Cut], pos: np.ndarray, weight: np.ndarray) -> highspy.HighsSolution:
-    """The last pattern, completed to meet the new cuts (the earlier ones it meets already; every
-    coefficient is >= 0): per violated cut, its cells by weight per unit of coefficient, until it holds.
-    A start for the MIP: an upper bound from the first node."""
-    for cols, coef, rhs in cuts:
-        local = pos[cols]
-        have = float(coef @ x[local])
-        for k in np.lexsort((local, weight[local] / coef)):
-            if have >= rhs - TOL:
-                break
-            if x[local[k]] < 0.5:
-                x[local[k]] = 1.0
-                have += coef[k]
-    sol = highspy.HighsSolution()
-    sol.col_value = x.tolist()
-    sol.value_valid = True
-    return sol
-
-
 def optimise_component(task: dict[str, Any]) -> dict[str, Any]:
     """The cheapest pattern for one component (same task and result as
     protection_lp.protect_component, plus "rounds" and "converged")."""
@@ -259,7 +238,6 @@ def optimise_component(task: dict[str, Any]) -> dict[str, Any]:
                     int(sum(len(c[0]) for c in cuts)), starts,
                     np.concatenate([pos[c[0]] for c in cuts]).astype(np.int32),
                     np.concatenate([c[1] for c in cuts]))
-        mip.setSolution(_repaired(x[var].astype(float), cuts, pos, task["weight"][var]))  # a start: an upper bound
         mip.run()
         if mip.getModelStatus() == highspy.HighsModelStatus.kInfeasible:
             break  # some cell cannot be protected at all: the protection LPs name it
