@@ -5,7 +5,7 @@
 most of them small. Prints cells, unsafe cells, secondary suppressions,
 suppressed value, and seconds for protection and for the final audit.
 
-    python benchmarks/bench_protection.py [--seed 1] [--threshold 10] [--range 30]
+    python benchmarks/bench_protection.py [--seed 1] [--threshold 10] [--range 30] [--buurten 500]
 
 Rows, each a pattern on the identical table:
   * wijksignaal as released (suppression_milp.py: 0/1 program with cut generation), and
@@ -45,14 +45,15 @@ LEAVES = {"A": ["a1", "a2", "a3", "a4"], "B": ["b1", "b2", "b3", "b4"]}
 TREE = {"totaal": ["A", "B"], **LEAVES}
 
 
-def standard_table(seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+def standard_table(seed: int, n: int = 500) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The standard table with `n` buurten (10 to a wijk); n=500 is issue 4's table."""
     rng = np.random.default_rng(seed)
-    buurten = pd.DataFrame({"buurtcode": [f"BU9999{i:04d}" for i in range(500)]})
-    buurten["wijkcode"] = [f"WK9999{i // 10:02d}" for i in range(500)]
+    buurten = pd.DataFrame({"buurtcode": [f"BU9999{i:04d}" for i in range(n)]})
+    buurten["wijkcode"] = [f"WK9999{i // 10:02d}" for i in range(n)]
     buurten["gemeentecode"] = "GM9999"
     leaves = [c for cs in LEAVES.values() for c in cs]
-    scale = rng.lognormal(np.log(6), 0.9, size=(500, 1))
-    counts = rng.poisson(scale * rng.dirichlet(np.ones(len(leaves)) * 2, size=500) * len(leaves))
+    scale = rng.lognormal(np.log(6), 0.9, size=(n, 1))
+    counts = rng.poisson(scale * rng.dirichlet(np.ones(len(leaves)) * 2, size=n) * len(leaves))
     leaf = pd.DataFrame(counts, columns=leaves, index=buurten.buurtcode)
     for parent, children in LEAVES.items():
         leaf[parent] = leaf[children].sum(axis=1)
@@ -146,8 +147,9 @@ def main() -> None:
     ap.add_argument("--threshold", type=int, default=10)
     ap.add_argument("--range", type=int, default=30, help="tau-ARGUS's safety range in percent")
     ap.add_argument("--work", default="/tmp/wijksignaal-bench-tauargus")
+    ap.add_argument("--buurten", type=int, default=500, help="the table's size (10 buurten to a wijk; 500: issue 4's)")
     args = ap.parse_args()
-    cells, buurten = standard_table(args.seed)
+    cells, buurten = standard_table(args.seed, args.buurten)
     thr = {"t": args.threshold}
     t0 = time.perf_counter()
     primary = primary_suppression(cells, thr)

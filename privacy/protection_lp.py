@@ -89,19 +89,47 @@ class Component:
         self.dhigh = zero if dhigh is None else dhigh
         self.interval = self.dhigh > self.dlow
         self.Ac = A.tocsc()
-        self.B = A.copy()
-        self.B.data = np.ones_like(self.B.data)
-        self.Bt = self.B.T.tocsr()
+        A = A.tocsr()
+        # the relation graph as index arrays: every look around a cell gathers only the slices of the
+        # cells and relations it reaches, never a product over the whole component
+        self.row_ptr, self.row_cells = A.indptr.astype(np.int64), A.indices.astype(np.int64)
+        self.col_ptr, self.col_rows = self.Ac.indptr.astype(np.int64), self.Ac.indices.astype(np.int64)
+        self.col_data = self.Ac.data.astype(np.float64)
         self.n = A.shape[1]
+        self._cell_seen, self._row_seen = np.zeros(self.n, dtype=bool), np.zeros(A.shape[0], dtype=bool)
+        self._stamp = np.zeros(max(self.n, A.shape[0]), dtype=np.int64)  # scratch of _fresh
         self.h = new_highs()
         self.h.setOptionValue("presolve", "off")  # small LPs: presolve costs more than it saves
         self.lps = 0
         self.witnesses: list[tuple[np.ndarray, np.ndarray]] = []  # (columns moved, their deviations)
 
-    def _near(self, x: np.ndarray, steps: int) -> np.ndarray:
-        for _ in range(steps):
-            x = (self.Bt @ (self.B @ x > 0).astype(float) > 0).astype(float)
-        return x
+    def _near(self, cells: np.ndarray, steps: int | None) -> np.ndarray:
+        """The cells within `steps` relation steps of `cells` (None: until the component is in), as
+        sorted positions. A breadth-first search from the newly reached cells only: its work is that
+        of the cells and relations reached, not of the component."""
+        frontier = self._fresh(np.asarray(cells, dtype=np.int64), self._cell_seen)
+        reached, rows_seen = [frontier], []
+        while steps is None or steps > 0:
+            rows = self._fresh(_gather(self.col_ptr, self.col_rows, frontier), self._row_seen)
+            rows_seen.append(rows)
+            frontier = self._fresh(_gather(self.row_ptr, self.row_cells, rows), self._cell_seen)
+            if not len(frontier):
+                break
+            reached.append(frontier)
+            steps = None if steps is None else steps - 1
+        out = np.sort(np.concatenate(reached))
+        self._cell_seen[out] = False  # the scratch marks are cleared where they were set
+        self._row_seen[np.concatenate(rows_seen)] = False
+        return out
+
+    def _fresh(self, idx: np.ndarray, seen: np.ndarray) -> np.ndarray:
+        """The positions in idx not marked in `seen`, each once (in no particular order); marks them."""
+        idx = idx[~seen[idx]]
+        at = np.arange(len(idx))
+        self._stamp[idx] = at  # of repeated positions one write stays: that occurrence is kept
+        idx = idx[self._stamp[idx] == at]
+        seen[idx] = True
+        return idx
 
     def protect(self, order: np.ndarray, widen: bool = True) -> list[int]:
         """A witness for every unsafe cell in `order`; returns the cells left without one.
@@ -113,22 +141,20 @@ class Component:
             i = int(i)
             if covered[i]:
                 continue
-            x = np.zeros(self.n)
-            x[i] = 1.0
-            x = self._near(x, self.near)
-            found = self._witness(x > 0, i)
+            x = self._near(np.array([i]), self.near)
+            found = self._witness(x, i)
             if found is None or self._cost(found) > 0:
                 # hiding more is needed: look for a cheaper way in a wider neighbourhood, widening
                 # further while there is none at all
-                grown, steps = int(x.sum()), self.wider - self.near
+                grown, steps = len(x), self.wider - self.near
                 while True:
                     x = self._near(x, steps)
                     steps = 1
-                    size = int(x.sum())
+                    size = len(x)
                     if size == grown:
                         break  # the whole component is in
                     grown = size
-                    wider = self._witness(x > 0, i)
+                    wider = self._witness(x, i)
                     if wider is not None and (found is None or self._cost(wider) < self._cost(found)):
                         found = wider
                     if found is not None or not widen:
@@ -160,9 +186,9 @@ class Component:
                     break
                 free = held & (prefer <= rank)
                 if steps is not None:
-                    x = np.zeros(self.n)
-                    x[unprotected] = 1.0
-                    free &= self._near(x, steps) > 0
+                    near = np.zeros(self.n, dtype=bool)
+                    near[self._near(np.asarray(unprotected), steps)] = True
+                    free &= near
                 if not free.any():
                     continue
                 held &= ~free
@@ -199,9 +225,7 @@ class Component:
             for t in lost:
                 if covered[t]:
                     continue
-                x = np.zeros(self.n)
-                x[t] = 1.0
-                found = self._witness(self._near(x, self.wider) > 0, t)
+                found = self._witness(self._near(np.array([t]), self.wider), t)
                 if found is None:
                     ok = False
                     break
@@ -220,17 +244,20 @@ class Component:
         return float(self.weight[hide][~self.suppressed[hide]].sum())
 
     def _witness(self, near: np.ndarray, i: int) -> Witness | None:
-        """The cheapest witness for cell i among the `near` cells: (columns it moves, their
-        deviations, columns to suppress) or None.
+        """The cheapest witness for cell i among the `near` cells (sorted positions): (columns it
+        moves, their deviations, columns to suppress) or None.
 
         Columns: p - m is the move of a cell beyond what is published about it (cost: its
         weight, or EPS_COST when suppressed already); where counts are rounded a third block
         r moves a published cell within its interval, free and without suppressing it."""
         value = self.value
-        cols = np.flatnonzero(near & (self.suppressed | self.candidate | self.interval))
-        sub = self.Ac[:, cols]  # the rows that hold none of these columns constrain nothing here
-        rows, local = np.unique(sub.indices, return_inverse=True)
-        sub = csc_matrix((sub.data, local.reshape(-1), sub.indptr), shape=(len(rows), len(cols)))
+        cols = near[self.suppressed[near] | self.candidate[near] | self.interval[near]]
+        # the columns' slices of the relation matrix; the rows that hold none of them constrain nothing here
+        lengths = self.col_ptr[cols + 1] - self.col_ptr[cols]
+        pick = _ranges(self.col_ptr[cols], lengths)
+        rows, local = np.unique(self.col_rows[pick], return_inverse=True)
+        sub = csc_matrix((self.col_data[pick], local.reshape(-1), np.concatenate([[0], np.cumsum(lengths)])),
+                         shape=(len(rows), len(cols)))
         k = len(cols)
         blocks = 3 if self.interval[cols].any() else 2
         hidden = self.suppressed[cols]
@@ -264,6 +291,20 @@ class Component:
         d = beyond + (sol[2 * k:] if blocks == 3 else 0.0)
         moved = np.abs(d) > TOL
         return cols[moved], d[moved], cols[np.abs(beyond) > TOL]
+
+
+def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The positions starts[0] .. starts[0] + lengths[0] - 1, then those of the next range, and so on."""
+    total = int(lengths.sum())
+    offsets = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+    out: np.ndarray = offsets + np.arange(total, dtype=np.int64)
+    return out
+
+
+def _gather(ptr: np.ndarray, index: np.ndarray, which: np.ndarray) -> np.ndarray:
+    """The entries of compressed rows (or columns) `which`: index[ptr[w]:ptr[w + 1]] for each w, concatenated."""
+    out: np.ndarray = index[_ranges(ptr[which], ptr[which + 1] - ptr[which])]
+    return out
 
 
 def protect_component(task: dict[str, Any]) -> dict[str, Any]:

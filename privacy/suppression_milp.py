@@ -46,8 +46,8 @@ import highspy
 import numpy as np
 from scipy.sparse import csr_matrix
 
-from .audit import INF, lp_model, new_highs
-from .protection_lp import Component
+from .audit import INF, new_highs
+from .protection_lp import Component, _ranges
 from .relations import components
 
 TOL = 1e-7
@@ -70,6 +70,9 @@ class Separator:
     def __init__(self, A: csr_matrix, le: np.ndarray, slack: np.ndarray, value: np.ndarray, target: np.ndarray,
                  floor: np.ndarray, low: np.ndarray, high: np.ndarray, candidate: np.ndarray) -> None:
         self.A, self.le, self.slack = A, le, slack
+        A = A.tocsr()
+        self.row_ptr, self.row_cells = A.indptr.astype(np.int64), A.indices.astype(np.int64)
+        self.row_data = A.data.astype(np.float64)
         self.v = value.astype(float)
         self.target, self.floor = target, floor
         self.low, self.high = low, high
@@ -77,7 +80,10 @@ class Separator:
         self.candidate = candidate
         self.n = A.shape[1]
         self.lps = 0
-        self.witnesses: list[tuple[np.ndarray, np.ndarray]] = []  # (hidden cells it moves, cells it lifts)
+        # (hidden cells it moves, cells it lifts, (cells it moves, their deviations): the certificate for the audit)
+        self.witnesses: list[tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]] = []
+        self.h = new_highs()
+        self.h.setOptionValue("presolve", "off")  # small LPs, re-solved per cell: presolve costs more than it saves
 
     def cuts(self, x: np.ndarray, fixed: np.ndarray, order: np.ndarray) -> list[Cut]:
         """A violated cut (columns, coefficients, right-hand side) for every unsafe cell in
@@ -94,9 +100,9 @@ class Separator:
         comp_of = np.full(self.n, -1)
         comp_of[cols_all] = comps.label
         # a witness of an earlier pattern still is one while the cells it moves stay hidden
-        self.witnesses = [(moves, lifts) for moves, lifts in self.witnesses if x[moves].all()]
+        self.witnesses = [w for w in self.witnesses if x[w[0]].all()]
         known = np.zeros(self.n, dtype=bool)
-        for _, lifts in self.witnesses:
+        for _, lifts, _ in self.witnesses:
             known[lifts] = True
         todo = [int(p) for p in order if not known[p]]
         out = []
@@ -104,10 +110,13 @@ class Separator:
             cols = cols_all[comps.cols(comp)]
             rows = comps.rows(comp)
             mine = [p for p in todo if comp_of[p] == comp]
-            h = lp_model(np.where(x[cols], self.floor[cols], self.low[cols]), np.where(x[cols], INF, self.high[cols]),
-                         Af[rows][:, comps.cols(comp)], np.where(self.le[rows], -INF, -fixed_part[rows]),
-                         -fixed_part[rows])
-            h.setOptionValue("presolve", "off")  # small LPs, re-solved per cell: presolve costs more than it saves
+            h = self.h  # one solver for every component and round: a new instance costs more than the small LPs
+            h.clearModel()
+            sub = Af[rows][:, comps.cols(comp)]
+            lower, upper = np.where(x[cols], self.floor[cols], self.low[cols]), np.where(x[cols], INF, self.high[cols])
+            h.addVars(len(lower), lower, upper)
+            h.addRows(sub.shape[0], np.where(self.le[rows], -INF, -fixed_part[rows]), -fixed_part[rows], sub.nnz,
+                      sub.indptr[:-1].astype(np.int32), sub.indices.astype(np.int32), sub.data)
             h.changeObjectiveSense(highspy.ObjSense.kMaximize)
             if len(mine) > 1:  # first push them all up at once: one LP may settle many
                 self._solve(h, np.searchsorted(cols, mine), x, cols, known)
@@ -145,33 +154,45 @@ class Separator:
         lifted = y >= self.target[cols] - TOL  # NaN targets compare False
         if lifted.any():
             known[cols[lifted]] = True
-            self.witnesses.append((cols[x[cols] & (np.abs(y - self.v[cols]) > TOL)], cols[lifted]))
+            d = y - self.v[cols]
+            moved = np.abs(d) > TOL
+            self.witnesses.append((cols[x[cols] & moved], cols[lifted], (cols[moved], d[moved])))
         return np.asarray(sol.row_dual)
 
     def _cut(self, p: int, x: np.ndarray, fixed: np.ndarray, rows: np.ndarray, dual: np.ndarray) -> Cut | None:
         """The cut of multipliers `dual` on `rows` for cell p, if pattern x violates it."""
+        # z = e_p - A[rows]^T g is zero outside the cells of `rows` and p: the cut is computed on those alone
+        pick = _ranges(self.row_ptr[rows], self.row_ptr[rows + 1] - self.row_ptr[rows])
+        cells, at = np.unique(np.concatenate([self.row_cells[pick], [p]]), return_inverse=True)
+        at_p = at[-1]
+        per_entry = np.repeat(np.arange(len(rows)), self.row_ptr[rows + 1] - self.row_ptr[rows])
+        le = self.le[rows]
+        slack = np.where(le, self.slack[rows], 0.0)
+        v, low, high, floor = self.v[cells], self.low[cells], self.high[cells], self.floor[cells]
+        interval, fix = self.interval[cells], fixed[cells]
+        free = self.candidate[cells] & ~fix
         for g in (dual, -dual):  # the solver's sign convention for a maximisation
-            if np.any(g[self.le[rows]] < -TOL):
+            if np.any(g[le] < -TOL):
                 continue
-            g = np.where(self.le[rows], np.maximum(g, 0.0), g)
-            z = -(self.A[rows].T @ g)
-            z[p] += 1.0
+            g = np.where(le, np.maximum(g, 0.0), g)
+            z = -np.bincount(at[:-1], weights=self.row_data[pick] * g[per_entry], minlength=len(cells))
+            z[at_p] += 1.0
             up = z > TOL
-            e0 = np.where(up, z * (self.high - self.v), z * (self.low - self.v))
-            e0 = np.where(self.interval, np.maximum(e0, 0.0), 0.0)
-            hide = np.where(up, INF, np.maximum(-z, 0.0) * (self.v - self.floor))
-            rhs = self.target[p] - self.v[p] - g @ np.where(self.le[rows], self.slack[rows], 0.0) - e0.sum()
-            fixed_gain = hide[fixed].sum()
+            e0 = np.where(up, z * (high - v), z * (low - v))
+            e0 = np.where(interval, np.maximum(e0, 0.0), 0.0)
+            hide = np.where(up, INF, np.maximum(-z, 0.0) * (v - floor))
+            rhs = self.target[p] - self.v[p] - g @ slack - e0.sum()
+            fixed_gain = hide[fix].sum()
             if fixed_gain >= INF:
                 continue  # with these multipliers a fixed hidden cell could rise without bound
             rhs -= fixed_gain
             if rhs <= TOL:
                 continue
-            coef = np.where(self.candidate & ~fixed, np.minimum(np.maximum(hide - e0, 0.0), rhs), 0.0)
-            if coef[x].sum() >= rhs - TOL:
+            coef = np.where(free, np.minimum(np.maximum(hide - e0, 0.0), rhs), 0.0)
+            if coef[x[cells]].sum() >= rhs - TOL:
                 continue  # not violated
-            cols = np.flatnonzero(coef > 0)
-            return cols, coef[cols], float(rhs)
+            keep = coef > 0
+            return cells[keep], coef[keep], float(rhs)
         return None
 
 
@@ -211,7 +232,7 @@ def optimise_component(task: dict[str, Any]) -> dict[str, Any]:
         cuts = sep.cuts(x, suppressed, order)
         if not cuts:  # every unsafe cell has a witness
             return {"suppress": np.flatnonzero(x & ~suppressed), "lps": sep.lps, "unprotected": [],
-                    "rounds": rounds, "converged": True}
+                    "rounds": rounds, "converged": True, "witnesses": [w[2] for w in sep.witnesses]}
         starts = np.cumsum([0] + [len(c[0]) for c in cuts[:-1]]).astype(np.int32)
         mip.addRows(len(cuts), np.array([c[2] for c in cuts]), np.full(len(cuts), INF),
                     int(sum(len(c[0]) for c in cuts)), starts,
@@ -233,7 +254,8 @@ def optimise_component(task: dict[str, Any]) -> dict[str, Any]:
         hide = np.flatnonzero(comp.suppressed & ~suppressed)
         key = (len(unprotected), float(task["weight"][hide].sum()))
         if best is None or key < best[0]:
-            best = key, hide, unprotected
+            best = key, hide, unprotected, comp.witnesses
         sep.lps += comp.lps
-    found = cast("tuple[tuple[int, float], np.ndarray, list[int]]", best)  # set in the loop's first pass
-    return {"suppress": found[1], "lps": sep.lps, "unprotected": found[2], "rounds": rounds, "converged": False}
+    found = cast("tuple[tuple[int, float], np.ndarray, list[int], list[tuple[np.ndarray, np.ndarray]]]", best)
+    return {"suppress": found[1], "lps": sep.lps, "unprotected": found[2], "rounds": rounds, "converged": False,
+            "witnesses": found[3]}

@@ -106,3 +106,38 @@ def test_a_table_without_relations_needs_no_secondary_suppression():
                                                    area_name="BU1", category="totaal", value=3)]), {"t": 10})
     protected, result, stats = secondary_suppression(cells, [], {"t": 10})
     assert stats["secondary"] == 0 and suppressed(protected) == {("BU1", "totaal")}
+
+
+def test_the_look_around_a_cell_reaches_what_the_relation_graph_reaches():
+    import numpy as np
+    from scipy.sparse import random as sparse_random
+
+    from privacy.protection_lp import Component
+
+    rng = np.random.default_rng(7)
+    A = sparse_random(40, 120, density=0.03, random_state=rng, format="csr")
+    A.data[:] = 1.0
+    n = A.shape[1]
+    comp = Component(A, np.zeros(40, dtype=bool), np.zeros(40), np.ones(n), np.zeros(n), np.zeros(n, dtype=bool),
+                     np.ones(n))
+    B = (A != 0).astype(float)
+    for start in ([0], [5, 17], [n - 1]):
+        x = np.zeros(n)
+        x[start] = 1.0
+        for steps in (1, 2, 4):
+            y = x.copy()
+            for _ in range(steps):  # the dense reference: cells of the relations of the cells reached
+                y = np.maximum(y, (B.T @ ((B @ y) > 0)) > 0)
+            assert comp._near(np.asarray(start), steps).tolist() == np.flatnonzero(y).tolist()
+        assert comp._near(np.asarray(start), 2).tolist() == comp._near(np.asarray(start), 2).tolist()  # marks cleared
+
+
+def test_a_small_cell_in_no_relation_is_protected_by_being_hidden():
+    import numpy as np
+    from scipy.sparse import csr_matrix
+
+    from privacy.protection_lp import Component
+
+    comp = Component(csr_matrix((0, 1)), np.zeros(0, dtype=bool), np.zeros(0), np.array([3.0]), np.array([7.0]),
+                     np.array([True]), np.ones(1))
+    assert comp.protect(np.array([0])) == [] and comp.witnesses[0][1][0] >= 7.0

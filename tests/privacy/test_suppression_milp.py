@@ -4,7 +4,7 @@ import pandas as pd
 from small_tables import table
 
 import privacy.suppression_milp as milp
-from privacy.audit import audit
+from privacy.audit import audit, checked_witnesses
 from privacy.disclosure import primary_suppression
 from privacy.protection_lp import weights
 from privacy.relations import build
@@ -65,3 +65,23 @@ def test_cells_that_may_not_be_hidden_are_never_chosen():
         tried += 1
         assert cell not in chosen and protected(cells, rels, chosen)
     assert tried >= 2
+
+
+def test_the_programs_witnesses_are_certificates_the_audit_checks(monkeypatch):
+    cells, rels, _ = setup()
+    for rounds in (milp.MAX_ROUNDS, 1):  # converged, and handed over to the protection LPs
+        monkeypatch.setattr(milp, "MAX_ROUNDS", rounds)
+        chosen, stats = lp_secondary(cells, rels, {"t": 10})
+        assert stats["not_converged"] == (rounds == 1)
+        pattern = cells.copy()
+        pattern.loc[chosen, "status"] = "suppressed"
+        small = pattern.index[(pattern.status == "suppressed") & (pattern.value < 10)]
+        settled = checked_witnesses(pattern, rels, {"t": 10}, stats["witnesses"])
+        assert stats["witnesses"] and set(settled) <= set(small) and len(settled) >= len(small) // 2
+        assert all(v >= 10 - 1e-6 for v in settled.values())
+        # a certificate the pattern does not allow (one of its hidden cells published again) is refused
+        moved, dev = next((m, d) for m, d in stats["witnesses"] if set(m) & set(chosen))
+        assert checked_witnesses(pattern, rels, {"t": 10}, [(moved, dev)])
+        undone = pattern.copy()
+        undone.loc[sorted(set(moved) & set(chosen)), "status"] = "published"
+        assert not checked_witnesses(undone, rels, {"t": 10}, [(moved, dev)])
