@@ -72,7 +72,8 @@ def earlier_tables(work_dir: Path, gemeente: str, period: str, keep: int = HISTO
 def _values(t: pd.DataFrame) -> dict:
     """table -> area -> category -> value (None = suppressed)."""
     out: dict = {}
-    for table, area, cat, value, status in zip(t.table, t.area_code, t.category, t.value, t.status):
+    for table, area, cat, value, status in zip(t.table.tolist(), t.area_code.tolist(), t.category.tolist(),
+                                               t.value.tolist(), t.status.tolist()):
         out.setdefault(table, {}).setdefault(area, {})[cat] = (
             None if status != "published" or pd.isna(value) else int(value))
     return out
@@ -82,17 +83,21 @@ def _cells(t: pd.DataFrame, index: dict[str, int]) -> dict:
     """table -> {"c": its categories, "v": a row per area of `index` (None: the table does not publish
     the area), each a value per category (None: suppressed, NOT_PUBLISHED: not published)}."""
     out: dict = {}
-    t = t[t.area_code.isin(index)]
-    for table, g in t.groupby("table", sort=False):
-        cats = list(dict.fromkeys(g.category))
+    at = pd.Index(list(index)).get_indexer(t.area_code)
+    t, at = t[at >= 0], at[at >= 0]
+    tables, _ = pd.factorize(t.table)  # in order of appearance, as the categories below
+    for k, table in enumerate(dict.fromkeys(t.table.tolist())):
+        mine = tables == k
+        rows = at[mine]
+        cols, cats = pd.factorize(t.category[mine])
+        hidden = ((t.status[mine] != "published") | t.value[mine].isna()).to_numpy()
+        values = np.array(t.value[mine].fillna(0).astype("int64").tolist(), dtype=object)
+        values[hidden] = None
         grid = np.full((len(index), len(cats)), NOT_PUBLISHED, dtype=object)
-        rows, cols = g.area_code.map(index).to_numpy(dtype=int), g.category.map(
-            {c: i for i, c in enumerate(cats)}).to_numpy(dtype=int)
-        grid[rows, cols] = np.array([None if s != "published" or pd.isna(v) else int(v)
-                                     for v, s in zip(g.value, g.status)], dtype=object)
+        grid[rows, cols] = values
         have = np.zeros(len(index), dtype=bool)
         have[rows] = True
-        out[table] = {"c": cats, "v": [list(r) if h else None for r, h in zip(grid.tolist(), have)]}
+        out[table] = {"c": list(cats), "v": [r if h else None for r, h in zip(grid.tolist(), have.tolist())]}
     return out
 
 
@@ -236,9 +241,8 @@ def build_model(current: pd.DataFrame, history: list[pd.DataFrame], audit: dict,
     }
 
 
-def _part(model: dict, codes: list[str]) -> dict:
-    """The model's cells of `codes` (sorted) only."""
-    pos = {c: i for i, c in enumerate(model["codes"])}
+def _part(model: dict, codes: list[str], pos: dict[str, int]) -> dict:
+    """The model's cells of `codes` (sorted) only; `pos`: the position of each code in the model's."""
     at = [pos[c] for c in codes]
     return {p: {t: {"c": x["c"], "v": [x["v"][i] for i in at]} for t, x in by_table.items()}
             for p, by_table in model["cells"].items()}
@@ -251,15 +255,28 @@ def report_files(model: dict, audit: dict) -> dict[str, tuple[dict, dict]]:
     (the country) has one file per gemeente (`gemeente_file`: its wijken and buurten, their
     trends, similar buurten and map, and its monitor) and report.html, an overview of the
     gemeenten (their own figures and trends) that links to each gemeente's file; each gemeente's
-    file links back to it. So each file holds one gemeente (the largest has under 500 buurten)
-    and at most `HISTORY_PERIODS` earlier periods, whatever the size of the release."""
+    file links back to it. So each file holds one gemeente's areas and at most `HISTORY_PERIODS`
+    other periods, whatever the size of the release. (An area outside the CBS geography, which
+    no page can navigate to, is in no gemeente's file.)"""
     embedded = {k: v for k, v in model.items() if not k.startswith("_")}
     whole = {"code": audit["gemeente"]["code"], "name": audit["gemeente"]["name"]}
     gms = sorted(c for c, a in model["areas"].items() if a["level"] == "gemeente")
     if len(gms) <= 1:
         return {OVERVIEW: (embedded, whole)}
     files = {gm: gemeente_file(gm) for gm in gms}
-    overview = {**embedded, "codes": gms, "cells": _part(model, gms), "similar": {"profiles": {}, "peers": {}},
+    pos = {c: i for i, c in enumerate(model["codes"])}
+    areas = model["areas"]
+
+    def gemeente(code: str | None) -> str | None:
+        while code is not None and areas[code]["level"] != "gemeente":
+            code = areas[code].get("parent")
+        return code
+
+    similar: dict[str | None, dict] = {gm: {"profiles": {}, "peers": {}} for gm in [*gms, None]}
+    for kind in ("profiles", "peers"):
+        for b, v in model["similar"][kind].items():
+            similar[gemeente(b)][kind][b] = v
+    overview = {**embedded, "codes": gms, "cells": _part(model, gms, pos), "similar": {"profiles": {}, "peers": {}},
                 "monitor": None, "map": {}, "files": files,
                 "areas": {gm: {**model["areas"][gm], "children": []} for gm in gms}}
     out = {OVERVIEW: (overview, whole)}
@@ -270,14 +287,12 @@ def report_files(model: dict, audit: dict) -> dict[str, tuple[dict, dict]]:
             sub.append(code)
             todo.extend(model["areas"][code]["children"])
         codes = sorted(sub)
-        areas = {c: model["areas"][c] for c in codes}
-        buurten = {c for c in codes if areas[c]["level"] == "buurt"}
-        similar = {k: {b: v for b, v in model["similar"][k].items() if b in buurten} for k in ("profiles", "peers")}
-        part = {**embedded, "codes": codes, "cells": _part(model, codes), "areas": areas, "similar": similar,
-                "monitor": monitor_model(model["_monitor_values"], model["periods"], model["period"], areas, audit),
+        own = {c: areas[c] for c in codes}
+        part = {**embedded, "codes": codes, "cells": _part(model, codes, pos), "areas": own, "similar": similar[gm],
+                "monitor": monitor_model(model["_monitor_values"], model["periods"], model["period"], own, audit),
                 "map": {gm: model["map"][gm]} if gm in model["map"] else {},
                 "overview": {"file": OVERVIEW, "name": whole["name"]}}
-        out[files[gm]] = (part, {"code": gm, "name": areas[gm]["name"]})
+        out[files[gm]] = (part, {"code": gm, "name": own[gm]["name"]})
     return out
 
 
