@@ -217,11 +217,11 @@ def build_model(current: pd.DataFrame, history: list[pd.DataFrame], audit: dict,
     domains = tuple(labels)
     described = audit.get("tables", {})
     tables = {"combinaties": {"categories": list(combinaties(domains))}}  # the UpSet chart's columns
-    for t in dict.fromkeys(current.table):
+    for t in current.table.unique().tolist():
         if t.startswith("selectie:"):
             tables[t] = {"title": described.get(t, {}).get("description", t),
                          "explanation": described.get(t, {}).get("explanation", ""),
-                         "levels": sorted(set(current.level[current.table == t])),
+                         "levels": sorted(set(current.level[current.table == t].tolist())),
                          "unit": described.get(t, {}).get("unit", "huishoudens")}
     threshold = audit.get("disclosure", {}).get("threshold_min", 10)
     monitor_values = {f.period.iloc[0]: _values(_monitor_tables(f)) for f in frames}
