@@ -101,7 +101,9 @@ def main() -> None:
         row = {"earlier_periods": n, "read_history_s": round(t1 - t0, 1), "render_s": round(t2 - t1, 1),
                "read_history_cpu_s": round(c1 - c0, 1), "render_cpu_s": round(c2 - c1, 1),
                "files": len(sizes), "largest": largest, "largest_bytes": sizes[largest],
-               "index_bytes": sizes.get("report.html"), "total_bytes": sum(sizes.values())}
+               "index_bytes": sizes.get("report.html"),
+               "largest_gemeente_bytes": max((v for k, v in sizes.items() if k != "report.html"), default=None),
+               "total_bytes": sum(sizes.values())}
         results.append(row)
         print(json.dumps(row), flush=True)
         shutil.rmtree(work / "releases", ignore_errors=True)
