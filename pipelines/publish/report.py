@@ -35,7 +35,6 @@ def _env() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["nl"] = _nl
-    env.policies["json.dumps_kwargs"] = {"sort_keys": True, "separators": (",", ":")}  # the embedded data, compact
     return env
 
 
