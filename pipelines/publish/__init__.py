@@ -1,5 +1,6 @@
 """Publish: the release folder of DESIGN.md (tables.csv, tables.xlsx, audit.json,
-report.html) and its ledger entry, committed together or not at all.
+report.html; for a release of several gemeenten also one report-<GM....>.html per gemeente,
+report.py) and its ledger entry, committed together or not at all.
 
 A release is written complete to a hidden staging folder (`releases/.<id>.partial`),
 scanned for anything that looks like a BSN (a hit publishes nothing), given its ledger
@@ -30,7 +31,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipelines import workdir
-from pipelines.publish.report import render_report
+from pipelines.publish.report import render_reports
 from pipelines.publish.tablescsv import read_tables, tables_csv
 from pipelines.publish.xlsx import workbook
 from privacy import ledger
@@ -226,12 +227,14 @@ def _publish(work_dir: Path, rid: str, cells: pd.DataFrame, audit: dict, report_
         table_bytes = tables_csv(cells)
         _write(staging / "tables.csv", table_bytes)
         published = read_tables(table_bytes)  # the report and the workbook see only what tables.csv publishes
-        _write(staging / "report.html", render_report(published, audit, report_context).encode("utf-8"))
+        reports = render_reports(published, audit, report_context)
+        for name, html in sorted(reports.items()):
+            _write(staging / name, html.encode("utf-8"))
         titles = {t: d["description"] for t, d in audit.get("tables", {}).items()}
         _write(staging / "tables.xlsx", workbook(published, titles, audit["period"], audit["gemeente"]["code"],
                                                         audit["disclosure"].get("group_disclosure", {}).get("applied", False),
                                                         {t: d["categories"] for t, d in audit.get("tables", {}).items()}))
-        pre = scan_files([staging / "tables.csv", staging / "report.html", staging / "tables.xlsx"])
+        pre = scan_files([staging / "tables.csv", *(staging / name for name in sorted(reports)), staging / "tables.xlsx"])
         audit = {**audit, "leak_scan": {"rule": "no 9-digit number passing the 11-proef in any release file",
                                         "hits": pre}}
         _write(staging / "audit.json", (json.dumps(audit, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))

@@ -2,18 +2,24 @@
 anything tables.csv does not publish).
 
 Inputs: the release's own tables.csv; the tables.csv of earlier releases of the same
-gemeente (other periods: the trends); the release's audit.json for titles, thresholds
-and the disclosure method; and the public CBS geography (names, label points). The
-result is one JSON-able dict that the report embeds and draws in the browser.
+gemeente (other periods: the trends, at most `HISTORY_PERIODS` of them); the release's
+audit.json for titles, thresholds and the disclosure method; and the public CBS geography
+(names, label points). The result is one JSON-able dict that the report embeds and draws
+in the browser; a release of more than one gemeente (the country) is split into one such
+dict per gemeente and an overview of the gemeenten (`report_files`), so that no report
+file grows with the number of gemeenten.
 
-In the dict a suppressed cell is `null`, a cell a table does not publish at that level
-is absent: the page shows "·" and "–" for them, never a zero.
+The counts are stored compactly, by position (`cells`): per period and table its
+categories (`c`) and a row per area of `codes` (`v`), each row a value per category. In a
+row a suppressed cell is `null`; a row that is `null` (or a value `false`) is a cell the
+table does not publish at that level: the page shows "·" and "–" for them, never a zero.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from pipelines.link.domains import combinaties
@@ -22,18 +28,42 @@ from pipelines.publish.similar import similar_buurten
 from pipelines.publish.tablescsv import read_tables
 from privacy import ledger
 
+HISTORY_PERIODS = 12
+"""The report's trends: besides the release's own period, the 12 other published periods nearest
+to it (by order; the earlier one first when two are as near). Monthly releases show the year
+before; a month published after the next one (a monitor waits for its outcomes) shows that one
+too. The report's size and render time so stay bounded however many periods a gemeente publishes."""
 
-def earlier_tables(work_dir: Path, gemeente: str, period: str) -> list[pd.DataFrame]:
+NOT_PUBLISHED = False
+"""In a row of `cells`: a category the table does not publish for that area (JSON `false`)."""
+
+OVERVIEW = "report.html"
+
+
+def gemeente_file(gemeente: str) -> str:
+    """The report file of one gemeente of a release of several (the country)."""
+    return f"report-{gemeente}.html"
+
+
+def nearest_periods(periods: list[str], period: str, keep: int = HISTORY_PERIODS) -> list[str]:
+    """The `keep` periods of `periods` (other than `period`) nearest to it in order, oldest first."""
+    order = sorted(set(periods) | {period})
+    at = order.index(period)
+    near = sorted((p for p in order if p != period), key=lambda p: (abs(order.index(p) - at), p))
+    return sorted(near[:keep])
+
+
+def earlier_tables(work_dir: Path, gemeente: str, period: str, keep: int = HISTORY_PERIODS) -> list[pd.DataFrame]:
     """tables.csv of the releases of `gemeente` for other periods than `period`: per period the
-    last one the ledger records, oldest period first."""
+    last one the ledger records, of the `keep` periods nearest to `period`, oldest period first."""
     latest: dict[str, str] = {}
     path = work_dir / "ledger.jsonl"
     for entry in (ledger.entries(path) if path.exists() else []):
         if entry.get("gemeente") == gemeente and entry.get("period") != period:
             latest[entry["period"]] = entry["release_id"]
     out = []
-    for _, rid in sorted(latest.items()):
-        tables = work_dir / "releases" / rid / "tables.csv"
+    for p in nearest_periods(list(latest), period, keep):
+        tables = work_dir / "releases" / latest[p] / "tables.csv"
         if tables.exists():
             out.append(read_tables(tables))
     return out
@@ -42,10 +72,43 @@ def earlier_tables(work_dir: Path, gemeente: str, period: str) -> list[pd.DataFr
 def _values(t: pd.DataFrame) -> dict:
     """table -> area -> category -> value (None = suppressed)."""
     out: dict = {}
-    for table, area, cat, value, status in zip(t.table, t.area_code, t.category, t.value, t.status):
+    for table, area, cat, value, status in zip(t.table.tolist(), t.area_code.tolist(), t.category.tolist(),
+                                               t.value.tolist(), t.status.tolist()):
         out.setdefault(table, {}).setdefault(area, {})[cat] = (
             None if status != "published" or pd.isna(value) else int(value))
     return out
+
+
+def _cells(t: pd.DataFrame, index: dict[str, int]) -> dict:
+    """table -> {"c": its categories, "v": a row per area of `index` (None: the table does not publish
+    the area), each a value per category (None: suppressed, NOT_PUBLISHED: not published)}."""
+    out: dict = {}
+    at = pd.Index(list(index)).get_indexer(t.area_code)
+    t, at = t[at >= 0], at[at >= 0]
+    tables, _ = pd.factorize(t.table)  # in order of appearance, as the categories below
+    for k, table in enumerate(dict.fromkeys(t.table.tolist())):
+        mine = tables == k
+        rows = at[mine]
+        cols, cats = pd.factorize(t.category[mine])
+        hidden = ((t.status[mine] != "published") | t.value[mine].isna()).to_numpy()
+        values = np.array(t.value[mine].fillna(0).astype("int64").tolist(), dtype=object)
+        values[hidden] = None
+        grid = np.full((len(index), len(cats)), NOT_PUBLISHED, dtype=object)
+        grid[rows, cols] = values
+        have = np.zeros(len(index), dtype=bool)
+        have[rows] = True
+        out[table] = {"c": list(cats), "v": [r if h else None for r, h in zip(grid.tolist(), have.tolist())]}
+    return out
+
+
+def cell(model: dict, period: str, table: str, area: str, category: str):
+    """A cell of the model as the page reads it (its `val`): the value, None when suppressed,
+    NOT_PUBLISHED when the table does not publish it."""
+    t = model["cells"].get(period, {}).get(table)
+    if t is None or area not in model["codes"] or category not in t["c"]:
+        return NOT_PUBLISHED
+    row = t["v"][model["codes"].index(area)]
+    return NOT_PUBLISHED if row is None else row[t["c"].index(category)]
 
 
 def domain_labels(audit: dict) -> dict[str, str]:
@@ -124,12 +187,16 @@ def monitor_model(values: dict, periods: list[str], period: str, areas: dict, au
             "fixed_by": audit.get("monitor", {}).get("fixed_by")}
 
 
+def _monitor_tables(t: pd.DataFrame) -> pd.DataFrame:
+    """What monitor_model reads: the monitor's tables and the gemeenten's households."""
+    return t[t.table.str.startswith("monitor:") | ((t.table == "stapeling") & (t.level == "gemeente"))]
+
+
 def build_model(current: pd.DataFrame, history: list[pd.DataFrame], audit: dict, geography: pd.DataFrame) -> dict:
     """Everything the page draws. `geography`: CBS buurten (codes, names, label points) of the gemeente."""
     period = audit["period"]
     frames = [h for h in history if len(h) and h.period.iloc[0] != period] + [current]
     periods = sorted({f.period.iloc[0] for f in frames})
-    values = {f.period.iloc[0]: _values(f) for f in frames}
 
     areas: dict[str, dict] = {}
     for lv, code, name in current[["level", "area_code", "area_name"]].drop_duplicates().itertuples(index=False):
@@ -143,30 +210,91 @@ def build_model(current: pd.DataFrame, history: list[pd.DataFrame], audit: dict,
             areas[a["parent"]]["children"].append(code)
     for a in areas.values():
         a["children"].sort(key=lambda c: areas[c]["name"])
+    codes = sorted(areas)
+    index = {c: i for i, c in enumerate(codes)}
 
     labels = domain_labels(audit)
     domains = tuple(labels)
     described = audit.get("tables", {})
     tables = {"combinaties": {"categories": list(combinaties(domains))}}  # the UpSet chart's columns
-    for t in dict.fromkeys(current.table):
+    for t in current.table.unique().tolist():
         if t.startswith("selectie:"):
             tables[t] = {"title": described.get(t, {}).get("description", t),
                          "explanation": described.get(t, {}).get("explanation", ""),
-                         "levels": sorted(set(current.level[current.table == t])),
+                         "levels": sorted(set(current.level[current.table == t].tolist())),
                          "unit": described.get(t, {}).get("unit", "huishoudens")}
     threshold = audit.get("disclosure", {}).get("threshold_min", 10)
+    monitor_values = {f.period.iloc[0]: _values(_monitor_tables(f)) for f in frames}
     return {  # only what the page's script reads; titles and notes come from audit.json in the template
         "period": period,
         "periods": periods,
         "areas": areas,
+        "codes": codes,
         "tables": tables,
         "domains": labels,
-        "values": values,
+        "cells": {f.period.iloc[0]: _cells(f, index) for f in frames},
         "threshold": threshold,
-        "similar": _similar(values.get(period, {}), geo, threshold, domains),
-        "monitor": monitor_model(values, periods, period, areas, audit),
+        "similar": _similar(_values(current), geo, threshold, domains),
+        "monitor": monitor_model(monitor_values, periods, period, areas, audit),
         "map": voronoi_paths(geo),
+        "_monitor_values": monitor_values,  # for report_files; not embedded
     }
 
 
-__all__ = ["earlier_tables", "build_model", "domain_labels"]
+def _part(model: dict, codes: list[str], pos: dict[str, int]) -> dict:
+    """The model's cells of `codes` (sorted) only; `pos`: the position of each code in the model's."""
+    at = [pos[c] for c in codes]
+    return {p: {t: {"c": x["c"], "v": [x["v"][i] for i in at]} for t, x in by_table.items()}
+            for p, by_table in model["cells"].items()}
+
+
+def report_files(model: dict, audit: dict) -> dict[str, tuple[dict, dict]]:
+    """The report's files: name -> (the model it embeds, the area it covers: code and name).
+
+    A release of one gemeente has one file, report.html, with everything. A release of several
+    (the country) has one file per gemeente (`gemeente_file`: its wijken and buurten, their
+    trends, similar buurten and map, and its monitor) and report.html, an overview of the
+    gemeenten (their own figures and trends) that links to each gemeente's file; each gemeente's
+    file links back to it. So each file holds one gemeente's areas and at most `HISTORY_PERIODS`
+    other periods, whatever the size of the release. (An area outside the CBS geography, which
+    no page can navigate to, is in no gemeente's file.)"""
+    embedded = {k: v for k, v in model.items() if not k.startswith("_")}
+    whole = {"code": audit["gemeente"]["code"], "name": audit["gemeente"]["name"]}
+    gms = sorted(c for c, a in model["areas"].items() if a["level"] == "gemeente")
+    if len(gms) <= 1:
+        return {OVERVIEW: (embedded, whole)}
+    files = {gm: gemeente_file(gm) for gm in gms}
+    pos = {c: i for i, c in enumerate(model["codes"])}
+    areas = model["areas"]
+
+    def gemeente(code: str | None) -> str | None:
+        while code is not None and areas[code]["level"] != "gemeente":
+            code = areas[code].get("parent")
+        return code
+
+    similar: dict[str | None, dict] = {gm: {"profiles": {}, "peers": {}} for gm in [*gms, None]}
+    for kind in ("profiles", "peers"):
+        for b, v in model["similar"][kind].items():
+            similar[gemeente(b)][kind][b] = v
+    overview = {**embedded, "codes": gms, "cells": _part(model, gms, pos), "similar": {"profiles": {}, "peers": {}},
+                "monitor": None, "map": {}, "files": files,
+                "areas": {gm: {**model["areas"][gm], "children": []} for gm in gms}}
+    out = {OVERVIEW: (overview, whole)}
+    for gm in gms:
+        sub, todo = [], [gm]
+        while todo:
+            code = todo.pop()
+            sub.append(code)
+            todo.extend(model["areas"][code]["children"])
+        codes = sorted(sub)
+        own = {c: areas[c] for c in codes}
+        part = {**embedded, "codes": codes, "cells": _part(model, codes, pos), "areas": own, "similar": similar[gm],
+                "monitor": monitor_model(model["_monitor_values"], model["periods"], model["period"], own, audit),
+                "map": {gm: model["map"][gm]} if gm in model["map"] else {},
+                "overview": {"file": OVERVIEW, "name": whole["name"]}}
+        out[files[gm]] = (part, {"code": gm, "name": own[gm]["name"]})
+    return out
+
+
+__all__ = ["HISTORY_PERIODS", "NOT_PUBLISHED", "OVERVIEW", "cell", "earlier_tables", "build_model",
+           "domain_labels", "gemeente_file", "nearest_periods", "report_files"]

@@ -58,6 +58,9 @@ POINTS = {
     "before register copy": lambda: kill_at(pub, "_copy_folder", "before"),
     "after register copy": lambda: kill_at(pub, "_copy_folder", "after"),
     "torn ledger line": torn_append,  # mid-commit
+    # a release of several gemeenten: its report files are written one by one (tables.csv first, then
+    # report-GM....html in order): killed after the first gemeente's
+    "between reports": lambda: kill_at(pub, "_write", "after", 2),
     "committed": lambda: kill_at(pub, "_into_place", "before", 1),  # ledger line written, nothing placed
     "placed": lambda: kill_at(pub, "_into_place", "after", 1),  # in <work>/releases, not yet in the register
     "set aside": lambda: kill_at(os, "rename", "after", 1),  # --twice: the earlier publication moved aside

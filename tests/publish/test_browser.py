@@ -74,3 +74,45 @@ def test_the_report_prints_the_area_and_each_of_its_buurten_on_a_page_of_its_own
 
     assert len(re.findall(rb"/Type\s*/Page[^s]", page.pdf())) >= 1 + buurten
     context.close()
+
+
+def test_a_wijkteam_finds_its_buurt_from_the_overview_of_a_release_of_several_gemeenten(browser, release, tmp_path):
+    """The country's split: report.html lists the gemeenten, each opens its own file (gemeente, wijk,
+    buurt there), and the crumbs lead back to the overview; nothing but the release's files is read."""
+    from twogemeenten import OTHER, two_gemeenten
+
+    from pipelines import geography
+    from pipelines.publish.report import render_reports
+
+    tables, audit = two_gemeenten(release["release"].folder)
+    for name, html in render_reports(tables, audit, {"buurten": geography.buurten("NL"), "history": []}).items():
+        (tmp_path / name).write_text(html, encoding="utf-8")
+    context = browser.new_context(offline=True, viewport={"width": 1200, "height": 900})
+    page = context.new_page()
+    errors, requests = [], []
+    page.on("console", lambda m: errors.append(m.text) if m.type in ("error", "warning") else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto((tmp_path / "report.html").as_uri())
+    rows = page.locator("#view table tbody tr")
+    assert rows.count() == 2 and "Gemeenten in Nederland" in page.inner_text("#view")
+    page.locator("#view a.area", has_text="Oldenzaal").click()
+    page.wait_for_selector("#map svg path")
+    assert page.url == (tmp_path / f"report-{OTHER}.html").as_uri() + f"#{OTHER}"
+    assert page.locator("#map svg path").count() == 14  # every buurt of Oldenzaal
+    assert page.inner_text("#crumbs") == "Nederland › Oldenzaal"
+    page.locator("#view a.area").first.click()  # its first wijk
+    assert page.url.endswith("#WK017301") and page.inner_text("#crumbs").count("›") == 2
+    page.locator("#view a.area").first.click()  # that wijk's first buurt
+    assert "#BU0173" in page.url and page.inner_text("#crumbs").count("›") == 3
+    assert "Stapeling: aantal domeinen per huishouden" in page.inner_text("#view")
+    page.locator("#crumbs a", has_text="Nederland").click()
+    page.wait_for_selector("#view table")
+    assert page.url == (tmp_path / "report.html").as_uri()
+    page.select_option("#goto", "GM0164")  # the overview's menu opens a gemeente's file too
+    page.wait_for_selector("#map svg path")
+    assert page.url.endswith("report-GM0164.html#GM0164") and page.locator("#map svg path").count() == 62
+    assert errors == []
+    assert {r.split("#")[0] for r in requests} == {(tmp_path / n).as_uri() for n in (
+        "report.html", f"report-{OTHER}.html", "report-GM0164.html")}
+    context.close()

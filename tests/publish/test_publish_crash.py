@@ -38,12 +38,17 @@ def _settings(folder: Path) -> Path:
 @pytest.fixture(scope="module")
 def crashed(release, tmp_path_factory):
     """Every kill point, each in its own work directory and register, run side by side."""
+    return _kill(release["release"].folder, RID, {**{p: p for p in NOTHING + RECORDED + REPLACING}, **SPARE},
+                 tmp_path_factory)
+
+
+def _kill(source: Path, rid: str, points: dict[str, str], tmp_path_factory) -> dict[str, dict]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
     runs = {}
-    for name, point in {**{p: p for p in NOTHING + RECORDED + REPLACING}, **SPARE}.items():
+    for name, point in points.items():
         folder = tmp_path_factory.mktemp("crash")
         args = [sys.executable, str(SCRIPT), str(folder / "work"), str(folder / "register"),
-                str(release["release"].folder), RID, point] + (["--twice"] if point in REPLACING else [])
+                str(source), rid, point] + (["--twice"] if point in REPLACING else [])
         runs[name] = (folder, subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE))
     out = {}
     for point, (folder, proc) in runs.items():
@@ -143,3 +148,41 @@ def test_an_edited_copy_in_the_register_is_reported(crashed, capsys):
     assert capsys.readouterr().err.splitlines()[-2:] == [
         f"{report}: edited: it does not match line 1 of the ledger", "1 problem(s) found"]
     assert main(["ledger", "verify", "--work", str(folder / "work")]) == 0  # the work directory alone is intact
+
+
+SPLIT_RID = f"NL-{PERIOD}-crashtest0"
+
+
+@pytest.fixture(scope="module")
+def crashed_split(release, tmp_path_factory):
+    """A release of two gemeenten (a report file each and the overview), killed while its reports are
+    written and after its commit point."""
+    from twogemeenten import write_release
+
+    source = write_release(release["release"].folder, tmp_path_factory.mktemp("two") / "release")
+    return _kill(source, SPLIT_RID, {p: p for p in ("between reports", "committed")}, tmp_path_factory)
+
+
+@pytest.mark.parametrize("point", ["between reports", "committed"])
+def test_a_kill_while_a_release_of_several_gemeenten_is_written_leaves_nothing_or_all_its_reports(
+        crashed_split, point, capsys):
+    c = crashed_split[point]
+    folder, work, register = c["folder"], c["folder"] / "work", c["folder"] / "register"
+    assert c["returncode"] == -signal.SIGKILL, c["stderr"]
+    assert c["leftovers"]
+    staged = folder / "work" / "releases" / f".{SPLIT_RID}.partial"
+    if point == "between reports":  # killed with one gemeente's report written, not the other's
+        assert {p.name for p in staged.iterdir()} == {"tables.csv", "report-GM0164.html"}
+    assert main(["ledger", "verify", "--config", str(_settings(folder))]) == 0  # finishes what the kill left
+    capsys.readouterr()
+    assert _leftovers(folder) == []
+    if point == "between reports":
+        assert ledger.entries(work) == [] and not (work / "releases" / SPLIT_RID).exists()
+        assert not (register / SPLIT_RID).exists()
+    else:
+        names = {"audit.json", "ledger-entry.json", "tables.csv", "tables.xlsx", "report.html", "report-GM0164.html",
+                 "report-GM0173.html"}
+        for place in (work / "releases" / SPLIT_RID, register / SPLIT_RID):
+            assert {p.name for p in place.iterdir()} == names
+        assert set(ledger.entries(work)[-1]["files"]) == names - {ledger.ENTRY}
+        assert ledger.verify(work, registers=[register]) == []

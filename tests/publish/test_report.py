@@ -8,7 +8,7 @@ from conftest import TREND_PERIODS
 
 from pipelines import geography
 from pipelines.publish.geomap import ATTRIBUTION, voronoi_paths
-from pipelines.publish.reportdata import build_model
+from pipelines.publish.reportdata import NOT_PUBLISHED, build_model, cell
 from pipelines.publish.similar import similar_buurten
 from pipelines.publish.tablescsv import read_tables
 from pipelines.publish.xlsx import SUPPRESSED, workbook
@@ -22,10 +22,15 @@ def test_the_report_carries_exactly_what_tables_csv_publishes(release):
     folder = release["release"].folder
     tables = read_tables(folder / "tables.csv")
     model = embedded((folder / "report.html").read_text(encoding="utf-8"))
-    values = model["values"][model["period"]]
+    period = model["period"]
     for t, a, c, v, s in zip(tables.table, tables.area_code, tables.category, tables.value, tables.status):
-        assert values[t][a][c] == (int(v) if s == "published" else None), (t, a, c)
-    assert sum(len(cats) for areas in values.values() for cats in areas.values()) == len(tables)
+        assert cell(model, period, t, a, c) == (int(v) if s == "published" else None), (t, a, c)
+    assert model["codes"] == sorted(set(tables.area_code))
+    cells = model["cells"][period]
+    assert set(cells) == set(tables.table)
+    held = sum(v is not NOT_PUBLISHED for x in cells.values() for row in x["v"] if row is not None for v in row)
+    assert held == len(tables)  # nothing else: a cell the table does not publish there is marked as such
+    assert cell(model, period, "stapeling", "GM0164", "no such category") is NOT_PUBLISHED
 
 
 def test_the_report_is_built_from_the_csv_it_is_given(release):
@@ -35,7 +40,7 @@ def test_the_report_is_built_from_the_csv_it_is_given(release):
     row = tables.index[(tables.status == "published") & (tables.level == "buurt")][0]
     tables.loc[row, "value"] = 987654
     model = build_model(tables, [], audit, geography.buurten("GM0164"))
-    assert model["values"]["2026-10"][tables.table[row]][tables.area_code[row]][tables.category[row]] == 987654
+    assert cell(model, "2026-10", tables.table[row], tables.area_code[row], tables.category[row]) == 987654
 
 
 def test_trends_span_every_earlier_period_of_the_gemeente(trend_release):
@@ -43,8 +48,8 @@ def test_trends_span_every_earlier_period_of_the_gemeente(trend_release):
     model = embedded(html)
     assert model["periods"] == list(TREND_PERIODS)
     gm = "GM0164"
-    totals = [model["values"][p]["stapeling"][gm]["totaal"] for p in TREND_PERIODS]
-    ones = [model["values"][p]["stapeling"][gm]["1"] for p in TREND_PERIODS]
+    totals = [cell(model, p, "stapeling", gm, "totaal") for p in TREND_PERIODS]
+    ones = [cell(model, p, "stapeling", gm, "1") for p in TREND_PERIODS]
     assert len(set(totals)) == 1 and len(set(ones)) > 1  # same households, a changing number with problems
 
 
