@@ -59,7 +59,6 @@ BUILTIN = {
     "expect_column_values_to_not_be_null": gx.expectations.ExpectColumnValuesToNotBeNull,
     "expect_column_values_to_be_in_set": gx.expectations.ExpectColumnValuesToBeInSet,
     "expect_column_values_to_match_regex": gx.expectations.ExpectColumnValuesToMatchRegex,
-    "expect_column_values_to_be_unique": gx.expectations.ExpectColumnValuesToBeUnique,
     "expect_column_value_lengths_to_be_between": gx.expectations.ExpectColumnValueLengthsToBeBetween,
 }
 ALLOWED = {**BUILTIN, **CUSTOM}
