@@ -44,6 +44,7 @@ import pyarrow.compute as pc
 
 from pipelines.ingest import ADDRESS_KEY_SQL, IDENTITY_PREFIX, _params, _staging, load_sql, only_allowed, with_identity
 from pipelines.ingest.readers import SourceFileError, StreamedFile, stream_csv
+from pipelines.link import placed_by_address
 from pipelines.settings import Source, load_contract
 from privacy.pseudonymise import Pads, install_sql_macro
 from privacy.vault import COLUMNS, FIELDS
@@ -78,9 +79,7 @@ def wanted_persons(con: duckdb.DuckDBPyConnection, bounds: dict) -> pa.Table:
     tables = {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall()}
     if not {"persons", "vroegsignalen"} <= tables:
         return pa.table({"pid": pa.array([], pa.string()), "hid": pa.array([], pa.string())})
-    address = con.execute("SELECT count(*) FROM duckdb_columns() WHERE schema_name = 'main' AND table_name = "
-                          "'vroegsignalen' AND column_name = 'hid'").fetchone()
-    query = HOUSEHOLDS_SQL.replace("{by_address}", BY_ADDRESS if address and address[0] else "")
+    query = HOUSEHOLDS_SQL.replace("{by_address}", BY_ADDRESS if placed_by_address(con) else "")
     return con.execute(query, {"period_start": bounds["period_start"], "period_end": bounds["period_end"]}
                        ).fetch_arrow_table().cast(pa.schema([("pid", pa.string()), ("hid", pa.string())]))
 

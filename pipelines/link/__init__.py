@@ -62,6 +62,13 @@ def _address_linked(sources: SourcesFile) -> list[str]:
     return [s.table for s in sources.sources.values() if "address" in s.link.values() and s.table != POPULATION_TABLE]
 
 
+def placed_by_address(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether link gave vroegsignalen its `hid` (row_households.sql): the sources place signals by address."""
+    found = con.execute("SELECT count(*) FROM duckdb_columns() WHERE schema_name = 'main' AND table_name = "
+                        "'vroegsignalen' AND column_name = 'hid'").fetchone()
+    return bool(found and found[0])
+
+
 def place_rows(con: duckdb.DuckDBPyConnection, sources: SourcesFile) -> None:
     """Each row of a source with an address link gets `hid`: its person's household, or the one
     household at its address (row_households.sql); the address table is the link stage's own (TEMP)."""

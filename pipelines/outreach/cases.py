@@ -40,6 +40,7 @@ from dataclasses import dataclass
 
 import duckdb
 
+from pipelines.link import placed_by_address
 from pipelines.outreach.sql import sql, statements
 from pipelines.periods import period_bounds
 
@@ -83,9 +84,7 @@ def _by_address(con: duckdb.DuckDBPyConnection) -> str:
     """cases_signals.sql's household of a signal placed by its address: for a client without a person
     (identified by address only), link's `vroegsignalen.hid` where the sources link signals by address
     (row_households.sql), else none. A fixed text."""
-    placed = con.execute("SELECT count(*) FROM duckdb_columns() WHERE schema_name = 'main' AND table_name = "
-                         "'vroegsignalen' AND column_name = 'hid'").fetchone()
-    return "CASE WHEN v.pid IS NULL THEN v.hid END" if placed and placed[0] else "NULL::UUID"
+    return "CASE WHEN v.pid IS NULL THEN v.hid END" if placed_by_address(con) else "NULL::UUID"
 
 
 def _required(con: duckdb.DuckDBPyConnection) -> None:
