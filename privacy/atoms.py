@@ -43,8 +43,8 @@ small atom's sibling of floor 1 takes one from the most it can reach).
 **Persons.** Why a person group may hold several household atoms, and why that is exact.
 Splitting persons by the registered facts too would make them near-singletons whose
 empty parts (a household of one 75-plusser has no person outside a 75-plus selection)
-the audit would take as known, pinning the household part below its persons: the
-country's monitor release was refused that way with 5 atoms pinned. But an attacker
+the audit would take as known, bounding a household part by persons it need not hold
+(an assumption about the attacker, not a fact of the definitions). But an attacker
 can know an atom is empty only from the data (the LP derives all that the published
 numbers give) or from the definitions, and no definition names a registered fact: a
 selection sees the BRP, the sources' rows and the household's attributes, and a
@@ -86,6 +86,9 @@ import pandas as pd
 from .relations import Relation
 
 ATOM_TABLE = "(atom)"
+# audit.json's words for person groups of several household atoms ("Persons" above)
+PERSONS_SHARED = ("the household parts that differ only by the outcomes a wijkteam registered counted together (no "
+                  "definition names an outcome: privacy/atoms.py, Persons)")
 ATOM_FLOOR = 1.0  # the attacker knows which atoms are empty: a non-empty atom holds at least one unit
 MONITOR_FLOOR = 0.0  # every atom of a release with the monitor: at least 0 ("Floors" above)
 LEVELS = ("buurt", "wijk", "gemeente")
@@ -241,4 +244,4 @@ def showable(cells: pd.DataFrame, atoms: Atoms, buurten: pd.DataFrame, which: np
     return out
 
 
-__all__ = ["ATOM_TABLE", "ATOM_FLOOR", "MONITOR_FLOOR", "Atoms", "atom_cells", "thresholds_of", "relations", "showable"]
+__all__ = ["ATOM_TABLE", "ATOM_FLOOR", "PERSONS_SHARED", "MONITOR_FLOOR", "Atoms", "atom_cells", "thresholds_of", "relations", "showable"]

@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 from scipy.sparse import csr_matrix
 
+from .atoms import PERSONS_SHARED
 from .relations import Relation, components, relation_matrix
 
 INF = highspy.kHighsInf
@@ -116,8 +117,7 @@ class AuditResult:
             "attacker_knows": ["every published cell, of this release and of every earlier release of the period",
                                "every selection's definition: each cell is the sum of its atoms (per buurt, the "
                                "households split by domain combination and by every selection; persons by every "
-                               "person selection" + (", per household part but for the outcomes a wijkteam "
-                                                     "registered" if persons_shared else "") + "), so categories sum to totaal, buurten to wijk, wijken to "
+                               "person selection" + (f", {PERSONS_SHARED}" if persons_shared else "") + "), so categories sum to totaal, buurten to wijk, wijken to "
                                "gemeente, stapeling and combinaties agree, and nested or overlapping selections "
                                "difference each other",
                                "which atoms are empty (a non-empty atom is >= 1)" if atoms_at_least_one else

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from . import cellkey, rounding
-from .atoms import ATOM_TABLE, Atoms, atom_cells, showable
+from .atoms import ATOM_TABLE, PERSONS_SHARED, Atoms, atom_cells, showable
 from .atoms import relations as atom_relations
 from .audit import audit
 from .earlier import match
@@ -104,11 +104,6 @@ class PinnedByEarlier(ProtectionFailed):
     def __init__(self, message: str, areas: list[str]) -> None:
         super().__init__(message)
         self.areas = areas
-
-
-# the persons of household parts that differ only by a wijkteam's registered outcomes are one person group (atoms.py)
-PERSONS_SHARED = (", the parts that differ only by the outcomes a wijkteam registered together (no definition "
-                  "names an outcome: privacy/atoms.py, Persons)")
 
 
 def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, int],
@@ -262,7 +257,7 @@ def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, in
                     "problem domains, membership of every household selection, also those of earlier releases of "
                     "this period" + (", and of the vroegsignalering monitor's tables" if any(
                         t.startswith("monitor:") for t in atoms.tables) else "") + "); persons of each such part split by "
-                    "every person selection" + (PERSONS_SHARED if shared else "") + ". Every cell is the sum of its "
+                    "every person selection" + (f", {PERSONS_SHARED}" if shared else "") + ". Every cell is the sum of its "
                     "atoms; the attacker is assumed to know "
                     "which atoms are empty" + (
                         " (a non-empty atom is at least 1)" if at_least_one else
