@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import re
 import sys
 from pathlib import Path
@@ -43,11 +44,44 @@ def cmd_synth(args) -> int:
     return 0
 
 
+_SERVER: dict = {}  # the thread starting Prefect's temporary server, and what it raised
+
+
+def _start_server_early() -> None:
+    """Without PREFECT_API_URL a flow run starts Prefect's temporary server (3-6 s, a process of
+    its own) when it first needs it. It is started here instead, in a thread, so that its start-up
+    overlaps this process's own imports and checks (Great Expectations alone takes 2 s to import);
+    `_run_flow` waits for it before the flow begins. A run that fails its checks does not wait:
+    the server process is stopped when this one exits (Prefect's own atexit)."""
+    if "thread" in _SERVER:
+        return
+    import threading
+
+    def start() -> None:
+        try:
+            os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # as pipelines/flow.py
+            from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED
+
+            if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
+                return
+            _quiet_prefect_console()
+            from prefect.server.api.server import SubprocessASGIServer
+
+            SubprocessASGIServer().start()  # the instance the flow's client takes (one per process)
+        except Exception as exc:  # the flow's own client starts it again, or reports why not
+            _SERVER["error"] = exc
+
+    _SERVER["thread"] = threading.Thread(target=start, name="prefect-server-start", daemon=True)
+    _SERVER["thread"].start()
+
+
 def _run_flow(settings_file: Path, period: str | None, sources: str | None, work: str | None,
               monitor: bool = False) -> dict:
-    """Configuration and source files are checked here, before Prefect's server starts: a run
-    that cannot succeed (a busy work directory, a broken ledger, a bad file) stops in a second
-    with one clean message, not after the server's start-up and its tracebacks."""
+    """Configuration and source files are checked here, while Prefect's server starts in the
+    background (`_start_server_early`): a run that cannot succeed (a busy work directory, a
+    broken ledger, a bad file) stops in a second with one clean message, not after the server's
+    start-up and its tracebacks."""
+    _start_server_early()
     from pipelines.pipeline import check_monitor, exclusive, prepare, stage_preflight
 
     run = prepare(settings_file, {"period": period, "sources_dir": sources, "work_dir": work,
@@ -59,6 +93,7 @@ def _run_flow(settings_file: Path, period: str | None, sources: str | None, work
         from pipelines.flow import release_flow
 
         _quiet_prefect_console()
+        _SERVER["thread"].join()
         return release_flow(str(settings_file.resolve()), period or run.settings.period, sources, work,
                             monitor=monitor)
 
@@ -117,6 +152,7 @@ def _months_before(period: str, n: int) -> list[str]:
 def cmd_demo(args) -> int:
     from pipelines.synth import synthesize
 
+    _start_server_early()
     work = Path(args.work).resolve()
     (work / "sources").mkdir(parents=True, exist_ok=True)
     synthesize(work / "sources", gemeente=args.gemeente, period=args.period, seed=args.seed, scale=args.scale)

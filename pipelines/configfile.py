@@ -6,7 +6,9 @@ Every problem found in a file is reported at once, one `Problem` each, as
 
 from __future__ import annotations
 
+import copy
 import difflib
+import functools
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,6 +162,10 @@ def _compose(path: Path, text: str) -> tuple[yaml.Node | None, yaml.SafeLoader]:
 
 
 def read_yaml(path: Path | str) -> YamlDoc:
+    """The file as a YamlDoc (data and the line of every key), or ConfigError naming file and line.
+    A file read before with the same text is not parsed again (a run reads its configuration
+    in every stage): the document comes from a small cache keyed by the path and the text
+    itself, so an edited file is always parsed anew; each caller gets its own copy of the data."""
     path = Path(path)
     try:
         if path.stat().st_size > MAX_BYTES:
@@ -171,6 +177,14 @@ def read_yaml(path: Path | str) -> YamlDoc:
         raise ConfigError([Problem(str(path), None, "is a folder, not a file")]) from None
     except UnicodeDecodeError as exc:
         raise ConfigError([Problem(str(path), None, f"not UTF-8 ({exc.reason})")]) from None
+    data, lines = _parse(str(path), text)
+    return YamlDoc(path, copy.deepcopy(data), dict(lines))
+
+
+@functools.lru_cache(maxsize=64)
+def _parse(name: str, text: str) -> tuple[Any, dict[tuple, int]]:
+    """(data, lines) of a document's text; ConfigError (not cached) when it is not valid YAML."""
+    path = Path(name)
     try:
         node, loader = _compose(path, text)
         data = loader.construct_document(node) if node is not None else None
@@ -182,7 +196,7 @@ def read_yaml(path: Path | str) -> YamlDoc:
         if "loader" in locals():
             loader.dispose()
     lines = _line_map(node) if node is not None else {(): 1}
-    return YamlDoc(path, data if data is not None else {}, lines)
+    return (data if data is not None else {}), lines
 
 
 def did_you_mean(name: str, known: list[str] | tuple[str, ...]) -> str:
