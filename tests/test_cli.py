@@ -100,6 +100,21 @@ def test_demo_runs_end_to_end_through_prefect(prefect_server, tmp_path, monkeypa
     assert (tmp_path / "home" / ".config" / "wijksignaal" / "pseudonym.key").exists()
 
 
+def test_flow_runs_on_the_temporary_server_send_no_heartbeats_and_against_a_server_as_configured():
+    """Prefect's heartbeat thread held up the end of every flow run by up to a second; on the
+    temporary server, which dies with the process, nothing reads the heartbeats."""
+    from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
+
+    from pipelines.cli import _temporary_server_settings
+
+    with temporary_settings(updates={PREFECT_API_URL: None}), _temporary_server_settings():
+        assert get_current_settings().flows.heartbeat_frequency is None
+    with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:4200/api"}):
+        configured = get_current_settings().flows.heartbeat_frequency
+        with _temporary_server_settings():
+            assert get_current_settings().flows.heartbeat_frequency == configured is not None
+
+
 # -- issue 11: every failure one clean line with a documented exit code ------------------------
 
 def test_a_bad_period_is_a_usage_error(capsys):
