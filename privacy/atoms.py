@@ -58,6 +58,22 @@ parts with each part between H and M H is one such table. The signals' facts (a 
 nieuw, meervoudig, opeenvolgend, crisis, partner types, op een signaallijst) do split
 persons: a person selection on vroegsignalen can name them.
 
+**Members per household.** "Persons >= households" is not all a reader can write down. A
+household selection can count members ("households with two 75-plussers": `count: {op: ">=",
+value: 2}` on the BRP; "eenpersoonshuishoudens": `huishouden.aantal_personen = 1`), and a person
+selection can count the same members ("75-plussers"): then the 75-plussers of those households
+number at least twice (at most once) their households. Such a relation ties the members of one
+union of the person group's person-selection patterns (a pattern: which person selections a
+member is in; a union: a boolean combination of person selections) to the group's households.
+As with empty atoms, we do not try to tell what a definition implies from what the data happens
+to show: for every person group and every union of its patterns present, the attacker is taken
+to know the fewest and the most members in that union of any one of the group's households
+(tabulate.person_bounds; kept where the other bounds do not give it already). Without them, a
+release with those two selections was protected as safe while an attacker who knew only the
+first definition's "at least 2" proved ten of its suppressed groups small
+(tests/privacy/test_atoms.py). With the monitor the bounds are per person group, as the persons
+are ("Persons" above): no definition can tell its parts apart.
+
 Whatever a reader of the definitions can write down as a linear relation between
 cells of this release holds on the atoms, so an audit over atoms is sound for any
 selection the language can express, with no rule per pair of selections.
@@ -72,7 +88,10 @@ Relations (each as relations.Relation):
   * a cell at a higher level = the sum of its table's cells one level down
     (`wijk=sum(buurten)`, `gemeente=sum(wijken)`), which the atoms imply;
   * persons of a person group - M * its households <= 0 and its households - its persons <= 0
-    (`personen~huishoudens`).
+    (`personen~huishoudens`);
+  * per person group and union of person-selection patterns, low * its households - the union's
+    persons <= 0 and the union's persons - high * its households <= 0 (`leden per huishouden`,
+    "Members per household").
 """
 
 from __future__ import annotations
@@ -105,11 +124,15 @@ class Atoms:
     the cell-key method, `rk` (sum of record keys).
     members: (table, category) -> bool per atom row: the atoms a cell of that table
     and category sums (within its area).
-    max_household_size: M above."""
+    max_household_size: M above.
+    person_bounds: "Members per household" above, one row per bound: `group`, `atoms` (the
+    positions of the group's person atoms in the union), `low` and `high` (members of that
+    union per household: at least low, 0 for no bound; at most high, -1 for no bound)."""
 
     frame: pd.DataFrame
     members: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
     max_household_size: int = 1
+    person_bounds: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["group", "atoms", "low", "high"]))
 
     @cached_property
     def tables(self) -> frozenset[str]:
@@ -123,7 +146,8 @@ class Atoms:
         keys = set(self.members) | set(members)
         merged = {k: np.concatenate([self.members.get(k, np.zeros(n_old, dtype=bool)),
                                      members.get(k, np.zeros(n_new, dtype=bool))]) for k in keys}
-        return Atoms(pd.concat([self.frame, frame], ignore_index=True), merged, self.max_household_size)
+        return Atoms(pd.concat([self.frame, frame], ignore_index=True), merged, self.max_household_size,
+                     self.person_bounds)
 
 
 def thresholds_of(atoms: Atoms, thresholds: dict[str, int]) -> np.ndarray:
@@ -211,6 +235,15 @@ def relations(cells: pd.DataFrame, atom_ids: np.ndarray, atoms: Atoms, buurten: 
             pids, hids = tuple(int(a) for a in members), tuple(int(a) for a in households[g])
             rels.append(Relation(pids + hids, (1.0,) * len(pids) + (-m,) * len(hids), "<=", "personen~huishoudens"))
             rels.append(Relation(hids + pids, (1.0,) * len(hids) + (-1.0,) * len(pids), "<=", "personen~huishoudens"))
+        # members per household of a union of the group's person-selection patterns ("Members per household")
+        for g, union, low, high in atoms.person_bounds.itertuples(index=False):
+            pids, hids = tuple(int(atom_ids[a]) for a in union), tuple(int(a) for a in households[g])
+            if low > 0:
+                rels.append(Relation(hids + pids, (float(low),) * len(hids) + (-1.0,) * len(pids), "<=",
+                                     "leden per huishouden"))
+            if high >= 0:
+                rels.append(Relation(pids + hids, (1.0,) * len(pids) + (-float(high),) * len(hids), "<=",
+                                     "leden per huishouden"))
     return rels
 
 

@@ -123,7 +123,10 @@ class AuditResult:
                                "which atoms are empty (a non-empty atom is >= 1)" if atoms_at_least_one else
                                "which atoms are empty, not that the others are non-empty (floor 0: a release with the "
                                "vroegsignalering monitor)",
-                               "a household has 1 to the largest household's number of persons",
+                               "a household has 1 to the largest household's number of persons, and, per person "
+                               "group, as few and as many members of each combination of person selections as the "
+                               "fewest and most any one of its households has (a definition can count members: "
+                               "privacy/atoms.py, Members per household)",
                                "suppressed cells are >= 1 (zeros are published), a suppressed stapeling 0 >= 0 "
                                "where the group-disclosure rule hides zeros" + hidden,
                                "where counts are rounded or noisy: the interval each published count stands for"],

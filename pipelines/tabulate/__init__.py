@@ -94,14 +94,16 @@ def _flag_sql(selections: list[tuple[str, LoadedSelection]], period: str, params
 
 def atoms(con: duckdb.DuckDBPyConnection, period: str, selections: list[tuple[str, LoadedSelection]],
           domains: tuple[str, ...], record_keys: bool = False, monitor: Monitor | None = None
-          ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(household atoms, person atoms) of a period: per buurt, the households grouped by their
+          ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(household atoms, person atoms, members per household) of a period: per buurt, the households grouped by their
     problem domains (the ids of config/domains.yaml, columns of household_facts), membership
     of every household selection in `selections` (name -> selection) and, with a `monitor`
     (monitor/indicators.py; its facts registered as monitor_households), every predicate of its
     cells; the persons of every household atom that holds a member of a person selection,
     grouped further by membership of every person selection. Columns: buurtcode, the domains,
-    one bool per selection name and monitor flag, n, rk (sum of record keys, 0 unless asked)."""
+    one bool per selection name and monitor flag, n, rk (sum of record keys, 0 unless asked). Members
+    per household: for the households of person groups with a person-selection member, their
+    members by person-selection membership (hid, the group's key, the person flags, n)."""
     house = [(n, s) for n, s in selections if s.selection.unit == "huishouden"]
     person = [(n, s) for n, s in selections if s.selection.unit == "persoon"]
     params: list = []
@@ -126,19 +128,35 @@ def atoms(con: duckdb.DuckDBPyConnection, period: str, selections: list[tuple[st
                      "GROUP BY ALL ORDER BY ALL").df()
     if not person:
         con.execute("DROP TABLE atom_households")
-        return hh, pd.DataFrame(columns=list(hh.columns))
+        empty = pd.DataFrame(columns=list(hh.columns))
+        return hh, empty, empty
     params = []
     pflags = _flag_sql(person, period, params)
     pkey = person_key(domains, [n for n, _ in house], monitor)
     akey = ", ".join(f'a."{c}"' for c in pkey)
-    pp = con.execute(f"SELECT {akey}{pflags}, count(*)::INTEGER AS n, sum({rk.format('p.pid')})::BIGINT AS rk "
-                     "FROM persons p JOIN households h ON h.hid = p.hid JOIN atom_households a ON a.hid = p.hid "
-                     "GROUP BY ALL ORDER BY ALL", params).df()
-    con.execute("DROP TABLE atom_households")
     pnames = [n for n, _ in person]
+    # every household's members by their person-selection pattern, once; the person atoms and the members'
+    # counts per household (Atoms.person_bounds) both come from it
+    # (grouped by household and pattern only: the group's key comes with the household afterwards)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE atom_persons AS SELECT p.hid{pflags}, count(*)::INTEGER AS n, "
+                f"sum({rk.format('p.pid')})::BIGINT AS rk FROM persons p JOIN households h ON h.hid = p.hid "
+                "JOIN atom_households a ON a.hid = p.hid GROUP BY ALL", params)
+    flags = ", ".join(f'x."{n}"' for n in pnames)
+    joined = f"SELECT x.hid, {akey}, {flags}, x.n, x.rk FROM atom_persons x JOIN atom_households a ON a.hid = x.hid"
+    cols = ", ".join(f'"{c}"' for c in [*pkey, *pnames])
+    pp = con.execute(f"SELECT {cols}, sum(n)::INTEGER AS n, sum(rk)::BIGINT AS rk FROM ({joined}) "
+                     "GROUP BY ALL ORDER BY ALL").df()
+    any_member = " OR ".join(f'coalesce("{n}", false)' for n in pnames)
+    group = ", ".join(f'"{c}"' for c in pkey)
+    # the households of the person groups that hold a person-selection member: their members per pattern
+    per_household = con.execute(
+        f"SELECT hid, {cols}, n FROM (SELECT *, bool_or({any_member}) OVER (PARTITION BY {group}) AS wanted "
+        f"FROM ({joined})) WHERE wanted ORDER BY ALL").df()
+    con.execute("DROP TABLE atom_persons")
+    con.execute("DROP TABLE atom_households")
     wanted = pp[pp[pnames].any(axis=1)][pkey].drop_duplicates()
     pp = pp.merge(wanted, on=pkey)  # the persons of the person groups that hold a person-selection member
-    return hh, pp
+    return hh, pp, per_household
 
 
 def person_key(domains: tuple[str, ...], house: list[str], monitor: Monitor | None) -> list[str]:
@@ -179,7 +197,7 @@ def tabulate(con: duckdb.DuckDBPyConnection, period: str, selections: list[Loade
     buurten = con.execute("SELECT * FROM buurten ORDER BY buurtcode").df()
     named = [(f"selectie:{s.selection.id}", s) for s in sorted(selections, key=lambda s: s.selection.id)]
     named += sorted((other or {}).items())
-    hh, pp = atoms(con, period, named, domains, record_keys=cell_keys, monitor=monitor)
+    hh, pp, per_household = atoms(con, period, named, domains, record_keys=cell_keys, monitor=monitor)
     house = [n for n, s in named if s.selection.unit == "huishouden"]
     person = [n for n, s in named if s.selection.unit == "persoon"]
     pkey = person_key(domains, house, monitor)
@@ -198,11 +216,12 @@ def tabulate(con: duckdb.DuckDBPyConnection, period: str, selections: list[Loade
     for key, col in (monitor.column_of().items() if monitor is not None else ()):
         members[key] = hh_unit & frame[col].fillna(False).astype(bool).to_numpy()
     largest = con.execute("SELECT coalesce(max(n_personen), 1) FROM households").fetchone()[0]
+    bounds = person_bounds(per_household, pp, groups, pkey, person, len(hh), int(largest))
     # with the monitor, whose atoms are near-singletons, every atom's floor is 0 (atoms.py, "Floors")
     floor = np.full(len(frame), ATOM_FLOOR if monitor is None else MONITOR_FLOOR)
     atom_set = Atoms(frame[["buurtcode", "unit", "group"]].assign(
         value=frame.n.astype("int64"), floor=floor, rk=frame.rk.fillna(0).astype("int64")),
-        members, int(largest))
+        members, int(largest), bounds)
 
     def long(table: str, categories: tuple[str, ...]) -> pd.DataFrame:
         counted = pd.concat([frame[members[(table, c)]].assign(category=c) for c in categories])
@@ -225,6 +244,69 @@ def tabulate(con: duckdb.DuckDBPyConnection, period: str, selections: list[Loade
     log.info("tabulated %d cells in %d tables from %d atoms (%.1f s)", len(cells), len(tables), len(frame),
              time.perf_counter() - t0)
     return Tabulation(cells, atom_set, other_cells, monitor.summary() if monitor is not None else None)
+
+
+MAX_PATTERNS = 8  # person-selection patterns in one person group whose every union is bounded (2^8 - 1 unions)
+
+
+def person_bounds(per_household: pd.DataFrame, pp: pd.DataFrame, groups: pd.DataFrame, pkey: list[str],
+                  person: list[str], offset: int, largest: int) -> pd.DataFrame:
+    """Atoms.person_bounds (privacy/atoms.py, "Members per household"): for every person group and
+    every union of the person-selection patterns present in it, the fewest and most members in that
+    union of any one of the group's households, where they say more than the group's other bounds
+    (low 0: no lower bound kept, high -1: no upper bound kept). `pp`: the person atoms (frame
+    positions from `offset`); `groups`: pkey -> group name."""
+    out = pd.DataFrame({"group": pd.Series(dtype="int64"), "atoms": pd.Series(dtype=object),
+                        "low": pd.Series(dtype="int64"), "high": pd.Series(dtype="int64")})
+    if pp.empty or per_household.empty:
+        return out
+    weights = 1 << np.arange(len(person), dtype=np.int64)
+
+    def code(frame: pd.DataFrame) -> np.ndarray:
+        flags = frame[person].fillna(False).astype(bool).to_numpy()
+        return (flags * weights).sum(axis=1)
+
+    atom_group = pp[pkey].merge(groups, on=pkey, how="left")["group"].to_numpy(dtype=np.int64)
+    atom_code, atom_pos = code(pp), offset + np.arange(len(pp))
+    ph = per_household.assign(_group=per_household[pkey].merge(groups, on=pkey, how="left")["group"].to_numpy(),
+                              _code=code(per_household))
+    counts = ph.pivot_table(index=["_group", "hid"], columns="_code", values="n", aggfunc="sum", fill_value=0)
+    present = pd.Series(atom_code).groupby(atom_group).apply(lambda c: tuple(sorted(set(c))))
+    rows = []
+    for patterns, gs in present.groupby(present, sort=True):
+        if len(patterns) > MAX_PATTERNS:
+            raise ValueError(f"a person group holds persons of {len(patterns)} person-selection patterns (more than "
+                             f"{MAX_PATTERNS}): too many person selections in one release to bound the members of "
+                             "every household (privacy/atoms.py); refused")
+        sub = counts[counts.index.get_level_values(0).isin(gs.index)].reindex(columns=list(patterns), fill_value=0)
+        by = sub.index.get_level_values(0).to_numpy()
+        c = sub.to_numpy()
+        low_p = pd.DataFrame(c).groupby(by).min()
+        high_p = pd.DataFrame(c).groupby(by).max()
+        high_all = pd.Series(c.sum(axis=1)).groupby(by).max()
+        for r in range(1, 1 << len(patterns)):
+            cols = [j for j in range(len(patterns)) if r >> j & 1]
+            total = pd.Series(c[:, cols].sum(axis=1)).groupby(by)
+            low, high = total.min(), total.max()
+            # kept where the group's other bounds do not give it already: every household has 1 to `largest`
+            # members (relations' personen~huishoudens), at most high_all here, and a union holds at least
+            # and at most what its patterns do
+            if len(cols) == len(patterns):
+                low = low.where(low > 1, 0)
+                high = high.where(high < largest, -1)
+            elif len(cols) == 1:
+                high = high.where(high < high_all, -1)
+            else:
+                low = low.where(low > low_p[cols].sum(axis=1), 0)
+                high = high.where(high < np.minimum(high_p[cols].sum(axis=1), high_all), -1)
+            for g in low.index[((low > 0) | (high >= 0)).to_numpy()]:
+                want = [patterns[j] for j in cols]
+                mine = (atom_group == g) & np.isin(atom_code, want)
+                rows.append((int(g), tuple(int(a) for a in atom_pos[mine]), int(low[g]), int(high[g])))
+    if rows:
+        out = pd.DataFrame(rows, columns=["group", "atoms", "low", "high"]).sort_values(["group", "atoms"],
+                                                                                       ignore_index=True)
+    return out
 
 
 def monitor_areas(buurten: pd.DataFrame, monitor: Monitor) -> set[str]:

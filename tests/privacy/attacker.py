@@ -4,7 +4,9 @@ LP code, relations built here from the atoms.
 The attacker holds every published number and knows every definition, so it knows what
 each cell is made of: per buurt, the true atoms (households split by domain combination
 and every selection; persons of person selections), which of them are empty (a
-non-empty atom holds at least one unit), that a household has 1 to M persons, and that a
+non-empty atom holds at least one unit), that a household has 1 to M persons (and, per person
+group, how few and how many members of each union of person-selection patterns any one of its
+households has: a definition can count members), and that a
 suppressed cell is not zero (zeros are published), except a stapeling `0` that the
 group-disclosure rule may hide. For every suppressed cell whose true value is small it
 computes the largest value consistent with all of that; a cell whose largest value stays
@@ -71,6 +73,19 @@ def provable(published: pd.DataFrame, truth: pd.DataFrame, atoms, buurten: pd.Da
     for g, group in pd.Series(persons).groupby(f.group.to_numpy()[persons]):
         ps, hs = list(group), [int(h) for h in house[f.group.to_numpy()[house] == g]]
         for coefs in (([1.0] * len(ps), -float(atoms.max_household_size)), ([-1.0] * len(ps), 1.0)):
+            ub_rows += [k] * (len(ps) + len(hs))
+            ub_cols += ps + hs
+            ub_vals += coefs[0] + [coefs[1]] * len(hs)
+            b_ub.append(0.0)
+            k += 1
+    # how few and how many members of a union of person-selection patterns a household of the group has
+    # (the project computes these per group: tests/tabulate checks them against the warehouse directly)
+    for g, union, low, high in atoms.person_bounds.itertuples(index=False):
+        ps, hs = [int(a) for a in union], [int(h) for h in house[f.group.to_numpy()[house] == g]]
+        for coefs in ((([-1.0] * len(ps)), float(low)) if low > 0 else None,
+                      (([1.0] * len(ps)), -float(high)) if high >= 0 else None):
+            if coefs is None:
+                continue
             ub_rows += [k] * (len(ps) + len(hs))
             ub_cols += ps + hs
             ub_vals += coefs[0] + [coefs[1]] * len(hs)

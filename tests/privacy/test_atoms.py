@@ -237,3 +237,62 @@ def test_the_2plus_figures_are_shown_wherever_they_can_be_safe(release):
     assert (protected.status[can] == "published").all()
     assert protected.status[two & (cells.level == "gemeente")].eq("published").all()
     assert provable(protected, cells, tab.atoms, run.buurten(), thr) == []
+
+
+OUDEREN = """\
+id: {id}
+title: {id}
+description: {id}
+purpose: ouderen-zorg-en-geldzorgen
+owner: Team Wmo
+approval: {{by: FG, date: 2026-09-25}}
+unit: {unit}
+levels: [gemeente, wijk]
+outputs: [buurt_tables]
+criteria:
+  source: brp
+  where:
+    - {{field: leeftijd, op: ">=", value: 75}}
+{count}"""
+
+
+def test_a_household_selection_that_counts_members_bounds_the_persons_of_a_person_selection(release, tmp_path):
+    """'Households with two 75-plussers' holds at least twice as many 75-plussers as households: a
+    relation between a household and a person selection that a reader of the two definitions writes
+    down, and that 'persons >= households' does not give (privacy/atoms.py, "Members per household").
+    Tabulate bounds every person group by the fewest and most members of each union of its
+    person-selection patterns that any one of its households has; the bounds hold on the warehouse,
+    and the release is safe against an attacker who uses them."""
+    from privacy import disclosure
+
+    run = setup_run(release, tmp_path, {
+        "twee-75-plussers": OUDEREN.format(id="twee-75-plussers", unit="huishouden",
+                                           count='  count: {op: ">=", value: 2}\n'),
+        "75-plussers": OUDEREN.format(id="75-plussers", unit="persoon", count=""),
+    }, shipped=False)
+    tab = stage_tabulate(run)
+    f, bounds = tab.atoms.frame, tab.atoms.person_bounds
+    two = tab.atoms.members[("selectie:twee-75-plussers", "totaal")]
+    old = tab.atoms.members[("selectie:75-plussers", "totaal")]
+    assert two.sum() > 0 and len(bounds) > 0
+    # in every group of 'two 75-plussers' households the persons of the person selection are >= 2 per household
+    groups = set(f.group[two])
+    for g in groups:
+        ours = tuple(int(a) for a in np.flatnonzero(old & (f.group == g).to_numpy()))
+        b = bounds[(bounds.group == g) & (bounds.atoms == ours)]
+        assert len(b) == 1 and b.low.iloc[0] >= 2, (g, b)
+    protected, summary = stage_protect(run, tab)
+    assert summary["audit"]["passed"]
+    assert attack(run, tab, protected) == []
+    # protected without the bounds, the same release gives way to an attacker who knows only what the
+    # definition says: at least 2 of the person selection per household of 'two 75-plussers'
+    Atoms = type(tab.atoms)
+    persons = {f"selectie:{s.selection.id}" for s in run.selections if s.selection.unit == "persoon"}
+    weak, summary = disclosure.protect(tab.cells, run.buurten(), thresholds(run, tab.cells), persons,
+                                       atoms=Atoms(f, tab.atoms.members, tab.atoms.max_household_size))
+    assert summary["audit"]["passed"]  # its own audit knew no better
+    definitional = pd.DataFrame(
+        [(g, tuple(int(a) for a in np.flatnonzero(old & (f.group == g).to_numpy())), 2, -1) for g in sorted(groups)],
+        columns=["group", "atoms", "low", "high"])
+    reader = Atoms(f, tab.atoms.members, tab.atoms.max_household_size, definitional)
+    assert len(provable(weak, tab.cells, reader, run.buurten(), thresholds(run, tab.cells))) > 0
