@@ -27,6 +27,7 @@ from pipelines.monitor.indicators import Monitor
 from pipelines.select.selections import LoadedSelection
 from privacy.atoms import ATOM_FLOOR, MONITOR_FLOOR, Atoms
 from privacy.relations import SUBTOTALS  # categories that are sums of other categories (stapeling 2+)
+from privacy.secondary import ProtectionFailed
 
 log = logging.getLogger("wijksignaal.tabulate")
 
@@ -275,9 +276,11 @@ def person_bounds(per_household: pd.DataFrame, pp: pd.DataFrame, groups: pd.Data
     rows = []
     for patterns, gs in present.groupby(present, sort=True):
         if len(patterns) > MAX_PATTERNS:
-            raise ValueError(f"a person group holds persons of {len(patterns)} person-selection patterns (more than "
-                             f"{MAX_PATTERNS}): too many person selections in one release to bound the members of "
-                             "every household (privacy/atoms.py); refused")
+            raise ProtectionFailed(f"a person group holds persons of {len(patterns)} combinations of person "
+                                   f"selections (more than {MAX_PATTERNS}; at most 3 person selections, with those "
+                                   "of earlier releases of the period, always fit): the members of its households "
+                                   "cannot be bounded for every combination (privacy/atoms.py, Members per "
+                                   "household); nothing was published")
         sub = counts[counts.index.get_level_values(0).isin(gs.index)].reindex(columns=list(patterns), fill_value=0)
         by = sub.index.get_level_values(0).to_numpy()
         c = sub.to_numpy()

@@ -90,3 +90,31 @@ def test_three_domain_selection_equals_the_combinaties_cell_everywhere(release):
     comb = comb.set_index(["level", "area_code"]).value
     assert sel.sum() > 0
     assert sel.sort_index().equals(comb.sort_index())
+
+
+def test_person_bounds_per_group_and_union_of_patterns_and_refused_beyond_the_limit():
+    """Members per household (privacy/atoms.py): a group of two households, each with one member in
+    the selection and one outside it, is bounded to exactly one of each per household; a group
+    whose persons span more combinations of person selections than can be bounded is refused."""
+    import pandas as pd
+    import pytest
+
+    from pipelines.tabulate import MAX_PATTERNS, person_bounds
+    from privacy.secondary import ProtectionFailed
+
+    groups = pd.DataFrame({"buurtcode": ["BU1"], "group": [0]})
+    pp = pd.DataFrame({"buurtcode": ["BU1", "BU1"], "s": [True, False], "n": [2, 2]})
+    per = pd.DataFrame({"hid": ["a", "a", "b", "b"], "buurtcode": "BU1", "s": [True, False, True, False], "n": 1})
+    b = person_bounds(per, pp, groups, ["buurtcode"], ["s"], offset=10, largest=6)
+    assert b.to_dict("records") == [
+        {"group": 0, "atoms": (10,), "low": 1, "high": 1},  # in the selection: exactly 1 per household
+        {"group": 0, "atoms": (10, 11), "low": 2, "high": 2},  # all members: 2 per household (of at most 6)
+        {"group": 0, "atoms": (11,), "low": 1, "high": 1},  # outside it
+    ]
+    names = [f"s{i}" for i in range(4)]
+    codes = range(MAX_PATTERNS + 1)
+    pp = pd.DataFrame({"buurtcode": "BU1", **{n: [bool(c >> i & 1) for c in codes] for i, n in enumerate(names)},
+                       "n": 1})
+    per = pp.assign(hid="a")
+    with pytest.raises(ProtectionFailed, match="nothing was published"):
+        person_bounds(per, pp, groups, ["buurtcode"], names, offset=0, largest=20)
