@@ -100,12 +100,13 @@ class AuditResult:
         return [b for b in self.bounds.values() if not b.protected]
 
     def summary(self, atoms_at_least_one: bool = True,
-                zeros_hidden: AbstractSet[tuple[str, str]] = frozenset(), persons_shared: bool = False
-                ) -> dict[str, Any]:
+                zeros_hidden: AbstractSet[tuple[str, str]] = frozenset(), persons_shared: bool = False,
+                member_bounds: bool = False) -> dict[str, Any]:
         """For audit.json. `atoms_at_least_one`: whether the audit bounded every non-empty atom by 1
         (0 in a release with the vroegsignalering monitor); `zeros_hidden`: (table, level) whose zeros
         are suppressed too (disclosure.primary_suppression); `persons_shared`: whether some person group
-        holds several household atoms (atoms.py, Persons)."""
+        holds several household atoms (atoms.py, Persons); `member_bounds`: whether the atoms bound the
+        members per household of combinations of person selections (atoms.py, Members per household)."""
         failing = self.failing
         hidden = ("; in " + ", ".join(sorted(f"{t} {lv}" for t, lv in zeros_hidden)) + " zeros are suppressed too, "
                   "so a suppressed cell there may be 0") if zeros_hidden else ""
@@ -123,10 +124,11 @@ class AuditResult:
                                "which atoms are empty (a non-empty atom is >= 1)" if atoms_at_least_one else
                                "which atoms are empty, not that the others are non-empty (floor 0: a release with the "
                                "vroegsignalering monitor)",
-                               "a household has 1 to the largest household's number of persons, and, per person "
-                               "group, as few and as many members of each combination of person selections as the "
-                               "fewest and most any one of its households has (a definition can count members: "
-                               "privacy/atoms.py, Members per household)",
+                               "a household has 1 to the largest household's number of persons" + (
+                                   ", and, per person group, as few and as many members of each combination of "
+                                   "person selections as the fewest and most any one of its households has (a "
+                                   "definition can count members: privacy/atoms.py, Members per household)"
+                                   if member_bounds else ""),
                                "suppressed cells are >= 1 (zeros are published), a suppressed stapeling 0 >= 0 "
                                "where the group-disclosure rule hides zeros" + hidden,
                                "where counts are rounded or noisy: the interval each published count stands for"],

@@ -252,6 +252,7 @@ def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, in
             "possible_households_for_group_zeros": int(((f.unit == "huishouden") & (f.value == 0)).sum()),
             "largest_household": int(atoms.max_household_size),
             **({"person_groups_of_several_parts": shared} if shared else {}),
+            **({"member_bounds": len(atoms.person_bounds)} if len(atoms.person_bounds) else {}),
             "floor": float(f.floor[f.value > 0].max()) if (f.value > 0).any() else None,
             "rule": "per buurt, the households split by every predicate a published cell applies (combination of "
                     "problem domains, membership of every household selection, also those of earlier releases of "
@@ -263,7 +264,10 @@ def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, in
                         " (a non-empty atom is at least 1)" if at_least_one else
                         ", not that the others are non-empty (floor 0: a release with the monitor, whose atoms are "
                         "near-singletons; sound for an attacker who holds every published number and definition)")
-                    + " and that a household has 1 to the largest household's number of persons",
+                    + " and that a household has 1 to the largest household's number of persons"
+                    + (", and, per person group and combination of person selections, the fewest and the most such "
+                       "members any one of its households has (a definition can count members: privacy/atoms.py, "
+                       "Members per household)" if len(atoms.person_bounds) else ""),
         }
     summary["secondary_suppression"] = {
         "applied": True,
@@ -307,7 +311,8 @@ def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, in
         "rule": "cells an earlier release published with the same value count as published in the audit and are "
                 "never used as secondary suppressions; a cell published earlier with another value is not used",
     }
-    summary["audit"] = result.summary(at_least_one, zeros_hidden, persons_shared=bool(shared))
+    summary["audit"] = result.summary(at_least_one, zeros_hidden, persons_shared=bool(shared),
+                                      member_bounds=atoms is not None and len(atoms.person_bounds) > 0)
     if atoms is not None:
         groups = sum(1 for c in result.bounds if primary.table[c] == ATOM_TABLE)
         summary["audit"]["suppressed_unsafe_cells_audited"] -= groups

@@ -284,6 +284,10 @@ def test_a_household_selection_that_counts_members_bounds_the_persons_of_a_perso
     protected, summary = stage_protect(run, tab)
     assert summary["audit"]["passed"]
     assert attack(run, tab, protected) == []
+    # audit.json says so, and how many bounds the release used
+    assert summary["relations"]["atoms"]["member_bounds"] == len(bounds)
+    assert "Members per household" in summary["relations"]["atoms"]["rule"]
+    assert any("Members per household" in k for k in summary["audit"]["attacker_knows"])
     # protected without the bounds, the same release gives way to an attacker who knows only what the
     # definition says: at least 2 of the person selection per household of 'two 75-plussers'
     Atoms = type(tab.atoms)
