@@ -69,9 +69,10 @@ As with empty atoms, we do not try to tell what a definition implies from what t
 to show: for every person group and every union of its patterns present, the attacker is taken
 to know the fewest and the most members in that union of any one of the group's households
 (tabulate.person_bounds; kept where the other bounds do not give it already). Without them, a
-release with those two selections was protected as safe while an attacker who knew only the
-first definition's "at least 2" proved ten of its suppressed groups small
-(tests/privacy/test_atoms.py). With the monitor the bounds are per person group, as the persons
+release with those two selections (the tests' quarter of Hengelo) was protected as safe, while an
+attacker who knew only the first definition's "at least 2" proved 3 of its small groups below the
+threshold (a wijk cell of 4 at most 8, two atoms of 2 at most 7), and one who knew every bound
+the data gives, 10 (tests/privacy/test_atoms.py). With the monitor the bounds are per person group, as the persons
 are ("Persons" above): no definition can tell its parts apart.
 
 Whatever a reader of the definitions can write down as a linear relation between

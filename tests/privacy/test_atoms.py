@@ -299,4 +299,5 @@ def test_a_household_selection_that_counts_members_bounds_the_persons_of_a_perso
         [(g, tuple(int(a) for a in np.flatnonzero(old & (f.group == g).to_numpy())), 2, -1) for g in sorted(groups)],
         columns=["group", "atoms", "low", "high"])
     reader = Atoms(f, tab.atoms.members, tab.atoms.max_household_size, definitional)
-    assert len(provable(weak, tab.cells, reader, run.buurten(), thresholds(run, tab.cells))) > 0
+    found = provable(weak, tab.cells, reader, run.buurten(), thresholds(run, tab.cells))
+    assert len(found) > 0
