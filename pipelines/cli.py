@@ -50,9 +50,9 @@ _SERVER: dict = {}  # the thread starting Prefect's temporary server, and what i
 def _start_server_early() -> None:
     """Without PREFECT_API_URL a flow run starts Prefect's temporary server (3-6 s, a process of
     its own) when it first needs it. It is started here instead, in a thread, so that its start-up
-    overlaps this process's own imports and checks (Great Expectations alone takes 2 s to import);
-    `_run_flow` waits for it before the flow begins. A run that fails its checks does not wait:
-    the server process is stopped when this one exits (Prefect's own atexit)."""
+    overlaps this process's own work: the demo's synthesis and imports (Great Expectations alone
+    takes 2 s to import), a run's import of the flow after its checks passed; `_run_flow` waits
+    for it before the flow begins."""
     if "thread" in _SERVER:
         return
     import threading
@@ -77,11 +77,11 @@ def _start_server_early() -> None:
 
 def _run_flow(settings_file: Path, period: str | None, sources: str | None, work: str | None,
               monitor: bool = False) -> dict:
-    """Configuration and source files are checked here, while Prefect's server starts in the
-    background (`_start_server_early`): a run that cannot succeed (a busy work directory, a
-    broken ledger, a bad file) stops in a second with one clean message, not after the server's
-    start-up and its tracebacks."""
-    _start_server_early()
+    """Configuration and source files are checked here, before Prefect's server starts: a run
+    that cannot succeed (a busy work directory, a broken ledger, a bad file) stops in a second
+    with one clean message, not after the server's start-up and its tracebacks (and not waiting
+    at exit for a server started in vain). Then the server starts in the background
+    (`_start_server_early`) while the flow's modules are imported."""
     from pipelines.pipeline import check_monitor, exclusive, prepare, stage_preflight
 
     run = prepare(settings_file, {"period": period, "sources_dir": sources, "work_dir": work,
@@ -90,6 +90,7 @@ def _run_flow(settings_file: Path, period: str | None, sources: str | None, work
         stage_preflight(run)
         if monitor:
             check_monitor(run)
+        _start_server_early()
         from pipelines.flow import release_flow
 
         _quiet_prefect_console()

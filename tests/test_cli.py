@@ -57,11 +57,15 @@ def test_explain_unknown_selection(capsys):
     ("period: '2026-10'\ngemeente: GM9999\n",  # issue 11: a traceback before
      "2: gemeente: 'GM9999' is not a gemeente of the CBS indeling (cbs_buurten_2014.csv, 403 gemeenten)"),
 ])
-def test_run_with_invalid_settings_names_file_and_line(tmp_path, capsys, settings, problem):
+def test_run_with_invalid_settings_names_file_and_line(tmp_path, capsys, monkeypatch, settings, problem):
+    from pipelines import cli
+
+    monkeypatch.setattr(cli, "_SERVER", {})
     p = tmp_path / "gemeente.yaml"
     p.write_text(settings + "sources_dir: s\nwork_dir: w\n", encoding="utf-8")
     assert main(["run", "--config", str(p)]) == 1
     assert capsys.readouterr().err == f"error: {p}:{problem}\nnothing was published\n"
+    assert "thread" not in cli._SERVER  # no Prefect server was started for it (its exit would wait for it)
 
 
 def test_synth_writes_the_extracts(tmp_path, capsys):
