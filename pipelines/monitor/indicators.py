@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import duckdb
+import pandas as pd
 
 from pipelines.monitor.intake import missing_tables
 from pipelines.monitor.sql import sql
@@ -266,12 +267,52 @@ def prepare_monitor(run: Run, con: duckdb.DuckDBPyConnection, withheld: tuple[st
                                                                        [run.period]).fetchone()[0]
         if not has_cases:
             raise no_cases(run.period)
+        refuse_a_run_of_months(con, run.period, look_back(run))
         compute(con, run.period)
     else:
         return None
     n, digest = _digest(con)
     levels = levels_of(run.dpia.purposes[purpose].lowest_level)
     return Monitor(run.period, purpose, levels, indicators(partner_types(run.sources)), n, digest, frozen, withheld)
+
+
+def look_back(run: Run) -> int:
+    """The shortest look-back, in months and more than one, of a count this release publishes over
+    the signals: the achterstand domain's (achterstand_lookback_months) and every selection's window
+    on a source with a signal date (`within_months`, else its `lookback_months`); 0 if none."""
+    windows = {run.settings.achterstand_lookback_months}
+
+    def walk(c, lookback: int) -> None:
+        for child in (c.all or []) + (c.any or []) + ([c.not_] if c.not_ is not None else []):
+            walk(child, lookback)
+        if c.source is not None and c.source == "vroegsignalen":
+            windows.add(c.within_months or lookback)
+
+    for s in run.selections:
+        walk(s.selection.criteria, s.selection.lookback_months)
+    return min((w for w in windows if w > 1), default=0)
+
+
+def refuse_a_run_of_months(con: duckdb.DuckDBPyConnection, period: str, window: int) -> None:
+    """MonitorError when the monitors of all the months before `period` within `window` are published
+    (README, "Monitor vroegsignalering", Across months). The achterstand of a month counts the
+    households with a signal in its last `window` months, and each month's monitor counts those with
+    a signal in that month: with the monitors of all those months published, a reader bounds the
+    month's achterstand by their sum, a relation across months that the audit does not model (with
+    three monitors of Hengelo's demo an attacker proved 6 suppressed cells below 10). A month
+    without a published monitor among them breaks that sum."""
+    if window < 2 or missing_tables(con, ["monitor_snapshots"]):
+        return
+    months = list(pd.period_range(end=pd.Period(period, freq="M") - 1, periods=window - 1, freq="M").strftime("%Y-%m"))
+    fixed = {r[0] for r in con.execute("SELECT DISTINCT period FROM monitor_snapshots WHERE list_contains(?, period)",
+                                       [months]).fetchall()}
+    if fixed == set(months):
+        raise MonitorError(
+            f"--monitor: the monitors of {', '.join(months)} are published; with {period}'s a reader could bound its "
+            f"cells across months (the achterstand of {period} counts the households with a signal in its last "
+            f"{window} months, each month's monitor those with a signal in that month), which the audit does not "
+            f"model: publish {period} without --monitor, and its monitor after a month without one (README, Monitor "
+            "vroegsignalering)")
 
 
 def store_snapshot(con: duckdb.DuckDBPyConnection, period: str, release_id: str, digest: str) -> int:

@@ -109,6 +109,12 @@ def monitor_section(run: Run, monitor: dict, release_id: str) -> tuple[dict, dic
                        "(monitor_snapshots, pseudonyms only); every later release of the month tabulates the monitor "
                        "from them, so its cells equal the published ones and no difference of two releases counts "
                        "the households whose outcome changed in between",
+               "across_months": "not modelled by the audit: each month's monitor counts the households with a "
+                                "signal in that month, and a month's achterstand those with one in its look-back, "
+                                "so a series of monitors relates months; a month's first monitor is refused when "
+                                "the monitors of every month before it within the shortest look-back are published "
+                                "(indicators.refuse_a_run_of_months), which breaks the sum an attack on three "
+                                "consecutive monitors used, but proves no more (README, Monitor vroegsignalering)",
                "sources": ["cases, case_triage (outreach: one case per address, Wgs art. 3a)",
                            "case_outcomes, case_contacts (wijksignaal outcomes: signal lists and DDAS v1.2 "
                            "vroegsignaalzaken)"]}

@@ -16,7 +16,7 @@ from conftest import write_settings
 
 from pipelines.cli import EXIT_PROBLEM, main
 from pipelines.monitor.intake import import_files
-from pipelines.pipeline import prepare, run_all, stage_tabulate
+from pipelines.pipeline import check_monitor, prepare, run_all, stage_tabulate
 from pipelines.protect import monitor_zeros_hidden, thresholds
 from pipelines.publish.tablescsv import read_tables
 from pipelines.synth.outcomes import fill_lists
@@ -249,3 +249,37 @@ def test_a_refused_monitor_release_says_the_month_keeps_its_earlier_release(moni
         "5 small cell(s) are already shown to be below the threshold. This release would add the month's monitor: it "
         "cannot be published beside what was published of 2026-10 before; without --monitor the month keeps its "
         "earlier release")
+
+
+def test_a_monitor_is_refused_after_the_monitors_of_every_month_of_its_look_back(monitored, tmp_path):
+    """An outsider's attack (an LP over three monthly monitor releases of the demo and their first
+    releases, nothing else) bounded 6 suppressed cells of the third month below 10: the achterstand
+    of a month counts the households with a signal in its last 3 months, each monitor those with a
+    signal in its month. With the monitors of both months before published, a month's first monitor
+    is refused; with one of them missing it is made."""
+    from pipelines.monitor.indicators import MonitorError, look_back
+
+    folder = tmp_path / "m"
+    shutil.copytree(monitored["settings"].parent, folder, ignore=shutil.ignore_patterns(".lock"))
+    settings = folder / monitored["settings"].name
+    settings.write_text(monitored["settings"].read_text(encoding="utf-8").replace(
+        str(monitored["settings"].parent), str(folder)), encoding="utf-8")
+    run = prepare(settings, {"monitor": True})
+    assert look_back(run) == 3
+    con = duckdb.connect(str(run.warehouse))
+    try:  # the month's own monitor was fixed by the fixture's release: as if it never was, and
+        # a monitor published in 2026-09 only
+        con.execute("UPDATE monitor_snapshots SET period = '2026-09' WHERE period = ?", [PERIOD])
+    finally:
+        con.close()
+    check_monitor(run)  # 2026-08 has none: made
+    con = duckdb.connect(str(run.warehouse))
+    try:
+        con.execute("INSERT INTO monitor_snapshots SELECT * REPLACE ('2026-08' AS period) FROM monitor_snapshots "
+                    "WHERE period = '2026-09'")
+    finally:
+        con.close()
+    with pytest.raises(MonitorError) as info:
+        check_monitor(run)
+    assert str(info.value).startswith("--monitor: the monitors of 2026-08, 2026-09 are published; with 2026-10's a "
+                                      "reader could bound its cells across months")
