@@ -136,7 +136,7 @@ class AuditResult:
                                 "definitions can name is a union of atoms, so none is provably small",
             "suppressed_unsafe_cells_audited": len(self.bounds),
             "provably_below_threshold": len(failing),
-            "exactly_recoverable": sum(1 for b in failing if b.high - b.low < 0.5),
+            "small_cells_exactly_recoverable": sum(1 for b in failing if b.high - b.low < 0.5),  # of those provably small
             "settled_by_checked_witnesses": self.witnesses_checked,
             "lps_solved": self.lps,
             "components": self.components,

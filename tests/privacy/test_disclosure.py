@@ -23,7 +23,7 @@ def test_primary_suppression_alone_is_recoverable_and_the_audit_says_so():
     result = audit(cells, build(cells, BUURTEN), {"t": 10})
     (bound,) = result.bounds.values()
     assert bound.value == 3 and bound.low == pytest.approx(3) and bound.high == pytest.approx(3)
-    assert result.summary()["exactly_recoverable"] == 1 and not result.summary()["passed"]
+    assert result.summary()["small_cells_exactly_recoverable"] == 1 and not result.summary()["passed"]
 
 
 def test_protection_makes_every_small_cell_reach_the_threshold():
