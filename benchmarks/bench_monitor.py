@@ -5,7 +5,8 @@
 
 Per month, oldest first, as a gemeente would work: the month's release with its signal lists
 (`run`), the lists filled in (pipelines/synth/outcomes.py, synthetic), the outcomes imported
-(`wijksignaal outcomes`), then the month's monitor release (`run --monitor`). Plain stage
+(`wijksignaal outcomes`), then the month's monitor release (`run --monitor`; refused, and said
+so, after a run of monitors: pipelines/monitor/indicators.py, refuse_a_run_of_months). Plain stage
 functions, no Prefect. Prints seconds per step and the gemeente's published monitor figures;
 writes them as JSON next to the work directory.
 """
@@ -25,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import duckdb  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from pipelines.monitor.indicators import MonitorError  # noqa: E402
 from pipelines.monitor.intake import import_files  # noqa: E402
 from pipelines.pipeline import prepare  # noqa: E402
 from pipelines.publish.tablescsv import read_tables  # noqa: E402
@@ -103,7 +105,13 @@ def main() -> None:
         step["outcomes_s"] = round(time.perf_counter() - t, 2)
         step["outcomes_imported"] = sum(r.imported for r in results)
         t = time.perf_counter()
-        rel, step["monitor_stages_s"] = timed_release(settings, {"period": period, "monitor": True})
+        try:
+            rel, step["monitor_stages_s"] = timed_release(settings, {"period": period, "monitor": True})
+        except MonitorError as exc:  # a run of months (indicators.refuse_a_run_of_months): the month keeps its release
+            step["monitor_refused"] = str(exc)
+            rows.append(step)
+            print(json.dumps(step, ensure_ascii=False), flush=True)
+            continue
         step["monitor_run_s"] = round(time.perf_counter() - t, 1)
         tables = read_tables((rel.folder / "tables.csv").read_bytes())
         g = tables[(tables.level == "gemeente")].set_index(["table", "category"])
