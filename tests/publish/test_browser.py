@@ -76,6 +76,12 @@ def test_the_report_prints_the_area_and_each_of_its_buurten_on_a_page_of_its_own
     context.close()
 
 
+def _crumbs(page, steps: int) -> None:
+    """Wait until the crumbs show `steps` steps below the top (at most 10 s)."""
+    page.wait_for_function("n => document.querySelector('#crumbs').innerText.split('\u203a').length - 1 === n",
+                           arg=steps, timeout=10_000)
+
+
 def test_a_wijkteam_finds_its_buurt_from_the_overview_of_a_release_of_several_gemeenten(browser, release, tmp_path):
     """The country's split: report.html lists the gemeenten, each opens its own file (gemeente, wijk,
     buurt there), and the crumbs lead back to the overview; nothing but the release's files is read."""
@@ -102,8 +108,10 @@ def test_a_wijkteam_finds_its_buurt_from_the_overview_of_a_release_of_several_ge
     assert page.locator("#map svg path").count() == 14  # every buurt of Oldenzaal
     assert page.inner_text("#crumbs") == "Nederland › Oldenzaal"
     page.locator("#view a.area").first.click()  # its first wijk
+    _crumbs(page, 2)  # the page renders after the address changes: wait for it (a loaded machine lags)
     assert page.url.endswith("#WK017301") and page.inner_text("#crumbs").count("›") == 2
     page.locator("#view a.area").first.click()  # that wijk's first buurt
+    _crumbs(page, 3)
     assert "#BU0173" in page.url and page.inner_text("#crumbs").count("›") == 3
     assert "Stapeling: aantal domeinen per huishouden" in page.inner_text("#view")
     page.locator("#crumbs a", has_text="Nederland").click()
