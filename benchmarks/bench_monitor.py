@@ -114,7 +114,11 @@ def main() -> None:
             continue
         step["monitor_run_s"] = round(time.perf_counter() - t, 1)
         tables = read_tables((rel.folder / "tables.csv").read_bytes())
-        g = tables[(tables.level == "gemeente")].set_index(["table", "category"])
+        # per (table, category) over the release's gemeenten (the country has 403): the sum where every
+        # gemeente's cell is published, else None
+        gem = tables[tables.level == "gemeente"]
+        g = gem.groupby(["table", "category"]).agg(
+            value=("value", "sum"), status=("status", lambda x: "published" if (x == "published").all() else "suppressed"))
         audit = json.loads((rel.folder / "audit.json").read_text(encoding="utf-8"))
         d = audit["disclosure"]
         mon = tables.table.str.startswith("monitor:")
