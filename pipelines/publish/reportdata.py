@@ -147,11 +147,14 @@ def _share(part, whole):
 
 def monitor_model(values: dict, periods: list[str], period: str, areas: dict, audit: dict) -> dict | None:
     """The report's "Monitor vroegsignalering": only published cells (None = suppressed), shares of the
-    month's households with a case, the trend of each figure over the periods that published a monitor."""
+    month's households with a case, the trend of each figure over the periods that published a monitor;
+    {"withheld": True} for a gemeente whose monitor the release withholds (protect.withhold_monitor)."""
     now = values.get(period, {})
     if "monitor:signalen" not in now:
         return None
     gemeente = next(c for c, a in areas.items() if a["level"] == "gemeente")
+    if gemeente in audit.get("disclosure", {}).get("monitor_withheld", {}).get("gemeenten", []):
+        return {"withheld": True}  # none of its monitor cells is in the release: not a table of "·"
 
     def cell(p, table, area, cat):
         return values.get(p, {}).get(table, {}).get(area, {}).get(cat)

@@ -20,3 +20,26 @@ def test_the_figures_are_those_of_the_release_month_not_the_newest():
     assert [t["per_1000"] for t in m["trend"]] == [5.0, 8.0]
     picked = next(r for r in m["rows"] if r["label"] == "opgepakt")
     assert (picked["value"], picked["share"], picked["trend"]) == (20, 40.0, [40.0, None])  # None: suppressed
+
+
+def test_a_gemeente_whose_monitor_is_withheld_gets_a_sentence_saying_so_not_a_table_of_suppressed_cells():
+    """A release of several gemeenten may withhold the monitor of some (audit.json
+    disclosure.monitor_withheld): their page said nothing of it and showed every figure as "·",
+    which reads as suppressed cells of a published monitor; none is in the release."""
+    from pathlib import Path
+
+    from jinja2 import Environment, FileSystemLoader
+
+    values = {"2026-10": _month(80, 10_000, 20)}
+    audit = {"tables": {}, "monitor": {"fixed_by": "r"}, "disclosure": {"monitor_withheld": {"gemeenten": ["GM0164"]}}}
+    assert monitor_model(values, ["2026-10"], "2026-10", AREAS, audit) == {"withheld": True}
+    assert monitor_model(values, ["2026-10"], "2026-10", AREAS, {**audit, "disclosure": {}})["cases"] == 80
+    import pipelines.publish.report as report
+
+    env = Environment(loader=FileSystemLoader(Path(report.__file__).parent / "templates"))
+    source = env.loader.get_source(env, "report.html.j2")[0]
+    withheld = source[source.index("{% if m and m.withheld %}"):source.index("{% elif m %}")]
+    html = env.from_string(withheld + "{% endif %}").render(m={"withheld": True}, model={"period": "2026-10"},
+                                                            scope={"name": "Hengelo"})
+    assert "De monitor van Hengelo over 2026-10 is in deze publicatie niet opgenomen" in html
+    assert "disclosure.monitor_withheld" in html and "·" not in html
