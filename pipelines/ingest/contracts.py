@@ -260,7 +260,8 @@ def _batch_definition():
 
 
 class _Validation:
-    """One GX suite, run on any number of DataFrame chunks."""
+    """One GX suite, run on any number of DataFrame chunks (never added to the context, so nothing to
+    remove afterwards)."""
 
     def __init__(self, name: str, expectations: list):
         self.name = f"{name}-{next(_names)}"
@@ -278,9 +279,6 @@ class _Validation:
             },
         )
         return [scrub(r) for r in res.results]
-
-    def close(self) -> None:
-        """Nothing of the suite is in the context: nothing to remove."""
 
 
 def _check_chunk(start: int) -> list:
@@ -330,15 +328,10 @@ def validate(
                     if n > chunk_rows:
                         log.info("%s: contract checked %d of %d rows", name, min(start + chunk_rows, n), n)
         finally:
-            if "validation" in _JOB:  # the suite this process made (checked here, not in workers)
-                _JOB["validation"].close()
             _JOB.clear()
     for e, x in whole:
         v = _Validation(name, [(e, x)])
-        try:
-            collect(v.run(table.select([*_columns(x), "_rid"]).to_pandas(types_mapper=STRING)))
-        finally:
-            v.close()
+        collect(v.run(table.select([*_columns(x), "_rid"]).to_pandas(types_mapper=STRING)))
     order = {rule: i for i, rule in enumerate(rules)}
     for rid in failures:
         failures[rid].sort(key=order.__getitem__)
