@@ -44,7 +44,7 @@ def cmd_synth(args) -> int:
     return 0
 
 
-_SERVER: dict = {}  # the thread starting Prefect's temporary server, and what it raised
+_SERVER: dict = {}  # the thread starting Prefect's temporary server
 
 
 def _start_server_early() -> None:
@@ -68,8 +68,8 @@ def _start_server_early() -> None:
             from prefect.server.api.server import SubprocessASGIServer
 
             SubprocessASGIServer().start()  # the instance the flow's client takes (one per process)
-        except Exception as exc:  # the flow's own client starts it again, or reports why not
-            _SERVER["error"] = exc
+        except Exception:  # the flow's own client starts it again, or reports why not
+            pass
 
     _SERVER["thread"] = threading.Thread(target=start, name="prefect-server-start", daemon=True)
     _SERVER["thread"].start()
