@@ -281,15 +281,8 @@ def look_back(run: Run) -> int:
     the signals: the achterstand domain's (achterstand_lookback_months) and every selection's window
     on a source with a signal date (`within_months`, else its `lookback_months`); 0 if none."""
     windows = {run.settings.achterstand_lookback_months}
-
-    def walk(c, lookback: int) -> None:
-        for child in (c.all or []) + (c.any or []) + ([c.not_] if c.not_ is not None else []):
-            walk(child, lookback)
-        if c.source is not None and c.source == "vroegsignalen":
-            windows.add(c.within_months or lookback)
-
     for s in run.selections:
-        walk(s.selection.criteria, s.selection.lookback_months)
+        windows |= s.selection.criteria.windows(s.catalogue, s.selection.lookback_months)
     return min((w for w in windows if w > 1), default=0)
 
 

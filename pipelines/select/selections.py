@@ -193,6 +193,16 @@ class Criterion(Strict):
                 out.append((dpia_src, spec.window_field, loc + ("source",)))
         return out
 
+    def windows(self, cat: Catalogue, lookback: int = 3) -> set[int]:
+        """The months of every time window this criterion puts on a source with a date (its
+        window_field: the signals), as `_source_sql` applies them (`within_months`, else the look-back)."""
+        out: set[int] = set()
+        for child in (self.all or []) + (self.any or []) + ([self.not_] if self.not_ is not None else []):
+            out |= child.windows(cat, lookback)
+        if self.source is not None and cat[self.source].window_field:
+            out.add(self.within_months or lookback)
+        return out
+
     def _active(self) -> bool:
         return self.active is not False  # running in the period unless `active: false`
 
