@@ -109,6 +109,9 @@ ATOM_TABLE = "(atom)"
 # audit.json's words for person groups of several household atoms ("Persons" above)
 PERSONS_SHARED = ("the household parts that differ only by the outcomes a wijkteam registered counted together (no "
                   "definition names an outcome: privacy/atoms.py, Persons)")
+# audit.json's words for the bounds on the members per household ("Members per household" above)
+MEMBER_BOUNDS = ("per person group and combination of person selections, the fewest and the most such members any "
+                 "one of its households has (a definition can count members: privacy/atoms.py, Members per household)")
 ATOM_FLOOR = 1.0  # the attacker knows which atoms are empty: a non-empty atom holds at least one unit
 MONITOR_FLOOR = 0.0  # every atom of a release with the monitor: at least 0 ("Floors" above)
 LEVELS = ("buurt", "wijk", "gemeente")
@@ -278,4 +281,4 @@ def showable(cells: pd.DataFrame, atoms: Atoms, buurten: pd.DataFrame, which: np
     return out
 
 
-__all__ = ["ATOM_TABLE", "ATOM_FLOOR", "PERSONS_SHARED", "MONITOR_FLOOR", "Atoms", "atom_cells", "thresholds_of", "relations", "showable"]
+__all__ = ["ATOM_TABLE", "ATOM_FLOOR", "MEMBER_BOUNDS", "PERSONS_SHARED", "MONITOR_FLOOR", "Atoms", "atom_cells", "thresholds_of", "relations", "showable"]

@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 from scipy.sparse import csr_matrix
 
-from .atoms import PERSONS_SHARED
+from .atoms import MEMBER_BOUNDS, PERSONS_SHARED
 from .relations import Relation, components, relation_matrix
 
 INF = highspy.kHighsInf
@@ -124,11 +124,8 @@ class AuditResult:
                                "which atoms are empty (a non-empty atom is >= 1)" if atoms_at_least_one else
                                "which atoms are empty, not that the others are non-empty (floor 0: a release with the "
                                "vroegsignalering monitor)",
-                               "a household has 1 to the largest household's number of persons" + (
-                                   ", and, per person group, as few and as many members of each combination of "
-                                   "person selections as the fewest and most any one of its households has (a "
-                                   "definition can count members: privacy/atoms.py, Members per household)"
-                                   if member_bounds else ""),
+                               "a household has 1 to the largest household's number of persons"
+                               + (f", and, {MEMBER_BOUNDS}" if member_bounds else ""),
                                "suppressed cells are >= 1 (zeros are published), a suppressed stapeling 0 >= 0 "
                                "where the group-disclosure rule hides zeros" + hidden,
                                "where counts are rounded or noisy: the interval each published count stands for"],

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from . import cellkey, rounding
-from .atoms import ATOM_TABLE, PERSONS_SHARED, Atoms, atom_cells, showable
+from .atoms import ATOM_TABLE, MEMBER_BOUNDS, PERSONS_SHARED, Atoms, atom_cells, showable
 from .atoms import relations as atom_relations
 from .audit import audit
 from .earlier import match
@@ -265,9 +265,7 @@ def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, in
                         ", not that the others are non-empty (floor 0: a release with the monitor, whose atoms are "
                         "near-singletons; sound for an attacker who holds every published number and definition)")
                     + " and that a household has 1 to the largest household's number of persons"
-                    + (", and, per person group and combination of person selections, the fewest and the most such "
-                       "members any one of its households has (a definition can count members: privacy/atoms.py, "
-                       "Members per household)" if len(atoms.person_bounds) else ""),
+                    + (f", and, {MEMBER_BOUNDS}" if len(atoms.person_bounds) else ""),
         }
     summary["secondary_suppression"] = {
         "applied": True,
