@@ -136,23 +136,23 @@ def atoms(con: duckdb.DuckDBPyConnection, period: str, selections: list[tuple[st
     pkey = person_key(domains, [n for n, _ in house], monitor)
     akey = ", ".join(f'a."{c}"' for c in pkey)
     pnames = [n for n, _ in person]
-    # every household's members by their person-selection pattern, once; the person atoms and the members'
-    # counts per household (Atoms.person_bounds) both come from it
-    # (grouped by household and pattern only: the group's key comes with the household afterwards)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE atom_persons AS SELECT p.hid{pflags}, count(*)::INTEGER AS n, "
-                f"sum({rk.format('p.pid')})::BIGINT AS rk FROM persons p JOIN households h ON h.hid = p.hid "
-                "JOIN atom_households a ON a.hid = p.hid GROUP BY ALL", params)
+    # every household's members by their person-selection pattern, once (grouped by household and pattern,
+    # then given the household's group key): the person atoms and the members' counts per household
+    # (Atoms.person_bounds) both come from it
     flags = ", ".join(f'x."{n}"' for n in pnames)
-    joined = f"SELECT x.hid, {akey}, {flags}, x.n, x.rk FROM atom_persons x JOIN atom_households a ON a.hid = x.hid"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE atom_persons AS SELECT x.hid, {akey}, {flags}, x.n, x.rk FROM "
+                f"(SELECT p.hid{pflags}, count(*)::INTEGER AS n, sum({rk.format('p.pid')})::BIGINT AS rk "
+                "FROM persons p JOIN households h ON h.hid = p.hid GROUP BY ALL) x "
+                "JOIN atom_households a ON a.hid = x.hid", params)
     cols = ", ".join(f'"{c}"' for c in [*pkey, *pnames])
-    pp = con.execute(f"SELECT {cols}, sum(n)::INTEGER AS n, sum(rk)::BIGINT AS rk FROM ({joined}) "
+    pp = con.execute(f"SELECT {cols}, sum(n)::INTEGER AS n, sum(rk)::BIGINT AS rk FROM atom_persons "
                      "GROUP BY ALL ORDER BY ALL").df()
     any_member = " OR ".join(f'coalesce("{n}", false)' for n in pnames)
     group = ", ".join(f'"{c}"' for c in pkey)
     # the households of the person groups that hold a person-selection member: their members per pattern
     per_household = con.execute(
         f"SELECT hid, {cols}, n FROM (SELECT *, bool_or({any_member}) OVER (PARTITION BY {group}) AS wanted "
-        f"FROM ({joined})) WHERE wanted ORDER BY ALL").df()
+        "FROM atom_persons) WHERE wanted ORDER BY ALL").df()
     con.execute("DROP TABLE atom_persons")
     con.execute("DROP TABLE atom_households")
     wanted = pp[pp[pnames].any(axis=1)][pkey].drop_duplicates()
@@ -217,7 +217,7 @@ def tabulate(con: duckdb.DuckDBPyConnection, period: str, selections: list[Loade
     for key, col in (monitor.column_of().items() if monitor is not None else ()):
         members[key] = hh_unit & frame[col].fillna(False).astype(bool).to_numpy()
     largest = con.execute("SELECT coalesce(max(n_personen), 1) FROM households").fetchone()[0]
-    bounds = person_bounds(per_household, pp, groups, pkey, person, len(hh), int(largest))
+    bounds = person_bounds(per_household, pp, group_p, groups, pkey, person, len(hh), int(largest))
     # with the monitor, whose atoms are near-singletons, every atom's floor is 0 (atoms.py, "Floors")
     floor = np.full(len(frame), ATOM_FLOOR if monitor is None else MONITOR_FLOOR)
     atom_set = Atoms(frame[["buurtcode", "unit", "group"]].assign(
@@ -250,13 +250,13 @@ def tabulate(con: duckdb.DuckDBPyConnection, period: str, selections: list[Loade
 MAX_PATTERNS = 8  # person-selection patterns in one person group whose every union is bounded (2^8 - 1 unions)
 
 
-def person_bounds(per_household: pd.DataFrame, pp: pd.DataFrame, groups: pd.DataFrame, pkey: list[str],
-                  person: list[str], offset: int, largest: int) -> pd.DataFrame:
+def person_bounds(per_household: pd.DataFrame, pp: pd.DataFrame, atom_group: np.ndarray, groups: pd.DataFrame,
+                  pkey: list[str], person: list[str], offset: int, largest: int) -> pd.DataFrame:
     """Atoms.person_bounds (privacy/atoms.py, "Members per household"): for every person group and
     every union of the person-selection patterns present in it, the fewest and most members in that
     union of any one of the group's households, where they say more than the group's other bounds
     (low 0: no lower bound kept, high -1: no upper bound kept). `pp`: the person atoms (frame
-    positions from `offset`); `groups`: pkey -> group name."""
+    positions from `offset`), `atom_group` their groups; `groups`: pkey -> group name."""
     out = pd.DataFrame({"group": pd.Series(dtype="int64"), "atoms": pd.Series(dtype=object),
                         "low": pd.Series(dtype="int64"), "high": pd.Series(dtype="int64")})
     if pp.empty or per_household.empty:
@@ -267,7 +267,6 @@ def person_bounds(per_household: pd.DataFrame, pp: pd.DataFrame, groups: pd.Data
         flags = frame[person].fillna(False).astype(bool).to_numpy()
         return (flags * weights).sum(axis=1)
 
-    atom_group = pp[pkey].merge(groups, on=pkey, how="left")["group"].to_numpy(dtype=np.int64)
     atom_code, atom_pos = code(pp), offset + np.arange(len(pp))
     ph = per_household.assign(_group=per_household[pkey].merge(groups, on=pkey, how="left")["group"].to_numpy(),
                               _code=code(per_household))

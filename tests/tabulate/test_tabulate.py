@@ -96,6 +96,7 @@ def test_person_bounds_per_group_and_union_of_patterns_and_refused_beyond_the_li
     """Members per household (privacy/atoms.py): a group of two households, each with one member in
     the selection and one outside it, is bounded to exactly one of each per household; a group
     whose persons span more combinations of person selections than can be bounded is refused."""
+    import numpy as np
     import pandas as pd
     import pytest
 
@@ -105,7 +106,7 @@ def test_person_bounds_per_group_and_union_of_patterns_and_refused_beyond_the_li
     groups = pd.DataFrame({"buurtcode": ["BU1"], "group": [0]})
     pp = pd.DataFrame({"buurtcode": ["BU1", "BU1"], "s": [True, False], "n": [2, 2]})
     per = pd.DataFrame({"hid": ["a", "a", "b", "b"], "buurtcode": "BU1", "s": [True, False, True, False], "n": 1})
-    b = person_bounds(per, pp, groups, ["buurtcode"], ["s"], offset=10, largest=6)
+    b = person_bounds(per, pp, np.zeros(len(pp), dtype=np.int64), groups, ["buurtcode"], ["s"], offset=10, largest=6)
     assert b.to_dict("records") == [
         {"group": 0, "atoms": (10,), "low": 1, "high": 1},  # in the selection: exactly 1 per household
         {"group": 0, "atoms": (10, 11), "low": 2, "high": 2},  # all members: 2 per household (of at most 6)
@@ -117,4 +118,4 @@ def test_person_bounds_per_group_and_union_of_patterns_and_refused_beyond_the_li
                        "n": 1})
     per = pp.assign(hid="a")
     with pytest.raises(ProtectionFailed, match="nothing was published"):
-        person_bounds(per, pp, groups, ["buurtcode"], names, offset=0, largest=20)
+        person_bounds(per, pp, np.zeros(len(pp), dtype=np.int64), groups, ["buurtcode"], names, offset=0, largest=20)
