@@ -154,14 +154,8 @@ selections_dir: {selections}
 """
 
 
-def _months_before(period: str, n: int) -> list[str]:
-    """The n monthly periods ending at `period`, oldest first."""
-    import pandas as pd
-
-    return list(pd.period_range(end=period, periods=n, freq="M").strftime("%Y-%m"))
-
-
 def cmd_demo(args) -> int:
+    from pipelines.periods import months_ending
     from pipelines.synth import synthesize
 
     _start_server_early()
@@ -171,7 +165,7 @@ def cmd_demo(args) -> int:
     settings = work / "gemeente.yaml"
     settings.write_text(DEMO_SETTINGS.format(gemeente=args.gemeente, period=args.period, config=CONFIG_DIR,
                                              selections=SELECTIONS_DIR), encoding="utf-8")
-    for period in _months_before(args.period, args.periods):  # earlier periods first: the report's trends
+    for period in months_ending(args.period, args.periods):  # earlier periods first: the report's trends
         result = _run_flow(settings, period, None, None)
     print(f"demo release {result['release_id']}\n  open {result['folder']}/report.html")
     return _warnings(result)

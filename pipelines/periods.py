@@ -23,6 +23,11 @@ def month_start(period: str, months_back: int = 0) -> date:
     return (pd.Period(period, freq="M") - months_back).start_time.date()
 
 
+def months_ending(period: str, n: int) -> list[str]:
+    """The n monthly periods ('YYYY-MM') that end with `period`, oldest first."""
+    return list(pd.period_range(end=period, periods=n, freq="M").strftime("%Y-%m"))
+
+
 def period_bounds(period: str, lookback_months: int = 1) -> dict:
     """The dates a period stands for, for every query of a run: `period` ('YYYY-MM'),
     `period_start` and `period_end` (its first and last day), `lookback_start` (the first day

@@ -41,10 +41,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
 
 from pipelines.monitor.intake import missing_tables
 from pipelines.monitor.sql import sql
+from pipelines.periods import months_ending
 from pipelines.settings import DDAS_SCHEMAS
 
 if TYPE_CHECKING:
@@ -296,7 +296,7 @@ def refuse_a_run_of_months(con: duckdb.DuckDBPyConnection, period: str, window: 
     without a published monitor among them breaks that sum."""
     if window < 2 or missing_tables(con, ["monitor_snapshots"]):
         return
-    months = list(pd.period_range(end=pd.Period(period, freq="M") - 1, periods=window - 1, freq="M").strftime("%Y-%m"))
+    months = months_ending(period, window)[:-1]
     fixed = {r[0] for r in con.execute("SELECT DISTINCT period FROM monitor_snapshots WHERE list_contains(?, period)",
                                        [months]).fetchall()}
     if fixed == set(months):
