@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import re
 import sys
 from pathlib import Path
@@ -44,44 +43,14 @@ def cmd_synth(args) -> int:
     return 0
 
 
-_SERVER: dict = {}  # the thread starting Prefect's temporary server
-
-
-def _start_server_early() -> None:
-    """Without PREFECT_API_URL a flow run starts Prefect's temporary server (3-6 s, a process of
-    its own) when it first needs it. It is started here instead, in a thread, so that its start-up
-    overlaps this process's own work: the demo's synthesis and imports (Great Expectations alone
-    takes 2 s to import), a run's import of the flow after its checks passed; `_run_flow` waits
-    for it before the flow begins."""
-    if "thread" in _SERVER:
-        return
-    import threading
-
-    def start() -> None:
-        try:
-            os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # as pipelines/flow.py
-            from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED
-
-            if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
-                return
-            _quiet_prefect_console()
-            from prefect.server.api.server import SubprocessASGIServer
-
-            SubprocessASGIServer().start()  # the instance the flow's client takes (one per process)
-        except Exception:  # the flow's own client starts it again, or reports why not
-            pass
-
-    _SERVER["thread"] = threading.Thread(target=start, name="prefect-server-start", daemon=True)
-    _SERVER["thread"].start()
-
-
 def _run_flow(settings_file: Path, period: str | None, sources: str | None, work: str | None,
               monitor: bool = False) -> dict:
     """Configuration and source files are checked here, before Prefect's server starts: a run
     that cannot succeed (a busy work directory, a broken ledger, a bad file) stops in a second
     with one clean message, not after the server's start-up and its tracebacks (and not waiting
-    at exit for a server started in vain). Then the server starts in the background
-    (`_start_server_early`) while the flow's modules are imported."""
+    at exit for a server started in vain). Then the server starts (tempserver.py) while the flow's
+    modules are imported."""
+    from pipelines import tempserver
     from pipelines.pipeline import check_monitor, exclusive, prepare, stage_preflight
 
     run = prepare(settings_file, {"period": period, "sources_dir": sources, "work_dir": work,
@@ -90,24 +59,13 @@ def _run_flow(settings_file: Path, period: str | None, sources: str | None, work
         stage_preflight(run)
         if monitor:
             check_monitor(run)
-        _start_server_early()
+        tempserver.start()
         from pipelines.flow import release_flow
 
         _quiet_prefect_console()
-        _SERVER["thread"].join()
-        with _temporary_server_settings():
+        with tempserver.settings():
             return release_flow(str(settings_file.resolve()), period or run.settings.period, sources, work,
                                 monitor=monitor)
-
-
-def _temporary_server_settings():
-    """On Prefect's temporary server (no PREFECT_API_URL) a flow run sends no heartbeats: the server
-    lives only as long as this process, so nothing would read them to find a crashed run, and
-    Prefect's heartbeat thread, which sleeps in whole seconds, held up the end of every flow run
-    by up to 1 s (6 s of the demo's 6 runs). Against a real server they stay as configured."""
-    from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
-
-    return temporary_settings(updates={} if PREFECT_API_URL.value() else {PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
 
 
 def _quiet_prefect_console() -> None:
@@ -155,10 +113,12 @@ selections_dir: {selections}
 
 
 def cmd_demo(args) -> int:
+    from pipelines import tempserver
+
+    tempserver.start()  # first: its start-up overlaps the synthesis and the imports
     from pipelines.periods import months_ending
     from pipelines.synth import synthesize
 
-    _start_server_early()
     work = Path(args.work).resolve()
     (work / "sources").mkdir(parents=True, exist_ok=True)
     synthesize(work / "sources", gemeente=args.gemeente, period=args.period, seed=args.seed, scale=args.scale)

@@ -58,14 +58,14 @@ def test_explain_unknown_selection(capsys):
      "2: gemeente: 'GM9999' is not a gemeente of the CBS indeling (cbs_buurten_2014.csv, 403 gemeenten)"),
 ])
 def test_run_with_invalid_settings_names_file_and_line(tmp_path, capsys, monkeypatch, settings, problem):
-    from pipelines import cli
+    from pipelines import tempserver
 
-    monkeypatch.setattr(cli, "_SERVER", {})
+    monkeypatch.setattr(tempserver, "_STATE", {})
     p = tmp_path / "gemeente.yaml"
     p.write_text(settings + "sources_dir: s\nwork_dir: w\n", encoding="utf-8")
     assert main(["run", "--config", str(p)]) == 1
     assert capsys.readouterr().err == f"error: {p}:{problem}\nnothing was published\n"
-    assert "thread" not in cli._SERVER  # no Prefect server was started for it (its exit would wait for it)
+    assert not tempserver.started()  # no Prefect server was started for it (its exit would wait for it)
 
 
 def test_synth_writes_the_extracts(tmp_path, capsys):
@@ -104,19 +104,56 @@ def test_demo_runs_end_to_end_through_prefect(prefect_server, tmp_path, monkeypa
     assert (tmp_path / "home" / ".config" / "wijksignaal" / "pseudonym.key").exists()
 
 
-def test_flow_runs_on_the_temporary_server_send_no_heartbeats_and_against_a_server_as_configured():
+def test_flow_runs_on_the_temporary_server_send_no_heartbeats_and_against_a_server_as_configured(monkeypatch):
     """Prefect's heartbeat thread held up the end of every flow run by up to a second; on the
     temporary server, which dies with the process, nothing reads the heartbeats."""
     from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
 
-    from pipelines.cli import _temporary_server_settings
+    from pipelines import tempserver
 
-    with temporary_settings(updates={PREFECT_API_URL: None}), _temporary_server_settings():
+    monkeypatch.setattr(tempserver, "_STATE", {})  # none started: the flow's client starts Prefect's own
+    with temporary_settings(updates={PREFECT_API_URL: None}), tempserver.settings():
         assert get_current_settings().flows.heartbeat_frequency is None
+        assert get_current_settings().api.url is None
     with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:4200/api"}):
         configured = get_current_settings().flows.heartbeat_frequency
-        with _temporary_server_settings():
+        with tempserver.settings():
             assert get_current_settings().flows.heartbeat_frequency == configured is not None
+            assert get_current_settings().api.url == "http://127.0.0.1:4200/api"
+
+
+def test_the_temporary_server_the_command_line_starts_is_prefects_and_stops_with_it(monkeypatch):
+    """tempserver.py starts Prefect's server app itself, before the run imports Prefect; flow runs
+    are pointed at it, and it is stopped at the end. With a server configured none is started."""
+    import urllib.request
+
+    from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
+
+    from pipelines import tempserver
+
+    monkeypatch.setattr(tempserver, "_STATE", {})
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:4200/api")
+    tempserver.start()
+    assert not tempserver.started()
+    monkeypatch.delenv("PREFECT_API_URL")
+    with temporary_settings(updates={PREFECT_API_URL: None}):
+        tempserver.start()
+        assert tempserver.started()
+        process = tempserver._STATE["process"]
+        try:
+            with tempserver.settings():
+                url = get_current_settings().api.url
+                assert url == tempserver.api_url() and url.startswith("http://127.0.0.1:")
+                assert get_current_settings().flows.heartbeat_frequency is None
+                with urllib.request.urlopen(f"{url}/health", timeout=5) as response:
+                    assert response.status == 200
+                with urllib.request.urlopen(f"{url}/admin/version", timeout=5) as response:
+                    import prefect
+
+                    assert response.read().decode().strip('"') == prefect.__version__.split("+")[0]
+        finally:
+            tempserver.stop()
+        assert process.poll() is not None and not tempserver.started()
 
 
 # -- issue 11: every failure one clean line with a documented exit code ------------------------
