@@ -53,6 +53,7 @@ from .relations import Relation, components, relation_matrix
 
 INF = highspy.kHighsInf
 WORKERS = min(2, os.cpu_count() or 1)
+IN_WORKER = False  # set in parallel_map's worker processes: they start no processes of their own
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -252,6 +253,11 @@ def _component_task(task: ComponentTask) -> tuple[dict[int, CellBound], int]:
     return out, lps
 
 
+def _mark_worker() -> None:
+    global IN_WORKER
+    IN_WORKER = True
+
+
 def parallel_map(fn: Callable[[T], R], tasks: list[T], sizes: list[int]) -> list[R]:
     """[fn(t) for t in tasks], in WORKERS forked processes when the work (sum of `sizes`) is
     large enough to pay for them; the largest tasks go first, so no worker is left with a
@@ -261,7 +267,7 @@ def parallel_map(fn: Callable[[T], R], tasks: list[T], sizes: list[int]) -> list
     import multiprocessing as mp
 
     order = sorted(range(len(tasks)), key=lambda i: -sizes[i])
-    with mp.get_context("fork").Pool(WORKERS) as pool:
+    with mp.get_context("fork").Pool(WORKERS, initializer=_mark_worker) as pool:
         done = pool.map(fn, [tasks[i] for i in order], chunksize=1)
     out: list[R | None] = [None] * len(tasks)
     for i, r in zip(order, done):

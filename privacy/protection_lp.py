@@ -31,6 +31,13 @@ hide 8).
 A witness also protects other cells: a cell it moves up by at least that cell's own
 shortfall needs no LP of its own.
 
+Both cores: in a large component a second process (`Ahead`, forked with the component)
+finds the witness of the next cell in order while this one finds the current cell's, from
+the pattern as it stands. Its witness is taken only where the current cell's witness hid
+nothing new and left the next cell unprotected, that is where the next cell's LPs are the
+very LPs solving one after the other would solve; else it is dropped and the next cell is
+done here. Pattern, witnesses and the count of LPs are those of solving in turn.
+
 Weights (information loss; inner cells before totals): 1 + ln(1 + value), times 1.5
 at wijk and 2.25 at gemeente level, times 1.5 for a `totaal` category. Unsafe cells
 are taken smallest value first (they need the largest deviation), then by cell id:
@@ -45,12 +52,14 @@ import highspy
 import numpy as np
 from scipy.sparse import csc_matrix, csr_matrix
 
+from . import audit as _audit
 from .audit import INF, new_highs
 
 COLWISE, MINIMIZE = int(highspy.MatrixFormat.kColwise), int(highspy.ObjSense.kMinimize)
 EPS_COST = 1e-3  # cost of moving an already suppressed cell: prefer short witnesses
 TOL = 1e-7
 NEAR, WIDER = 2, 4  # relation steps around a cell: first try, and where hiding more is needed
+AHEAD_CELLS, AHEAD_UNSAFE = 1_000, 100  # a component this large (cells, unsafe cells) gets a second process
 
 Witness = tuple[np.ndarray, np.ndarray, np.ndarray]  # (columns it moves, their deviations, columns to suppress)
 
@@ -102,6 +111,8 @@ class Component:
         self.h.setOptionValue("presolve", "off")  # small LPs: presolve costs more than it saves
         self.lps = 0
         self.witnesses: list[tuple[np.ndarray, np.ndarray]] = []  # (columns moved, their deviations)
+        self.ahead: Ahead | None = None  # finds the next cell's witness alongside (module docstring)
+        self.taken_ahead = 0  # witnesses of the second process that were taken
 
     def _near(self, cells: np.ndarray, steps: int | None) -> np.ndarray:
         """The cells within `steps` relation steps of `cells` (None: until the component is in), as
@@ -136,37 +147,61 @@ class Component:
         widen=False: look no further than `wider` relation steps (a cell without a witness
         there is returned as left without one)."""
         covered = np.zeros(self.n, dtype=bool)  # lifted by its shortfall in some witness
-        unprotected = []
-        for i in order:
-            i = int(i)
+        unprotected: list[int] = []
+        order = np.asarray(order, dtype=np.int64)
+        k = 0
+        while k < len(order):
+            i = int(order[k])
+            k += 1
             if covered[i]:
                 continue
-            x = self._near(np.array([i]), self.near)
-            found = self._witness(x, i)
-            if found is None or self._cost(found) > 0:
-                # hiding more is needed: look for a cheaper way in a wider neighbourhood, widening
-                # further while there is none at all
-                grown, steps = len(x), self.wider - self.near
-                while True:
-                    x = self._near(x, steps)
-                    steps = 1
-                    size = len(x)
-                    if size == grown:
-                        break  # the whole component is in
-                    grown = size
-                    wider = self._witness(x, i)
-                    if wider is not None and (found is None or self._cost(wider) < self._cost(found)):
-                        found = wider
-                    if found is not None or not widen:
-                        break
-            if found is None:
-                unprotected.append(i)
-                continue
-            cols, dev, hide = found
-            self.suppressed[hide] = True
-            covered[self._lifted(cols, dev)] = True
-            self.witnesses.append((cols, dev))
+            nxt = k + int(np.argmax(~covered[order[k:]])) if k < len(order) and not covered[order[k:]].all() else -1
+            if self.ahead is not None and nxt >= 0:
+                self.ahead.submit(int(order[nxt]), self.suppressed, self.candidate, widen)
+                before = self.suppressed.copy()
+                self._take(i, self._find(i, widen), covered, unprotected)
+                found, lps = self.ahead.result()
+                j = int(order[nxt])
+                if not covered[j] and np.array_equal(before, self.suppressed):
+                    self.lps += lps  # the LPs solving in turn would have solved for j, with this very pattern
+                    self.taken_ahead += 1
+                    self._take(j, found, covered, unprotected)
+                    k = nxt + 1
+            else:
+                self._take(i, self._find(i, widen), covered, unprotected)
         return unprotected
+
+    def _find(self, i: int, widen: bool) -> Witness | None:
+        """The witness for cell i: near, then wider where hiding more is needed (protect())."""
+        x = self._near(np.array([i]), self.near)
+        found = self._witness(x, i)
+        if found is None or self._cost(found) > 0:
+            # hiding more is needed: look for a cheaper way in a wider neighbourhood, widening
+            # further while there is none at all
+            grown, steps = len(x), self.wider - self.near
+            while True:
+                x = self._near(x, steps)
+                steps = 1
+                size = len(x)
+                if size == grown:
+                    break  # the whole component is in
+                grown = size
+                wider = self._witness(x, i)
+                if wider is not None and (found is None or self._cost(wider) < self._cost(found)):
+                    found = wider
+                if found is not None or not widen:
+                    break
+        return found
+
+    def _take(self, i: int, found: Witness | None, covered: np.ndarray, unprotected: list[int]) -> None:
+        """Apply cell i's witness: hide what it moves, mark what it lifts; or note i unprotected."""
+        if found is None:
+            unprotected.append(i)
+            return
+        cols, dev, hide = found
+        self.suppressed[hide] = True
+        covered[self._lifted(cols, dev)] = True
+        self.witnesses.append((cols, dev))
 
     def protect_preferring(self, order: np.ndarray, prefer: np.ndarray) -> list[int]:
         """protect(), with the `prefer` cells (published figures readers need most; per cell 0, or
@@ -293,6 +328,52 @@ class Component:
         return cols[moved], d[moved], cols[np.abs(beyond) > TOL]
 
 
+class Ahead:
+    """A forked process with a copy of the component that finds the witness of the cells sent to
+    it (with the pattern as it stands: suppressed and candidate cells), one at a time, in order,
+    and says how many LPs it took."""
+
+    def __init__(self, comp: Component) -> None:
+        import multiprocessing as mp
+
+        ctx = mp.get_context("fork")
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=_ahead_loop, args=(comp, child), daemon=True)
+        self.process.start()
+        child.close()
+
+    def submit(self, i: int, suppressed: np.ndarray, candidate: np.ndarray, widen: bool) -> None:
+        self.conn.send((i, suppressed, candidate, widen))
+
+    def result(self) -> tuple[Witness | None, int]:
+        out: tuple[Witness | None, int] = self.conn.recv()
+        return out
+
+    def close(self) -> None:
+        try:
+            self.conn.send(None)
+            self.process.join(timeout=5)
+        except (OSError, EOFError):
+            pass
+        finally:
+            if self.process.is_alive():
+                self.process.kill()
+                self.process.join()
+            self.conn.close()
+
+
+def _ahead_loop(comp: Component, conn: Any) -> None:
+    comp.ahead = None
+    while True:
+        task = conn.recv()
+        if task is None:
+            break
+        i, comp.suppressed, comp.candidate, widen = task
+        before = comp.lps
+        conn.send((comp._find(i, widen), comp.lps - before))
+    conn.close()
+
+
 def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """The positions starts[0] .. starts[0] + lengths[0] - 1, then those of the next range, and so on."""
     total = int(lengths.sum())
@@ -311,17 +392,25 @@ def protect_component(task: dict[str, Any]) -> dict[str, Any]:
     """Secondary suppressions for one component (see Component); task holds its arguments
     and `order`, the unsafe cells in processing order. Returns {"suppress": positions to
     suppress, "lps": LPs solved, "unprotected": positions without a witness, "witnesses": the
-    witnesses found, (positions moved, deviations), for the audit to check}."""
+    witnesses found, (positions moved, deviations), for the audit to check, "taken_ahead": how many of them
+    the second process found (Ahead)}."""
     comp = Component(task["A"], task["le"], task["slack"], task["value"], task["need"], task["suppressed"],
                      task["weight"], task["floor"], task.get("locked"), task.get("dlow"), task.get("dhigh"),
                      task.get("steps", (NEAR, WIDER)))
-    prefer = task.get("prefer")
-    if prefer is not None and prefer.any():
-        unprotected = comp.protect_preferring(task["order"], prefer)
-    else:
-        unprotected = comp.protect(task["order"])
+    if _audit.WORKERS > 1 and not _audit.IN_WORKER and comp.n >= AHEAD_CELLS and len(task["order"]) >= AHEAD_UNSAFE:
+        comp.ahead = Ahead(comp)
+    try:
+        prefer = task.get("prefer")
+        if prefer is not None and prefer.any():
+            unprotected = comp.protect_preferring(task["order"], prefer)
+        else:
+            unprotected = comp.protect(task["order"])
+    finally:
+        if comp.ahead is not None:
+            comp.ahead.close()
+            comp.ahead = None
     if "release" in task and not unprotected:
         tries = [c for c in task["release"] if comp.suppressed[c] and not task["suppressed"][c]]
         comp.release(np.asarray(tries, dtype=np.int64), task["order"])
     return {"suppress": np.flatnonzero(comp.suppressed & ~task["suppressed"]), "lps": comp.lps,
-            "unprotected": unprotected, "witnesses": comp.witnesses}
+            "unprotected": unprotected, "witnesses": comp.witnesses, "taken_ahead": comp.taken_ahead}

@@ -141,3 +141,42 @@ def test_a_small_cell_in_no_relation_is_protected_by_being_hidden():
     comp = Component(csr_matrix((0, 1)), np.zeros(0, dtype=bool), np.zeros(0), np.array([3.0]), np.array([7.0]),
                      np.array([True]), np.ones(1))
     assert comp.protect(np.array([0])) == [] and comp.witnesses[0][1][0] >= 7.0
+
+
+def test_the_second_process_changes_nothing_but_the_time(monkeypatch):
+    """protection_lp.Ahead finds the next cell's witness alongside; it is taken only where solving
+    in turn would have solved the very same LPs: pattern, witnesses and LPs are the same."""
+    import numpy as np
+
+    import privacy.audit as audit_module
+    import privacy.protection_lp as plp
+    from privacy.protection_lp import protect_component
+
+    rng = np.random.default_rng(7)
+    buurten = pd.DataFrame({"buurtcode": [f"BU{k:02d}" for k in range(60)],
+                            "wijkcode": [f"WK{k // 10}" for k in range(60)], "gemeentecode": "GM1"})
+    values = {b: (int(rng.integers(1, 14)), int(rng.integers(1, 30))) for b in buurten.buurtcode}
+    cells = primary_suppression(table(values, buurten), {"t": 10})
+    rels = build(cells, buurten)
+    taken = []
+    real = plp.protect_component
+
+    def counting(task):
+        out = real(task)
+        taken.append(out["taken_ahead"])
+        return out
+
+    monkeypatch.setattr("privacy.secondary.protect_component", counting)
+    monkeypatch.setattr(audit_module, "WORKERS", 2)
+    monkeypatch.setattr(plp, "AHEAD_CELLS", 10**9)
+    alone, alone_stats = lp_secondary(cells, rels, {"t": 10}, method="greedy")
+    monkeypatch.setattr(plp, "AHEAD_CELLS", 10)
+    monkeypatch.setattr(plp, "AHEAD_UNSAFE", 10)
+    both, both_stats = lp_secondary(cells, rels, {"t": 10}, method="greedy")
+    assert taken[0] == 0 and taken[1] > 10  # the second run took witnesses of the second process
+    assert both == alone and len(alone) > 10
+    assert both_stats["lps"] == alone_stats["lps"]
+    assert len(both_stats["witnesses"]) == len(alone_stats["witnesses"])
+    for (c1, d1), (c2, d2) in zip(both_stats["witnesses"], alone_stats["witnesses"]):
+        assert list(c1) == list(c2) and np.allclose(d1, d2)
+    assert protect_component is real
