@@ -104,9 +104,10 @@ def test_demo_runs_end_to_end_through_prefect(prefect_server, tmp_path, monkeypa
     assert (tmp_path / "home" / ".config" / "wijksignaal" / "pseudonym.key").exists()
 
 
-def test_flow_runs_on_the_temporary_server_send_no_heartbeats_and_against_a_server_as_configured(monkeypatch):
-    """Prefect's heartbeat thread held up the end of every flow run by up to a second; on the
-    temporary server, which dies with the process, nothing reads the heartbeats."""
+def test_flow_runs_on_the_temporary_server_send_no_heartbeats_nor_logs_and_against_a_server_as_configured(
+        monkeypatch):
+    """Prefect's heartbeat thread held up the end of every flow run by up to a second, its log thread
+    took CPU from the run; on the temporary server, which dies with the process, nothing reads them."""
     from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
 
     from pipelines import tempserver
@@ -114,11 +115,13 @@ def test_flow_runs_on_the_temporary_server_send_no_heartbeats_and_against_a_serv
     monkeypatch.setattr(tempserver, "_STATE", {})  # none started: the flow's client starts Prefect's own
     with temporary_settings(updates={PREFECT_API_URL: None}), tempserver.settings():
         assert get_current_settings().flows.heartbeat_frequency is None
+        assert get_current_settings().logging.to_api.enabled is False
         assert get_current_settings().api.url is None
     with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:4200/api"}):
         configured = get_current_settings().flows.heartbeat_frequency
         with tempserver.settings():
             assert get_current_settings().flows.heartbeat_frequency == configured is not None
+            assert get_current_settings().logging.to_api.enabled is True
             assert get_current_settings().api.url == "http://127.0.0.1:4200/api"
 
 
