@@ -341,9 +341,13 @@ class Ahead:
         self.process = ctx.Process(target=_ahead_loop, args=(comp, child), daemon=True)
         self.process.start()
         child.close()
+        self.sent = (comp.suppressed.copy(), comp.candidate.copy())  # the pattern as the process has it
 
     def submit(self, i: int, suppressed: np.ndarray, candidate: np.ndarray, widen: bool) -> None:
-        self.conn.send((i, suppressed, candidate, widen))
+        """Cell i, and where the pattern changed since the last cell sent (a few cells, not the whole)."""
+        flips = tuple(np.flatnonzero(new != old) for new, old in zip((suppressed, candidate), self.sent))
+        self.sent = (suppressed.copy(), candidate.copy())
+        self.conn.send((i, flips, widen))
 
     def result(self) -> tuple[Witness | None, int]:
         out: tuple[Witness | None, int] = self.conn.recv()
@@ -368,7 +372,9 @@ def _ahead_loop(comp: Component, conn: Any) -> None:
         task = conn.recv()
         if task is None:
             break
-        i, comp.suppressed, comp.candidate, widen = task
+        i, (suppressed, candidate), widen = task
+        comp.suppressed[suppressed] = ~comp.suppressed[suppressed]
+        comp.candidate[candidate] = ~comp.candidate[candidate]
         before = comp.lps
         conn.send((comp._find(i, widen), comp.lps - before))
     conn.close()
