@@ -155,14 +155,15 @@ class Component:
             k += 1
             if covered[i]:
                 continue
-            nxt = k + int(np.argmax(~covered[order[k:]])) if k < len(order) and not covered[order[k:]].all() else -1
-            if self.ahead is not None and nxt >= 0:
+            # the next cell solving in turn would take (only looked for with a second process)
+            left = np.flatnonzero(~covered[order[k:]]) if self.ahead is not None else np.zeros(0, dtype=np.int64)
+            if self.ahead is not None and len(left):
+                nxt = k + int(left[0])
                 self.ahead.submit(int(order[nxt]), self.suppressed, self.candidate, widen)
-                before = self.suppressed.copy()
                 self._take(i, self._find(i, widen), covered, unprotected)
                 found, lps = self.ahead.result()
                 j = int(order[nxt])
-                if not covered[j] and np.array_equal(before, self.suppressed):
+                if not covered[j] and np.array_equal(self.ahead.sent[0], self.suppressed):  # nothing new hidden
                     self.lps += lps  # the LPs solving in turn would have solved for j, with this very pattern
                     self.taken_ahead += 1
                     self._take(j, found, covered, unprotected)
