@@ -75,6 +75,19 @@ threshold (a wijk cell of 4 at most 8, two atoms of 2 at most 7), and one who kn
 the data gives, 10 (tests/privacy/test_atoms.py). With the monitor the bounds are per person group, as the persons
 are ("Persons" above): no definition can tell its parts apart.
 
+**Parts.** Cells published by other months (the vroegsignalering monitor of earlier months:
+pipelines/monitor/indicators.py, "Across months") count households by what happened to them in
+those months, which this release's definitions do not name. To relate them exactly, the atoms
+are split further by those months' predicates: each such atom is a *part* of a *group* (the
+households that share all of this release's predicates). Every cell of this release and of the
+other months is a sum of parts, so every relation between them holds. What is protected is every
+small group, as every small atom without parts: a group is what this release's definitions let a
+reader name. A part crosses this release's groups with another month's, which neither month's
+audit protects as a group of its own; the other months' cells are taken as known exactly (even
+those their releases suppressed), so a part inside another month's small group is provably small
+by that assumption alone, and protecting it would be protecting against the assumption (`parts`,
+`group_cells`, `group_relations` below).
+
 Whatever a reader of the definitions can write down as a linear relation between
 cells of this release holds on the atoms, so an audit over atoms is sound for any
 selection the language can express, with no rule per pair of selections.
@@ -92,7 +105,8 @@ Relations (each as relations.Relation):
     (`personen~huishoudens`);
   * per person group and union of person-selection patterns, low * its households - the union's
     persons <= 0 and the union's persons - high * its households <= 0 (`leden per huishouden`,
-    "Members per household").
+    "Members per household");
+  * a group of parts = the sum of its parts (`groep=som(delen)`, "Parts").
 """
 
 from __future__ import annotations
@@ -131,12 +145,16 @@ class Atoms:
     max_household_size: M above.
     person_bounds: "Members per household" above, one row per bound: `group`, `atoms` (the
     positions of the group's person atoms in the union), `low` and `high` (members of that
-    union per household: at least low, 0 for no bound; at most high, -1 for no bound)."""
+    union per household: at least low, 0 for no bound; at most high, -1 for no bound).
+    parts: per atom, the group of this release's definitions it is a part of ("Parts" above;
+    0, 1, ... for the parts of a group of two or more, -1 for an atom that is its own group);
+    None: no atom has parts."""
 
     frame: pd.DataFrame
     members: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
     max_household_size: int = 1
     person_bounds: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["group", "atoms", "low", "high"]))
+    parts: np.ndarray | None = None
 
     @cached_property
     def tables(self) -> frozenset[str]:
@@ -150,8 +168,9 @@ class Atoms:
         keys = set(self.members) | set(members)
         merged = {k: np.concatenate([self.members.get(k, np.zeros(n_old, dtype=bool)),
                                      members.get(k, np.zeros(n_new, dtype=bool))]) for k in keys}
+        parts = None if self.parts is None else np.concatenate([self.parts, np.full(n_new, -1, dtype=np.int64)])
         return Atoms(pd.concat([self.frame, frame], ignore_index=True), merged, self.max_household_size,
-                     self.person_bounds)
+                     self.person_bounds, parts)
 
 
 def thresholds_of(atoms: Atoms, thresholds: dict[str, int]) -> np.ndarray:
@@ -174,17 +193,57 @@ def atom_cells(atoms: Atoms, period: str, start: int, thresholds: dict[str, int]
     is a union of atoms. So a small non-empty atom (1 <= value < its threshold) is an unsafe
     cell of its own: protection gives it a witness in which it reaches the threshold, and
     the audit proves that. A union containing it then can reach the threshold too (every
-    atom is >= 0), so no group of the release is provably small."""
+    atom is >= 0), so no group of the release is provably small. A part of a group ("Parts")
+    has no target of its own: its group has (group_cells)."""
     f = atoms.frame
     v = f.value.to_numpy(dtype=np.int64)
     thr = thresholds_of(atoms, thresholds)
+    target = np.where((v > 0) & (v < thr), thr, np.nan)
+    if atoms.parts is not None:
+        target[atoms.parts >= 0] = np.nan
     out = pd.DataFrame({
         "table": ATOM_TABLE, "period": period, "level": "buurt", "area_code": f.buurtcode.to_numpy(),
         "area_name": "", "category": f.unit.to_numpy(), "value": v,
-        "status": "suppressed", "target": np.where((v > 0) & (v < thr), thr, np.nan),
-        "floor": f.floor.to_numpy(dtype=float),
+        "status": "suppressed", "target": target, "floor": f.floor.to_numpy(dtype=float),
     }, index=pd.RangeIndex(start, start + len(f)))
     return out
+
+
+def group_cells(atoms: Atoms, period: str, start: int, thresholds: dict[str, int]) -> pd.DataFrame:
+    """The groups of two or more parts ("Parts") as hidden cells (index from `start`, group 0
+    first): each a sum of its parts, with the target its parts would have as one atom; its floor
+    the largest of its parts' (a floor of 1 says the group is not empty)."""
+    if atoms.parts is None or not (atoms.parts >= 0).any():
+        return pd.DataFrame(columns=["table", "period", "level", "area_code", "area_name", "category", "value",
+                                     "status", "target", "floor"])
+    f = atoms.frame
+    has = atoms.parts >= 0
+    thr = thresholds_of(atoms, thresholds)
+    g = pd.DataFrame({"group": atoms.parts[has], "buurtcode": f.buurtcode.to_numpy()[has],
+                      "unit": f.unit.to_numpy()[has], "value": f.value.to_numpy(dtype=np.int64)[has],
+                      "floor": f.floor.to_numpy(dtype=float)[has], "thr": thr[has]})
+    by = g.groupby("group", sort=True).agg(buurtcode=("buurtcode", "first"), unit=("unit", "first"),
+                                           value=("value", "sum"), floor=("floor", "max"), thr=("thr", "max"))
+    v = by.value.to_numpy(dtype=np.int64)
+    return pd.DataFrame({
+        "table": ATOM_TABLE, "period": period, "level": "buurt", "area_code": by.buurtcode.to_numpy(),
+        "area_name": "", "category": by.unit.to_numpy(), "value": v, "status": "suppressed",
+        "target": np.where((v > 0) & (v < by.thr.to_numpy()), by.thr.to_numpy(), np.nan),
+        "floor": by.floor.to_numpy(dtype=float),
+    }, index=pd.RangeIndex(start, start + len(by)))
+
+
+def group_relations(atom_ids: np.ndarray, group_ids: np.ndarray, atoms: Atoms) -> list[Relation]:
+    """A group = the sum of its parts (`groep=som(delen)`); `group_ids`: the cell ids of
+    group_cells, in group order."""
+    if atoms.parts is None or not len(group_ids):
+        return []
+    has = np.flatnonzero(atoms.parts >= 0)
+    rels = []
+    for g, members in pd.Series(atom_ids[has]).groupby(atoms.parts[has], sort=True):
+        parts = tuple(int(a) for a in members)
+        rels.append(Relation((int(group_ids[g]),) + parts, (1.0,) + (-1.0,) * len(parts), "=", "groep=som(delen)"))
+    return rels
 
 
 def _children(geo: pd.DataFrame, below: str, above: str) -> dict[str, list[str]]:
@@ -281,4 +340,5 @@ def showable(cells: pd.DataFrame, atoms: Atoms, buurten: pd.DataFrame, which: np
     return out
 
 
-__all__ = ["ATOM_TABLE", "ATOM_FLOOR", "MEMBER_BOUNDS", "PERSONS_SHARED", "MONITOR_FLOOR", "Atoms", "atom_cells", "thresholds_of", "relations", "showable"]
+__all__ = ["ATOM_TABLE", "ATOM_FLOOR", "MEMBER_BOUNDS", "PERSONS_SHARED", "MONITOR_FLOOR", "Atoms", "atom_cells",
+           "group_cells", "group_relations", "thresholds_of", "relations", "showable"]

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from . import cellkey, rounding
-from .atoms import ATOM_TABLE, MEMBER_BOUNDS, PERSONS_SHARED, Atoms, atom_cells, showable
+from .atoms import ATOM_TABLE, MEMBER_BOUNDS, PERSONS_SHARED, Atoms, atom_cells, group_cells, group_relations, showable
 from .atoms import relations as atom_relations
 from .audit import audit
 from .earlier import match
@@ -46,10 +46,10 @@ from .secondary import ProtectionFailed, secondary_suppression
 
 
 def _with_atoms(primary: pd.DataFrame, atoms: Atoms, known_elsewhere: pd.DataFrame | None, group: bool,
-                thresholds: dict[str, int]) -> tuple[pd.DataFrame, np.ndarray, Atoms]:
+                thresholds: dict[str, int]) -> tuple[pd.DataFrame, np.ndarray, Atoms, np.ndarray]:
     """`primary` followed by the cells earlier releases published elsewhere (published, never
-    written) and the atoms (hidden, never written); (cells, atom cell ids, atoms with the
-    group rule's possible households)."""
+    written), the atoms and the groups of parts (atoms.py, "Parts"; hidden, never written);
+    (cells, atom cell ids, atoms with the group rule's possible households, group cell ids)."""
     frames = [primary]
     n = len(primary)
     if known_elsewhere is not None and len(known_elsewhere):
@@ -59,14 +59,18 @@ def _with_atoms(primary: pd.DataFrame, atoms: Atoms, known_elsewhere: pd.DataFra
     if group:
         frame, members = phantom_atoms(primary, group_zeros(primary)[0])
         atoms = atoms.with_extra(frame, members)
-    frames.append(atom_cells(atoms, str(primary.period.iloc[0]), n, thresholds))
-    out = pd.concat(frames)
+    period = str(primary.period.iloc[0])
+    frames.append(atom_cells(atoms, period, n, thresholds))
+    n += len(atoms.frame)
+    groups = group_cells(atoms, period, n, thresholds)
+    frames.append(groups)
+    out = pd.concat([f for f in frames if len(f)])
     if "low" in out.columns:
         out["low"] = out["low"].fillna(out.value)
         out["high"] = out["high"].fillna(out.value)
     if "rk" in out.columns:
         out["rk"] = out["rk"].fillna(0)
-    return out, np.arange(n, len(out)), atoms
+    return out, np.arange(n - len(atoms.frame), n), atoms, groups.index.to_numpy()
 
 
 def primary_suppression(cells: pd.DataFrame, thresholds: dict[str, int], group: bool = False,
@@ -140,12 +144,12 @@ def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, in
         primary = primary.assign(low=low, high=high)
         published_value = pd.Series(r, index=primary.index)
     if atoms is not None:
-        primary, atom_ids, atoms = _with_atoms(primary, atoms, known_elsewhere, group, thresholds)
+        primary, atom_ids, atoms, group_ids = _with_atoms(primary, atoms, known_elsewhere, group, thresholds)
         published_value = published_value.reindex(primary.index).fillna(primary.value)
         by_atoms = dict(zip(primary.index, primary.table.isin(atoms.tables)))
         rels = [r for r in build(primary[primary.table != ATOM_TABLE], buurten, person_tables)
                 if not all(by_atoms[c] for c in r.cells)]  # what the atoms do not imply
-        rels += atom_relations(primary, atom_ids, atoms, buurten)
+        rels += atom_relations(primary, atom_ids, atoms, buurten) + group_relations(atom_ids, group_ids, atoms)
     else:
         rels = build(primary, buurten, person_tables)
     inconsistent = check(primary, rels)
@@ -267,6 +271,13 @@ def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, in
                     + " and that a household has 1 to the largest household's number of persons"
                     + (f", and, {MEMBER_BOUNDS}" if len(atoms.person_bounds) else ""),
         }
+        if atoms.parts is not None and (atoms.parts >= 0).any():
+            summary["relations"]["atoms"]["parts"] = {
+                "atoms": int((atoms.parts >= 0).sum()), "groups": int(atoms.parts.max()) + 1,
+                "rule": "atoms split further by the facts of earlier months whose cells this release knows; each is a "
+                        "part of a group of the atoms that share every predicate of this release, and the group is "
+                        "what is protected (privacy/atoms.py, Parts)",
+            }
     summary["secondary_suppression"] = {
         "applied": True,
         "method": (

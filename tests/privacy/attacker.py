@@ -38,13 +38,16 @@ def _atoms_of(cells: pd.DataFrame, atoms, buurten: pd.DataFrame) -> list[np.ndar
 
 def provable(published: pd.DataFrame, truth: pd.DataFrame, atoms, buurten: pd.DataFrame,
              thresholds: dict[str, int], extra_published: pd.DataFrame | None = None,
-             atom_floor: float = 1.0, zeros_hidden: frozenset | set = frozenset()) -> list[dict]:
+             atom_floor: float = 1.0, zeros_hidden: frozenset | set = frozenset(),
+             parts: np.ndarray | None = None) -> list[dict]:
     """Suppressed cells of `published` (status, value as in tables.csv; same index as `truth`,
     the unprotected values) that the attacker proves to lie below their threshold.
     `extra_published`: cells published elsewhere (earlier releases), same columns, whose
     (table, category) the atoms know. `atom_floor`: what the attacker knows of a non-empty atom
     (1: that it is non-empty, more than a reader can know; 0: only what the published cells say).
-    `zeros_hidden`: (table, level) whose zeros are suppressed too: a suppressed cell there may be 0."""
+    `zeros_hidden`: (table, level) whose zeros are suppressed too: a suppressed cell there may be 0.
+    `parts`: per atom, the group of the release's own definitions it is a part of (-1: its own group),
+    where atoms are split by other months' definitions too: then the groups are attacked, not the parts."""
     f = atoms.frame
     n = len(f)
     pub = published[published.status == "published"]
@@ -116,15 +119,22 @@ def provable(published: pd.DataFrame, truth: pd.DataFrame, atoms, buurten: pd.Da
     for (table, _), mask in atoms.members.items():
         thr_atom = np.where(mask, np.maximum(thr_atom, thresholds.get(table.split("@")[0], max(thresholds.values()))),
                             thr_atom)
-    for a in np.flatnonzero((x > 0) & (x < thr_atom)):
+    groups = [[int(a)] for a in range(n)] if parts is None else [[int(a)] for a in np.flatnonzero(parts < 0)]
+    if parts is not None:
+        for g in np.unique(parts[parts >= 0]):
+            groups.append([int(a) for a in np.flatnonzero(parts == g)])
+    for group in groups:
+        value, thr_g = x[group].sum(), thr_atom[group].max()
+        if not 0 < value < thr_g:
+            continue
         c = np.zeros(n)
-        c[a] = -1.0
+        c[group] = -1.0
         res = linprog(c, A_ub=a_ub if k else None, b_ub=b_ub if k else None, A_eq=a_eq, b_eq=b_eq, bounds=bounds,
                       method="highs")
         assert res.status == 0, res.message
-        if -res.fun < thr_atom[a] - 1e-6:
-            out.append({"table": "(atom)", "area_code": f.buurtcode.iloc[a], "unit": f.unit.iloc[a],
-                        "value": int(x[a]), "max": -res.fun})
+        if -res.fun < thr_g - 1e-6:
+            out.append({"table": "(atom)", "area_code": f.buurtcode.iloc[group[0]], "unit": f.unit.iloc[group[0]],
+                        "value": int(value), "max": -res.fun})
     return out
 
 

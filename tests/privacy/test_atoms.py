@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from attacker import provable
 
 from pipelines.pipeline import prepare, stage_protect, stage_tabulate
@@ -301,3 +302,38 @@ def test_a_household_selection_that_counts_members_bounds_the_persons_of_a_perso
     reader = Atoms(f, tab.atoms.members, tab.atoms.max_household_size, definitional)
     found = provable(weak, tab.cells, reader, run.buurten(), thresholds(run, tab.cells))
     assert len(found) > 0
+
+
+def test_the_group_of_parts_is_protected_not_a_part_another_month_pins():
+    """atoms.py, "Parts": a household atom split by another month's fact into parts of 3 and 1; that
+    month published the part of 3 (a cell of its own, known). A part has no target of its own; the
+    group of 4 has, and the audit proves it can reach 10 (the part of 1 can grow, its buurt's other
+    atom shrink)."""
+    from small_tables import BUURTEN
+
+    from privacy import disclosure
+    from privacy.atoms import Atoms, atom_cells, group_cells
+
+    frame = pd.DataFrame({"buurtcode": ["BU1", "BU1", "BU1", "BU2", "BU3"], "unit": "huishouden", "group": -1,
+                          "value": [3, 1, 20, 15, 12], "floor": 1.0})
+    members = {("t", "totaal"): np.ones(5, dtype=bool),
+               ("u@2026-09", "totaal"): np.array([True, False, False, False, False])}
+    atoms = Atoms(frame, members, parts=np.array([0, 0, -1, -1, -1]))
+    thr = {"t": 10}
+    cells = atom_cells(atoms, "2026-10", 0, thr)
+    assert cells.target.isna().tolist() == [True, True, True, True, True]  # the parts, and atoms of 10 or more
+    groups = group_cells(atoms, "2026-10", 5, thr)
+    assert groups[["area_code", "value", "target", "floor"]].values.tolist() == [["BU1", 4, 10.0, 1.0]]
+    rows = [("buurt", "BU1", 24), ("buurt", "BU2", 15), ("buurt", "BU3", 12), ("wijk", "WK1", 51),
+            ("gemeente", "GM1", 51)]
+    t = pd.DataFrame([dict(table="t", period="2026-10", level=lv, area_code=a, area_name=a, category="totaal", value=v)
+                      for lv, a, v in rows])
+    known = pd.DataFrame([dict(table="u@2026-09", period="2026-10", level="buurt", area_code="BU1", area_name="BU1",
+                               category="totaal", value=3)])
+    protected, summary = disclosure.protect(t, BUURTEN, thr, atoms=atoms, known_elsewhere=known)
+    assert (protected.status == "published").all()
+    assert summary["audit"]["provably_below_threshold"] == 0 and summary["audit"]["small_atoms_audited"] == 1
+    assert "groep=som(delen)" in summary["relations"]["kinds"]
+    # without parts, the part of 3 is a small atom of its own that the other month pins at 3: refused
+    with pytest.raises(disclosure.PinnedByEarlier):
+        disclosure.protect(t, BUURTEN, thr, atoms=Atoms(frame, members), known_elsewhere=known)
