@@ -5,9 +5,8 @@
 
 Per month, oldest first, as a gemeente would work: the month's release with its signal lists
 (`run`), the lists filled in (pipelines/synth/outcomes.py, synthetic), the outcomes imported
-(`wijksignaal outcomes`), then the month's monitor release (`run --monitor`; refused, and said
-so, after a run of monitors: pipelines/monitor/indicators.py, refuse_a_run_of_months). Plain stage
-functions, no Prefect. Prints seconds per step and the gemeente's published monitor figures;
+(`wijksignaal outcomes`), then the month's monitor release (`run --monitor`; a refused one is
+reported, and the month keeps its first release). Plain stage functions, no Prefect. Prints seconds per step and the gemeente's published monitor figures;
 writes them as JSON next to the work directory.
 """
 
@@ -32,6 +31,7 @@ from pipelines.pipeline import prepare  # noqa: E402
 from pipelines.publish.tablescsv import read_tables  # noqa: E402
 from pipelines.synth import synthesize  # noqa: E402
 from pipelines.synth.outcomes import fill_lists  # noqa: E402
+from privacy.secondary import ProtectionFailed  # noqa: E402
 
 SELECTION = "verse-achterstand-zorg-energie"
 FIGURES = [("monitor:signalen", "totaal"), ("monitor:signalen", "meervoudig"), ("monitor:signalen", "opeenvolgend"),
@@ -107,7 +107,7 @@ def main() -> None:
         t = time.perf_counter()
         try:
             rel, step["monitor_stages_s"] = timed_release(settings, {"period": period, "monitor": True})
-        except MonitorError as exc:  # a run of months (indicators.refuse_a_run_of_months): the month keeps its release
+        except (MonitorError, ProtectionFailed) as exc:  # the month keeps its first release
             step["monitor_refused"] = str(exc)
             rows.append(step)
             print(json.dumps(step, ensure_ascii=False), flush=True)

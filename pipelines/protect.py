@@ -179,10 +179,18 @@ def withhold_monitor(run: Run, areas: list[str], withheld: tuple[str, ...]) -> t
 
 def _protect(run: Run, tab: Tabulation, cells: pd.DataFrame, t: dict[str, int], persons: set[str],
              earlier: pd.DataFrame, elsewhere: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
-    return disclosure.protect(cells, run.buurten(), t, persons, earlier, rounding_bases(run, cells),
-                              cell_key_params(run, cells), group=run.dpia.disclosure.group_disclosure == "protect",
-                              atoms=tab.atoms, known_elsewhere=elsewhere, priority=PRIORITY,
-                              zeros_hidden=monitor_zeros_hidden(cells))
+    # the earlier months' monitor cells over this month's households, as known as the cells of other definitions
+    # (README, "Monitor vroegsignalering", Across months)
+    known = pd.concat([f for f in (elsewhere, tab.before) if len(f)], ignore_index=True) if len(tab.before) else elsewhere
+    protected, summary = disclosure.protect(cells, run.buurten(), t, persons, earlier, rounding_bases(run, cells),
+                                            cell_key_params(run, cells),
+                                            group=run.dpia.disclosure.group_disclosure == "protect",
+                                            atoms=tab.atoms, known_elsewhere=known, priority=PRIORITY,
+                                            zeros_hidden=monitor_zeros_hidden(cells))
+    if len(tab.before):
+        summary["earlier_releases"]["cells_of_other_definitions"] -= len(tab.before)
+        summary["earlier_releases"]["cells_of_earlier_months_monitors"] = len(tab.before)
+    return protected, summary
 
 
 def _refused(run: Run, tab: Tabulation, exc: ProtectionFailed) -> ProtectionFailed:

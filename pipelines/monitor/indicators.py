@@ -30,6 +30,11 @@ release protects. So the first release of a month that publishes its monitor (`w
 facts only, written before the release is committed), and every later release of that month
 tabulates its monitor from them: the same cells, the same atoms. Publish a month's monitor when its
 outcomes are in.
+
+**Across months.** The same snapshots let a later month's monitor release know what earlier months'
+monitors published (`earlier_monitors`, `Before`): each of their published cells is a sum of this
+month's atoms, split by that month's facts (`Monitor.before_flags`; privacy/atoms.py, "Parts"), and
+enters the audit as known (README, "Monitor vroegsignalering", Across months).
 """
 
 from __future__ import annotations
@@ -44,8 +49,8 @@ import duckdb
 
 from pipelines.monitor.intake import missing_tables
 from pipelines.monitor.sql import sql
-from pipelines.periods import months_ending
 from pipelines.settings import DDAS_SCHEMAS
+from privacy.earlier import releases
 
 if TYPE_CHECKING:
     from pipelines.pipeline import Run
@@ -166,6 +171,21 @@ def levels_of(lowest: str) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
+class Before:
+    """An earlier month whose monitor is published (README, "Monitor vroegsignalering", Across
+    months): its period, the release whose snapshot fixes its facts, and every monitor cell its
+    releases published (table, level, area code, category)."""
+
+    period: str
+    release_id: str
+    cells: tuple[tuple[str, str, str, str], ...]
+
+    def table(self, table: str) -> str:
+        """The name its cells of `table` have in this release's audit: `monitor:signalen@2026-08`."""
+        return f"{table}@{self.period}"
+
+
+@dataclass(frozen=True)
 class Monitor:
     """The monitor of one month as a release tabulates it: its indicators, the levels it is published
     at, and where its facts come from (`frozen_by`: the release whose snapshot they are; None: the
@@ -179,6 +199,7 @@ class Monitor:
     digest: str
     frozen_by: str | None
     withheld: tuple[str, ...] = ()  # gemeenten whose monitor is not published (protect.py: withhold_monitor)
+    before: tuple[Before, ...] = ()  # the earlier months whose monitor is published (earlier_monitors)
 
     def flags(self) -> list[tuple[str, str, list]]:
         """(column name, SQL, params) per distinct predicate: the atoms are split by each. In a
@@ -194,6 +215,57 @@ class Monitor:
         for i in self.indicators:
             seen.setdefault((i.sql, i.params), f"m{len(seen)}")
         return seen
+
+    def before_flags(self) -> list[tuple[str, str, list]]:
+        """(column name, SQL, params) per earlier month (`before`) and distinct predicate of its
+        cells, over that month's snapshot (alias `p<k>`, joined by before_joins): the atoms are
+        split by each too (privacy/atoms.py, "Parts"). None holds in a withheld gemeente, whose
+        atoms stay those of the month's first release."""
+        out = []
+        for k, names in enumerate(self._before_names()):
+            for (s, p), name in names.items():
+                expr = re.sub(r"\bm\.", f"p{k}.", s)
+                if self.withheld:
+                    out.append((name, f"({expr}) AND NOT list_contains(?, b.gemeentecode)", [*p, list(self.withheld)]))
+                else:
+                    out.append((name, expr, list(p)))
+        return out
+
+    def before_joins(self) -> tuple[str, list]:
+        """The joins of the earlier months' snapshots onto the households `h` (SQL, params)."""
+        sql_, params = "", []
+        for k, b in enumerate(self.before):
+            sql_ += (f" LEFT JOIN monitor_snapshots p{k} ON p{k}.hid = h.hid AND p{k}.period = ? "
+                     f"AND p{k}.release_id = ?")
+            params += [b.period, b.release_id]
+        return sql_, params
+
+    def _before_names(self) -> list[dict[tuple[str, tuple[str, ...]], str]]:
+        """Per earlier month, (SQL, params) of each distinct predicate of its cells -> its flag column."""
+        by_cell = {(i.table, i.category): i for i in self.indicators}
+        out = []
+        for k, b in enumerate(self.before):
+            seen: dict[tuple[str, tuple[str, ...]], str] = {}
+            for table, _, _, category in b.cells:
+                i = by_cell[(table, category)]
+                seen.setdefault((i.sql, i.params), f"b{k}_{len(seen)}")
+            out.append(seen)
+        return out
+
+    def before_column_of(self) -> dict[tuple[str, str], str]:
+        """(table as this release names it, category) -> its flag column, for the earlier months' cells."""
+        by_cell = {(i.table, i.category): i for i in self.indicators}
+        out = {}
+        for b, names in zip(self.before, self._before_names()):
+            for table, _, _, category in b.cells:
+                i = by_cell[(table, category)]
+                out[(b.table(table), category)] = names[(i.sql, i.params)]
+        return out
+
+    def before_person_flags(self) -> list[str]:
+        """The earlier months' flag columns that split persons too: those of no registered indicator."""
+        registered = {(i.sql, i.params) for i in self.indicators if i.registered}
+        return [n for names in self._before_names() for key, n in names.items() if key not in registered]
 
     def person_flags(self) -> list[str]:
         """The flag columns that split the persons of an atom too: those of no registered indicator
@@ -216,7 +288,9 @@ class Monitor:
         """For audit.json: no personal data (counts, ids, a hash over pseudonyms)."""
         return {"period": self.period, "purpose": self.purpose, "levels": list(self.levels),
                 "households_with_a_case": self.households, "facts_sha256": self.digest,
-                "frozen_by": self.frozen_by}
+                "frozen_by": self.frozen_by,
+                "earlier_months": [{"period": b.period, "fixed_by": b.release_id, "cells": len(b.cells)}
+                                   for b in self.before]}
 
 
 def _digest(con: duckdb.DuckDBPyConnection) -> tuple[int, str]:
@@ -267,45 +341,47 @@ def prepare_monitor(run: Run, con: duckdb.DuckDBPyConnection, withheld: tuple[st
                                                                        [run.period]).fetchone()[0]
         if not has_cases:
             raise no_cases(run.period)
-        refuse_a_run_of_months(con, run.period, look_back(run))
         compute(con, run.period)
     else:
         return None
     n, digest = _digest(con)
     levels = levels_of(run.dpia.purposes[purpose].lowest_level)
-    return Monitor(run.period, purpose, levels, indicators(partner_types(run.sources)), n, digest, frozen, withheld)
+    found = indicators(partner_types(run.sources))
+    return Monitor(run.period, purpose, levels, found, n, digest, frozen, withheld,
+                   earlier_monitors(run, con, found))
 
 
-def look_back(run: Run) -> int:
-    """The shortest look-back, in months and more than one, of a count this release publishes over
-    the signals: the achterstand domain's (achterstand_lookback_months) and every selection's window
-    on a source with a signal date (`within_months`, else its `lookback_months`); 0 if none."""
-    windows = {run.settings.achterstand_lookback_months}
-    for s in run.selections:
-        windows |= s.selection.criteria.windows(s.catalogue, s.selection.lookback_months)
-    return min((w for w in windows if w > 1), default=0)
+def earlier_monitors(run: Run, con: duckdb.DuckDBPyConnection, found: tuple[Indicator, ...]) -> tuple[Before, ...]:
+    """Every month before the run's whose monitor a release of the gemeente published and whose
+    facts are still stored (README, "Monitor vroegsignalering", Across months), oldest first: the
+    release whose snapshot fixes it, and every monitor cell the month's releases published."""
+    from pipelines.publish.tablescsv import read_tables
 
-
-def refuse_a_run_of_months(con: duckdb.DuckDBPyConnection, period: str, window: int) -> None:
-    """MonitorError when the monitors of all the months before `period` within `window` are published
-    (README, "Monitor vroegsignalering", Across months). The achterstand of a month counts the
-    households with a signal in its last `window` months, and each month's monitor counts those with
-    a signal in that month: with the monitors of all those months published, a reader bounds the
-    month's achterstand by their sum, a relation across months that the audit does not model (with
-    three monitors of Hengelo's demo an attacker proved 6 suppressed cells below 10). A month
-    without a published monitor among them breaks that sum."""
-    if window < 2 or missing_tables(con, ["monitor_snapshots"]):
-        return
-    months = months_ending(period, window)[:-1]
-    fixed = {r[0] for r in con.execute("SELECT DISTINCT period FROM monitor_snapshots WHERE list_contains(?, period)",
-                                       [months]).fetchall()}
-    if fixed == set(months):
-        raise MonitorError(
-            f"--monitor: the monitors of {', '.join(months)} are published; with {period}'s a reader could bound its "
-            f"cells across months (the achterstand of {period} counts the households with a signal in its last "
-            f"{window} months, each month's monitor those with a signal in that month), which the audit does not "
-            f"model: publish {period} without --monitor, and its monitor after a month without one (README, Monitor "
-            "vroegsignalering)")
+    if missing_tables(con, ["monitor_snapshots"]):
+        return ()
+    by_period: dict[str, list] = {}
+    for r in releases(run.release_dirs, run.settings.gemeente):
+        period = r.audit.get("period")
+        if period is not None and period < run.period and r.audit.get("monitor"):
+            by_period.setdefault(period, []).append(r)
+    known = {(i.table, i.category) for i in found}
+    out = []
+    for period in sorted(by_period):
+        fixed = frozen_release(con, period, {r.release_id for r in by_period[period]})
+        if fixed is None:  # its facts were deleted with the month's cases at the end of rule R2's term
+            continue
+        cells: set[tuple[str, str, str, str]] = set()
+        for r in by_period[period]:
+            t = read_tables(r.folder / "tables.csv")
+            t = t[t.table.str.startswith("monitor:") & (t.status == "published")]
+            cells |= set(zip(t.table, t.level, t.area_code.astype(str), t.category))
+        unknown = sorted(c for c in cells if (c[0], c[3]) not in known)
+        if unknown:
+            raise MonitorError(f"--monitor: the monitor of {period} has cells this version does not define "
+                               f"(first: {unknown[0][0]} {unknown[0][3]}); their relation to this month's cannot "
+                               "be modelled")
+        out.append(Before(period, fixed, tuple(sorted(cells))))
+    return tuple(out)
 
 
 def store_snapshot(con: duckdb.DuckDBPyConnection, period: str, release_id: str, digest: str) -> int:
@@ -327,6 +403,6 @@ def store_snapshot(con: duckdb.DuckDBPyConnection, period: str, release_id: str,
     return n
 
 
-__all__ = ["ACCEPTED", "NO_RESULT", "TABLES", "Indicator", "Monitor", "MonitorError", "no_cases", "indicators",
+__all__ = ["ACCEPTED", "NO_RESULT", "TABLES", "Before", "Indicator", "Monitor", "earlier_monitors", "MonitorError", "no_cases", "indicators",
            "partner_types", "levels_of",
            "PARTITIONS", "prepare_monitor", "store_snapshot", "compute", "frozen_release"]

@@ -68,6 +68,8 @@ def base_fingerprint(run: Run, accounts: dict[str, dict], rules: dict | None = N
                    "software": pkg_version("wijksignaal")}
     if monitor is not None:
         fingerprint["monitor"] = monitor["facts_sha256"]
+        if monitor.get("earlier_months"):  # what the audit took as known of earlier months (Across months)
+            fingerprint["monitor_earlier_months"] = monitor["earlier_months"]
     return hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode("utf-8")).hexdigest()
 
 
@@ -109,12 +111,12 @@ def monitor_section(run: Run, monitor: dict, release_id: str) -> tuple[dict, dic
                        "(monitor_snapshots, pseudonyms only); every later release of the month tabulates the monitor "
                        "from them, so its cells equal the published ones and no difference of two releases counts "
                        "the households whose outcome changed in between",
-               "across_months": "not modelled by the audit: each month's monitor counts the households with a "
-                                "signal in that month, and a month's achterstand those with one in its look-back, "
-                                "so a series of monitors relates months; a month's first monitor is refused when "
-                                "the monitors of every month before it within the shortest look-back are published "
-                                "(indicators.refuse_a_run_of_months), which breaks the sum an attack on three "
-                                "consecutive monitors used, but proves no more (README, Monitor vroegsignalering)",
+               "across_months": "the monitor cells that earlier months published (earlier_months) are known to the "
+                                "audit as sums of this month's atoms, split by those months' facts (their monitor "
+                                "snapshots); what is protected is every group of this month's definitions. Not "
+                                "modelled: what an earlier month's other tables tell about its suppressed monitor "
+                                "cells, and the earlier months' other tables themselves (README, Monitor "
+                                "vroegsignalering, Across months)",
                "sources": ["cases, case_triage (outreach: one case per address, Wgs art. 3a)",
                            "case_outcomes, case_contacts (wijksignaal outcomes: signal lists and DDAS v1.2 "
                            "vroegsignaalzaken)"]}

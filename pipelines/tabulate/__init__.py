@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import duckdb
 import numpy as np
@@ -82,6 +82,8 @@ class Tabulation:
     atoms: Atoms
     other_definitions: pd.DataFrame
     monitor: dict | None = None  # the monitor's summary (Monitor.summary) when the release has one
+    # the cells of earlier months' monitors (Monitor.before) over this month's households: known to the audit
+    before: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def _flag_sql(selections: list[tuple[str, LoadedSelection]], period: str, params: list) -> str:
@@ -109,11 +111,15 @@ def atoms(con: duckdb.DuckDBPyConnection, period: str, selections: list[tuple[st
     person = [(n, s) for n, s in selections if s.selection.unit == "persoon"]
     params: list = []
     hflags = _flag_sql(house, period, params)
-    flags = monitor.flags() if monitor is not None else []
+    flags = [*monitor.flags(), *monitor.before_flags()] if monitor is not None else []
     for name, expr, p in flags:
         hflags += f', ({expr}) AS "{name}"'
         params.extend(p)
     join = " LEFT JOIN monitor_households m ON m.hid = h.hid" if monitor is not None else ""
+    join_params: list = []
+    if monitor is not None and monitor.before:  # the earlier months' facts (Monitor.before_flags)
+        before_sql, join_params = monitor.before_joins()
+        join += before_sql
     if monitor is not None and monitor.withheld:  # the household's gemeente (Monitor.flags)
         join += " JOIN buurten b ON b.buurtcode = h.buurtcode"
     dom = ", ".join(f'f."{d}"' for d in domains)
@@ -122,7 +128,7 @@ def atoms(con: duckdb.DuckDBPyConnection, period: str, selections: list[tuple[st
     # evaluating the household selections again for every person)
     con.execute(f"CREATE OR REPLACE TEMP TABLE atom_households AS SELECT h.hid, h.buurtcode, {dom}{hflags}, "
                 f"{rk.format('h.hid')} AS rk FROM households h JOIN household_facts f ON f.hid = h.hid AND f.period = ?"
-                f"{join}", params + [period])
+                f"{join}", params + [period] + join_params)
     key = ", ".join(["buurtcode", *(f'"{d}"' for d in domains), *(f'"{n}"' for n, _ in house),
                      *(f'"{n}"' for n, _, _ in flags)])
     hh = con.execute(f"SELECT {key}, count(*)::INTEGER AS n, sum(rk)::BIGINT AS rk FROM atom_households "
@@ -163,7 +169,7 @@ def atoms(con: duckdb.DuckDBPyConnection, period: str, selections: list[tuple[st
 def person_key(domains: tuple[str, ...], house: list[str], monitor: Monitor | None) -> list[str]:
     """The columns a person group shares (privacy/atoms.py, "Persons"): the household atom's key
     without the monitor's registered facts, which no selection can name."""
-    flags = monitor.person_flags() if monitor is not None else []
+    flags = [*monitor.person_flags(), *monitor.before_person_flags()] if monitor is not None else []
     return ["buurtcode", *domains, *house, *flags]
 
 
@@ -216,13 +222,15 @@ def tabulate(con: duckdb.DuckDBPyConnection, period: str, selections: list[Loade
     hh_unit = (frame.unit == "huishouden").to_numpy()
     for key, col in (monitor.column_of().items() if monitor is not None else ()):
         members[key] = hh_unit & frame[col].fillna(False).astype(bool).to_numpy()
+    for key, col in (monitor.before_column_of().items() if monitor is not None else ()):
+        members[key] = hh_unit & frame[col].fillna(False).astype(bool).to_numpy()
     largest = con.execute("SELECT coalesce(max(n_personen), 1) FROM households").fetchone()[0]
     bounds = person_bounds(per_household, pp, group_p, groups, pkey, person, len(hh), int(largest))
     # with the monitor, whose atoms are near-singletons, every atom's floor is 0 (atoms.py, "Floors")
     floor = np.full(len(frame), ATOM_FLOOR if monitor is None else MONITOR_FLOOR)
     atom_set = Atoms(frame[["buurtcode", "unit", "group"]].assign(
         value=frame.n.astype("int64"), floor=floor, rk=frame.rk.fillna(0).astype("int64")),
-        members, int(largest), bounds)
+        members, int(largest), bounds, parts_of(frame, monitor))
 
     def long(table: str, categories: tuple[str, ...]) -> pd.DataFrame:
         counted = pd.concat([frame[members[(table, c)]].assign(category=c) for c in categories])
@@ -240,11 +248,38 @@ def tabulate(con: duckdb.DuckDBPyConnection, period: str, selections: list[Loade
         for table, cats in monitor.tables().items():
             t = long(table, cats)
             tables.append(t[t.level.isin(monitor.levels) & t.area_code.isin(shown)])
+    before = []
+    if monitor is not None and monitor.before:
+        shown = monitor_areas(buurten, monitor)
+        for b in monitor.before:
+            keys = pd.DataFrame(list(b.cells), columns=["table", "level", "area_code", "category"])
+            keys = keys[keys.area_code.isin(shown)]
+            for table, g in keys.groupby("table", sort=True):
+                t = long(b.table(table), tuple(dict.fromkeys(g.category)))
+                before.append(t.merge(g.assign(table=b.table(table)), on=["table", "level", "area_code", "category"]))
     cells = sort_cells(pd.concat(tables, ignore_index=True), domains)
     other_cells = pd.concat(others, ignore_index=True) if others else pd.DataFrame(columns=cells.columns)
     log.info("tabulated %d cells in %d tables from %d atoms (%.1f s)", len(cells), len(tables), len(frame),
              time.perf_counter() - t0)
-    return Tabulation(cells, atom_set, other_cells, monitor.summary() if monitor is not None else None)
+    before_cells = pd.concat(before, ignore_index=True) if before else pd.DataFrame(columns=cells.columns)
+    return Tabulation(cells, atom_set, other_cells, monitor.summary() if monitor is not None else None,
+                      before_cells)
+
+
+def parts_of(frame: pd.DataFrame, monitor: Monitor | None) -> np.ndarray | None:
+    """Atoms.parts (privacy/atoms.py, "Parts"): the atoms that differ only by the earlier months'
+    flags (Monitor.before_flags) are the parts of one group of this release's definitions; None
+    without earlier months."""
+    if monitor is None or not monitor.before:
+        return None
+    before = {n for n, _, _ in monitor.before_flags()}
+    own = [c for c in frame.columns if c not in before and c not in ("n", "rk", "group")]
+    code = frame[own].astype(str).groupby(own, sort=False, dropna=False).ngroup().to_numpy()
+    size = np.bincount(code)
+    several = size[code] > 1
+    out = np.full(len(frame), -1, dtype=np.int64)
+    out[several] = pd.factorize(code[several], sort=True)[0]
+    return out
 
 
 MAX_PATTERNS = 8  # person-selection patterns in one person group whose every union is bounded (2^8 - 1 unions)
