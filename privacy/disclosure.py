@@ -171,7 +171,9 @@ def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, in
         # what earlier releases alone let an attacker prove: if that already pins a small cell below the
         # threshold, no pattern of this release can undo it
         atom = (primary.table == ATOM_TABLE).to_numpy()
-        prior = primary.assign(status=np.where((known | (primary.value == 0)) & ~atom, "published", "suppressed"))
+        # (and this release's zeros, published whatever the pattern; not those it hides: zeros_hidden, group zeros)
+        zero_shown = ((primary.value == 0) & (primary.status == "published")).to_numpy()
+        prior = primary.assign(status=np.where((known.to_numpy() | zero_shown) & ~atom, "published", "suppressed"))
         pinned = audit(prior, rels, thresholds, both=False).failing
         if pinned:
             first = primary.loc[min(b.cell for b in pinned)]
