@@ -110,6 +110,15 @@ class PinnedByEarlier(ProtectionFailed):
         self.areas = areas
 
 
+def known_before(primary: pd.DataFrame, known: pd.Series) -> pd.DataFrame:
+    """The cells as an attacker has them before any pattern of this release: published where an earlier
+    release published them (`known`) and where this release publishes them whatever its pattern (its
+    zeros, except those it hides: zeros_hidden, group zeros); every other cell and atom suppressed."""
+    atom = (primary.table == ATOM_TABLE).to_numpy()
+    zero_shown = ((primary.value == 0) & (primary.status == "published")).to_numpy()
+    return primary.assign(status=np.where((known.to_numpy() | zero_shown) & ~atom, "published", "suppressed"))
+
+
 def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, int],
             person_tables: AbstractSet[str] = frozenset(), earlier: pd.DataFrame | None = None,
             bases: dict[str, int] | None = None, cell_key: dict[str, tuple[int, float]] | None = None,
@@ -170,11 +179,7 @@ def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, in
     if known.any():
         # what earlier releases alone let an attacker prove: if that already pins a small cell below the
         # threshold, no pattern of this release can undo it
-        atom = (primary.table == ATOM_TABLE).to_numpy()
-        # (and this release's zeros, published whatever the pattern; not those it hides: zeros_hidden, group zeros)
-        zero_shown = ((primary.value == 0) & (primary.status == "published")).to_numpy()
-        prior = primary.assign(status=np.where((known.to_numpy() | zero_shown) & ~atom, "published", "suppressed"))
-        pinned = audit(prior, rels, thresholds, both=False).failing
+        pinned = audit(known_before(primary, known), rels, thresholds, both=False).failing
         if pinned:
             first = primary.loc[min(b.cell for b in pinned)]
             raise PinnedByEarlier(

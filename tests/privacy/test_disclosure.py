@@ -86,3 +86,24 @@ def test_tables_whose_relations_do_not_hold_are_refused():
     assert sorted(r.kind for r in check(cells, rels)) == ["categories", "wijk=sum(buurten)"]
     with pytest.raises(ProtectionFailed, match=r"^2 relation\(s\) do not hold on the unprotected tables "):
         protect(cells, BUURTEN, {"t": 10})
+
+
+def test_what_earlier_releases_pin_leaves_the_zeros_this_release_hides_unknown():
+    """disclosure.known_before: a row total V = b + d and a column total U = z + d published earlier, z a
+    zero of a table whose zeros are hidden. Were z taken as published, d = U and b = V - U would be
+    pinned at 5, and the release refused; hidden, z may hold all of U and b reach V."""
+    from privacy.disclosure import known_before
+    from privacy.relations import Relation
+
+    cells = pd.DataFrame({"table": ["t"] * 5, "level": ["buurt"] * 5, "category": ["V", "U", "b", "d", "z"],
+                          "value": [17, 12, 5, 12, 0]})
+    primary = primary_suppression(cells, {"t": 10}, zeros_hidden={("t", "buurt")})
+    rels = [Relation((0, 2, 3), (1.0, -1.0, -1.0), "=", "som"), Relation((1, 3, 4), (1.0, -1.0, -1.0), "=", "som")]
+    known = pd.Series([True, True, False, False, False], index=primary.index)
+    prior = known_before(primary, known)
+    assert list(prior.status) == ["published", "published", "suppressed", "suppressed", "suppressed"]
+    assert not audit(prior, rels, {"t": 10}, both=False).failing
+    shown = prior.assign(status=["published", "published", "suppressed", "suppressed", "published"])
+    assert [primary.category[b.cell] for b in audit(shown, rels, {"t": 10}, both=False).failing] == ["b"]
+    published_zero = known_before(primary_suppression(cells, {"t": 10}), known)  # zeros published: shown
+    assert published_zero.status.iloc[4] == "published"
