@@ -193,18 +193,26 @@ class EarlierMonitors:
     vroegsignalering", Across months): every cell they published is a sum of this month's atoms,
     split by that month's facts. A release with this month's monitor has them (`Monitor.earlier`),
     and so has a month's first release: the earlier months' monitors are public whatever this
-    release publishes. They split the atoms of every gemeente, also of those whose monitor a
-    release withholds (protect.withhold_monitor): their atoms stay the month's first release's."""
+    release publishes. `withheld`: gemeenten whose atoms are not split (the monitor release's
+    withheld gemeenten, whose atoms stay those of the month's first release)."""
 
     indicators: tuple[Indicator, ...]
     months: tuple[Before, ...]
+    withheld: tuple[str, ...] = ()
 
     def flags(self) -> list[tuple[str, str, list]]:
         """(column name, SQL, params) per earlier month and distinct predicate of its cells, over
         that month's snapshot (alias `p<k>`, joined by `joins`): the atoms are split by each
-        (privacy/atoms.py, "Parts")."""
-        return [(name, re.sub(r"\bm\.", f"p{k}.", s), list(p))
-                for k, names in enumerate(self._names()) for (s, p), name in names.items()]
+        (privacy/atoms.py, "Parts"). None holds in a withheld gemeente."""
+        out = []
+        for k, names in enumerate(self._names()):
+            for (s, p), name in names.items():
+                expr = re.sub(r"\bm\.", f"p{k}.", s)
+                if self.withheld:
+                    out.append((name, f"({expr}) AND NOT list_contains(?, b.gemeentecode)", [*p, list(self.withheld)]))
+                else:
+                    out.append((name, expr, list(p)))
+        return out
 
     def joins(self) -> tuple[str, list]:
         """The joins of the earlier months' snapshots onto the households `h` (SQL, params)."""
@@ -360,7 +368,7 @@ def prepare_monitor(run: Run, con: duckdb.DuckDBPyConnection, withheld: tuple[st
     found = indicators(partner_types(run.sources))
     months = earlier_monitors(run, con, found)
     return Monitor(run.period, purpose, levels, found, n, digest, frozen, withheld,
-                   EarlierMonitors(found, months) if months else None)
+                   EarlierMonitors(found, months, withheld) if months else None)
 
 
 def prepare_earlier(run: Run, con: duckdb.DuckDBPyConnection) -> EarlierMonitors | None:

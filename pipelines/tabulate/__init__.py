@@ -122,7 +122,8 @@ def atoms(con: duckdb.DuckDBPyConnection, period: str, selections: list[tuple[st
     if earlier is not None:  # the earlier months' facts (EarlierMonitors.flags)
         before_sql, join_params = earlier.joins()
         join += before_sql
-    if monitor is not None and monitor.withheld:  # the household's gemeente (Monitor.flags)
+    if (monitor is not None and monitor.withheld) or (earlier is not None and earlier.withheld):
+        # the household's gemeente (Monitor.flags, EarlierMonitors.flags)
         join += " JOIN buurten b ON b.buurtcode = h.buurtcode"
     dom = ", ".join(f'f."{d}"' for d in domains)
     rk = "md5_number_lower({}::VARCHAR) % 4294967296" if record_keys else "0"
@@ -264,9 +265,11 @@ def tabulate(con: duckdb.DuckDBPyConnection, period: str, selections: list[Loade
             t = long(table, cats)
             tables.append(t[t.level.isin(monitor.levels) & t.area_code.isin(shown)])
     before = []
-    if earlier is not None:  # in every area: what earlier months published is public in a withheld gemeente too
+    if earlier is not None:
+        shown = monitor_areas(buurten, earlier.withheld)
         for b in earlier.months:
             keys = pd.DataFrame(list(b.cells), columns=["table", "level", "area_code", "category"])
+            keys = keys[keys.area_code.isin(shown)]
             for table, g in keys.groupby("table", sort=True):
                 t = long(b.table(table), tuple(dict.fromkeys(g.category)))
                 before.append(t.merge(g.assign(table=b.table(table)), on=["table", "level", "area_code", "category"]))

@@ -383,19 +383,3 @@ def test_a_first_release_knows_the_monitors_earlier_months_published(monitor_ser
     found = provable(release, tab.cells, tab.atoms, run.buurten(), thresholds(run, tab.cells),
                      extra_published=tab.before.assign(status="published"), atom_floor=0.0, parts=tab.atoms.parts)
     assert found == []
-
-
-def test_a_withheld_gemeentes_atoms_are_its_first_releases_also_with_earlier_months(monitor_series):
-    """protect.withhold_monitor beside earlier months' monitors: a gemeente whose monitor is withheld keeps the
-    atoms of the month's first release, which its audit proved safe; these are split by the earlier months'
-    facts too, and the earlier months' cells of that gemeente stay known (they are public)."""
-    from pipelines.protect import tabulate_release
-
-    october = monitor_series["periods"][-1]
-    run = prepare(monitor_series["settings"], {"period": october, "monitor": True})
-    withheld, first = tabulate_release(run, ("GM0164",)), monitor_series["first_tab"]
-    assert not withheld.cells.table.str.startswith("monitor:").any()
-    assert sorted(withheld.atoms.frame.value) == sorted(first.atoms.frame.value)
-    assert withheld.atoms.parts is not None and first.atoms.parts is not None
-    assert sorted(withheld.atoms.parts) == sorted(first.atoms.parts)
-    assert len(withheld.before) == len(first.before) > 0
