@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 import pandas as pd
 from pydantic import ValidationError
 
-from pipelines.monitor.indicators import prepare_earlier, prepare_monitor
-from pipelines.publish.audit import EARLIER_MONTHS, base_fingerprint
+from pipelines.monitor.indicators import prepare_monitor
+from pipelines.publish.audit import base_fingerprint
 from pipelines.select.selections import LoadedSelection, parse_selection
 from pipelines.tabulate import Tabulation, tabulate
 from privacy import disclosure
@@ -155,11 +155,9 @@ def tabulate_release(run: Run, withheld: tuple[str, ...] = ()) -> Tabulation:
     con = run.connect()
     try:
         monitor = prepare_monitor(run, con, withheld)
-        # without this month's monitor, the earlier months' published monitors are known all the same
-        earlier = prepare_earlier(run, con) if monitor is None else None
         return tabulate(con, run.period, run.selections, run.domains.ids, cell_keys=any(
             p.cell_key is not None for p in run.dpia.purposes.values()), other=other_definitions(run, run.earlier()),
-            monitor=monitor, earlier=earlier)
+            monitor=monitor)
     finally:
         con.close()
 
@@ -192,9 +190,6 @@ def _protect(run: Run, tab: Tabulation, cells: pd.DataFrame, t: dict[str, int], 
     if len(tab.before):
         summary["earlier_releases"]["cells_of_other_definitions"] -= len(tab.before)
         summary["earlier_releases"]["cells_of_earlier_months_monitors"] = len(tab.before)
-    if tab.earlier_months and tab.monitor is None:  # a monitor release says so in its `monitor` section
-        summary["earlier_releases"]["earlier_months_monitors"] = tab.earlier_months
-        summary["earlier_releases"]["earlier_months_rule"] = EARLIER_MONTHS
     return protected, summary
 
 
@@ -215,7 +210,7 @@ def protect(run: Run, tab: Tabulation, accounts: dict[str, dict] | None = None
     same inputs and rules as an earlier release (known from `accounts`) is protected as that
     one was, and reproduces it (privacy/earlier.py)."""
     persons = {f"selectie:{s.selection.id}" for s in run.selections if s.selection.unit == "persoon"}
-    base = base_fingerprint(run, accounts, monitor=tab.monitor, earlier_months=tab.earlier_months) if accounts is not None else None
+    base = base_fingerprint(run, accounts, monitor=tab.monitor) if accounts is not None else None
     against = protect_against(run.earlier(), base)
     withheld: tuple[str, ...] = ()
     while True:

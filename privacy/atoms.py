@@ -38,10 +38,7 @@ number and definition) and gives that extra assumption up. A release with the
 vroegsignalering monitor (pipelines/monitor/indicators.py) uses 0 for every atom: split by the
 monitor's forty-odd predicates, the atoms of households with a case are near-singletons, and
 floors of 1 on them and their siblings would add up to the true counts and pin small cells (a
-small atom's sibling of floor 1 takes one from the most it can reach). For the same reason a
-release without the monitor uses 0 for every atom that earlier months' monitor facts split or
-name ("Parts" below): on Hengelo at a quarter, floors of 1 on such atoms added up to August's
-published count of a wijk and pinned a small group of September's first release beside it.
+small atom's sibling of floor 1 takes one from the most it can reach).
 
 **Persons.** Why a person group may hold several household atoms, and why that is exact.
 Splitting persons by the registered facts too would make them near-singletons whose

@@ -31,11 +31,10 @@ facts only, written before the release is committed), and every later release of
 tabulates its monitor from them: the same cells, the same atoms. Publish a month's monitor when its
 outcomes are in.
 
-**Across months.** The same snapshots let every later release, with this month's monitor or without
-it, know what earlier months' monitors published (`earlier_monitors`, `EarlierMonitors`): each of
-their published cells is a sum of this month's atoms, split by that month's facts
-(`EarlierMonitors.flags`; privacy/atoms.py, "Parts"), and enters the audit as known (README,
-"Monitor vroegsignalering", Across months).
+**Across months.** The same snapshots let a later month's monitor release know what earlier months'
+monitors published (`earlier_monitors`, `Before`): each of their published cells is a sum of this
+month's atoms, split by that month's facts (`Monitor.before_flags`; privacy/atoms.py, "Parts"), and
+enters the audit as known (README, "Monitor vroegsignalering", Across months).
 """
 
 from __future__ import annotations
@@ -187,76 +186,6 @@ class Before:
 
 
 @dataclass(frozen=True)
-class EarlierMonitors:
-    """The earlier months whose monitor a release of the gemeente published (`months`, oldest
-    first; earlier_monitors), as a release of this month relates to them (README, "Monitor
-    vroegsignalering", Across months): every cell they published is a sum of this month's atoms,
-    split by that month's facts. A release with this month's monitor has them (`Monitor.earlier`),
-    and so has a month's first release: the earlier months' monitors are public whatever this
-    release publishes. `withheld`: gemeenten whose atoms are not split (the monitor release's
-    withheld gemeenten, whose atoms stay those of the month's first release)."""
-
-    indicators: tuple[Indicator, ...]
-    months: tuple[Before, ...]
-    withheld: tuple[str, ...] = ()
-
-    def flags(self) -> list[tuple[str, str, list]]:
-        """(column name, SQL, params) per earlier month and distinct predicate of its cells, over
-        that month's snapshot (alias `p<k>`, joined by `joins`): the atoms are split by each
-        (privacy/atoms.py, "Parts"). None holds in a withheld gemeente."""
-        out = []
-        for k, names in enumerate(self._names()):
-            for (s, p), name in names.items():
-                expr = re.sub(r"\bm\.", f"p{k}.", s)
-                if self.withheld:
-                    out.append((name, f"({expr}) AND NOT list_contains(?, b.gemeentecode)", [*p, list(self.withheld)]))
-                else:
-                    out.append((name, expr, list(p)))
-        return out
-
-    def joins(self) -> tuple[str, list]:
-        """The joins of the earlier months' snapshots onto the households `h` (SQL, params)."""
-        sql_, params = "", []
-        for k, b in enumerate(self.months):
-            sql_ += (f" LEFT JOIN monitor_snapshots p{k} ON p{k}.hid = h.hid AND p{k}.period = ? "
-                     f"AND p{k}.release_id = ?")
-            params += [b.period, b.release_id]
-        return sql_, params
-
-    def _names(self) -> list[dict[tuple[str, tuple[str, ...]], str]]:
-        """Per earlier month, (SQL, params) of each distinct predicate of its cells -> its flag column."""
-        by_cell = {(i.table, i.category): i for i in self.indicators}
-        out = []
-        for k, b in enumerate(self.months):
-            seen: dict[tuple[str, tuple[str, ...]], str] = {}
-            for table, _, _, category in b.cells:
-                i = by_cell[(table, category)]
-                seen.setdefault((i.sql, i.params), f"b{k}_{len(seen)}")
-            out.append(seen)
-        return out
-
-    def column_of(self) -> dict[tuple[str, str], str]:
-        """(table as this release names it, category) -> its flag column."""
-        by_cell = {(i.table, i.category): i for i in self.indicators}
-        out = {}
-        for b, names in zip(self.months, self._names()):
-            for table, _, _, category in b.cells:
-                i = by_cell[(table, category)]
-                out[(b.table(table), category)] = names[(i.sql, i.params)]
-        return out
-
-    def person_flags(self) -> list[str]:
-        """The flag columns that split persons too: those of no registered indicator."""
-        registered = {(i.sql, i.params) for i in self.indicators if i.registered}
-        return [n for names in self._names() for key, n in names.items() if key not in registered]
-
-    def summary(self) -> list[dict]:
-        """For audit.json (`earlier_months`): per month its period, the release whose snapshot fixes
-        it, and how many of its cells were published."""
-        return [{"period": b.period, "fixed_by": b.release_id, "cells": len(b.cells)} for b in self.months]
-
-
-@dataclass(frozen=True)
 class Monitor:
     """The monitor of one month as a release tabulates it: its indicators, the levels it is published
     at, and where its facts come from (`frozen_by`: the release whose snapshot they are; None: the
@@ -270,7 +199,7 @@ class Monitor:
     digest: str
     frozen_by: str | None
     withheld: tuple[str, ...] = ()  # gemeenten whose monitor is not published (protect.py: withhold_monitor)
-    earlier: EarlierMonitors | None = None  # the earlier months whose monitor is published (earlier_monitors)
+    before: tuple[Before, ...] = ()  # the earlier months whose monitor is published (earlier_monitors)
 
     def flags(self) -> list[tuple[str, str, list]]:
         """(column name, SQL, params) per distinct predicate: the atoms are split by each. In a
@@ -286,6 +215,57 @@ class Monitor:
         for i in self.indicators:
             seen.setdefault((i.sql, i.params), f"m{len(seen)}")
         return seen
+
+    def before_flags(self) -> list[tuple[str, str, list]]:
+        """(column name, SQL, params) per earlier month (`before`) and distinct predicate of its
+        cells, over that month's snapshot (alias `p<k>`, joined by before_joins): the atoms are
+        split by each too (privacy/atoms.py, "Parts"). None holds in a withheld gemeente, whose
+        atoms stay those of the month's first release."""
+        out = []
+        for k, names in enumerate(self._before_names()):
+            for (s, p), name in names.items():
+                expr = re.sub(r"\bm\.", f"p{k}.", s)
+                if self.withheld:
+                    out.append((name, f"({expr}) AND NOT list_contains(?, b.gemeentecode)", [*p, list(self.withheld)]))
+                else:
+                    out.append((name, expr, list(p)))
+        return out
+
+    def before_joins(self) -> tuple[str, list]:
+        """The joins of the earlier months' snapshots onto the households `h` (SQL, params)."""
+        sql_, params = "", []
+        for k, b in enumerate(self.before):
+            sql_ += (f" LEFT JOIN monitor_snapshots p{k} ON p{k}.hid = h.hid AND p{k}.period = ? "
+                     f"AND p{k}.release_id = ?")
+            params += [b.period, b.release_id]
+        return sql_, params
+
+    def _before_names(self) -> list[dict[tuple[str, tuple[str, ...]], str]]:
+        """Per earlier month, (SQL, params) of each distinct predicate of its cells -> its flag column."""
+        by_cell = {(i.table, i.category): i for i in self.indicators}
+        out = []
+        for k, b in enumerate(self.before):
+            seen: dict[tuple[str, tuple[str, ...]], str] = {}
+            for table, _, _, category in b.cells:
+                i = by_cell[(table, category)]
+                seen.setdefault((i.sql, i.params), f"b{k}_{len(seen)}")
+            out.append(seen)
+        return out
+
+    def before_column_of(self) -> dict[tuple[str, str], str]:
+        """(table as this release names it, category) -> its flag column, for the earlier months' cells."""
+        by_cell = {(i.table, i.category): i for i in self.indicators}
+        out = {}
+        for b, names in zip(self.before, self._before_names()):
+            for table, _, _, category in b.cells:
+                i = by_cell[(table, category)]
+                out[(b.table(table), category)] = names[(i.sql, i.params)]
+        return out
+
+    def before_person_flags(self) -> list[str]:
+        """The earlier months' flag columns that split persons too: those of no registered indicator."""
+        registered = {(i.sql, i.params) for i in self.indicators if i.registered}
+        return [n for names in self._before_names() for key, n in names.items() if key not in registered]
 
     def person_flags(self) -> list[str]:
         """The flag columns that split the persons of an atom too: those of no registered indicator
@@ -309,7 +289,8 @@ class Monitor:
         return {"period": self.period, "purpose": self.purpose, "levels": list(self.levels),
                 "households_with_a_case": self.households, "facts_sha256": self.digest,
                 "frozen_by": self.frozen_by,
-                "earlier_months": self.earlier.summary() if self.earlier is not None else []}
+                "earlier_months": [{"period": b.period, "fixed_by": b.release_id, "cells": len(b.cells)}
+                                   for b in self.before]}
 
 
 def _digest(con: duckdb.DuckDBPyConnection) -> tuple[int, str]:
@@ -366,19 +347,8 @@ def prepare_monitor(run: Run, con: duckdb.DuckDBPyConnection, withheld: tuple[st
     n, digest = _digest(con)
     levels = levels_of(run.dpia.purposes[purpose].lowest_level)
     found = indicators(partner_types(run.sources))
-    months = earlier_monitors(run, con, found)
     return Monitor(run.period, purpose, levels, found, n, digest, frozen, withheld,
-                   EarlierMonitors(found, months, withheld) if months else None)
-
-
-def prepare_earlier(run: Run, con: duckdb.DuckDBPyConnection) -> EarlierMonitors | None:
-    """For a release without this month's monitor: the earlier months whose monitor is published
-    (earlier_monitors), known to its audit as to a monitor release's; None without any."""
-    if run.dpia.monitor_purpose is None:
-        return None
-    found = indicators(partner_types(run.sources))
-    months = earlier_monitors(run, con, found)
-    return EarlierMonitors(found, months) if months else None
+                   earlier_monitors(run, con, found))
 
 
 def earlier_monitors(run: Run, con: duckdb.DuckDBPyConnection, found: tuple[Indicator, ...]) -> tuple[Before, ...]:
@@ -407,7 +377,7 @@ def earlier_monitors(run: Run, con: duckdb.DuckDBPyConnection, found: tuple[Indi
             cells |= set(zip(t.table, t.level, t.area_code.astype(str), t.category))
         unknown = sorted(c for c in cells if (c[0], c[3]) not in known)
         if unknown:
-            raise MonitorError(f"the monitor of {period} has cells this version does not define "
+            raise MonitorError(f"--monitor: the monitor of {period} has cells this version does not define "
                                f"(first: {unknown[0][0]} {unknown[0][3]}); their relation to this month's cannot "
                                "be modelled")
         out.append(Before(period, fixed, tuple(sorted(cells))))
@@ -433,7 +403,6 @@ def store_snapshot(con: duckdb.DuckDBPyConnection, period: str, release_id: str,
     return n
 
 
-__all__ = ["ACCEPTED", "NO_RESULT", "TABLES", "Before", "EarlierMonitors", "Indicator", "Monitor", "earlier_monitors",
-           "prepare_earlier", "MonitorError", "no_cases", "indicators",
+__all__ = ["ACCEPTED", "NO_RESULT", "TABLES", "Before", "Indicator", "Monitor", "earlier_monitors", "MonitorError", "no_cases", "indicators",
            "partner_types", "levels_of",
            "PARTITIONS", "prepare_monitor", "store_snapshot", "compute", "frozen_release"]

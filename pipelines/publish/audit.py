@@ -56,12 +56,11 @@ def _inputs(accounts: dict[str, dict]) -> list[dict]:
     return [dict(source=s, **f) for s, a in accounts.items() for f in a["files"]]
 
 
-def base_fingerprint(run: Run, accounts: dict[str, dict], rules: dict | None = None, monitor: dict | None = None,
-                     earlier_months: list | None = None) -> str:
+def base_fingerprint(run: Run, accounts: dict[str, dict], rules: dict | None = None, monitor: dict | None = None
+                     ) -> str:
     """A hash of everything that shapes a release except the earlier releases it is protected
-    against: inputs, rules, settings, software, the monitor's facts (`monitor`: its summary,
-    monitor/indicators.py) when it has one, and the earlier months' published monitors its audit
-    knows (`earlier_months`: EarlierMonitors.summary) when there are any."""
+    against: inputs, rules, settings, software, and the monitor's facts (`monitor`: its summary,
+    monitor/indicators.py) when it has one."""
     fingerprint = {"inputs": [(i["source"], i["name"], i["sha256"]) for i in _inputs(accounts)],
                    "rules": rules or rules_of(run),
                    "settings": {"gemeente": run.settings.gemeente, "period": run.period,
@@ -69,9 +68,8 @@ def base_fingerprint(run: Run, accounts: dict[str, dict], rules: dict | None = N
                    "software": pkg_version("wijksignaal")}
     if monitor is not None:
         fingerprint["monitor"] = monitor["facts_sha256"]
-        earlier_months = monitor.get("earlier_months")
-    if earlier_months:  # what the audit took as known of earlier months (Across months)
-        fingerprint["monitor_earlier_months"] = earlier_months
+        if monitor.get("earlier_months"):  # what the audit took as known of earlier months (Across months)
+            fingerprint["monitor_earlier_months"] = monitor["earlier_months"]
     return hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode("utf-8")).hexdigest()
 
 
@@ -91,15 +89,6 @@ def quality_gates(run: Run, accounts: dict[str, dict]) -> dict:
         "warnings": warnings,
         "passed": not warnings,
     }
-
-
-# what the audit of a release knows of the monitors earlier months published (audit.json: a monitor release's
-# monitor.across_months, a release without the monitor disclosure.earlier_releases.earlier_months_rule)
-EARLIER_MONTHS = ("the monitor cells that earlier months published (earlier_months) are known to the audit as sums of "
-                  "this month's atoms, split by those months' facts (their monitor snapshots); what is protected is "
-                  "every group of this month's definitions. Not modelled: what an earlier month's other tables tell "
-                  "about its suppressed monitor cells, and the earlier months' other tables themselves (README, "
-                  "Monitor vroegsignalering, Across months)")
 
 
 def monitor_section(run: Run, monitor: dict, release_id: str) -> tuple[dict, dict]:
@@ -122,7 +111,12 @@ def monitor_section(run: Run, monitor: dict, release_id: str) -> tuple[dict, dic
                        "(monitor_snapshots, pseudonyms only); every later release of the month tabulates the monitor "
                        "from them, so its cells equal the published ones and no difference of two releases counts "
                        "the households whose outcome changed in between",
-               "across_months": EARLIER_MONTHS,
+               "across_months": "the monitor cells that earlier months published (earlier_months) are known to the "
+                                "audit as sums of this month's atoms, split by those months' facts (their monitor "
+                                "snapshots); what is protected is every group of this month's definitions. Not "
+                                "modelled: what an earlier month's other tables tell about its suppressed monitor "
+                                "cells, and the earlier months' other tables themselves (README, Monitor "
+                                "vroegsignalering, Across months)",
                "sources": ["cases, case_triage (outreach: one case per address, Wgs art. 3a)",
                            "case_outcomes, case_contacts (wijksignaal outcomes: signal lists and DDAS v1.2 "
                            "vroegsignaalzaken)"]}

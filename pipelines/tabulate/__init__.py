@@ -23,7 +23,7 @@ import pandas as pd
 
 from pipelines.link.domains import combinaties
 from pipelines.monitor import indicators
-from pipelines.monitor.indicators import EarlierMonitors, Monitor
+from pipelines.monitor.indicators import Monitor
 from pipelines.select.selections import LoadedSelection
 from privacy.atoms import ATOM_FLOOR, MONITOR_FLOOR, Atoms
 from privacy.relations import SUBTOTALS  # categories that are sums of other categories (stapeling 2+)
@@ -82,9 +82,8 @@ class Tabulation:
     atoms: Atoms
     other_definitions: pd.DataFrame
     monitor: dict | None = None  # the monitor's summary (Monitor.summary) when the release has one
-    # the cells of earlier months' monitors (EarlierMonitors) over this month's households: known to the audit
+    # the cells of earlier months' monitors (Monitor.before) over this month's households: known to the audit
     before: pd.DataFrame = field(default_factory=pd.DataFrame)
-    earlier_months: list = field(default_factory=list)  # EarlierMonitors.summary: which months, fixed by which release
 
 
 def _flag_sql(selections: list[tuple[str, LoadedSelection]], period: str, params: list) -> str:
@@ -97,14 +96,13 @@ def _flag_sql(selections: list[tuple[str, LoadedSelection]], period: str, params
 
 
 def atoms(con: duckdb.DuckDBPyConnection, period: str, selections: list[tuple[str, LoadedSelection]],
-          domains: tuple[str, ...], record_keys: bool = False, monitor: Monitor | None = None,
-          earlier: EarlierMonitors | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+          domains: tuple[str, ...], record_keys: bool = False, monitor: Monitor | None = None
+          ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(household atoms, person atoms, members per household) of a period: per buurt, the households grouped by their
     problem domains (the ids of config/domains.yaml, columns of household_facts), membership
     of every household selection in `selections` (name -> selection) and, with a `monitor`
     (monitor/indicators.py; its facts registered as monitor_households), every predicate of its
-    cells, and with `earlier` (the earlier months' published monitors: EarlierMonitors) every
-    predicate of their cells over their snapshots; the persons of every household atom that holds a member of a person selection,
+    cells; the persons of every household atom that holds a member of a person selection,
     grouped further by membership of every person selection. Columns: buurtcode, the domains,
     one bool per selection name and monitor flag, n, rk (sum of record keys, 0 unless asked). Members
     per household: for the households of person groups with a person-selection member, their
@@ -113,17 +111,16 @@ def atoms(con: duckdb.DuckDBPyConnection, period: str, selections: list[tuple[st
     person = [(n, s) for n, s in selections if s.selection.unit == "persoon"]
     params: list = []
     hflags = _flag_sql(house, period, params)
-    flags = [*(monitor.flags() if monitor is not None else []), *(earlier.flags() if earlier is not None else [])]
+    flags = [*monitor.flags(), *monitor.before_flags()] if monitor is not None else []
     for name, expr, p in flags:
         hflags += f', ({expr}) AS "{name}"'
         params.extend(p)
     join = " LEFT JOIN monitor_households m ON m.hid = h.hid" if monitor is not None else ""
     join_params: list = []
-    if earlier is not None:  # the earlier months' facts (EarlierMonitors.flags)
-        before_sql, join_params = earlier.joins()
+    if monitor is not None and monitor.before:  # the earlier months' facts (Monitor.before_flags)
+        before_sql, join_params = monitor.before_joins()
         join += before_sql
-    if (monitor is not None and monitor.withheld) or (earlier is not None and earlier.withheld):
-        # the household's gemeente (Monitor.flags, EarlierMonitors.flags)
+    if monitor is not None and monitor.withheld:  # the household's gemeente (Monitor.flags)
         join += " JOIN buurten b ON b.buurtcode = h.buurtcode"
     dom = ", ".join(f'f."{d}"' for d in domains)
     rk = "md5_number_lower({}::VARCHAR) % 4294967296" if record_keys else "0"
@@ -142,7 +139,7 @@ def atoms(con: duckdb.DuckDBPyConnection, period: str, selections: list[tuple[st
         return hh, empty, empty
     params = []
     pflags = _flag_sql(person, period, params)
-    pkey = person_key(domains, [n for n, _ in house], monitor, earlier)
+    pkey = person_key(domains, [n for n, _ in house], monitor)
     akey = ", ".join(f'a."{c}"' for c in pkey)
     pnames = [n for n, _ in person]
     # every household's members by their person-selection pattern, once (grouped by household and pattern,
@@ -169,12 +166,10 @@ def atoms(con: duckdb.DuckDBPyConnection, period: str, selections: list[tuple[st
     return hh, pp, per_household
 
 
-def person_key(domains: tuple[str, ...], house: list[str], monitor: Monitor | None,
-               earlier: EarlierMonitors | None = None) -> list[str]:
+def person_key(domains: tuple[str, ...], house: list[str], monitor: Monitor | None) -> list[str]:
     """The columns a person group shares (privacy/atoms.py, "Persons"): the household atom's key
     without the monitor's registered facts, which no selection can name."""
-    flags = [*(monitor.person_flags() if monitor is not None else []),
-             *(earlier.person_flags() if earlier is not None else [])]
+    flags = [*monitor.person_flags(), *monitor.before_person_flags()] if monitor is not None else []
     return ["buurtcode", *domains, *house, *flags]
 
 
@@ -198,26 +193,21 @@ def _members(frame: pd.DataFrame, domains: tuple[str, ...], house: list[str], pe
 
 def tabulate(con: duckdb.DuckDBPyConnection, period: str, selections: list[LoadedSelection],
              domains: tuple[str, ...], cell_keys: bool = False, other: dict[str, LoadedSelection] | None = None,
-             monitor: Monitor | None = None, earlier: EarlierMonitors | None = None) -> Tabulation:
+             monitor: Monitor | None = None) -> Tabulation:
     """All tables of a period from their atoms; `domains`: the ids of the problem domains, in
     order (domains.py). cell_keys=True adds `rk`, each cell's sum of record keys
     (privacy/cellkey.py), which is never published. `other`: selections of earlier releases of
     this period with other definitions (table name -> selection), tabulated into
     `other_definitions` and part of the atoms. `monitor` (monitor/indicators.py, its facts
-    registered as monitor_households): the month's monitor tables `monitor:*`, at its levels.
-    `earlier`: the earlier months' published monitors (a monitor's own, `Monitor.earlier`, when it
-    has one): their cells over this month's households, in `before`, known to the audit."""
+    registered as monitor_households): the month's monitor tables `monitor:*`, at its levels."""
     t0 = time.perf_counter()
     buurten = con.execute("SELECT * FROM buurten ORDER BY buurtcode").df()
     named = [(f"selectie:{s.selection.id}", s) for s in sorted(selections, key=lambda s: s.selection.id)]
     named += sorted((other or {}).items())
-    if monitor is not None:
-        earlier = monitor.earlier
-    hh, pp, per_household = atoms(con, period, named, domains, record_keys=cell_keys, monitor=monitor,
-                                  earlier=earlier)
+    hh, pp, per_household = atoms(con, period, named, domains, record_keys=cell_keys, monitor=monitor)
     house = [n for n, s in named if s.selection.unit == "huishouden"]
     person = [n for n, s in named if s.selection.unit == "persoon"]
-    pkey = person_key(domains, house, monitor, earlier)
+    pkey = person_key(domains, house, monitor)
     hh = hh.reset_index(drop=True)
     # a person group is named by the position of its first household atom; its persons are modelled where
     # one of them is in a person selection (atoms.py, "Persons")
@@ -232,21 +222,15 @@ def tabulate(con: duckdb.DuckDBPyConnection, period: str, selections: list[Loade
     hh_unit = (frame.unit == "huishouden").to_numpy()
     for key, col in (monitor.column_of().items() if monitor is not None else ()):
         members[key] = hh_unit & frame[col].fillna(False).astype(bool).to_numpy()
-    for key, col in (earlier.column_of().items() if earlier is not None else ()):
+    for key, col in (monitor.before_column_of().items() if monitor is not None else ()):
         members[key] = hh_unit & frame[col].fillna(False).astype(bool).to_numpy()
     largest = con.execute("SELECT coalesce(max(n_personen), 1) FROM households").fetchone()[0]
     bounds = person_bounds(per_household, pp, group_p, groups, pkey, person, len(hh), int(largest))
-    # with the monitor, whose atoms are near-singletons, every atom's floor is 0 (atoms.py, "Floors"); so is that of
-    # every atom an earlier month's facts split or name: near-singletons too, whose floors of 1 would add up to an
-    # earlier month's published count and pin the small groups beside them
-    parts = parts_of(frame, earlier)
+    # with the monitor, whose atoms are near-singletons, every atom's floor is 0 (atoms.py, "Floors")
     floor = np.full(len(frame), ATOM_FLOOR if monitor is None else MONITOR_FLOOR)
-    if earlier is not None and parts is not None:
-        told = frame[[n for n, _, _ in earlier.flags()]].fillna(False).astype(bool).any(axis=1).to_numpy()
-        floor[told | (parts >= 0)] = MONITOR_FLOOR
     atom_set = Atoms(frame[["buurtcode", "unit", "group"]].assign(
         value=frame.n.astype("int64"), floor=floor, rk=frame.rk.fillna(0).astype("int64")),
-        members, int(largest), bounds, parts)
+        members, int(largest), bounds, parts_of(frame, monitor))
 
     def long(table: str, categories: tuple[str, ...]) -> pd.DataFrame:
         counted = pd.concat([frame[members[(table, c)]].assign(category=c) for c in categories])
@@ -260,14 +244,14 @@ def tabulate(con: duckdb.DuckDBPyConnection, period: str, selections: list[Loade
         long_sel = long(name, ("totaal",))
         (tables if name in levels else others).append(long_sel[long_sel.level.isin(s.selection.levels)])
     if monitor is not None:
-        shown = monitor_areas(buurten, monitor.withheld)
+        shown = monitor_areas(buurten, monitor)
         for table, cats in monitor.tables().items():
             t = long(table, cats)
             tables.append(t[t.level.isin(monitor.levels) & t.area_code.isin(shown)])
     before = []
-    if earlier is not None:
-        shown = monitor_areas(buurten, earlier.withheld)
-        for b in earlier.months:
+    if monitor is not None and monitor.before:
+        shown = monitor_areas(buurten, monitor)
+        for b in monitor.before:
             keys = pd.DataFrame(list(b.cells), columns=["table", "level", "area_code", "category"])
             keys = keys[keys.area_code.isin(shown)]
             for table, g in keys.groupby("table", sort=True):
@@ -279,16 +263,16 @@ def tabulate(con: duckdb.DuckDBPyConnection, period: str, selections: list[Loade
              time.perf_counter() - t0)
     before_cells = pd.concat(before, ignore_index=True) if before else pd.DataFrame(columns=cells.columns)
     return Tabulation(cells, atom_set, other_cells, monitor.summary() if monitor is not None else None,
-                      before_cells, earlier.summary() if earlier is not None else [])
+                      before_cells)
 
 
-def parts_of(frame: pd.DataFrame, earlier: EarlierMonitors | None) -> np.ndarray | None:
+def parts_of(frame: pd.DataFrame, monitor: Monitor | None) -> np.ndarray | None:
     """Atoms.parts (privacy/atoms.py, "Parts"): the atoms that differ only by the earlier months'
-    flags (EarlierMonitors.flags) are the parts of one group of this release's definitions; None
+    flags (Monitor.before_flags) are the parts of one group of this release's definitions; None
     without earlier months."""
-    if earlier is None or not earlier.months:
+    if monitor is None or not monitor.before:
         return None
-    before = {n for n, _, _ in earlier.flags()}
+    before = {n for n, _, _ in monitor.before_flags()}
     own = [c for c in frame.columns if c not in before and c not in ("n", "rk", "group")]
     code = frame[own].astype(str).groupby(own, sort=False, dropna=False).ngroup().to_numpy()
     size = np.bincount(code)
@@ -362,9 +346,9 @@ def person_bounds(per_household: pd.DataFrame, pp: pd.DataFrame, atom_group: np.
     return out
 
 
-def monitor_areas(buurten: pd.DataFrame, withheld: tuple[str, ...]) -> set[str]:
-    """The areas whose monitor cells a release publishes: every area outside the `withheld` gemeenten."""
-    b = buurten[~buurten.gemeentecode.isin(withheld)]
+def monitor_areas(buurten: pd.DataFrame, monitor: Monitor) -> set[str]:
+    """The areas whose monitor cells a release publishes: every area outside the withheld gemeenten."""
+    b = buurten[~buurten.gemeentecode.isin(monitor.withheld)]
     return set(b.buurtcode) | set(b.wijkcode) | set(b.gemeentecode)
 
 

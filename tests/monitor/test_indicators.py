@@ -319,7 +319,6 @@ def monitor_series(sources, key_file, tmp_path_factory):
     for period in TREND_PERIODS:
         first = run_all(settings, {"period": period})
         run = prepare(settings, {"period": period})
-        first_tab = stage_tabulate(run)  # the month's first release as it was tabulated (the monitor fixes it later)
         filled = fill_lists(run.work_dir / "outreach" / period / SELECTION, period, seed=11,
                             out=folder / "filled" / period)
         con = duckdb.connect(str(run.warehouse))
@@ -328,8 +327,7 @@ def monitor_series(sources, key_file, tmp_path_factory):
         finally:
             con.close()
         rel = run_all(settings, {"period": period, "monitor": True})
-    return {"settings": settings, "release": rel, "first": first.release_id, "first_release": first,
-            "first_tab": first_tab, "periods": TREND_PERIODS}
+    return {"settings": settings, "release": rel, "first": first.release_id, "periods": TREND_PERIODS}
 
 
 def test_three_monitors_in_a_row_are_published_and_the_attacker_holding_all_three_proves_nothing(monitor_series):
@@ -355,31 +353,4 @@ def test_three_monitors_in_a_row_are_published_and_the_attacker_holding_all_thre
     extra = pd.concat([first[first.status == "published"], tab.before.assign(status="published")], ignore_index=True)
     found = provable(release, tab.cells, tab.atoms, run.buurten(), thresholds(run, tab.cells), extra_published=extra,
                      atom_floor=0.0, zeros_hidden=monitor_zeros_hidden(tab.cells), parts=tab.atoms.parts)
-    assert found == []
-
-
-def test_a_first_release_knows_the_monitors_earlier_months_published(monitor_series):
-    """README, "Monitor vroegsignalering", Across months: a month's first release, made before its own
-    monitor, is audited against the earlier months' published monitors too (they are public whatever it
-    publishes): their cells are sums of its atoms split by those months' facts, audit.json says which
-    months, and the independent attacker holding those cells and the release proves nothing."""
-    august, september, october = monitor_series["periods"]
-    tab, rel = monitor_series["first_tab"], monitor_series["first_release"]
-    assert tab.monitor is None
-    assert [e["period"] for e in tab.earlier_months] == [august, september]
-    assert set(tab.before.table.str.split("@").str[1]) == {august, september}
-    assert tab.atoms.parts is not None and (tab.atoms.parts >= 0).any()  # the earlier months split some atoms
-    audit = json.loads((rel.folder / "audit.json").read_text(encoding="utf-8"))
-    known = audit["disclosure"]["earlier_releases"]
-    assert known["earlier_months_monitors"] == tab.earlier_months
-    assert known["cells_of_earlier_months_monitors"] == len(tab.before) > 0
-    assert known["earlier_months_rule"].startswith("the monitor cells that earlier months published")
-    assert not any(t.startswith("monitor:") for t in audit["tables"])  # its own month's monitor is not in it
-    published = _tables(rel)
-    run = prepare(monitor_series["settings"], {"period": october})
-    key = ["table", "level", "area_code", "category"]
-    release = tab.cells[key].merge(published[key + ["status", "value"]], on=key, how="left").set_index(tab.cells.index)
-    assert release.status.notna().all() and len(release) == len(published)
-    found = provable(release, tab.cells, tab.atoms, run.buurten(), thresholds(run, tab.cells),
-                     extra_published=tab.before.assign(status="published"), atom_floor=0.0, parts=tab.atoms.parts)
     assert found == []
