@@ -6,7 +6,8 @@
 Per month, oldest first, as a gemeente would work: the month's release with its signal lists
 (`run`), the lists filled in (pipelines/synth/outcomes.py, synthetic), the outcomes imported
 (`wijksignaal outcomes`), then the month's monitor release (`run --monitor`; a refused one is
-reported, and the month keeps its first release). Plain stage functions, no Prefect. Prints seconds per step and the gemeente's published monitor figures;
+reported, and the month keeps its first release; a refused first release is reported too, and
+its month has no lists and no monitor). Plain stage functions, no Prefect. Prints seconds per step and the gemeente's published monitor figures;
 writes them as JSON next to the work directory.
 """
 
@@ -91,7 +92,13 @@ def main() -> None:
     for period in months:
         step = {"period": period}
         t = time.perf_counter()
-        _, step["run_stages_s"] = timed_release(settings, {"period": period})
+        try:
+            _, step["run_stages_s"] = timed_release(settings, {"period": period})
+        except ProtectionFailed as exc:  # no release, so no lists to fill in nor a monitor of them
+            step["run_refused"] = str(exc)
+            rows.append(step)
+            print(json.dumps(step, ensure_ascii=False), flush=True)
+            continue
         step["run_s"] = round(time.perf_counter() - t, 1)
         run = prepare(settings, {"period": period})
         t = time.perf_counter()
