@@ -82,11 +82,10 @@ are split further by those months' predicates: each such atom is a *part* of a *
 households that share all of this release's predicates). Every cell of this release and of the
 other months is a sum of parts, so every relation between them holds. What is protected is every
 small group, as every small atom without parts: a group is what this release's definitions let a
-reader name. A part crosses this release's groups with another month's, which neither month's
-audit protects as a group of its own; the other months' cells are taken as known exactly (even
-those their releases suppressed), so a part inside another month's small group is provably small
-by that assumption alone, and protecting it would be protecting against the assumption (`parts`,
-`group_cells`, `group_relations` below).
+reader name. A part is not protected on its own: it crosses this release's groups with another
+month's, a set that no definition names and neither month's audit protects. The other months'
+published cells are known exactly (as what they count over this month's households); what those
+months suppressed is not taken as known (`parts`, `group_cells`, `group_relations` below).
 
 Whatever a reader of the definitions can write down as a linear relation between
 cells of this release holds on the atoms, so an audit over atoms is sound for any
