@@ -36,6 +36,9 @@ from pipelines.publish.tablescsv import read_tables, tables_csv
 from pipelines.publish.xlsx import workbook
 from privacy import ledger
 from privacy.leakscan import scan_files
+from privacy.published_counts import RECORDS
+from privacy.published_counts import RULE as COUNTS_RULE
+from privacy.published_counts import RULE_TEXT as COUNTS_RULE_TEXT
 
 log = logging.getLogger("wijksignaal.publish")
 
@@ -208,13 +211,41 @@ def recover_and_verify(work_dir: Path, register: Path | None = None) -> dict[str
 
 
 def publish(work_dir: Path, rid: str, cells: pd.DataFrame, audit: dict, report_context: dict,
-            register: Path | None = None) -> Release:
+            register: Path | None = None, record: dict | None = None) -> Release:
+    """`audit`: audit.json as published (privacy/published_counts.py, rule C1); `record`: the full
+    audit it was made from, written to the work directory's `records/<rid>.json` before the commit
+    point (a record without a ledger entry belongs to a release that was never published)."""
     with workdir.exclusive(work_dir, "publish", audit.get("period")):
-        return _publish(work_dir, rid, cells, audit, report_context, register)
+        return _publish(work_dir, rid, cells, audit, report_context, register, record)
+
+
+def record_path(work_dir: Path, rid: str) -> Path:
+    """Where the run record of release `rid` is kept (rule C1): in the work directory, never published."""
+    return work_dir / RECORDS / f"{rid}.json"
+
+
+def read_record(release_folder: Path) -> dict:
+    """The run record of a published release folder (`<work>/releases/<rid>`)."""
+    path = record_path(release_folder.parent.parent, release_folder.name)
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _write_record(work_dir: Path, rid: str, record: dict, audit_bytes: bytes) -> None:
+    """The run record (rule C1): the full audit, with the sha256 of the audit.json it was published as."""
+    folder = work_dir / RECORDS
+    _mkdir(folder)
+    folder.chmod(0o700)
+    body = {**record, "published_as": {"file": "audit.json", "sha256": hashlib.sha256(audit_bytes).hexdigest(),
+                                       "rule": f"{COUNTS_RULE}: {COUNTS_RULE_TEXT}"}}
+    tmp = folder / f".{rid}.json.tmp"
+    _write(tmp, (json.dumps(body, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+    tmp.chmod(0o600)
+    os.replace(tmp, record_path(work_dir, rid))
+    ledger.fsync_dir(folder)
 
 
 def _publish(work_dir: Path, rid: str, cells: pd.DataFrame, audit: dict, report_context: dict,
-             register: Path | None) -> Release:
+             register: Path | None, record: dict | None = None) -> Release:
     releases = work_dir / "releases"
     final = releases / rid
     staging, aside = _names(releases, rid)
@@ -237,7 +268,8 @@ def _publish(work_dir: Path, rid: str, cells: pd.DataFrame, audit: dict, report_
         pre = scan_files([staging / "tables.csv", *(staging / name for name in sorted(reports)), staging / "tables.xlsx"])
         audit = {**audit, "leak_scan": {"rule": "no 9-digit number passing the 11-proef in any release file",
                                         "hits": pre}}
-        _write(staging / "audit.json", (json.dumps(audit, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+        audit_bytes = (json.dumps(audit, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+        _write(staging / "audit.json", audit_bytes)
         files = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(staging.iterdir())}
         entry = ledger.new_entry(work_dir / ledger.LEDGER, {
             "release_id": rid, "gemeente": audit["gemeente"]["code"], "period": audit["period"], "files": files,
@@ -251,6 +283,8 @@ def _publish(work_dir: Path, rid: str, cells: pd.DataFrame, audit: dict, report_
             )
         ledger.fsync_dir(staging)
         ledger.fsync_dir(releases)
+        if record is not None:
+            _write_record(work_dir, rid, {**record, "leak_scan": audit["leak_scan"]}, audit_bytes)
         if register is not None:  # the register's copy is staged before the commit point too
             created = not register.exists()
             _mkdir(register)
