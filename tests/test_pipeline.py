@@ -5,6 +5,7 @@ from conftest import write_settings
 
 from pipelines.ingest.readers import SourceFileError
 from pipelines.pipeline import run_all
+from pipelines.publish import read_record
 
 
 def _nothing_published(work):
@@ -49,6 +50,8 @@ def test_quarantined_rows_are_counted_in_the_release(sources_copy, key_file, tmp
     audit = json.loads((rel.folder / "audit.json").read_text(encoding="utf-8"))
     wmo = audit["row_accounting"]["wmo"]
     assert wmo["rows_quarantined"] == 1 and wmo["quarantined_by_rule"] == {"productcategorie-codelijst": 1}
+    assert "rows_read" not in wmo  # rule C1
+    wmo = read_record(rel.folder)["row_accounting"]["wmo"]
     assert wmo["rows_read"] == wmo["rows_loaded"] + 1
     quarantine = (tmp_path / "run" / "work" / "quarantine" / "2026-10" / "wmo.csv").read_text(encoding="utf-8")
     assert quarantine.splitlines()[1] == ("wmo,wmo.csv,3,productcategorie-codelijst,productcategorie,"

@@ -173,3 +173,18 @@ def test_only_fields_some_dpia_purpose_allows_are_read(release):
     assert unread == (0, 0, 0) and read > 0
     audit = json.loads((release["release"].folder / "audit.json").read_text(encoding="utf-8"))
     assert audit["row_accounting"]["wmo"]["columns_not_read"] == ["productcode"]
+
+
+def test_a_published_quarantine_warning_names_the_rows_quarantined_not_the_rows_read():
+    """The warning goes into audit.json and report.html: the rows read would count the records the
+    tables count (privacy/published_counts.py, rule C1)."""
+    from pipelines.ingest.gates import evaluate
+    from pipelines.settings import Gates
+
+    account = {"rows_read": 506, "rows_loaded": 499, "rows_quarantined": 7,
+               "files": [{"name": "vroegsignalen_2026-06.json", "rows": 506}]}
+    [warning] = evaluate("vroegsignalen", account, Gates(), "2026-06")
+    assert (warning.gate, warning.level) == ("quarantined-share", "warning")
+    assert warning.message == ("source 'vroegsignalen': 7 row(s) quarantined, more than 1.0% of its rows (the rows "
+                               "read are in the run record); see the quarantine file for rows and rules")
+    assert "506" not in warning.message and "499" not in warning.message

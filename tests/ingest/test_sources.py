@@ -15,6 +15,7 @@ import yaml
 from conftest import write_settings
 
 from pipelines.configfile import ConfigError
+from pipelines.publish import read_record
 from pipelines.settings import CONFIG_DIR, SELECTIONS_DIR
 
 FIFTH = """
@@ -125,7 +126,7 @@ def fifth(sources, key_file, tmp_path_factory):
 def test_a_fifth_source_is_ingested_checked_and_accounted(fifth):
     audit = json.loads((fifth["release"].folder / "audit.json").read_text(encoding="utf-8"))
     assert list(audit["row_accounting"])[-1] == "schuldhulp"
-    acc = audit["row_accounting"]["schuldhulp"]
+    acc = read_record(fifth["release"].folder)["row_accounting"]["schuldhulp"]  # rule C1: the rows read are in the record
     assert (acc["rows_read"], acc["rows_loaded"], acc["rows_quarantined"]) == (5, 4, 1)
     assert acc["quarantined_by_rule"] == {"fase-codelijst": 1}
     rules = {r["rule"]: r for r in audit["data_quality"]["schuldhulp"]["rules"]}

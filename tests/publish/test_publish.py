@@ -26,6 +26,8 @@ def test_same_seed_gives_a_byte_identical_release(release, tmp_path):
     entries = [ledger.read_entry(first.folder), ledger.read_entry(again.folder)]
     assert entries[0]["files"] == entries[1]["files"] == first.files == again.files
     assert set(entries[0]["files"]) == set(names) - {ledger.ENTRY}
+    records = [w / "records" / f"{first.release_id}.json" for w in (release["work"], tmp_path / "b" / "work")]
+    assert records[0].read_bytes() == records[1].read_bytes()  # the run record is deterministic too
 
 
 def test_audit_records_inputs_rules_accounting_and_protection(release):
@@ -33,7 +35,13 @@ def test_audit_records_inputs_rules_accounting_and_protection(release):
     assert {i["source"] for i in audit["inputs"]} == {"brp", "uitkeringen", "vroegsignalen", "wmo"}
     assert all(len(i["sha256"]) == 64 for i in audit["inputs"])
     for acc in audit["row_accounting"].values():
+        assert acc["holds"] and "rows_read" not in acc and "rows_loaded" not in acc  # rule C1: in the record
+    record = json.loads((release["work"] / "records" / f"{audit['release_id']}.json").read_text(encoding="utf-8"))
+    for acc in record["row_accounting"].values():
         assert acc["holds"] and acc["rows_read"] == acc["rows_loaded"] + acc["rows_quarantined"]
+    assert sum(i["rows"] for i in record["inputs"] if i["source"] == "wmo") == record["row_accounting"]["wmo"]["rows_read"]
+    assert record["published_as"]["sha256"] == release["release"].files["audit.json"]
+    assert {k: v for k, v in record.items() if k not in ("published_as", "counts")} != audit
     assert audit["rules"]["dpia"]["id"] == "DPIA-WIJKSIGNAAL-2026-01"
     assert [s["id"] for s in audit["rules"]["selections"]] == [
         "inhouding-zonder-budgetbeheer", "kinderen-uitkering-huurachterstand", "ouderen-wmo-en-achterstand",
@@ -41,7 +49,7 @@ def test_audit_records_inputs_rules_accounting_and_protection(release):
     assert all(len(s["version"]) == 64 for s in audit["rules"]["selections"])
     assert len(audit["rules"]["dpia"]["sha256"]) == 64
     assert audit["disclosure"]["secondary_suppression"]["applied"] is True
-    assert audit["disclosure"]["secondary_suppression"]["cells"] > 0
+    assert record["disclosure"]["secondary_suppression"]["cells"] > 0
     assert audit["disclosure"]["audit"]["passed"] is True
     assert audit["disclosure"]["audit"]["provably_below_threshold"] == 0
     assert audit["disclosure"]["rounding"] is None  # the demo DPIA does not round

@@ -1,0 +1,58 @@
+"""Rule C1 (privacy/published_counts.py): audit.json counts no records the tables count."""
+
+import json
+
+from privacy.published_counts import RULE, WITHHELD, withhold
+
+
+def _record() -> dict:
+    return {
+        "release_id": "GM0164-2026-06-abc",
+        "inputs": [{"source": "vroegsignalen", "name": "ddas_2026-06.json", "sha256": "a" * 64, "bytes": 210118,
+                    "rows": 506, "period_end": "2026-06-30"}],
+        "row_accounting": {"vroegsignalen": {"rows_read": 506, "rows_loaded": 506, "rows_quarantined": 0,
+                                             "holds": True, "quarantined_by_rule": {}}},
+        "data_quality": {"vroegsignalen": {"rules": [{"rule": "id-uniek", "rows_checked": 506, "rows_failed": 0}]}},
+        "linking": {"households": 58025, "households_in_several_buurten": 2,
+                    "unlinked_rows": {"vroegsignalen": {"no_person_with_bsn": 3, "linked_by_address": 4}}},
+        "retention": {"extract_rows": [{"place": "warehouse:vroegsignalen", "period": "2024-05", "rows": 481}],
+                      "extract_rows_deleted": 481},
+        "monitor": {"households_with_a_case": 497, "facts_sha256": "b" * 64},
+        "disclosure": {"cells": 10, "published": 6, "suppressed": 4, "primary": 3,
+                       "secondary_suppression": {"cells": 1, "suppressed_value": 14},
+                       "audit": {"suppressed_unsafe_cells_audited": 3, "small_atoms_audited": 5, "passed": True},
+                       "group_disclosure": {"cells": 0, "applied": False}},
+    }
+
+
+def test_the_published_audit_keeps_hashes_identities_of_accounting_and_what_no_table_counts():
+    public = withhold(_record())
+    assert public["inputs"] == [{"source": "vroegsignalen", "name": "ddas_2026-06.json", "sha256": "a" * 64,
+                                 "period_end": "2026-06-30"}]
+    assert public["row_accounting"] == {"vroegsignalen": {"rows_quarantined": 0, "holds": True,
+                                                          "quarantined_by_rule": {}}}
+    assert public["data_quality"]["vroegsignalen"]["rules"] == [{"rule": "id-uniek", "rows_failed": 0}]
+    assert public["linking"] == {"unlinked_rows": {"vroegsignalen": {"no_person_with_bsn": 3}}}
+    assert public["retention"] == {"extract_rows": [{"place": "warehouse:vroegsignalen", "period": "2024-05"}]}
+    assert public["monitor"] == {"facts_sha256": "b" * 64}
+    assert public["disclosure"] == {"cells": 10, "published": 6, "suppressed": 4, "secondary_suppression": {},
+                                    "audit": {"passed": True}, "group_disclosure": {"applied": False}}
+    assert public["counts"]["rule"].startswith(f"{RULE}: ")
+    assert public["counts"]["record"] == "records/GM0164-2026-06-abc.json in the work directory"
+    assert [w["path"] for w in public["counts"]["withheld"]] == [p for p, _ in WITHHELD]
+
+
+def test_no_number_of_the_month_s_signals_is_left_for_the_attacker():
+    """The outsider's relation: a delivery's rows less the monitor's households bound meervoudig.
+    No number an attacker could take for the rows (506), the bytes or the households with a case
+    remains anywhere in what is published."""
+    record = _record()
+    public = json.dumps(withhold(record))
+    for secret in ("506", "210118", "481", "497", "58025", "14"):
+        assert secret not in public, secret
+    assert record["inputs"][0]["rows"] == 506  # the record itself is not changed
+
+
+def test_only_present_paths_are_listed_as_withheld():
+    public = withhold({"release_id": "x", "inputs": [{"source": "brp", "sha256": "c" * 64, "rows": 9}]})
+    assert [w["path"] for w in public["counts"]["withheld"]] == ["inputs.[].rows"]
