@@ -22,7 +22,8 @@ count, and is not a statement about the hidden values of the cells:
   it deleted from;
 * withheld (the list `WITHHELD`, each with its reason): the exact counts above, and the
   number of suppressed cells below the threshold (primary) or not (secondary), which
-  tells how many of the hidden values are small.
+  tells how many of the hidden values are small, and the solvers' counts per small cell
+  (LPs solved, witnesses checked), which add up to the same.
 
 The withheld counts are not lost: the run record `records/<release-id>.json` in the work
 directory (owner only, never copied to the publication register) holds the full audit,
@@ -60,6 +61,10 @@ WITHHELD: tuple[tuple[str, str], ...] = (
     ("disclosure.audit.suppressed_unsafe_cells_audited", "how many suppressed cells are small"),
     ("disclosure.audit.small_atoms_audited", "how many atoms are small"),
     ("disclosure.group_disclosure.cells", "how many suppressed cells are zeros"),
+    ("disclosure.secondary_suppression.protection_lps", "LPs solved per small cell: how many are small"),
+    ("disclosure.audit.settled_by_checked_witnesses", "small cells and atoms settled without an LP: with "
+                                                      "lps_solved, how many are small"),
+    ("disclosure.audit.lps_solved", "small cells and atoms settled by an LP: with the above, how many are small"),
 )
 
 

@@ -19,8 +19,9 @@ def _record() -> dict:
                       "extract_rows_deleted": 481},
         "monitor": {"households_with_a_case": 497, "facts_sha256": "b" * 64},
         "disclosure": {"cells": 10, "published": 6, "suppressed": 4, "primary": 3,
-                       "secondary_suppression": {"cells": 1, "suppressed_value": 14},
-                       "audit": {"suppressed_unsafe_cells_audited": 3, "small_atoms_audited": 5, "passed": True},
+                       "secondary_suppression": {"cells": 1, "suppressed_value": 14, "protection_lps": 7},
+                       "audit": {"suppressed_unsafe_cells_audited": 3, "small_atoms_audited": 5, "passed": True,
+                                 "settled_by_checked_witnesses": 6, "lps_solved": 2},
                        "group_disclosure": {"cells": 0, "applied": False}},
     }
 
