@@ -16,8 +16,10 @@
    knowledge: cells they published with the same value count as published. The
    pattern found without them is audited with them; if that audit fails, or a
    secondary suppression is public already, protection runs again with those cells
-   locked (never suppressed). A small cell published earlier cannot be hidden again:
-   protection refuses.
+   locked (never suppressed); the first search is ended as soon as that is certain
+   (`_secondary`). A small cell published earlier cannot be hidden again: protection
+   refuses. Where protection fails, the audit of what the earlier releases alone
+   publish tells whether they pinned a small cell already (PinnedByEarlier).
 
 Which suppressed cells are primary and which secondary is never published: it would
 tell an attacker which cells are small.
@@ -41,8 +43,8 @@ from .atoms import relations as atom_relations
 from .audit import audit
 from .earlier import match
 from .group import group_zeros, phantom_atoms
-from .relations import build, check
-from .secondary import ProtectionFailed, secondary_suppression
+from .relations import Relation, build, check
+from .secondary import ProtectionFailed, WouldHide, secondary_suppression
 
 
 def _with_atoms(primary: pd.DataFrame, atoms: Atoms, known_elsewhere: pd.DataFrame | None, group: bool,
@@ -108,6 +110,57 @@ class PinnedByEarlier(ProtectionFailed):
     def __init__(self, message: str, areas: list[str]) -> None:
         super().__init__(message)
         self.areas = areas
+
+
+def _secondary(primary: pd.DataFrame, rels: list[Relation], thresholds: dict[str, int], method: str,
+               steps: tuple[int, int] | None, known: pd.Series) -> tuple[pd.DataFrame, Any, dict[str, Any], bool]:
+    """Secondary suppression beside what earlier releases published (`known`, module docstring 4):
+    (protected cells, audit, statistics, whether it ran again with the known cells locked).
+
+    The pattern found without them is kept only if it hides none of them and its audit with them
+    published passes; else protection runs again with them locked. Where that second run is certain
+    the first is not finished: a known cell this release hides from the start (a zero it
+    suppresses), or a first pattern that hides a known cell for good (`stop_on`: the search ends
+    there). The outcome is the one the two full runs give; only their cost is spared."""
+    if not known.any():
+        protected, result, stats = secondary_suppression(primary, rels, thresholds, method, steps)
+        return protected, result, stats, False
+    rerun = bool((known & (primary.status == "suppressed")).any())
+    if not rerun:
+        try:
+            protected, result, stats = secondary_suppression(primary, rels, thresholds, method, steps,
+                                                             stop_on=known.to_numpy())
+        except WouldHide:
+            rerun = True
+    if not rerun:
+        rerun = bool((known & (protected.status == "suppressed")).any())
+    if not rerun:
+        view = protected.copy()
+        view.loc[known, "status"] = "published"  # what the attacker holds: this release plus the earlier ones
+        result = audit(view, rels, thresholds, witnesses=stats["witnesses"])
+        rerun = bool(result.failing)
+    if rerun:
+        protected, result, stats = secondary_suppression(primary.assign(locked=known), rels, thresholds, method,
+                                                         steps)
+        protected = protected.drop(columns=["locked"])
+    return protected, result, stats, rerun
+
+
+def _pinned_by_earlier(primary: pd.DataFrame, known: pd.Series, rels: list[Relation], thresholds: dict[str, int],
+                       exc: ProtectionFailed) -> None:
+    """Raise PinnedByEarlier (from `exc`) if what earlier releases alone let an attacker prove already
+    pins a small cell below the threshold: no pattern of this release can undo that. Asked only once
+    protection failed: a release whose audit passes has no such cell (its audit holds the known cells
+    as published)."""
+    pinned = audit(known_before(primary, known), rels, thresholds, both=False).failing
+    if pinned:
+        first = primary.loc[min(b.cell for b in pinned)]
+        raise PinnedByEarlier(
+            f"{len(pinned)} small cell(s) are already shown to be below the threshold by what earlier releases "
+            f"of this gemeente published (first: {first.table} {first.level} {first.area_code} {first.category}); "
+            "no release of this period can protect them. Keep the earlier release as this period's "
+            "publication, and change the rule from the next period on",
+            sorted(set(primary.area_code[[b.cell for b in pinned]]))) from exc
 
 
 def known_before(primary: pd.DataFrame, known: pd.Series) -> pd.DataFrame:
@@ -176,18 +229,6 @@ def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, in
             f"gemeente for this period (first: {first.table} {first.level} {first.area_code} {first.category}) and "
             "cannot be hidden again. Publish this period under the rules of that release (its selections and "
             "thresholds), and change the rule from the next period on")
-    if known.any():
-        # what earlier releases alone let an attacker prove: if that already pins a small cell below the
-        # threshold, no pattern of this release can undo it
-        pinned = audit(known_before(primary, known), rels, thresholds, both=False).failing
-        if pinned:
-            first = primary.loc[min(b.cell for b in pinned)]
-            raise PinnedByEarlier(
-                f"{len(pinned)} small cell(s) are already shown to be below the threshold by what earlier releases "
-                f"of this gemeente published (first: {first.table} {first.level} {first.area_code} {first.category}); "
-                "no release of this period can protect them. Keep the earlier release as this period's "
-                "publication, and change the rule from the next period on",
-                sorted(set(primary.area_code[[b.cell for b in pinned]])))
     if atoms is not None and "priority" in primary.columns:
         # the figures readers need most (stapeling 2+) are kept published from the start wherever showing them can
         # be safe at all; the protection hides them only where nothing else protects a small cell
@@ -201,17 +242,12 @@ def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, in
     # 9 rounds, then the protection LPs give the same pattern): the protection LPs alone, looking twice as many
     # relation steps around a cell, because atoms sit between the cells (protection_lp.py)
     method, steps = ("greedy", (4, 8)) if atoms is not None else ("auto", None)
-    protected, result, stats = secondary_suppression(primary, rels, thresholds, method, steps)
-    rerun = False
-    if known.any():
-        view = protected.copy()
-        view.loc[known, "status"] = "published"  # what the attacker holds: this release plus the earlier ones
-        result = audit(view, rels, thresholds)
-        if result.failing or (known & (protected.status == "suppressed")).any():
-            rerun = True
-            protected, result, stats = secondary_suppression(primary.assign(locked=known), rels, thresholds, method,
-                                                             steps)
-            protected = protected.drop(columns=["locked"])
+    try:
+        protected, result, stats, rerun = _secondary(primary, rels, thresholds, method, steps, known)
+    except ProtectionFailed as exc:
+        if known.any():
+            _pinned_by_earlier(primary, known, rels, thresholds, exc)
+        raise
     if bases or cell_key:
         shown = protected.status == "published"
         protected.loc[shown, "value"] = published_value[shown]

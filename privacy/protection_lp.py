@@ -113,6 +113,8 @@ class Component:
         self.witnesses: list[tuple[np.ndarray, np.ndarray]] = []  # (columns moved, their deviations)
         self.ahead: Ahead | None = None  # finds the next cell's witness alongside (module docstring)
         self.taken_ahead = 0  # witnesses of the second process that were taken
+        self.stop_on: np.ndarray | None = None  # cells whose hiding ends the search (protect_component)
+        self.stopped = False
 
     def _near(self, cells: np.ndarray, steps: int | None) -> np.ndarray:
         """The cells within `steps` relation steps of `cells` (None: until the component is in), as
@@ -150,7 +152,7 @@ class Component:
         unprotected: list[int] = []
         order = np.asarray(order, dtype=np.int64)
         k = 0
-        while k < len(order):
+        while k < len(order) and not self.stopped:
             i = int(order[k])
             k += 1
             if covered[i]:
@@ -203,6 +205,8 @@ class Component:
         self.suppressed[hide] = True
         covered[self._lifted(cols, dev)] = True
         self.witnesses.append((cols, dev))
+        if self.stop_on is not None and self.stop_on[hide].any():
+            self.stopped = True
 
     def protect_preferring(self, order: np.ndarray, prefer: np.ndarray) -> list[int]:
         """protect(), with the `prefer` cells (published figures readers need most; per cell 0, or
@@ -218,7 +222,7 @@ class Component:
         unprotected = self.protect(order, widen=False)
         for rank in np.unique(prefer[held]):
             for steps in (self.near, self.wider, None):
-                if not unprotected:
+                if not unprotected or self.stopped:
                     break
                 free = held & (prefer <= rank)
                 if steps is not None:
@@ -231,7 +235,7 @@ class Component:
                 self.candidate |= free
                 unprotected = self.protect(np.asarray(unprotected, dtype=np.int64), widen=False)
         self.candidate |= held
-        if unprotected:  # every cell may be hidden now: the whole component, as protect() looks
+        if unprotected and not self.stopped:  # every cell may be hidden now: the whole component, as protect() looks
             unprotected = self.protect(np.asarray(unprotected, dtype=np.int64))
         return unprotected
 
@@ -400,10 +404,12 @@ def protect_component(task: dict[str, Any]) -> dict[str, Any]:
     and `order`, the unsafe cells in processing order. Returns {"suppress": positions to
     suppress, "lps": LPs solved, "unprotected": positions without a witness, "witnesses": the
     witnesses found, (positions moved, deviations), for the audit to check, "taken_ahead": how many of them
-    the second process found (Ahead)}."""
+    the second process found (Ahead)}. With `stop_on` (a cell mask), the search ends as soon as a
+    witness hides one of those cells, and the result says "stopped": True (its pattern is incomplete)."""
     comp = Component(task["A"], task["le"], task["slack"], task["value"], task["need"], task["suppressed"],
                      task["weight"], task["floor"], task.get("locked"), task.get("dlow"), task.get("dhigh"),
                      task.get("steps", (NEAR, WIDER)))
+    comp.stop_on = task.get("stop_on")
     if _audit.WORKERS > 1 and not _audit.IN_WORKER and comp.n >= AHEAD_CELLS and len(task["order"]) >= AHEAD_UNSAFE:
         comp.ahead = Ahead(comp)
     try:
@@ -416,6 +422,9 @@ def protect_component(task: dict[str, Any]) -> dict[str, Any]:
         if comp.ahead is not None:
             comp.ahead.close()
             comp.ahead = None
+    if comp.stopped:
+        return {"suppress": np.flatnonzero(comp.suppressed & ~task["suppressed"]), "lps": comp.lps,
+                "unprotected": [], "witnesses": comp.witnesses, "taken_ahead": comp.taken_ahead, "stopped": True}
     if "release" in task and not unprotected:
         tries = [c for c in task["release"] if comp.suppressed[c] and not task["suppressed"][c]]
         comp.release(np.asarray(tries, dtype=np.int64), task["order"])

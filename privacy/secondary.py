@@ -50,6 +50,11 @@ MAX_ROUNDS = 200
 MILP_MAX_UNSAFE = 20_000
 
 
+class WouldHide(Exception):
+    """secondary_suppression(stop_on=...): the pattern would hide a cell it was asked not to; the
+    search was ended there (disclosure.protect then protects with those cells locked)."""
+
+
 class ProtectionFailed(Exception):
     pass
 
@@ -78,7 +83,8 @@ def _candidates(cell: int, partners: dict[int, set[int]], status: dict[int, str]
 
 def lp_secondary(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str, int],
                  need: np.ndarray | None = None, floor: float | None = None, method: str = "auto",
-                 steps: tuple[int, int] | None = None) -> tuple[list[int], dict[str, Any]]:
+                 steps: tuple[int, int] | None = None, stop_on: np.ndarray | None = None
+                 ) -> tuple[list[int], dict[str, Any]]:
     """Cell ids to suppress so that every unsafe cell has a witness: with method "milp" the
     0/1 program (suppression_milp.py), with "greedy" the protection LPs alone
     (protection_lp.py); "auto": the 0/1 program up to MILP_MAX_UNSAFE unsafe cells.
@@ -86,7 +92,9 @@ def lp_secondary(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str
     `need` (per cell; default threshold - value) is how far an unsafe cell must be able to
     rise and `floor` the least an attacker allows a suppressed cell (default per cell:
     audit.protection_targets); the benchmark changes both to compare with tau-ARGUS on its
-    own terms (a percentage range, cells >= 0)."""
+    own terms (a percentage range, cells >= 0). `stop_on` (a cell mask; the protection LPs only):
+    a component's search ends when it would hide one of these cells for good (not one it may give
+    back: `release`), and stats["stopped"] says so; the pattern is then incomplete."""
     n = len(cells)
     value = cells.value.to_numpy(dtype=float)
     target, floors = protection_targets(cells, thresholds)
@@ -95,7 +103,7 @@ def lp_secondary(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str
     if method == "auto":
         method = "milp" if unsafe.sum() <= MILP_MAX_UNSAFE else "greedy"
     stats: dict[str, Any] = {"method": method, "lps": 0, "unprotected": 0, "components": 0, "cut_rounds": 0,
-                             "not_converged": 0, "witnesses": []}
+                             "not_converged": 0, "witnesses": [], "stopped": False}
     if not rels:
         return [], stats
     A, le, slack = relation_matrix(cells, rels)
@@ -135,6 +143,8 @@ def lp_secondary(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str
             tasks[-1]["release"] = np.flatnonzero(release[members])
         if prefer is not None:  # ... and kept published from the start where that can be safe at all
             tasks[-1]["prefer"] = prefer[members]
+        if stop_on is not None and method == "greedy":
+            tasks[-1]["stop_on"] = (stop_on & ~release)[members] if release is not None else stop_on[members]
         members_of.append(members)
     chosen = []
     solve = optimise_component if method == "milp" else protect_component
@@ -145,19 +155,24 @@ def lp_secondary(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str
         stats["unprotected"] += len(res["unprotected"])
         stats["cut_rounds"] = max(stats["cut_rounds"], res.get("rounds", 0))
         stats["not_converged"] += method == "milp" and not res["converged"]
+        stats["stopped"] |= bool(res.get("stopped", False))
     stats["components"] = len(tasks)
     return sorted(chosen), stats
 
 
 def secondary_suppression(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str, int],
-                          method: str = "auto", steps: tuple[int, int] | None = None
-                          ) -> tuple[pd.DataFrame, AuditResult, dict[str, Any]]:
+                          method: str = "auto", steps: tuple[int, int] | None = None,
+                          stop_on: np.ndarray | None = None) -> tuple[pd.DataFrame, AuditResult, dict[str, Any]]:
     """Return cells with secondary suppressions added (status 'suppressed', column `reason`),
-    the final audit, and statistics. Cells with a true `locked` column are never suppressed."""
+    the final audit, and statistics (with the witnesses the audit checked). Cells with a true
+    `locked` column are never suppressed. `stop_on`: raise WouldHide as soon as the pattern would
+    hide one of these cells for good (lp_secondary)."""
     cells = cells.copy()
     if "reason" not in cells.columns:
         cells["reason"] = cells.status.map({"suppressed": "primary", "published": ""})
-    chosen, lp_stats = lp_secondary(cells, rels, thresholds, method=method, steps=steps)
+    chosen, lp_stats = lp_secondary(cells, rels, thresholds, method=method, steps=steps, stop_on=stop_on)
+    if lp_stats["stopped"]:
+        raise WouldHide(f"the pattern would hide a cell of `stop_on` (after {lp_stats['lps']} LPs)")
     cells.loc[chosen, "status"] = "suppressed"
     cells.loc[chosen, "reason"] = "secondary"
     log.info("secondary suppression (%s): %d LPs solved in %d component(s) (up to %d cut round(s), %d component(s) "
@@ -180,7 +195,7 @@ def secondary_suppression(cells: pd.DataFrame, rels: list[Relation], thresholds:
                  rounds, len(result.bounds), len(result.failing), result.lps, result.seconds)
     if result.failing:  # pragma: no cover - the fix rounds end only when the maximum passes
         raise ProtectionFailed(f"{len(result.failing)} cell(s) provably below the threshold after protection")
-    stats = {key: lp_stats[key] for key in ("method", "lps", "cut_rounds", "not_converged")}
+    stats = {key: lp_stats[key] for key in ("method", "lps", "cut_rounds", "not_converged", "witnesses")}
     stats.update(fix_rounds=rounds, secondary=int((cells.reason == "secondary").sum()),
                  suppressed_total_value=int(cells.value[cells.reason == "secondary"].sum()))
     return cells, result, stats

@@ -180,3 +180,27 @@ def test_the_second_process_changes_nothing_but_the_time(monkeypatch):
     for (c1, d1), (c2, d2) in zip(both_stats["witnesses"], alone_stats["witnesses"]):
         assert list(c1) == list(c2) and np.allclose(d1, d2)
     assert protect_component is real
+
+
+def test_a_search_asked_to_stop_on_cells_ends_where_it_would_hide_one_and_only_there():
+    """disclosure.protect asks the pattern found without the earlier releases' cells to stop as soon as
+    it hides one of them (it would be protected again with them locked): `stop_on`."""
+    import numpy as np
+    import pytest
+
+    from privacy.secondary import WouldHide
+
+    cells = primary_suppression(table({"BU1": (3, 40), "BU2": (20, 30), "BU3": (25, 25)}), {"t": 10})
+    rels = build(cells, BUURTEN)
+    plain, _, stats = secondary_suppression(cells, rels, {"t": 10}, "greedy")
+    hidden = (plain.status == "suppressed").to_numpy() & (cells.status == "published").to_numpy()
+    assert hidden.sum() == 3
+    with pytest.raises(WouldHide):
+        secondary_suppression(cells, rels, {"t": 10}, "greedy", stop_on=hidden)
+    untouched = (plain.status == "published").to_numpy()
+    again, _, _ = secondary_suppression(cells, rels, {"t": 10}, "greedy", stop_on=untouched)
+    assert list(again.status) == list(plain.status)
+    assert stats["witnesses"]  # the audit's certificates, for the audit beside earlier releases
+    nothing = np.zeros(len(cells), dtype=bool)
+    assert list(secondary_suppression(cells, rels, {"t": 10}, "greedy", stop_on=nothing)[0].status) == list(
+        plain.status)
