@@ -22,8 +22,11 @@ count, and is not a statement about the hidden values of the cells:
   it deleted from;
 * withheld (the list `WITHHELD`, each with its reason): the exact counts above, and the
   number of suppressed cells below the threshold (primary) or not (secondary), which
-  tells how many of the hidden values are small, and the solvers' counts per small cell
-  (LPs solved, witnesses checked), which add up to the same.
+  tells how many of the hidden values are small, the solvers' counts per small cell
+  (LPs solved, witnesses checked), which add up to the same, and the size of the audit's
+  model (atoms, parts, relations, components, the largest household), which counts groups of
+  the households the tables count (an outsider's attack, 2026-12-04, turned none of them into
+  a bound; they are withheld because nothing models them).
 
 The withheld counts are not lost: the run record `records/<release-id>.json` in the work
 directory (owner only, never copied to the publication register) holds the full audit,
@@ -61,6 +64,17 @@ WITHHELD: tuple[tuple[str, str], ...] = (
     ("disclosure.audit.suppressed_unsafe_cells_audited", "how many suppressed cells are small"),
     ("disclosure.audit.small_atoms_audited", "how many atoms are small"),
     ("disclosure.group_disclosure.cells", "how many suppressed cells are zeros"),
+    ("disclosure.relations.count", "relations: they grow with the atoms"),
+    ("disclosure.relations.atoms.households", "non-empty household atoms: groups of households the tables count"),
+    ("disclosure.relations.atoms.persons", "person atoms: groups of persons the tables count"),
+    ("disclosure.relations.atoms.possible_households_for_group_zeros", "atoms that may hold households"),
+    ("disclosure.relations.atoms.person_groups_of_several_parts", "groups of households"),
+    ("disclosure.relations.atoms.member_bounds", "bounds per group of households"),
+    ("disclosure.relations.atoms.largest_household", "the persons of one household (the audit assumes the attacker "
+                                                     "knows it; no reader needs to)"),
+    ("disclosure.relations.atoms.parts.atoms", "parts: groups of households split by earlier months' facts"),
+    ("disclosure.relations.atoms.parts.groups", "groups of households"),
+    ("disclosure.audit.components", "components of the hidden cells and atoms: they grow with the atoms"),
     ("disclosure.secondary_suppression.protection_lps", "LPs solved per small cell: how many are small"),
     ("disclosure.audit.settled_by_checked_witnesses", "small cells and atoms settled without an LP: with "
                                                       "lps_solved, how many are small"),

@@ -19,9 +19,14 @@ def _record() -> dict:
                       "extract_rows_deleted": 481},
         "monitor": {"households_with_a_case": 497, "facts_sha256": "b" * 64},
         "disclosure": {"cells": 10, "published": 6, "suppressed": 4, "primary": 3,
+                       "relations": {"count": 31, "kinds": ["atom"],
+                                     "atoms": {"households": 593, "persons": 52, "largest_household": 5,
+                                               "possible_households_for_group_zeros": 0, "member_bounds": 68,
+                                               "person_groups_of_several_parts": 1, "floor": 0.0, "rule": "r",
+                                               "parts": {"atoms": 466, "groups": 108, "rule": "p"}}},
                        "secondary_suppression": {"cells": 1, "suppressed_value": 14, "protection_lps": 7},
                        "audit": {"suppressed_unsafe_cells_audited": 3, "small_atoms_audited": 5, "passed": True,
-                                 "settled_by_checked_witnesses": 6, "lps_solved": 2},
+                                 "settled_by_checked_witnesses": 6, "lps_solved": 2, "components": 22},
                        "group_disclosure": {"cells": 0, "applied": False}},
     }
 
@@ -37,6 +42,8 @@ def test_the_published_audit_keeps_hashes_identities_of_accounting_and_what_no_t
     assert public["retention"] == {"extract_rows": [{"place": "warehouse:vroegsignalen", "period": "2024-05"}]}
     assert public["monitor"] == {"facts_sha256": "b" * 64}
     assert public["disclosure"] == {"cells": 10, "published": 6, "suppressed": 4, "secondary_suppression": {},
+                                    "relations": {"kinds": ["atom"], "atoms": {"floor": 0.0, "rule": "r",
+                                                                               "parts": {"rule": "p"}}},
                                     "audit": {"passed": True}, "group_disclosure": {"applied": False}}
     assert public["counts"]["rule"].startswith(f"{RULE}: ")
     assert public["counts"]["record"] == "records/GM0164-2026-06-abc.json in the work directory"
@@ -49,7 +56,7 @@ def test_no_number_of_the_month_s_signals_is_left_for_the_attacker():
     remains anywhere in what is published."""
     record = _record()
     public = json.dumps(withhold(record))
-    for secret in ("506", "210118", "481", "497", "58025", "14"):
+    for secret in ("506", "210118", "481", "497", "58025", "14", "593", "466", "108", "68"):
         assert secret not in public, secret
     assert record["inputs"][0]["rows"] == 506  # the record itself is not changed
 
