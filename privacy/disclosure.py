@@ -140,8 +140,10 @@ def _secondary(primary: pd.DataFrame, rels: list[Relation], thresholds: dict[str
         result = audit(view, rels, thresholds, witnesses=stats["witnesses"])
         rerun = bool(result.failing)
     if rerun:
+        # with the known cells locked, a small cell without a witness fails the release: the search ends there,
+        # and _pinned_by_earlier tells whether the earlier releases pinned it
         protected, result, stats = secondary_suppression(primary.assign(locked=known), rels, thresholds, method,
-                                                         steps)
+                                                         steps, fail_fast=True)
         protected = protected.drop(columns=["locked"])
     return protected, result, stats, rerun
 

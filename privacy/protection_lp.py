@@ -114,7 +114,10 @@ class Component:
         self.ahead: Ahead | None = None  # finds the next cell's witness alongside (module docstring)
         self.taken_ahead = 0  # witnesses of the second process that were taken
         self.stop_on: np.ndarray | None = None  # cells whose hiding ends the search (protect_component)
+        self.fail_fast = False  # end the search at the first cell that nothing can protect (protect_component)
         self.stopped = False
+        self.failed: list[int] = []  # the cell that nothing can protect, where fail_fast ended the search
+        self._widen = True
 
     def _near(self, cells: np.ndarray, steps: int | None) -> np.ndarray:
         """The cells within `steps` relation steps of `cells` (None: until the component is in), as
@@ -150,6 +153,7 @@ class Component:
         there is returned as left without one)."""
         covered = np.zeros(self.n, dtype=bool)  # lifted by its shortfall in some witness
         unprotected: list[int] = []
+        self._widen = widen
         order = np.asarray(order, dtype=np.int64)
         k = 0
         while k < len(order) and not self.stopped:
@@ -200,6 +204,11 @@ class Component:
         """Apply cell i's witness: hide what it moves, mark what it lifts; or note i unprotected."""
         if found is None:
             unprotected.append(i)
+            # widening looked through the whole component with every cell that may be hidden (protect() with
+            # widen, alone or as protect_preferring's last step): nothing protects i, so protection fails
+            if self.fail_fast and self._widen:
+                self.stopped = True
+                self.failed.append(i)
             return
         cols, dev, hide = found
         self.suppressed[hide] = True
@@ -405,11 +414,13 @@ def protect_component(task: dict[str, Any]) -> dict[str, Any]:
     suppress, "lps": LPs solved, "unprotected": positions without a witness, "witnesses": the
     witnesses found, (positions moved, deviations), for the audit to check, "taken_ahead": how many of them
     the second process found (Ahead)}. With `stop_on` (a cell mask), the search ends as soon as a
-    witness hides one of those cells, and the result says "stopped": True (its pattern is incomplete)."""
+    witness hides one of those cells, and with `fail_fast` at the first cell nothing can protect;
+    the result then says "stopped": True (its pattern is incomplete)."""
     comp = Component(task["A"], task["le"], task["slack"], task["value"], task["need"], task["suppressed"],
                      task["weight"], task["floor"], task.get("locked"), task.get("dlow"), task.get("dhigh"),
                      task.get("steps", (NEAR, WIDER)))
     comp.stop_on = task.get("stop_on")
+    comp.fail_fast = bool(task.get("fail_fast", False))
     if _audit.WORKERS > 1 and not _audit.IN_WORKER and comp.n >= AHEAD_CELLS and len(task["order"]) >= AHEAD_UNSAFE:
         comp.ahead = Ahead(comp)
     try:
@@ -424,7 +435,8 @@ def protect_component(task: dict[str, Any]) -> dict[str, Any]:
             comp.ahead = None
     if comp.stopped:
         return {"suppress": np.flatnonzero(comp.suppressed & ~task["suppressed"]), "lps": comp.lps,
-                "unprotected": [], "witnesses": comp.witnesses, "taken_ahead": comp.taken_ahead, "stopped": True}
+                "unprotected": comp.failed, "witnesses": comp.witnesses, "taken_ahead": comp.taken_ahead,
+                "stopped": True}
     if "release" in task and not unprotected:
         tries = [c for c in task["release"] if comp.suppressed[c] and not task["suppressed"][c]]
         comp.release(np.asarray(tries, dtype=np.int64), task["order"])

@@ -83,8 +83,8 @@ def _candidates(cell: int, partners: dict[int, set[int]], status: dict[int, str]
 
 def lp_secondary(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str, int],
                  need: np.ndarray | None = None, floor: float | None = None, method: str = "auto",
-                 steps: tuple[int, int] | None = None, stop_on: np.ndarray | None = None
-                 ) -> tuple[list[int], dict[str, Any]]:
+                 steps: tuple[int, int] | None = None, stop_on: np.ndarray | None = None,
+                 fail_fast: bool = False) -> tuple[list[int], dict[str, Any]]:
     """Cell ids to suppress so that every unsafe cell has a witness: with method "milp" the
     0/1 program (suppression_milp.py), with "greedy" the protection LPs alone
     (protection_lp.py); "auto": the 0/1 program up to MILP_MAX_UNSAFE unsafe cells.
@@ -94,7 +94,8 @@ def lp_secondary(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str
     audit.protection_targets); the benchmark changes both to compare with tau-ARGUS on its
     own terms (a percentage range, cells >= 0). `stop_on` (a cell mask; the protection LPs only):
     a component's search ends when it would hide one of these cells for good (not one it may give
-    back: `release`), and stats["stopped"] says so; the pattern is then incomplete."""
+    back: `release`), and stats["stopped"] says so; the pattern is then incomplete. `fail_fast` (the
+    protection LPs only): a component's search ends at its first cell that nothing can protect."""
     n = len(cells)
     value = cells.value.to_numpy(dtype=float)
     target, floors = protection_targets(cells, thresholds)
@@ -143,6 +144,8 @@ def lp_secondary(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str
             tasks[-1]["release"] = np.flatnonzero(release[members])
         if prefer is not None:  # ... and kept published from the start where that can be safe at all
             tasks[-1]["prefer"] = prefer[members]
+        if fail_fast and method == "greedy":
+            tasks[-1]["fail_fast"] = True
         if stop_on is not None and method == "greedy":
             tasks[-1]["stop_on"] = (stop_on & ~release)[members] if release is not None else stop_on[members]
         members_of.append(members)
@@ -162,16 +165,19 @@ def lp_secondary(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str
 
 def secondary_suppression(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str, int],
                           method: str = "auto", steps: tuple[int, int] | None = None,
-                          stop_on: np.ndarray | None = None) -> tuple[pd.DataFrame, AuditResult, dict[str, Any]]:
+                          stop_on: np.ndarray | None = None, fail_fast: bool = False
+                          ) -> tuple[pd.DataFrame, AuditResult, dict[str, Any]]:
     """Return cells with secondary suppressions added (status 'suppressed', column `reason`),
     the final audit, and statistics (with the witnesses the audit checked). Cells with a true
     `locked` column are never suppressed. `stop_on`: raise WouldHide as soon as the pattern would
-    hide one of these cells for good (lp_secondary)."""
+    hide one of these cells for good (lp_secondary); `fail_fast`: raise ProtectionFailed at the first
+    cell that nothing can protect (the count in its message is then a least one)."""
     cells = cells.copy()
     if "reason" not in cells.columns:
         cells["reason"] = cells.status.map({"suppressed": "primary", "published": ""})
-    chosen, lp_stats = lp_secondary(cells, rels, thresholds, method=method, steps=steps, stop_on=stop_on)
-    if lp_stats["stopped"]:
+    chosen, lp_stats = lp_secondary(cells, rels, thresholds, method=method, steps=steps, stop_on=stop_on,
+                                    fail_fast=fail_fast)
+    if lp_stats["stopped"] and not lp_stats["unprotected"]:
         raise WouldHide(f"the pattern would hide a cell of `stop_on` (after {lp_stats['lps']} LPs)")
     cells.loc[chosen, "status"] = "suppressed"
     cells.loc[chosen, "reason"] = "secondary"
@@ -180,7 +186,8 @@ def secondary_suppression(cells: pd.DataFrame, rels: list[Relation], thresholds:
              lp_stats["method"], lp_stats["lps"], lp_stats["components"], lp_stats["cut_rounds"],
              lp_stats["not_converged"], len(chosen), lp_stats["unprotected"])
     if lp_stats["unprotected"]:  # not even with every cell that may be hidden hidden: nothing can protect them
-        raise ProtectionFailed(f"{lp_stats['unprotected']} small cell(s) cannot be protected by any suppression: "
+        many = f"at least {lp_stats['unprotected']}" if lp_stats["stopped"] else str(lp_stats["unprotected"])
+        raise ProtectionFailed(f"{many} small cell(s) cannot be protected by any suppression: "
                                "the cells that may not be hidden (published by earlier releases) determine them")
     # the full audit: the largest value of every small cell (and the smallest, where it fails), where a checked
     # witness of the protection LPs does not already show that the cell can reach its threshold

@@ -204,3 +204,21 @@ def test_a_search_asked_to_stop_on_cells_ends_where_it_would_hide_one_and_only_t
     nothing = np.zeros(len(cells), dtype=bool)
     assert list(secondary_suppression(cells, rels, {"t": 10}, "greedy", stop_on=nothing)[0].status) == list(
         plain.status)
+
+
+def test_with_fail_fast_the_search_ends_at_the_first_cell_nothing_can_protect():
+    """Beside earlier releases, the second run (known cells locked) fails at its first small cell without
+    any witness; disclosure.protect then asks whether the earlier releases pinned it."""
+    import pytest
+
+    from privacy.secondary import ProtectionFailed
+
+    cells = primary_suppression(table({"BU1": (3, 4), "BU2": (20, 30), "BU3": (25, 25)}), {"t": 10})
+    locked = cells.assign(locked=cells.status == "published")  # every published cell public already
+    rels = build(cells, BUURTEN)
+    with pytest.raises(ProtectionFailed) as whole:
+        secondary_suppression(locked, rels, {"t": 10}, "greedy")
+    with pytest.raises(ProtectionFailed) as fast:
+        secondary_suppression(locked, rels, {"t": 10}, "greedy", fail_fast=True)
+    assert str(whole.value).startswith("3 small cell(s) cannot be protected by any suppression: ")
+    assert str(fast.value).startswith("at least 1 small cell(s) cannot be protected by any suppression: ")
