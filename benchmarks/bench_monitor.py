@@ -139,7 +139,9 @@ def main() -> None:
         rows.append(step)
         print(json.dumps(step, ensure_ascii=False), flush=True)
     out = {"gemeente": args.gemeente, "scale": args.scale, "synth_s": round(synth_s, 1), "months": rows}
-    (work / "bench_monitor.json").write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    figures = work / "bench_monitor.json"  # counts a release withholds (rule C1): owner only, like the run records
+    figures.write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    figures.chmod(0o600)
     print(pd.DataFrame(rows).to_string(index=False))
 
 

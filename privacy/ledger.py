@@ -24,7 +24,9 @@ reported, never repaired.
 
 `verify` reports, one line each: torn, unreadable, edited and reordered lines, entries
 whose predecessors are gone, release folders without an entry (a truncated ledger),
-release files that differ from their entry, and recorded releases whose folder is gone.
+release files that differ from their entry, and recorded releases whose folder is gone;
+in a work directory also each release's run record that is missing, readable by others, or
+does not rebuild its audit.json (published_counts.check_records, rule C1).
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from .published_counts import RECORDS, check_records
 
 GENESIS = "0" * 64
 LEDGER = "ledger.jsonl"  # in the work directory
@@ -87,6 +91,16 @@ def entries(path: Path) -> list[LedgerEntry]:
     """The entries of the ledger's complete, readable lines (`verify` reports the others)."""
     lines, _ = _split(_ledger_path(path))
     return [e for e in map(_parse, lines) if e is not None]
+
+
+def intact_entries(path: Path) -> list[LedgerEntry] | None:
+    """Every entry, if every line of the ledger is complete and readable; else None (then nothing may
+    be cleaned up by what the ledger names: `verify` reports the damage)."""
+    lines, tail = _split(_ledger_path(path))
+    parsed = [_parse(raw) for raw in lines]
+    if tail or any(e is None for e in parsed):
+        return None
+    return [e for e in parsed if e is not None]
 
 
 def last(path: Path) -> LedgerEntry | None:
@@ -228,6 +242,9 @@ def verify(where: Path, releases_dir: Path | None = None, registers: Sequence[Pa
         problems.append(f"{path}: line {len(lines) + 1}: torn: the last line is incomplete (an interrupted write)")
     if releases_dir is not None:
         problems += _check_folders(path, Path(releases_dir), parsed, hashes)
+    if Path(where).is_dir():  # a work directory: its run records (published_counts.py, rule C1)
+        newest = {str(e.get("release_id")): e for _, e in parsed if e is not None}
+        problems += check_records(Path(where) / RECORDS, Path(releases_dir or Path(where) / "releases"), newest)
     for register in registers:
         problems += _check_register(Path(register), parsed)
     return problems

@@ -28,20 +28,37 @@ count, and is not a statement about the hidden values of the cells:
   the households the tables count (an outsider's attack, 2026-12-04, turned none of them into
   a bound; they are withheld because nothing models them).
 
-The withheld counts are not lost: the run record `records/<release-id>.json` in the work
-directory (owner only, never copied to the publication register) holds the full audit,
-audit.json's sha256 and this rule's id; the privacy officer reads it on the machine.
+Where a source's quarantined-share gate warns, its rows quarantined are withheld too (`WARNED`):
+the warning says the quarantined rows are more than the threshold's share of the rows read, so
+the rows quarantined divided by the threshold bound the rows read from above, and with them, as
+above, `meervoudig` (one monthly file of 500 signals, 5 quarantined, a 1 % threshold: fewer than
+500 rows). The warning's message states no count.
+
+`counts.version` is the SHA-256 (first 12 hex digits) of the two lists: an audit.json made under
+another version of this rule says so.
+
+The withheld counts are not lost: the run record `records/<release-id>.<sha>.json` in the work
+directory (`<sha>`: the first 16 hex digits of the SHA-256 of the audit.json it was published as;
+mode 0600 in a 0700 folder; never in a release folder or the publication register) holds the full
+audit, audit.json's SHA-256 and this rule's id; the privacy officer reads it on the machine. A
+record is written before its release's commit point, so a release never lacks one; a crash before
+that point leaves a record that no ledger entry names, which the next run removes. `rebuild` gives
+audit.json's bytes back from a record: `ledger verify` checks that each release's audit.json is
+its record with exactly the counts this rule withholds (`check_records`).
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
+from pathlib import Path
 from typing import Any
 
 RULE = "C1"
 RULE_TEXT = ("audit.json counts no records or households that the tables count, and states nothing about "
              "the hidden values of suppressed cells; the exact counts are in the run record")
-RECORDS = "records"
+RECORDS = "records"  # the folder of the run records, in the work directory
 
 # (path, why withheld). A path is dot-separated keys; `*` is every key of a mapping, `[]`
 # every item of a list; the last key is removed.
@@ -57,7 +74,8 @@ WITHHELD: tuple[tuple[str, str], ...] = (
     ("linking.unlinked_rows.*.linked_by_address", "records that the tables count"),
     ("retention.extract_rows.[].rows", "records of a month deleted: that month's signals"),
     ("retention.extract_rows_deleted", "records deleted: their sum"),
-    ("monitor.households_with_a_case", "households beside the monitor's households with a signal"),
+    ("monitor.households_with_a_case", "households with a case: the monitor's cell signalen totaal of all its "
+                                       "gemeenten together, beside the cells the protection may hide"),
     ("disclosure.primary", "how many suppressed cells are small"),
     ("disclosure.secondary_suppression.cells", "how many suppressed cells are not small"),
     ("disclosure.secondary_suppression.suppressed_value", "the sum of the hidden values of the secondary cells"),
@@ -76,10 +94,23 @@ WITHHELD: tuple[tuple[str, str], ...] = (
     ("disclosure.relations.atoms.parts.groups", "groups of households"),
     ("disclosure.audit.components", "components of the hidden cells and atoms: they grow with the atoms"),
     ("disclosure.secondary_suppression.protection_lps", "LPs solved per small cell: how many are small"),
+    ("disclosure.secondary_suppression.cut_rounds", "the solver's rounds: they grow with the small cells"),
+    ("disclosure.secondary_suppression.fix_rounds", "the audit-and-fix rounds: they grow with the small cells"),
+    ("disclosure.secondary_suppression.components_without_cut_loop_result", "components: they grow with the "
+                                                                            "small cells"),
     ("disclosure.audit.settled_by_checked_witnesses", "small cells and atoms settled without an LP: with "
                                                       "lps_solved, how many are small"),
     ("disclosure.audit.lps_solved", "small cells and atoms settled by an LP: with the above, how many are small"),
 )
+
+
+QUARANTINE_SHARE = "quarantined-share"  # the gate whose warning bounds the rows read (pipelines/ingest/gates.py)
+WARNED: tuple[tuple[str, str], ...] = (  # `{source}`: each source whose quarantined-share gate warned
+    ("row_accounting.{source}.rows_quarantined", "with the warning's threshold, they bound the records read"),
+    ("row_accounting.{source}.quarantined_by_rule", "their sum: the rows quarantined"),
+    ("data_quality.{source}.rules.[].rows_failed", "their sum: the rows quarantined"),
+)
+VERSION = hashlib.sha256(json.dumps([WITHHELD, WARNED]).encode("utf-8")).hexdigest()[:12]
 
 
 def _remove(node: Any, parts: list[str], path: str, removed: list[str]) -> None:
@@ -109,12 +140,69 @@ def withhold(record: dict[str, Any]) -> dict[str, Any]:
     for path, _ in WITHHELD:
         _remove(public, path.split("."), path, removed)
     why = dict(WITHHELD)
+    warned = sorted({str(w["source"]) for w in record.get("quality_gates", {}).get("warnings", [])
+                     if isinstance(w, dict) and w.get("gate") == QUARANTINE_SHARE and w.get("source")})
+    for source in warned:
+        for template, reason in WARNED:
+            path = template.format(source=source)
+            why[path] = reason
+            _remove(public, path.split("."), path, removed)
     public["counts"] = {
         "rule": f"{RULE}: {RULE_TEXT}",
+        "version": VERSION,
         "withheld": [{"path": p, "why": why[p]} for p in removed],
-        "record": f"{RECORDS}/{record.get('release_id', '<release-id>')}.json in the work directory",
+        "record": f"{RECORDS}/{record.get('release_id', '<release-id>')}.<sha>.json in the work directory (<sha>: "
+                  "the first 16 hex digits of this file's SHA-256)",
     }
     return public
 
 
-__all__ = ["RECORDS", "RULE", "RULE_TEXT", "WITHHELD", "withhold"]
+def record_name(release_id: str, audit_sha256: str) -> str:
+    """The file name of a release's run record: its id and the first 16 hex digits of its audit.json's SHA-256."""
+    return f"{release_id}.{audit_sha256[:16]}.json"
+
+
+def rebuild(record: dict[str, Any]) -> bytes:
+    """audit.json's bytes from a run record: the record without what publishing added (`published_as`;
+    `leak_scan`, which audit.json holds after `counts`), with the `WITHHELD` counts withheld."""
+    body = {k: v for k, v in record.items() if k != "published_as"}
+    leak = body.pop("leak_scan", None)
+    public = withhold(body)
+    if leak is not None:
+        public["leak_scan"] = leak
+    return (json.dumps(public, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def check_records(records: Path, releases: Path, newest: dict[str, dict[str, Any]]) -> list[str]:
+    """Problems of the run records (one line each): for each release the ledger records (`newest`: release id
+    -> its last entry) whose audit.json follows this rule (it has a `counts` section), its record must exist,
+    be readable by its owner only, name that audit.json's SHA-256, and rebuild it byte for byte."""
+    problems = []
+    for rid, entry in sorted(newest.items()):
+        sha = str(entry.get("files", {}).get("audit.json", ""))
+        audit = releases / rid / "audit.json"
+        path = records / record_name(rid, sha)
+        if not path.exists():
+            try:
+                under_c1 = "counts" in json.loads(audit.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                under_c1 = False  # a missing or edited audit.json is the ledger's to report
+            if under_c1:
+                problems.append(f"{path}: missing: the run record of release {rid} (rule {RULE})")
+            continue
+        if path.stat().st_mode & 0o077:
+            problems.append(f"{path}: readable by others than its owner (mode {path.stat().st_mode & 0o777:o})")
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError:
+            problems.append(f"{path}: not a run record (not valid JSON)")
+            continue
+        if record.get("published_as", {}).get("sha256") != sha:
+            problems.append(f"{path}: names another audit.json than the ledger records for release {rid}")
+        elif hashlib.sha256(rebuild(record)).hexdigest() != sha:
+            problems.append(f"{path}: does not rebuild the audit.json of release {rid}: the two differ beyond "
+                            f"the counts rule {RULE} withholds (version {VERSION})")
+    return problems
+
+
+__all__ = ["check_records", "rebuild", "record_name", "QUARANTINE_SHARE", "RECORDS", "RULE", "RULE_TEXT", "VERSION", "WARNED", "WITHHELD", "withhold"]

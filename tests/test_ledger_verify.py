@@ -12,9 +12,10 @@ from conftest import GEMEENTE, PERIOD
 
 from pipelines import geography
 from pipelines.cli import main
-from pipelines.publish import publish
+from pipelines.publish import publish, read_record, recover
 from pipelines.publish.tablescsv import read_tables
 from privacy import ledger
+from privacy.published_counts import RECORDS, VERSION, record_name
 
 RIDS = [f"{GEMEENTE}-{PERIOD}-verify000{i}" for i in (1, 2, 3)]
 
@@ -25,10 +26,10 @@ def three(release, tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("ledger") / "work"
     folder = release["release"].folder
     cells = read_tables(folder / "tables.csv")
-    audit = json.loads((folder / "audit.json").read_text(encoding="utf-8"))
+    record = {k: v for k, v in read_record(folder).items() if k not in ("published_as", "leak_scan")}
     context = {"buurten": geography.buurten(GEMEENTE), "history": []}
     for rid in RIDS:
-        publish(work, rid, cells, audit, context)
+        publish(work, rid, cells, record, context)
     return work
 
 
@@ -135,3 +136,38 @@ def test_verify_takes_the_work_directory_from_the_settings_and_refuses_a_missing
     assert capsys.readouterr().out == "ledger intact: 3 entries, 3 release folder(s) match it\n"
     assert _verify(tmp_path / "nowhere", capsys)[:2] == (1, [f"error: {tmp_path / 'nowhere'}: no such work directory"])
     assert not (tmp_path / "nowhere").exists()
+
+
+def _record(work: Path, rid: str) -> Path:
+    return work / RECORDS / record_name(rid, ledger.read_entry(work / "releases" / rid)["files"]["audit.json"])
+
+
+def test_a_run_record_that_is_missing_edited_or_open_to_others_is_reported(work, capsys):
+    """Rule C1: audit.json is its run record with the withheld counts left out; verify rebuilds it."""
+    first, second, third = (_record(work, rid) for rid in RIDS)
+    assert oct(first.stat().st_mode & 0o777) == "0o600" and oct(first.parent.stat().st_mode & 0o777) == "0o700"
+    body = json.loads(second.read_text(encoding="utf-8"))
+    body["row_accounting"]["wmo"]["holds"] = False  # a count audit.json shows, changed in the record only
+    second.write_text(json.dumps(body, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    third.chmod(0o644)
+    first.unlink()
+    code, err, _ = _verify(work, capsys)
+    assert code == 1
+    assert err == [f"{first}: missing: the run record of release {RIDS[0]} (rule C1)",
+                   f"{second}: does not rebuild the audit.json of release {RIDS[1]}: the two differ beyond the counts "
+                   f"rule C1 withholds (version {VERSION})",
+                   f"{third}: readable by others than its owner (mode 644)", "3 problem(s) found"]
+
+
+def test_a_record_no_ledger_entry_names_is_removed_by_the_next_run_unless_the_ledger_is_damaged(work):
+    """A publication cut off before its commit point leaves its run record behind; it names no release."""
+    stray = work / RECORDS / record_name(RIDS[0], "f" * 64)
+    stray.write_bytes(_record(work, RIDS[0]).read_bytes())
+    with (work / ledger.LEDGER).open("ab") as fh:
+        fh.write(b'{"torn')  # an unreadable line: nothing is cleaned up by what the ledger names
+    assert recover(work)["stray_records_removed"] == 0 and stray.exists()
+    lines = (work / ledger.LEDGER).read_bytes().splitlines(keepends=True)
+    (work / ledger.LEDGER).write_bytes(b"".join(lines[:-1]) if not lines[-1].endswith(b"\n") else b"".join(lines))
+    assert ledger.intact_entries(work) is not None
+    assert recover(work)["stray_records_removed"] == 1 and not stray.exists()
+    assert all(_record(work, rid).exists() for rid in RIDS)

@@ -16,6 +16,7 @@ import pytest
 
 from pipelines.cli import main
 from pipelines.pipeline import prepare
+from pipelines.publish import read_record
 from pipelines.retention import LOG, dated_column, enforce, for_run
 
 MARK = "RETENTIEPROEF-Q7Z"  # a value planted in a signal past its term; no real value looks like it
@@ -24,7 +25,7 @@ UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
 
 def _settings(release, tmp_path: Path) -> Path:
     work = tmp_path / "work"
-    shutil.copytree(release["work"], work, ignore=shutil.ignore_patterns(".lock", "releases", "ledger.jsonl", LOG))
+    shutil.copytree(release["work"], work, ignore=shutil.ignore_patterns(".lock", "releases", "ledger.jsonl", "records", LOG))
     lines = [ln for ln in release["settings"].read_text(encoding="utf-8").splitlines() if not ln.startswith("work_dir:")]
     settings = tmp_path / "gemeente.yaml"
     settings.write_text("\n".join([*lines, f"work_dir: {work}"]) + "\n", encoding="utf-8")
@@ -197,7 +198,7 @@ def test_a_run_enforces_retention_and_audit_json_says_so(release):
         "rule": "R2"}
     assert any(e["place"] == "warehouse:uitkeringen" for e in r["extract_rows"])
     assert all("rows" not in e for e in r["extract_rows"]) and "extract_rows_deleted" not in r  # rule C1
-    record = json.loads((release["work"] / "records" / f"{audit['release_id']}.json").read_text(encoding="utf-8"))
+    record = read_record(release["release"].folder)
     gone = sum(e["rows"] for e in record["retention"]["extract_rows"] if e["place"] == "warehouse:uitkeringen")
     assert gone > 0  # the synthetic extract has uitkeringen that ended before 2024-11
     assert sum(e["rows"] for e in record["retention"]["extract_rows"]) == record["retention"]["extract_rows_deleted"]

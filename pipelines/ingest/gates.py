@@ -85,11 +85,11 @@ def evaluate(name: str, account: dict, gates: Gates, period: str) -> list[GateRe
              f"source '{name}': {quarantined} of {read} rows quarantined ({share:.1%}, limit {limits.error_above:.1%})"
              f"; see the quarantine file for rows and rules")
     elif read and share > limits.warning_above:
-        # a warning is published (audit.json, report.html): it names the rows quarantined, not the rows
-        # read, which would count the records the tables count (privacy/published_counts.py, rule C1)
+        # a warning is published (audit.json, report.html): it states no count, since with its threshold the
+        # rows quarantined bound the rows read from above (privacy/published_counts.py, rule C1)
         trip("quarantined-share", "warning",
-             f"source '{name}': {quarantined} row(s) quarantined, more than {limits.warning_above:.1%} of its rows "
-             f"(the rows read are in the run record); see the quarantine file for rows and rules")
+             f"source '{name}': more than {limits.warning_above:.1%} of its rows quarantined (the counts are in the "
+             f"run record); see the quarantine file for rows and rules")
     if loaded:
         for column, seen in account.get("values_seen", {}).items():
             unused = [v for v, n in seen.items() if n == 0]

@@ -36,7 +36,7 @@ from pipelines.publish.tablescsv import read_tables, tables_csv
 from pipelines.publish.xlsx import workbook
 from privacy import ledger
 from privacy.leakscan import scan_files
-from privacy.published_counts import RECORDS
+from privacy.published_counts import RECORDS, record_name, withhold
 from privacy.published_counts import RULE as COUNTS_RULE
 from privacy.published_counts import RULE_TEXT as COUNTS_RULE_TEXT
 
@@ -158,14 +158,15 @@ def recover(work_dir: Path, register: Path | None = None) -> dict[str, int]:
     * `rolled_forward`, `placed_in_register`: the ledger's last entry was committed while its
       folder was still in staging, in the work directory or in the register: renamed into place;
     * `staging_removed`: staging folders of publications that were not committed;
-    * `set_aside_removed`, `set_aside_restored`: earlier publications set aside while replaced.
+    * `set_aside_removed`, `set_aside_restored`: earlier publications set aside while replaced;
+    * `stray_records_removed`: run records (rule C1) that no ledger entry names.
 
     An incomplete line that is not such a start, and every other problem, stays for
     `ledger.verify` to report."""
     releases, path = work_dir / "releases", work_dir / ledger.LEDGER
     token = _token(work_dir)
     counts = dict.fromkeys(["torn_line_dropped", "rolled_forward", "placed_in_register", "staging_removed",
-                            "set_aside_removed", "set_aside_restored"], 0)
+                            "set_aside_removed", "set_aside_restored", "stray_records_removed"], 0)
     staged = [e for p, _, kind in _leftovers(releases) if kind == PARTIAL and (e := ledger.read_entry(p))]
     if ledger.repair_torn_tail(path, staged):
         counts["torn_line_dropped"] += 1
@@ -194,6 +195,7 @@ def recover(work_dir: Path, register: Path | None = None) -> dict[str, int]:
                 counts["set_aside_restored"] += 1
         if folder.is_dir():
             ledger.fsync_dir(folder)
+    counts["stray_records_removed"] = _stray_records(work_dir)
     done = {k: v for k, v in counts.items() if v}
     if done:
         log.info("finished what an interrupted run left: %s", ", ".join(f"{k.replace('_', ' ')} {v}"
@@ -210,42 +212,65 @@ def recover_and_verify(work_dir: Path, register: Path | None = None) -> dict[str
     return counts
 
 
-def publish(work_dir: Path, rid: str, cells: pd.DataFrame, audit: dict, report_context: dict,
-            register: Path | None = None, record: dict | None = None) -> Release:
-    """`audit`: audit.json as published (privacy/published_counts.py, rule C1); `record`: the full
-    audit it was made from, written to the work directory's `records/<rid>.json` before the commit
-    point (a record without a ledger entry belongs to a release that was never published)."""
-    with workdir.exclusive(work_dir, "publish", audit.get("period")):
-        return _publish(work_dir, rid, cells, audit, report_context, register, record)
-
-
-def record_path(work_dir: Path, rid: str) -> Path:
-    """Where the run record of release `rid` is kept (rule C1): in the work directory, never published."""
-    return work_dir / RECORDS / f"{rid}.json"
+def publish(work_dir: Path, rid: str, cells: pd.DataFrame, record: dict, report_context: dict,
+            register: Path | None = None) -> Release:
+    """`record`: the release's full audit. audit.json is it with the counts of rule C1 withheld
+    (privacy/published_counts.py); the record itself goes to the work directory's `records/` before the
+    commit point (one that no ledger entry names belongs to a release that was never published)."""
+    with workdir.exclusive(work_dir, "publish", record.get("period")):
+        return _publish(work_dir, rid, cells, withhold(record), report_context, register, record)
 
 
 def read_record(release_folder: Path) -> dict:
-    """The run record of a published release folder (`<work>/releases/<rid>`)."""
-    path = record_path(release_folder.parent.parent, release_folder.name)
+    """The run record of a published release folder (`<work>/releases/<rid>`): the one named by the SHA-256
+    of the audit.json its ledger entry records (privacy/published_counts.py, rule C1)."""
+    entry = ledger.read_entry(release_folder)
+    if entry is None:
+        raise FileNotFoundError(f"{release_folder / ledger.ENTRY}: no ledger entry, so no run record")
+    path = release_folder.parent.parent / RECORDS / record_name(release_folder.name, entry["files"]["audit.json"])
     return json.loads(path.read_text(encoding="utf-8"))
 
 
 def _write_record(work_dir: Path, rid: str, record: dict, audit_bytes: bytes) -> None:
-    """The run record (rule C1): the full audit, with the sha256 of the audit.json it was published as."""
+    """The run record (rule C1): the full audit, with the sha256 of the audit.json it was published as, under
+    a name of its own (release id and that sha256), so that writing it never replaces the record of a
+    publication still in place; one the commit does not follow is removed by the next run's `recover`."""
     folder = work_dir / RECORDS
     _mkdir(folder)
     folder.chmod(0o700)
-    body = {**record, "published_as": {"file": "audit.json", "sha256": hashlib.sha256(audit_bytes).hexdigest(),
+    sha = hashlib.sha256(audit_bytes).hexdigest()
+    body = {**record, "published_as": {"file": "audit.json", "sha256": sha,
                                        "rule": f"{COUNTS_RULE}: {COUNTS_RULE_TEXT}"}}
     tmp = folder / f".{rid}.json.tmp"
     _write(tmp, (json.dumps(body, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
     tmp.chmod(0o600)
-    os.replace(tmp, record_path(work_dir, rid))
+    os.replace(tmp, folder / record_name(rid, sha))
     ledger.fsync_dir(folder)
 
 
+def _stray_records(work_dir: Path) -> int:
+    """Remove the run records that neither a ledger entry nor a release folder in place names (a
+    publication that did not reach its commit point, or the temporary file of one); returns how many.
+    Nothing is removed while a ledger line is torn or unreadable: the record may be that line's. (A
+    folder whose entry the ledger lost keeps its record: `ledger verify` reports the loss.)"""
+    folder = work_dir / RECORDS
+    entries = ledger.intact_entries(work_dir / ledger.LEDGER)
+    if not folder.is_dir() or entries is None:
+        return 0
+    releases = work_dir / "releases"
+    if releases.is_dir():
+        entries += [e for p in sorted(releases.iterdir()) if p.is_dir() and (e := ledger.read_entry(p)) is not None]
+    named = {record_name(str(e.get("release_id")), str(e.get("files", {}).get("audit.json", ""))) for e in entries}
+    stray = [p for p in sorted(folder.iterdir()) if p.is_file() and p.name not in named]
+    for p in stray:
+        p.unlink()
+    if stray:
+        ledger.fsync_dir(folder)
+    return len(stray)
+
+
 def _publish(work_dir: Path, rid: str, cells: pd.DataFrame, audit: dict, report_context: dict,
-             register: Path | None, record: dict | None = None) -> Release:
+             register: Path | None, record: dict) -> Release:
     releases = work_dir / "releases"
     final = releases / rid
     staging, aside = _names(releases, rid)
@@ -283,8 +308,7 @@ def _publish(work_dir: Path, rid: str, cells: pd.DataFrame, audit: dict, report_
             )
         ledger.fsync_dir(staging)
         ledger.fsync_dir(releases)
-        if record is not None:
-            _write_record(work_dir, rid, {**record, "leak_scan": audit["leak_scan"]}, audit_bytes)
+        _write_record(work_dir, rid, {**record, "leak_scan": audit["leak_scan"]}, audit_bytes)
         if register is not None:  # the register's copy is staged before the commit point too
             created = not register.exists()
             _mkdir(register)

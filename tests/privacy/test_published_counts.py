@@ -24,7 +24,9 @@ def _record() -> dict:
                                                "possible_households_for_group_zeros": 0, "member_bounds": 68,
                                                "person_groups_of_several_parts": 1, "floor": 0.0, "rule": "r",
                                                "parts": {"atoms": 466, "groups": 108, "rule": "p"}}},
-                       "secondary_suppression": {"cells": 1, "suppressed_value": 14, "protection_lps": 7},
+                       "secondary_suppression": {"cells": 1, "suppressed_value": 14, "protection_lps": 7,
+                                                 "cut_rounds": 3, "fix_rounds": 0,
+                                                 "components_without_cut_loop_result": 0},
                        "audit": {"suppressed_unsafe_cells_audited": 3, "small_atoms_audited": 5, "passed": True,
                                  "settled_by_checked_witnesses": 6, "lps_solved": 2, "components": 22},
                        "group_disclosure": {"cells": 0, "applied": False}},
@@ -46,7 +48,8 @@ def test_the_published_audit_keeps_hashes_identities_of_accounting_and_what_no_t
                                                                                "parts": {"rule": "p"}}},
                                     "audit": {"passed": True}, "group_disclosure": {"applied": False}}
     assert public["counts"]["rule"].startswith(f"{RULE}: ")
-    assert public["counts"]["record"] == "records/GM0164-2026-06-abc.json in the work directory"
+    assert public["counts"]["record"] == ("records/GM0164-2026-06-abc.<sha>.json in the work directory (<sha>: the "
+                                          "first 16 hex digits of this file's SHA-256)")
     assert [w["path"] for w in public["counts"]["withheld"]] == [p for p, _ in WITHHELD]
 
 
@@ -64,3 +67,25 @@ def test_no_number_of_the_month_s_signals_is_left_for_the_attacker():
 def test_only_present_paths_are_listed_as_withheld():
     public = withhold({"release_id": "x", "inputs": [{"source": "brp", "sha256": "c" * 64, "rows": 9}]})
     assert [w["path"] for w in public["counts"]["withheld"]] == ["inputs.[].rows"]
+
+
+def test_where_the_quarantined_share_gate_warns_the_rows_quarantined_are_withheld_too():
+    """5 of 500 rows quarantined and a 1 % warning: the published warning alone says fewer than 500 rows
+    were read; with the rows quarantined beside it, the rows read are bounded and so is meervoudig."""
+    from privacy.published_counts import VERSION, WARNED
+
+    record = _record()
+    record["row_accounting"]["wmo"] = {"rows_read": 900, "rows_loaded": 900, "rows_quarantined": 0, "holds": True,
+                                       "quarantined_by_rule": {}}
+    record["row_accounting"]["vroegsignalen"].update(rows_quarantined=5, quarantined_by_rule={"id-uniek": 5})
+    record["data_quality"]["vroegsignalen"]["rules"][0]["rows_failed"] = 5
+    record["quality_gates"] = {"warnings": [{"gate": "quarantined-share", "source": "vroegsignalen",
+                                             "level": "warning", "message": "m"}]}
+    public = withhold(record)
+    assert public["row_accounting"] == {"vroegsignalen": {"holds": True},
+                                        "wmo": {"rows_quarantined": 0, "holds": True, "quarantined_by_rule": {}}}
+    assert public["data_quality"]["vroegsignalen"]["rules"] == [{"rule": "id-uniek"}]
+    paths = [w["path"] for w in public["counts"]["withheld"]]
+    assert paths[-len(WARNED):] == [t.format(source="vroegsignalen") for t, _ in WARNED]
+    assert public["counts"]["version"] == VERSION and len(VERSION) == 12
+    assert withhold(_record())["row_accounting"]["vroegsignalen"]["rows_quarantined"] == 0  # no warning: kept

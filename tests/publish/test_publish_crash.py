@@ -112,7 +112,7 @@ def test_the_next_run_removes_what_a_killed_run_left_and_logs_the_counts(crashed
         with exclusive(run):
             assert _leftovers(folder) == []
     assert [r.getMessage() for r in caplog.records if r.name == "wijksignaal.publish"] == [
-        "finished what an interrupted run left: staging removed 2"]
+        "finished what an interrupted run left: staging removed 2, stray records removed 1"]  # rule C1's record
 
 
 def _token(work: Path) -> str:
