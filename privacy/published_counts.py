@@ -162,12 +162,19 @@ def record_name(release_id: str, audit_sha256: str) -> str:
     return f"{release_id}.{audit_sha256[:16]}.json"
 
 
-def rebuild(record: dict[str, Any]) -> bytes:
+def rebuild(record: dict[str, Any], counts: dict[str, Any] | None = None) -> bytes:
     """audit.json's bytes from a run record: the record without what publishing added (`published_as`;
-    `leak_scan`, which audit.json holds after `counts`), with the `WITHHELD` counts withheld."""
+    `leak_scan`, which audit.json holds after `counts`), with the counts of this rule withheld; with
+    `counts` (an audit.json's section, made under another version of this rule), the paths it lists."""
     body = {k: v for k, v in record.items() if k != "published_as"}
     leak = body.pop("leak_scan", None)
-    public = withhold(body)
+    if counts is None:
+        public = withhold(body)
+    else:
+        public = copy.deepcopy(body)
+        for path in (str(w.get("path", "")) for w in counts.get("withheld", [])):
+            _remove(public, path.split("."), path, [])
+        public["counts"] = counts
     if leak is not None:
         public["leak_scan"] = leak
     return (json.dumps(public, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
@@ -176,19 +183,21 @@ def rebuild(record: dict[str, Any]) -> bytes:
 def check_records(records: Path, releases: Path, newest: dict[str, dict[str, Any]]) -> list[str]:
     """Problems of the run records (one line each): for each release the ledger records (`newest`: release id
     -> its last entry) whose audit.json follows this rule (it has a `counts` section), its record must exist,
-    be readable by its owner only, name that audit.json's SHA-256, and rebuild it byte for byte."""
+    be readable by its owner only, name that audit.json's SHA-256, and rebuild it byte for byte: under
+    this version of the rule with exactly its counts withheld; under an earlier one (`counts.version`
+    differs), with the paths its `counts` lists (a release keeps the rule it was published under)."""
     problems = []
     for rid, entry in sorted(newest.items()):
         sha = str(entry.get("files", {}).get("audit.json", ""))
-        audit = releases / rid / "audit.json"
         path = records / record_name(rid, sha)
+        try:
+            counts = json.loads((releases / rid / "audit.json").read_text(encoding="utf-8")).get("counts")
+        except (OSError, ValueError, AttributeError):
+            continue  # a missing or edited audit.json is the ledger's to report
+        if not isinstance(counts, dict):
+            continue  # published before this rule
         if not path.exists():
-            try:
-                under_c1 = "counts" in json.loads(audit.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                under_c1 = False  # a missing or edited audit.json is the ledger's to report
-            if under_c1:
-                problems.append(f"{path}: missing: the run record of release {rid} (rule {RULE})")
+            problems.append(f"{path}: missing: the run record of release {rid} (rule {RULE})")
             continue
         if path.stat().st_mode & 0o077:
             problems.append(f"{path}: readable by others than its owner (mode {path.stat().st_mode & 0o777:o})")
@@ -199,9 +208,9 @@ def check_records(records: Path, releases: Path, newest: dict[str, dict[str, Any
             continue
         if record.get("published_as", {}).get("sha256") != sha:
             problems.append(f"{path}: names another audit.json than the ledger records for release {rid}")
-        elif hashlib.sha256(rebuild(record)).hexdigest() != sha:
+        elif hashlib.sha256(rebuild(record, None if counts.get("version") == VERSION else counts)).hexdigest() != sha:
             problems.append(f"{path}: does not rebuild the audit.json of release {rid}: the two differ beyond "
-                            f"the counts rule {RULE} withholds (version {VERSION})")
+                            f"the counts rule {RULE} withholds (version {counts.get('version', 'before versions')})")
     return problems
 
 

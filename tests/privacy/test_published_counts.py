@@ -89,3 +89,33 @@ def test_where_the_quarantined_share_gate_warns_the_rows_quarantined_are_withhel
     assert paths[-len(WARNED):] == [t.format(source="vroegsignalen") for t, _ in WARNED]
     assert public["counts"]["version"] == VERSION and len(VERSION) == 12
     assert withhold(_record())["row_accounting"]["vroegsignalen"]["rows_quarantined"] == 0  # no warning: kept
+
+
+def test_a_release_keeps_the_version_of_the_rule_it_was_published_under(tmp_path):
+    """An audit.json made when the rule withheld less rebuilds from its record with the paths its own
+    `counts` lists; `ledger verify` does not hold it to today's list (a later version must not stop
+    every work directory from publishing), but does hold it to its own."""
+    import hashlib
+
+    from privacy.published_counts import check_records, rebuild, record_name
+
+    record = {**_record(), "leak_scan": {"hits": {}}}
+    older = {"rule": "C1: ...", "withheld": [{"path": "inputs.[].rows", "why": "records of a file"}],
+             "record": "records/x.json in the work directory"}
+    data = rebuild(record, older)
+    sha = hashlib.sha256(data).hexdigest()
+    rid = record["release_id"]
+    (tmp_path / "releases" / rid).mkdir(parents=True)
+    (tmp_path / "releases" / rid / "audit.json").write_bytes(data)
+    (tmp_path / "records").mkdir(mode=0o700)
+    path = tmp_path / "records" / record_name(rid, sha)
+    path.write_text(json.dumps({**record, "published_as": {"sha256": sha}}), encoding="utf-8")
+    path.chmod(0o600)
+    newest = {rid: {"files": {"audit.json": sha}}}
+    assert json.loads(data)["linking"]["households"] == 58025  # that version published it
+    assert check_records(tmp_path / "records", tmp_path / "releases", newest) == []
+    record["linking"]["households"] = 58026  # the record no longer what was published
+    path.write_text(json.dumps({**record, "published_as": {"sha256": sha}}), encoding="utf-8")
+    assert check_records(tmp_path / "records", tmp_path / "releases", newest) == [
+        f"{path}: does not rebuild the audit.json of release {rid}: the two differ beyond the counts rule C1 "
+        "withholds (version before versions)"]
