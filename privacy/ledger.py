@@ -243,11 +243,16 @@ def verify(where: Path, releases_dir: Path | None = None, registers: Sequence[Pa
     if releases_dir is not None:
         problems += _check_folders(path, Path(releases_dir), parsed, hashes)
     if Path(where).is_dir():  # a work directory: its run records (published_counts.py, rule C1)
-        newest = {str(e.get("release_id")): e for _, e in parsed if e is not None}
+        newest = {rid: e for rid, (_, e) in _newest(parsed).items()}
         problems += check_records(Path(where) / RECORDS, Path(releases_dir or Path(where) / "releases"), newest)
     for register in registers:
         problems += _check_register(Path(register), parsed)
     return problems
+
+
+def _newest(parsed: list[tuple[int, LedgerEntry | None]]) -> dict[str, tuple[int, LedgerEntry]]:
+    """Release id -> (line number, entry) of its last entry."""
+    return {str(e.get("release_id")): (n, e) for n, e in parsed if e is not None}
 
 
 def _check_folders(path: Path, releases_dir: Path, parsed: list[tuple[int, LedgerEntry | None]],
@@ -255,11 +260,8 @@ def _check_folders(path: Path, releases_dir: Path, parsed: list[tuple[int, Ledge
     """Every release folder has its entry in the ledger and the files it records; every
     release the ledger records has its folder."""
     problems: list[str] = []
-    newest: dict[str, tuple[int, LedgerEntry]] = {}  # release id -> its last entry
+    newest = _newest(parsed)
     n: int | None  # a line number; below, that of a folder's entry (None: not in the ledger)
-    for n, e in parsed:
-        if e is not None:
-            newest[str(e.get("release_id"))] = (n, e)
     end = parsed[-1][1].get("entry_sha256") if parsed and parsed[-1][1] is not None else (None if parsed else GENESIS)
     folders = sorted(p for p in releases_dir.iterdir() if p.is_dir() and not p.name.startswith(".")) \
         if releases_dir.is_dir() else []

@@ -117,7 +117,6 @@ class Component:
         self.fail_fast = False  # end the search at the first cell that nothing can protect (protect_component)
         self.stopped = False
         self.failed: list[int] = []  # the cell that nothing can protect, where fail_fast ended the search
-        self._widen = True
 
     def _near(self, cells: np.ndarray, steps: int | None) -> np.ndarray:
         """The cells within `steps` relation steps of `cells` (None: until the component is in), as
@@ -153,7 +152,6 @@ class Component:
         there is returned as left without one)."""
         covered = np.zeros(self.n, dtype=bool)  # lifted by its shortfall in some witness
         unprotected: list[int] = []
-        self._widen = widen
         order = np.asarray(order, dtype=np.int64)
         k = 0
         while k < len(order) and not self.stopped:
@@ -166,16 +164,16 @@ class Component:
             if self.ahead is not None and len(left):
                 nxt = k + int(left[0])
                 self.ahead.submit(int(order[nxt]), self.suppressed, self.candidate, widen)
-                self._take(i, self._find(i, widen), covered, unprotected)
+                self._take(i, self._find(i, widen), covered, unprotected, widen)
                 found, lps = self.ahead.result()
                 j = int(order[nxt])
                 if not covered[j] and np.array_equal(self.ahead.sent[0], self.suppressed):  # nothing new hidden
                     self.lps += lps  # the LPs solving in turn would have solved for j, with this very pattern
                     self.taken_ahead += 1
-                    self._take(j, found, covered, unprotected)
+                    self._take(j, found, covered, unprotected, widen)
                     k = nxt + 1
             else:
-                self._take(i, self._find(i, widen), covered, unprotected)
+                self._take(i, self._find(i, widen), covered, unprotected, widen)
         return unprotected
 
     def _find(self, i: int, widen: bool) -> Witness | None:
@@ -200,13 +198,15 @@ class Component:
                     break
         return found
 
-    def _take(self, i: int, found: Witness | None, covered: np.ndarray, unprotected: list[int]) -> None:
-        """Apply cell i's witness: hide what it moves, mark what it lifts; or note i unprotected."""
+    def _take(self, i: int, found: Witness | None, covered: np.ndarray, unprotected: list[int],
+              widened: bool) -> None:
+        """Apply cell i's witness: hide what it moves, mark what it lifts; or note i unprotected.
+        `widened`: the search for it looked through the whole component if it had to."""
         if found is None:
             unprotected.append(i)
             # widening looked through the whole component with every cell that may be hidden (protect() with
             # widen, alone or as protect_preferring's last step): nothing protects i, so protection fails
-            if self.fail_fast and self._widen:
+            if self.fail_fast and widened:
                 self.stopped = True
                 self.failed.append(i)
             return

@@ -199,8 +199,9 @@ def check_records(records: Path, releases: Path, newest: dict[str, dict[str, Any
         if not path.exists():
             problems.append(f"{path}: missing: the run record of release {rid} (rule {RULE})")
             continue
-        if path.stat().st_mode & 0o077:
-            problems.append(f"{path}: readable by others than its owner (mode {path.stat().st_mode & 0o777:o})")
+        mode = path.stat().st_mode & 0o777
+        if mode & 0o077:
+            problems.append(f"{path}: readable by others than its owner (mode {mode:o})")
         try:
             record = json.loads(path.read_text(encoding="utf-8"))
         except ValueError:

@@ -171,7 +171,7 @@ def secondary_suppression(cells: pd.DataFrame, rels: list[Relation], thresholds:
     the final audit, and statistics (with the witnesses the audit checked). Cells with a true
     `locked` column are never suppressed. `stop_on`: raise WouldHide as soon as the pattern would
     hide one of these cells for good (lp_secondary); `fail_fast`: raise ProtectionFailed at the first
-    cell that nothing can protect (the count in its message is then a least one)."""
+    cell that nothing can protect (the count in its message is then at least one)."""
     cells = cells.copy()
     if "reason" not in cells.columns:
         cells["reason"] = cells.status.map({"suppressed": "primary", "published": ""})

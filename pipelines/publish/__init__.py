@@ -231,20 +231,19 @@ def read_record(release_folder: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def _write_record(work_dir: Path, rid: str, record: dict, audit_bytes: bytes) -> None:
+def _write_record(work_dir: Path, rid: str, record: dict, audit_sha256: str) -> None:
     """The run record (rule C1): the full audit, with the sha256 of the audit.json it was published as, under
     a name of its own (release id and that sha256), so that writing it never replaces the record of a
     publication still in place; one the commit does not follow is removed by the next run's `recover`."""
     folder = work_dir / RECORDS
     _mkdir(folder)
     folder.chmod(0o700)
-    sha = hashlib.sha256(audit_bytes).hexdigest()
-    body = {**record, "published_as": {"file": "audit.json", "sha256": sha,
+    body = {**record, "published_as": {"file": "audit.json", "sha256": audit_sha256,
                                        "rule": f"{COUNTS_RULE}: {COUNTS_RULE_TEXT}"}}
     tmp = folder / f".{rid}.json.tmp"
     _write(tmp, (json.dumps(body, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
     tmp.chmod(0o600)
-    os.replace(tmp, folder / record_name(rid, sha))
+    os.replace(tmp, folder / record_name(rid, audit_sha256))
     ledger.fsync_dir(folder)
 
 
@@ -293,8 +292,7 @@ def _publish(work_dir: Path, rid: str, cells: pd.DataFrame, audit: dict, report_
         pre = scan_files([staging / "tables.csv", *(staging / name for name in sorted(reports)), staging / "tables.xlsx"])
         audit = {**audit, "leak_scan": {"rule": "no 9-digit number passing the 11-proef in any release file",
                                         "hits": pre}}
-        audit_bytes = (json.dumps(audit, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
-        _write(staging / "audit.json", audit_bytes)
+        _write(staging / "audit.json", (json.dumps(audit, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
         files = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(staging.iterdir())}
         entry = ledger.new_entry(work_dir / ledger.LEDGER, {
             "release_id": rid, "gemeente": audit["gemeente"]["code"], "period": audit["period"], "files": files,
@@ -308,7 +306,7 @@ def _publish(work_dir: Path, rid: str, cells: pd.DataFrame, audit: dict, report_
             )
         ledger.fsync_dir(staging)
         ledger.fsync_dir(releases)
-        _write_record(work_dir, rid, {**record, "leak_scan": audit["leak_scan"]}, audit_bytes)
+        _write_record(work_dir, rid, {**record, "leak_scan": audit["leak_scan"]}, files["audit.json"])
         if register is not None:  # the register's copy is staged before the commit point too
             created = not register.exists()
             _mkdir(register)
