@@ -112,6 +112,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -260,22 +261,40 @@ def _areas(atoms: Atoms, geo: pd.DataFrame) -> dict[str, np.ndarray]:
             "gemeente": geo.gemeentecode.reindex(abuurt).to_numpy()}
 
 
+def _lists(keys: np.ndarray, values: np.ndarray) -> dict[Any, list[int]]:
+    """key -> the values with that key, in their order; keys sorted, a missing key (NaN) left out:
+    pandas' groupby(keys).apply(list), without a Python call per group."""
+    codes, uniques = pd.factorize(keys, sort=True)
+    keep = codes >= 0
+    codes = codes[keep]
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
+    vals = np.asarray(values)[keep][order].tolist()
+    return {u: vals[bounds[k]:bounds[k + 1]] for k, u in enumerate(uniques.tolist())}
+
+
 def relations(cells: pd.DataFrame, atom_ids: np.ndarray, atoms: Atoms, buurten: pd.DataFrame) -> list[Relation]:
     """Every relation of the covered tables of `cells` over the atoms (whose cell ids in
     `cells` are `atom_ids`, in the order of atoms.frame); see the module docstring."""
     rels: list[Relation] = []
     geo = buurten.set_index("buurtcode")
     area_of = _areas(atoms, geo)
+    children: dict[tuple[str, str], dict[str, list[str]]] = {}
     covered = cells[cells.table.isin(atoms.tables)]
     for (table, _, category), g in covered.groupby(["table", "period", "category"], sort=True):
         mask = atoms.members.get((table, category))
         if mask is None:
             continue
-        levels = [lv for lv in LEVELS if (g.level == lv).any()]
-        ids = {lv: dict(zip(g.area_code[g.level == lv], g.index[g.level == lv])) for lv in levels}
+        level_of, area_code, cell_id = g.level.tolist(), g.area_code.tolist(), g.index.tolist()
+        levels = [lv for lv in LEVELS if lv in level_of]
+        ids: dict[str, dict[str, int]] = {lv: {} for lv in levels}
+        for lv, area, cid in zip(level_of, area_code, cell_id):
+            ids[lv][area] = cid
         in_pred = np.flatnonzero(mask)
         for k, level in enumerate(levels):
-            kids = _children(geo, levels[k - 1], level) if k else {}
+            if k and (levels[k - 1], level) not in children:
+                children[levels[k - 1], level] = _children(geo, levels[k - 1], level)
+            kids = children[levels[k - 1], level] if k else {}
             by_area = None
             for area, cid in sorted(ids[level].items()):
                 parts = [ids[levels[k - 1]].get(c) for c in kids.get(area, [])] if k else [None]
@@ -283,7 +302,7 @@ def relations(cells: pd.DataFrame, atom_ids: np.ndarray, atoms: Atoms, buurten: 
                     kind = "wijk=sum(buurten)" if level == "wijk" else "gemeente=sum(wijken)"
                 else:  # the lowest level, or children missing (cells of earlier releases): a sum of atoms
                     if by_area is None:
-                        by_area = pd.Series(atom_ids[in_pred]).groupby(area_of[level][in_pred]).apply(list).to_dict()
+                        by_area = _lists(area_of[level][in_pred], atom_ids[in_pred])
                     parts, kind = by_area.get(area, []), "atom"
                 rels.append(Relation((cid,) + tuple(parts), (1.0,) + (-1.0,) * len(parts), "=", kind))
     # persons <-> households, per person group
@@ -292,14 +311,14 @@ def relations(cells: pd.DataFrame, atom_ids: np.ndarray, atoms: Atoms, buurten: 
     if person.any():
         m = float(atoms.max_household_size)
         group = f.group.to_numpy()
-        households = pd.Series(atom_ids[~person & (group >= 0)]).groupby(group[~person & (group >= 0)]).apply(tuple)
-        for g, members in pd.Series(atom_ids[person]).groupby(group[person], sort=True):
-            pids, hids = tuple(int(a) for a in members), tuple(int(a) for a in households[g])
+        households = _lists(group[~person & (group >= 0)], atom_ids[~person & (group >= 0)])
+        for g, members in _lists(group[person], atom_ids[person]).items():
+            pids, hids = tuple(members), tuple(households[g])
             rels.append(Relation(pids + hids, (1.0,) * len(pids) + (-m,) * len(hids), "<=", "personen~huishoudens"))
             rels.append(Relation(hids + pids, (1.0,) * len(hids) + (-1.0,) * len(pids), "<=", "personen~huishoudens"))
         # members per household of a union of the group's person-selection patterns ("Members per household")
         for g, union, low, high in atoms.person_bounds.itertuples(index=False):
-            pids, hids = tuple(int(atom_ids[a]) for a in union), tuple(int(a) for a in households[g])
+            pids, hids = tuple(int(atom_ids[a]) for a in union), tuple(households[g])
             if low > 0:
                 rels.append(Relation(hids + pids, (float(low),) * len(hids) + (-1.0,) * len(pids), "<=",
                                      "leden per huishouden"))

@@ -50,7 +50,7 @@ from typing import Any
 
 import highspy
 import numpy as np
-from scipy.sparse import csc_matrix, csr_matrix
+from scipy.sparse import csr_matrix
 
 from . import audit as _audit
 from .audit import INF, new_highs
@@ -304,9 +304,12 @@ class Component:
         # the columns' slices of the relation matrix; the rows that hold none of them constrain nothing here
         lengths = self.col_ptr[cols + 1] - self.col_ptr[cols]
         pick = _ranges(self.col_ptr[cols], lengths)
-        rows, local = np.unique(self.col_rows[pick], return_inverse=True)
-        sub = csc_matrix((self.col_data[pick], local.reshape(-1), np.concatenate([[0], np.cumsum(lengths)])),
-                         shape=(len(rows), len(cols)))
+        entry_rows = self.col_rows[pick]
+        rows = np.sort(self._fresh(entry_rows, self._row_seen))  # the rows held, in order (as np.unique gives them)
+        self._row_seen[rows] = False
+        self._stamp[rows] = np.arange(len(rows))
+        local = self._stamp[entry_rows]  # each entry's row within `rows`
+        indptr = np.concatenate([[0], np.cumsum(lengths)])
         k = len(cols)
         blocks = 3 if self.interval[cols].any() else 2
         hidden = self.suppressed[cols]
@@ -322,10 +325,11 @@ class Component:
                                + [np.where(hidden, 0.0, self.dhigh[cols])] * (blocks - 2))
         lower[ii] = self.need[i]
         upper[k + ii] = 0.0
-        nnz = int(sub.indptr[-1])
-        start = np.concatenate([sub.indptr] + [sub.indptr[1:] + nnz * b for b in range(1, blocks)]).astype(np.int32)
-        index = np.concatenate([sub.indices] * blocks).astype(np.int32)
-        data = np.concatenate([sub.data, -sub.data] + [sub.data] * (blocks - 2)).astype(np.float64)
+        nnz = int(indptr[-1])
+        data = self.col_data[pick]
+        start = np.concatenate([indptr] + [indptr[1:] + nnz * b for b in range(1, blocks)]).astype(np.int32)
+        index = np.concatenate([local] * blocks).astype(np.int32)
+        data = np.concatenate([data, -data] + [data] * (blocks - 2)).astype(np.float64)
         self.h.clearModel()
         # the model as arrays in one call: filling a HighsLp attribute by attribute costs about 8 times as much
         self.h.passModel(blocks * k, len(rows), blocks * nnz, COLWISE, MINIMIZE, 0.0, c, lower, upper,

@@ -81,8 +81,9 @@ def build(cells: pd.DataFrame, buurten: pd.DataFrame, person_tables: AbstractSet
     `categories` gives, per table, a hierarchy parent -> children; by default every table is
     flat (`totaal` = the sum of its other categories), but for the subtotals in SUBTOTALS."""
     categories = categories or {}
-    idx = {(t, p, lv, a, c): i for i, t, p, lv, a, c in
-           zip(cells.index, cells.table, cells.period, cells.level, cells.area_code, cells.category)}
+    # plain lists: iterating pandas' Arrow-backed strings value by value, or grouping by them, costs ten times as much
+    keys = list(zip(*(cells[c].tolist() for c in ("table", "period", "level", "area_code", "category"))))
+    idx = dict(zip(keys, cells.index.tolist()))
     rels: list[Relation] = []
 
     def add(parent: CellKey, children: list[CellKey], kind: str) -> None:
@@ -91,8 +92,11 @@ def build(cells: pd.DataFrame, buurten: pd.DataFrame, person_tables: AbstractSet
                                  (1.0,) + (-1.0,) * len(children), "=", kind))
 
     # within a table and area: categories sum to their parent (flat: to totaal)
-    for (t, p, lv, a), g in cells.groupby(["table", "period", "level", "area_code"], sort=False):
-        tree = categories.get(t) or _default_tree(t, list(g.category))
+    areas: dict[tuple[str, str, str, str], list[str]] = {}  # in order of first appearance, as groupby(sort=False)
+    for key in keys:
+        areas.setdefault(key[:4], []).append(key[4])
+    for (t, p, lv, a), cats in areas.items():
+        tree = categories.get(t) or _default_tree(t, cats)
         for parent, children in tree.items():
             if children:
                 add((t, p, lv, a, parent), [(t, p, lv, a, c) for c in children], "categories")
@@ -100,7 +104,7 @@ def build(cells: pd.DataFrame, buurten: pd.DataFrame, person_tables: AbstractSet
     # hierarchy
     buurten_of = buurten.groupby("wijkcode").buurtcode.apply(sorted).to_dict()
     wijken_of = buurten.drop_duplicates("wijkcode").groupby("gemeentecode").wijkcode.apply(sorted).to_dict()
-    for (t, p, c), _ in cells.groupby(["table", "period", "category"], sort=False):
+    for t, p, c in dict.fromkeys((t, p, c) for t, p, _, _, c in keys):
         for w, bs in buurten_of.items():
             add((t, p, "wijk", w, c), [(t, p, "buurt", b, c) for b in bs], "wijk=sum(buurten)")
         for g, ws in wijken_of.items():
@@ -117,7 +121,7 @@ def build(cells: pd.DataFrame, buurten: pd.DataFrame, person_tables: AbstractSet
 
     # a household selection is a subset of all households
     sel = cells[cells.table.str.startswith("selectie:") & ~cells.table.isin(person_tables)]
-    for i, p, lv, a in zip(sel.index, sel.period, sel.level, sel.area_code):
+    for i, p, lv, a in zip(sel.index.tolist(), sel.period.tolist(), sel.level.tolist(), sel.area_code.tolist()):
         total = idx.get(("stapeling", p, lv, a, "totaal"))
         if total is not None:
             rels.append(Relation((i, total), (1.0, -1.0), "<=", "selectie<=huishoudens"))
