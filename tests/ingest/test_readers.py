@@ -312,3 +312,59 @@ def test_a_file_with_a_malformed_line_is_read_again_when_read_in_batches(sources
     whole = read_source("wmo", SOURCES["wmo"], sources_copy)
     assert sum(b.num_rows for _, b, _ in kept) == whole.table.num_rows
     assert kept[0][0].rejected == whole.rejected == [whole.rejected[0]] and whole.rejected[0].row == len(lines) - 3
+
+
+def test_ddas_files_read_in_two_processes_give_what_one_process_gives(sources_copy, monkeypatch):
+    import json
+    import multiprocessing.pool
+
+    import pipelines.ingest.readers as readers
+
+    path = sources_copy / "vroegsignalen_2026-08.json"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    doc["leveringen"][0]["vroegsignalen"][0]["signaalpartner"]["type"] = "Telefoon"  # a rejected row
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    monkeypatch.setattr(readers, "READ_WORKERS", 1)
+    one = read_source("vroegsignalen", SOURCES["vroegsignalen"], sources_copy)
+    monkeypatch.setattr(readers, "READ_WORKERS", 2)
+    monkeypatch.setattr(readers, "PARALLEL_BYTES", 0)
+    calls = []
+    imap = multiprocessing.pool.Pool.imap
+    monkeypatch.setattr(multiprocessing.pool.Pool, "imap", lambda pool, *a, **k: calls.append(a) or imap(pool, *a, **k))
+    two = read_source("vroegsignalen", SOURCES["vroegsignalen"], sources_copy)
+    assert len(calls) == 1 and len(calls[0][1]) == 12  # the twelve files went to the forked processes
+    assert len(one.files) == 12 and one.rejected
+    assert two.table.equals(one.table) and two.files == one.files and two.rejected == one.rejected
+
+
+def test_ddas_files_read_in_two_processes_stop_at_the_first_bad_file_with_its_own_message(sources_copy, monkeypatch):
+    import pipelines.ingest.readers as readers
+
+    monkeypatch.setattr(readers, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(readers, "READ_WORKERS", 2)
+    (sources_copy / "vroegsignalen_2026-03.json").write_text('{"leveringen": [', encoding="utf-8")
+    (sources_copy / "vroegsignalen_2026-09.json").write_text("[]", encoding="utf-8")
+    with pytest.raises(SourceFileError) as e:
+        read_source("vroegsignalen", SOURCES["vroegsignalen"], sources_copy)
+    assert str(e.value) == (f"source 'vroegsignalen', file {sources_copy}/vroegsignalen_2026-03.json: is not valid "
+                            "JSON (line 1, column 17: Expecting value)")
+    assert e.value.problem == "is not valid JSON (line 1, column 17: Expecting value)"
+
+
+def test_an_error_a_reading_process_cannot_send_back_is_named_by_its_kind(sources_copy, monkeypatch):
+    import pipelines.ingest.readers as readers
+
+    class Odd(Exception):
+        def __init__(self, a, b):
+            super().__init__(f"{a} {b}")
+
+    def broken(name, path, source):
+        raise Odd("a value", "another")
+
+    monkeypatch.setattr(readers, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(readers, "READ_WORKERS", 2)
+    monkeypatch.setattr(readers, "_read_file", broken)
+    with pytest.raises(RuntimeError) as e:
+        read_source("vroegsignalen", SOURCES["vroegsignalen"], sources_copy)
+    assert str(e.value) == (f"source 'vroegsignalen', file {sources_copy}/vroegsignalen_2025-11.json: reading it "
+                            "failed (Odd)")
