@@ -112,7 +112,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -297,8 +297,10 @@ def relations(cells: pd.DataFrame, atom_ids: np.ndarray, atoms: Atoms, buurten: 
             kids = children[levels[k - 1], level] if k else {}
             by_area = None
             for area, cid in sorted(ids[level].items()):
-                parts = [ids[levels[k - 1]].get(c) for c in kids.get(area, [])] if k else [None]
-                if k and all(p is not None for p in parts):  # the sum of its table's cells one level down
+                below = [ids[levels[k - 1]].get(c) for c in kids.get(area, [])] if k else [None]
+                parts: list[int]
+                if k and all(p is not None for p in below):  # the sum of its table's cells one level down
+                    parts = cast("list[int]", below)
                     kind = "wijk=sum(buurten)" if level == "wijk" else "gemeente=sum(wijken)"
                 else:  # the lowest level, or children missing (cells of earlier releases): a sum of atoms
                     if by_area is None:
