@@ -31,6 +31,13 @@ hide 8).
 A witness also protects other cells: a cell it moves up by at least that cell's own
 shortfall needs no LP of its own.
 
+A look with no witness at all is infeasible, and HiGHS returns the multipliers that prove
+it (a Farkas ray: a combination of the relations that no table within the bounds meets).
+Before the wider look's LP is solved, those multipliers are tried on it: where they prove
+it infeasible too (checked in full, with a margin: `_infeasible`), it has no witness and is
+not solved. Only LPs without a witness are skipped, so pattern and witnesses are those of
+solving every look (on the country about a third of the wider looks without witness).
+
 Both cores: in a large component a second process (`Ahead`, forked with the component)
 finds the witness of the next cell in order while this one finds the current cell's, from
 the pattern as it stands. Its witness is taken only where the current cell's witness hid
@@ -110,6 +117,8 @@ class Component:
         self.h = new_highs()
         self.h.setOptionValue("presolve", "off")  # small LPs: presolve costs more than it saves
         self.lps = 0
+        self.proved_infeasible = 0  # wider looks that a narrower look's multipliers showed to have no witness
+        self._ray: tuple[np.ndarray, np.ndarray] | None = None  # those multipliers, for the cell under way (_find)
         self.witnesses: list[tuple[np.ndarray, np.ndarray]] = []  # (columns moved, their deviations)
         self.ahead: Ahead | None = None  # finds the next cell's witness alongside (module docstring)
         self.taken_ahead = 0  # witnesses of the second process that were taken
@@ -179,6 +188,7 @@ class Component:
     def _find(self, i: int, widen: bool) -> Witness | None:
         """The witness for cell i: near, then wider where hiding more is needed (protect())."""
         x = self._near(np.array([i]), self.near)
+        self._ray = None
         found = self._witness(x, i)
         if found is None or self._cost(found) > 0:
             # hiding more is needed: look for a cheaper way in a wider neighbourhood, widening
@@ -274,6 +284,7 @@ class Component:
             for t in lost:
                 if covered[t]:
                     continue
+                self._ray = None
                 found = self._witness(self._near(np.array([t]), self.wider), t)
                 if found is None:
                     ok = False
@@ -330,14 +341,21 @@ class Component:
         start = np.concatenate([indptr] + [indptr[1:] + nnz * b for b in range(1, blocks)]).astype(np.int32)
         index = np.concatenate([local] * blocks).astype(np.int32)
         data = np.concatenate([data, -data] + [data] * (blocks - 2)).astype(np.float64)
+        row_lo, row_hi = np.where(self.le[rows], -INF, 0.0), np.where(self.le[rows], self.slack[rows], 0.0)
+        if self._ray is not None and _infeasible(self._ray, rows, lower, upper, row_lo, row_hi, start, index, data):
+            self.proved_infeasible += 1
+            return None  # the multipliers that showed a smaller look infeasible show this one infeasible too
         self.h.clearModel()
         # the model as arrays in one call: filling a HighsLp attribute by attribute costs about 8 times as much
         self.h.passModel(blocks * k, len(rows), blocks * nnz, COLWISE, MINIMIZE, 0.0, c, lower, upper,
-                         np.where(self.le[rows], -INF, 0.0), np.where(self.le[rows], self.slack[rows], 0.0),
-                         start, index, data, np.zeros(blocks * k, dtype=np.int32))
+                         row_lo, row_hi, start, index, data, np.zeros(blocks * k, dtype=np.int32))
         self.h.run()
         self.lps += 1
-        if self.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        status = self.h.getModelStatus()
+        if status != highspy.HighsModelStatus.kOptimal:
+            if status == highspy.HighsModelStatus.kInfeasible:
+                _, has_ray, ray = self.h.getDualRay()
+                self._ray = (rows, np.asarray(ray, dtype=float)) if has_ray else None
             return None
         sol = np.asarray(self.h.getSolution().col_value)
         beyond = sol[:k] - sol[k:2 * k]
@@ -398,6 +416,33 @@ def _ahead_loop(comp: Component, conn: Any) -> None:
     conn.close()
 
 
+def _infeasible(ray: tuple[np.ndarray, np.ndarray], rows: np.ndarray, lower: np.ndarray, upper: np.ndarray,
+                row_lo: np.ndarray, row_hi: np.ndarray, start: np.ndarray, index: np.ndarray,
+                data: np.ndarray) -> bool:
+    """Whether row multipliers y (`ray`: on some of `rows`, component row ids) prove this LP
+    infeasible (Farkas): for every x within its bounds, y.Ax is at most sum_j max(z_j l_j, z_j u_j)
+    with z = A'y, and for every feasible row activity s, y.s is at least sum_r min(y_r lo_r, y_r hi_r);
+    the first below the second means no x meets the rows. Checked here in full, with a margin, so
+    a ray that proves nothing is only a missed shortcut."""
+    ray_rows, ray_y = ray
+    at = np.searchsorted(rows, ray_rows)
+    if np.any(at >= len(rows)) or np.any(rows[np.minimum(at, len(rows) - 1)] != ray_rows):
+        return False  # pragma: no cover - a wider look holds every row of a narrower one
+    y = np.zeros(len(rows))
+    y[at] = np.where(np.abs(ray_y) > 1e-9, ray_y, 0.0)
+    z = np.bincount(np.repeat(np.arange(len(start) - 1), np.diff(start)), weights=data * y[index],
+                    minlength=len(start) - 1)
+    up, down = z > 1e-12, z < -1e-12
+    if np.any(up & (upper >= INF)) or np.any(down & (lower <= -INF)):
+        return False
+    col_max = float(np.sum(z[up] * upper[up]) + np.sum(z[down] * lower[down]))
+    pos, neg = y > 0, y < 0
+    if np.any(pos & (row_lo <= -INF)) or np.any(neg & (row_hi >= INF)):
+        return False
+    row_min = float(np.sum(y[pos] * row_lo[pos]) + np.sum(y[neg] * row_hi[neg]))
+    return col_max < row_min - 1e-6 * (1.0 + abs(row_min) + float(np.abs(y).sum()))
+
+
 def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """The positions starts[0] .. starts[0] + lengths[0] - 1, then those of the next range, and so on."""
     total = int(lengths.sum())
@@ -417,7 +462,7 @@ def protect_component(task: dict[str, Any]) -> dict[str, Any]:
     and `order`, the unsafe cells in processing order. Returns {"suppress": positions to
     suppress, "lps": LPs solved, "unprotected": positions without a witness, "witnesses": the
     witnesses found, (positions moved, deviations), for the audit to check, "taken_ahead": how many of them
-    the second process found (Ahead)}. With `stop_on` (a cell mask), the search ends as soon as a
+    the second process found (Ahead), "proved_infeasible": looks shown to have no witness without an LP}. With `stop_on` (a cell mask), the search ends as soon as a
     witness hides one of those cells, and with `fail_fast` at the first cell nothing can protect;
     the result then says "stopped": True (its pattern is incomplete)."""
     comp = Component(task["A"], task["le"], task["slack"], task["value"], task["need"], task["suppressed"],
@@ -440,9 +485,10 @@ def protect_component(task: dict[str, Any]) -> dict[str, Any]:
     if comp.stopped:
         return {"suppress": np.flatnonzero(comp.suppressed & ~task["suppressed"]), "lps": comp.lps,
                 "unprotected": comp.failed, "witnesses": comp.witnesses, "taken_ahead": comp.taken_ahead,
-                "stopped": True}
+                "proved_infeasible": comp.proved_infeasible, "stopped": True}
     if "release" in task and not unprotected:
         tries = [c for c in task["release"] if comp.suppressed[c] and not task["suppressed"][c]]
         comp.release(np.asarray(tries, dtype=np.int64), task["order"])
     return {"suppress": np.flatnonzero(comp.suppressed & ~task["suppressed"]), "lps": comp.lps,
-            "unprotected": unprotected, "witnesses": comp.witnesses, "taken_ahead": comp.taken_ahead}
+            "unprotected": unprotected, "witnesses": comp.witnesses, "taken_ahead": comp.taken_ahead,
+            "proved_infeasible": comp.proved_infeasible}

@@ -222,3 +222,51 @@ def test_with_fail_fast_the_search_ends_at_the_first_cell_nothing_can_protect():
         secondary_suppression(locked, rels, {"t": 10}, "greedy", fail_fast=True)
     assert str(whole.value).startswith("3 small cell(s) cannot be protected by any suppression: ")
     assert str(fast.value).startswith("at least 1 small cell(s) cannot be protected by any suppression: ")
+
+
+def test_farkas_multipliers_prove_an_lp_infeasible_only_where_it_is():
+    import numpy as np
+
+    from privacy.audit import INF
+    from privacy.protection_lp import _infeasible
+
+    # rows: x0 + x1 = 5 (row 0) and x1 - x2 = 0 (row 2); columns colwise
+    start, index, data = np.array([0, 1, 3, 4]), np.array([0, 0, 1, 1]), np.array([1.0, 1.0, 1.0, -1.0])
+    rows, lo, hi = np.array([0, 2]), np.array([5.0, 0.0]), np.array([5.0, 0.0])
+    ray = (np.array([0]), np.array([1.0]))  # from the look without row 2: x0 + x1 <= 2 < 5
+    assert _infeasible(ray, rows, np.zeros(3), np.array([1.0, 1.0, 1.0]), lo, hi, start, index, data)
+    assert not _infeasible(ray, rows, np.zeros(3), np.array([1.0, 4.0, 4.0]), lo, hi, start, index, data)
+    assert not _infeasible(ray, rows, np.zeros(3), np.array([1.0, INF, 1.0]), lo, hi, start, index, data)
+    assert not _infeasible((np.array([0]), np.array([-1.0])), rows, np.zeros(3), np.ones(3), lo, hi, start, index,
+                           data)
+
+
+def test_a_wider_look_proved_infeasible_by_a_narrower_one_changes_nothing_but_the_lps(monkeypatch):
+    import numpy as np
+
+    import privacy.protection_lp as plp
+
+    rng = np.random.default_rng(3)
+    buurten = pd.DataFrame({"buurtcode": [f"BU{k:02d}" for k in range(40)],
+                            "wijkcode": [f"WK{k // 8}" for k in range(40)], "gemeentecode": "GM1"})
+    values = {b: (int(rng.integers(1, 14)), int(rng.integers(1, 30))) for b in buurten.buurtcode}
+    cells = primary_suppression(table(values, buurten), {"t": 10})
+    cells["locked"] = (cells.status == "published") & (rng.random(len(cells)) < 0.6)  # published before: fixed
+    rels = build(cells, buurten)
+    proved = []
+    real = plp.protect_component
+
+    def counting(task):
+        out = real(task)
+        proved.append(out["proved_infeasible"])
+        return out
+
+    monkeypatch.setattr("privacy.secondary.protect_component", counting)
+    shortcut, with_stats = lp_secondary(cells, rels, {"t": 10}, method="greedy")
+    monkeypatch.setattr(plp, "_infeasible", lambda *a: False)
+    solved, without_stats = lp_secondary(cells, rels, {"t": 10}, method="greedy")
+    assert sum(proved[:len(proved) // 2]) > 5 and sum(proved[len(proved) // 2:]) == 0
+    assert shortcut == solved and with_stats["unprotected"] == without_stats["unprotected"] > 0
+    assert with_stats["lps"] == without_stats["lps"] - sum(proved)
+    for (c1, d1), (c2, d2) in zip(with_stats["witnesses"], without_stats["witnesses"], strict=True):
+        assert list(c1) == list(c2) and np.allclose(d1, d2)
