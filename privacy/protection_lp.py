@@ -354,7 +354,7 @@ class Component:
         status = self.h.getModelStatus()
         if status != highspy.HighsModelStatus.kOptimal:
             if status == highspy.HighsModelStatus.kInfeasible:
-                _, has_ray, ray = self.h.getDualRay()
+                _, has_ray, ray = self.h.getDualRay()  # type: ignore[attr-defined]  # highspy 1.16: in _Highs, not in its stubs
                 self._ray = (rows, np.asarray(ray, dtype=float)) if has_ray else None
             return None
         sol = np.asarray(self.h.getSolution().col_value)
