@@ -239,6 +239,18 @@ def test_farkas_multipliers_prove_an_lp_infeasible_only_where_it_is():
     assert not _infeasible(ray, rows, np.zeros(3), np.array([1.0, INF, 1.0]), lo, hi, start, index, data)
     assert not _infeasible((np.array([0]), np.array([-1.0])), rows, np.zeros(3), np.ones(3), lo, hi, start, index,
                            data)
+    # a `<=` row (row bounds -INF .. 5): x0 <= 5 with x0 in [0, 1] is feasible, x0 <= 0.5 with x0 = 1 is not
+    one = (np.array([0, 1]), np.array([0]), np.array([1.0]))
+    assert not _infeasible((np.array([0]), np.array([1.0])), np.array([0]), np.zeros(1), np.ones(1),
+                           np.array([-INF]), np.array([5.0]), *one)
+    assert not _infeasible((np.array([0]), np.array([1.0])), np.array([0]), np.ones(1), np.ones(1),
+                           np.array([-INF]), np.array([0.5]), *one)  # y = +1 proves nothing about an upper bound
+    assert _infeasible((np.array([0]), np.array([-1.0])), np.array([0]), np.ones(1), np.ones(1),
+                       np.array([-INF]), np.array([0.5]), *one)
+    # a column with an unbounded side that the multipliers touch, however little, proves nothing
+    tiny = (np.array([0, 1, 2]), np.array([0, 0]), np.array([1.0, 1e-13]))
+    assert not _infeasible((np.array([0]), np.array([1.0])), np.array([0]), np.zeros(2), np.array([1.0, INF]),
+                           np.array([5.0]), np.array([5.0]), *tiny)
 
 
 def test_a_wider_look_proved_infeasible_by_a_narrower_one_changes_nothing_but_the_lps(monkeypatch):
@@ -246,7 +258,7 @@ def test_a_wider_look_proved_infeasible_by_a_narrower_one_changes_nothing_but_th
 
     import privacy.protection_lp as plp
 
-    rng = np.random.default_rng(3)
+    rng = np.random.default_rng(14)
     buurten = pd.DataFrame({"buurtcode": [f"BU{k:02d}" for k in range(40)],
                             "wijkcode": [f"WK{k // 8}" for k in range(40)], "gemeentecode": "GM1"})
     values = {b: (int(rng.integers(1, 14)), int(rng.integers(1, 30))) for b in buurten.buurtcode}
@@ -265,7 +277,12 @@ def test_a_wider_look_proved_infeasible_by_a_narrower_one_changes_nothing_but_th
     shortcut, with_stats = lp_secondary(cells, rels, {"t": 10}, method="greedy")
     monkeypatch.setattr(plp, "_infeasible", lambda *a: False)
     solved, without_stats = lp_secondary(cells, rels, {"t": 10}, method="greedy")
-    assert sum(proved[:len(proved) // 2]) > 5 and sum(proved[len(proved) // 2:]) == 0
+    monkeypatch.setattr(plp, "_infeasible", lambda *a: True)  # every wider look after one without witness skipped
+    skipped, skipped_stats = lp_secondary(cells, rels, {"t": 10}, method="greedy")
+    # this table has wider looks that find a witness where the narrower one had none
+    assert skipped_stats["unprotected"] > without_stats["unprotected"]
+    proved = proved[:2]
+    assert sum(proved[:1]) > 5 and sum(proved[1:]) == 0
     assert shortcut == solved and with_stats["unprotected"] == without_stats["unprotected"] > 0
     assert with_stats["lps"] == without_stats["lps"] - sum(proved)
     for (c1, d1), (c2, d2) in zip(with_stats["witnesses"], without_stats["witnesses"], strict=True):
