@@ -1,5 +1,6 @@
 import itertools
 
+import numpy as np
 import pandas as pd
 from small_tables import table
 
@@ -85,3 +86,36 @@ def test_the_programs_witnesses_are_certificates_the_audit_checks(monkeypatch):
         undone = pattern.copy()
         undone.loc[sorted(set(moved) & set(chosen)), "status"] = "published"
         assert not checked_witnesses(undone, rels, {"t": 10}, [(moved, dev)])
+
+
+def _lightest(weight, cuts):
+    """The lightest 0/1 choice that meets every cut, by trying every choice."""
+    best = None
+    for bits in itertools.product((False, True), repeat=len(weight)):
+        x = np.array(bits)
+        if all(coef @ x[cols] >= rhs - 1e-9 for cols, coef, rhs in cuts):
+            w = float(weight[x].sum())
+            best = w if best is None or w < best else best
+    return best
+
+
+def test_the_program_solved_block_by_block_is_the_lightest_pattern_meeting_every_cut_so_far():
+    rng = np.random.default_rng(3)
+    weight = rng.uniform(1, 3, 12)
+    program = milp.Blocks(weight)
+
+    def cut(group, cols=None):  # three variables of a group (four variables each), random coefficients
+        cols = np.sort(rng.choice(np.arange(4 * group, 4 * group + 4), 3, replace=False)) if cols is None else cols
+        return np.asarray(cols), rng.uniform(0.5, 2, 3), float(rng.uniform(1, 2))
+
+    every = []
+    # cuts in each of three groups: three blocks; then a cut in one of them; then one that joins two
+    for cuts, solves in (([cut(0), cut(1), cut(2), cut(1)], 3), ([cut(1)], 4), ([cut(0, [1, 8, 10])], 5)):
+        every += cuts
+        chosen = program.solve(cuts)
+        x = np.zeros(12, dtype=bool)
+        x[chosen] = True
+        assert all(coef @ x[cols] >= rhs - 1e-9 for cols, coef, rhs in every)
+        assert weight[x].sum() <= _lightest(weight, every) * (1 + milp.MIP_REL_GAP) + 1e-9
+        assert program.solves == solves  # only the blocks the new cuts touch are solved again
+    assert milp.Blocks(weight).solve([(np.array([], dtype=int), np.array([]), 1.0)]) is None  # nothing can meet it
