@@ -46,7 +46,8 @@ import highspy
 import numpy as np
 from scipy.sparse import csr_matrix
 
-from .audit import INF, new_highs
+from . import audit as _audit
+from .audit import INF, fork_safe, new_highs
 from .protection_lp import Component, _ranges
 from .relations import components
 
@@ -55,6 +56,7 @@ MAX_ROUNDS = 40
 LP_BUDGET = 10  # witness LPs per unsafe cell, over all rounds
 MIP_MAX_NODES = 2_000
 MIP_REL_GAP = 0.01
+PARTNER_UNSAFE = 1_000  # a component with this many unsafe cells gets a second process (`Partner`)
 
 Cut = tuple[np.ndarray, np.ndarray, float]  # (columns, coefficients, right-hand side): coef @ x >= rhs
 
@@ -84,6 +86,7 @@ class Separator:
         self.witnesses: list[tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]] = []
         self.h = new_highs()
         self.h.setOptionValue("presolve", "off")  # small LPs, re-solved per cell: presolve costs more than it saves
+        self.partner: Partner | None = None  # a second process that takes half of each round's work (`Partner`)
 
     def cuts(self, x: np.ndarray, fixed: np.ndarray, order: np.ndarray) -> list[Cut]:
         """A violated cut (columns, coefficients, right-hand side) for every unsafe cell in
@@ -105,32 +108,70 @@ class Separator:
         for _, lifts, _ in self.witnesses:
             known[lifts] = True
         todo = [int(p) for p in order if not known[p]]
-        out = []
+        work = []  # per component: its cells, rows, row bounds, matrix, and unsafe cells without a witness
         for comp in dict.fromkeys(comp_of[todo]):  # components in the order of their first unsafe cell
-            cols = cols_all[comps.cols(comp)]
             rows = comps.rows(comp)
-            mine = [p for p in todo if comp_of[p] == comp]
-            h = self.h  # one solver for every component and round: a new instance costs more than the small LPs
-            h.clearModel()
             sub = Af[rows][:, comps.cols(comp)]
-            lower, upper = np.where(x[cols], self.floor[cols], self.low[cols]), np.where(x[cols], INF, self.high[cols])
-            h.addVars(len(lower), lower, upper)
-            h.addRows(sub.shape[0], np.where(self.le[rows], -INF, -fixed_part[rows]), -fixed_part[rows], sub.nnz,
-                      sub.indptr[:-1].astype(np.int32), sub.indices.astype(np.int32), sub.data)
-            h.changeObjectiveSense(highspy.ObjSense.kMaximize)
-            if len(mine) > 1:  # first push them all up at once: one LP may settle many
-                self._solve(h, np.searchsorted(cols, mine), x, cols, known)
-            for p in mine:
-                if known[p]:
-                    continue
-                dual = self._solve(h, np.searchsorted(cols, [p]), x, cols, known)
-                if known[p]:
-                    continue
-                cut = self._cut(p, x, fixed, rows, cast(np.ndarray, dual))  # not None: unbounded marks p known
-                if cut is None:  # pragma: no cover - the exact LP's multipliers always give a violated cut
-                    raise RuntimeError("cut generation: no violated cut from the witness LP's multipliers")
-                out.append(cut)
+            work.append((cols_all[comps.cols(comp)], rows, np.where(self.le[rows], -INF, -fixed_part[rows]),
+                         -fixed_part[rows], sub, [p for p in todo if comp_of[p] == comp]))
+        done: list[tuple[list[Cut], list[Any], int] | None] = [None] * len(work)
+        theirs = self._share([len(w[5]) * len(w[0]) for w in work]) if self.partner is not None else []
+        if self.partner is not None and theirs:
+            self.partner.send(("cuts", x, fixed, known, [work[i] for i in theirs]))
+        for i in sorted(set(range(len(work))) - set(theirs)):
+            done[i] = self._component_cuts(work[i], x, fixed, known)
+        if self.partner is not None and theirs:
+            for i, res in zip(theirs, self.partner.recv()):
+                done[i] = res
+        out = []
+        for cuts, witnesses, lps in cast("list[tuple[list[Cut], list[Any], int]]", done):  # in component order
+            out += cuts
+            self.witnesses += witnesses
+            self.lps += lps
         return out
+
+    @staticmethod
+    def _share(costs: list[int]) -> list[int]:
+        """The work items for the partner: the costliest first, each to whichever side has less so far
+        (deterministic); the partner's in their order."""
+        load = [0, 0]
+        theirs = []
+        for i in sorted(range(len(costs)), key=lambda i: (-costs[i], i)):
+            side = int(load[1] < load[0])
+            load[side] += costs[i]
+            if side:
+                theirs.append(i)
+        return sorted(theirs)
+
+    def _component_cuts(self, item: tuple[Any, ...], x: np.ndarray, fixed: np.ndarray, known: np.ndarray
+                        ) -> tuple[list[Cut], list[Any], int]:
+        """One component's cuts, the witnesses found and the LPs solved (`known` is marked, for its cells)."""
+        cols, rows, row_lo, row_hi, sub, mine = item
+        n_witnesses, lps = len(self.witnesses), self.lps
+        h = self.h  # one solver for every component and round: a new instance costs more than the small LPs
+        h.clearModel()
+        lower, upper = np.where(x[cols], self.floor[cols], self.low[cols]), np.where(x[cols], INF, self.high[cols])
+        h.addVars(len(lower), lower, upper)
+        h.addRows(sub.shape[0], row_lo, row_hi, sub.nnz, sub.indptr[:-1].astype(np.int32),
+                  sub.indices.astype(np.int32), sub.data)
+        h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+        out = []
+        if len(mine) > 1:  # first push them all up at once: one LP may settle many
+            self._solve(h, np.searchsorted(cols, mine), x, cols, known)
+        for p in mine:
+            if known[p]:
+                continue
+            dual = self._solve(h, np.searchsorted(cols, [p]), x, cols, known)
+            if known[p]:
+                continue
+            cut = self._cut(p, x, fixed, rows, cast(np.ndarray, dual))  # not None: unbounded marks p known
+            if cut is None:  # pragma: no cover - the exact LP's multipliers always give a violated cut
+                raise RuntimeError("cut generation: no violated cut from the witness LP's multipliers")
+            out.append(cut)
+        witnesses = self.witnesses[n_witnesses:]
+        del self.witnesses[n_witnesses:]
+        lps, self.lps = self.lps - lps, lps
+        return out, witnesses, lps
 
     def _solve(self, h: highspy.Highs, ks: np.ndarray, x: np.ndarray, cols: np.ndarray, known: np.ndarray
                ) -> np.ndarray | None:
@@ -217,6 +258,7 @@ class Blocks:
         self.cuts_of: dict[int, list[int]] = {}  # per block (its root), its cuts in the order they came
         self.chosen = np.zeros(len(weight), dtype=bool)
         self.solves = 0
+        self.partner: Partner | None = None  # a second process that solves half of a round's blocks
 
     def _root(self, i: int) -> int:
         parent = self.parent
@@ -245,13 +287,25 @@ class Blocks:
                 touched.discard(other)
             mine.append(k)
             touched.add(root)
+        items = []
         for root in sorted(touched):
             ks = sorted(self.cuts_of[root])
             block = np.unique(np.concatenate([self.cuts[k][0] for k in ks]))
-            found = self._solve_block(block, [self.cuts[k] for k in ks])
-            if found is None:
+            items.append((block, [self.cuts[k] for k in ks]))
+        found: list[np.ndarray | None] = [None] * len(items)
+        theirs = Separator._share([len(b) * len(c) for b, c in items]) if self.partner is not None else []
+        if self.partner is not None and theirs:
+            self.partner.send(("blocks", [items[i] for i in theirs]))
+        for i in sorted(set(range(len(items))) - set(theirs)):
+            found[i] = self._solve_block(*items[i])
+        if self.partner is not None and theirs:
+            for i, res in zip(theirs, self.partner.recv()):
+                found[i] = res
+            self.solves += len(theirs)
+        for (block, _), chosen in zip(items, found):
+            if chosen is None:
                 return None
-            self.chosen[block] = found
+            self.chosen[block] = chosen
         return np.flatnonzero(self.chosen)
 
     def _solve_block(self, block: np.ndarray, cuts: list[Cut]) -> np.ndarray | None:
@@ -270,11 +324,67 @@ class Blocks:
                     int(sum(len(c[0]) for c in cuts)), starts,
                     np.searchsorted(block, np.concatenate([c[0] for c in cuts])).astype(np.int32),
                     np.concatenate([c[1] for c in cuts]))
-        mip.run()
+        if mip.run() == highspy.HighsStatus.kError:  # pragma: no cover - a solver that did not run
+            raise RuntimeError("the 0/1 program of a block could not be solved (HiGHS: error)")
         if mip.getModelStatus() == highspy.HighsModelStatus.kInfeasible:
             return None
         found: np.ndarray = np.asarray(mip.getSolution().col_value) > 0.5
         return found
+
+
+class Partner:
+    """A forked process with a copy of the separator and the program: it separates the components
+    and solves the blocks sent to it, so that a round uses both cores. It computes what this process
+    would have (the same LPs, from a solver cleared per component; the same block programs), and the
+    results are taken in the same order: cuts, witnesses, pattern and counts are those of one process."""
+
+    def __init__(self, sep: Separator, program: Blocks) -> None:
+        import multiprocessing as mp
+
+        ctx = mp.get_context("fork")
+        fork_safe()
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=_partner_loop, args=(sep, program, child), daemon=True)
+        self.process.start()
+        child.close()
+
+    def send(self, message: tuple[Any, ...]) -> None:
+        self.conn.send(message)
+
+    def recv(self) -> list[Any]:
+        out = self.conn.recv()
+        if isinstance(out, BaseException):
+            raise out
+        return cast("list[Any]", out)
+
+    def close(self) -> None:
+        try:
+            self.conn.send(None)
+            self.process.join(timeout=5)
+        except (OSError, EOFError):  # pragma: no cover - the process is gone already
+            pass
+        finally:
+            if self.process.is_alive():  # pragma: no cover - it ends when told to
+                self.process.kill()
+                self.process.join()
+            self.conn.close()
+
+
+def _partner_loop(sep: Separator, program: Blocks, conn: Any) -> None:
+    sep.partner = program.partner = None
+    while True:
+        message = conn.recv()
+        if message is None:
+            break
+        try:
+            if message[0] == "cuts":
+                _, x, fixed, known, items = message
+                conn.send([sep._component_cuts(item, x, fixed, known) for item in items])
+            else:
+                conn.send([program._solve_block(block, cuts) for block, cuts in message[1]])
+        except Exception as exc:  # pragma: no cover - raised again in the first process
+            conn.send(exc)
+    conn.close()
 
 
 def optimise_component(task: dict[str, Any]) -> dict[str, Any]:
@@ -302,17 +412,24 @@ def optimise_component(task: dict[str, Any]) -> dict[str, Any]:
     x = suppressed.copy()
     budget = LP_BUDGET * len(order)
     rounds = 0
-    while rounds < MAX_ROUNDS and sep.lps <= budget:
-        rounds += 1
-        cuts = sep.cuts(x, suppressed, order)
-        if not cuts:  # every unsafe cell has a witness
-            return {"suppress": np.flatnonzero(x & ~suppressed), "lps": sep.lps, "unprotected": [],
-                    "rounds": rounds, "converged": True, "witnesses": [w[2] for w in sep.witnesses]}
-        chosen = program.solve([(pos[c[0]], c[1], c[2]) for c in cuts])
-        if chosen is None:
-            break  # some cell cannot be protected at all: the protection LPs name it
-        x = suppressed.copy()
-        x[var[chosen]] = True
+    if _audit.WORKERS > 1 and not _audit.IN_WORKER and len(order) >= PARTNER_UNSAFE:
+        sep.partner = program.partner = Partner(sep, program)
+    try:
+        while rounds < MAX_ROUNDS and sep.lps <= budget:
+            rounds += 1
+            cuts = sep.cuts(x, suppressed, order)
+            if not cuts:  # every unsafe cell has a witness
+                return {"suppress": np.flatnonzero(x & ~suppressed), "lps": sep.lps, "unprotected": [],
+                        "rounds": rounds, "converged": True, "witnesses": [w[2] for w in sep.witnesses]}
+            chosen = program.solve([(pos[c[0]], c[1], c[2]) for c in cuts])
+            if chosen is None:
+                break  # some cell cannot be protected at all: the protection LPs name it
+            x = suppressed.copy()
+            x[var[chosen]] = True
+    finally:
+        if sep.partner is not None:
+            sep.partner.close()
+            sep.partner = program.partner = None
     # no verified pattern within the limits: the protection LPs alone, or completing the last
     # pattern, whichever hides less
     best = None

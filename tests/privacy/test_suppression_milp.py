@@ -119,3 +119,27 @@ def test_the_program_solved_block_by_block_is_the_lightest_pattern_meeting_every
         assert weight[x].sum() <= _lightest(weight, every) * (1 + milp.MIP_REL_GAP) + 1e-9
         assert program.solves == solves  # only the blocks the new cuts touch are solved again
     assert milp.Blocks(weight).solve([(np.array([], dtype=int), np.array([]), 1.0)]) is None  # nothing can meet it
+
+
+def test_a_partner_process_gives_the_pattern_one_process_gives(monkeypatch):
+    import privacy.audit as audit_module
+
+    rng = np.random.default_rng(5)
+    buurten = pd.DataFrame({"buurtcode": [f"BU{i:02d}" for i in range(60)],
+                            "wijkcode": [f"WK{i // 6}" for i in range(60)], "gemeentecode": "GM1"})
+    values = {b: tuple(int(v) for v in rng.integers(1, 14, 2)) for b in buurten.buurtcode}
+    cells = primary_suppression(table(values, buurten), {"t": 10})
+    rels = build(cells, buurten)
+    monkeypatch.setattr(audit_module, "WORKERS", 2)
+    monkeypatch.setattr(milp, "PARTNER_UNSAFE", 10**9)
+    alone = lp_secondary(cells, rels, {"t": 10})
+    started = []
+    monkeypatch.setattr(milp, "PARTNER_UNSAFE", 1)
+    monkeypatch.setattr(milp.Partner, "__init__", lambda self, *a, _init=milp.Partner.__init__:
+                        (started.append(1), _init(self, *a))[1])
+    # a 0/1 program solved in this process before the fork (above): the partner must not wait for its threads
+    together = lp_secondary(cells, rels, {"t": 10})
+    assert started and alone[1]["cut_rounds"] > 1
+    assert together[0] == alone[0] and together[1]["lps"] == alone[1]["lps"]
+    assert [(list(m), list(d)) for m, d in together[1]["witnesses"]] == \
+        [(list(m), list(d)) for m, d in alone[1]["witnesses"]]
