@@ -151,7 +151,7 @@ def _solve(h: highspy.Highs, cols: np.ndarray, sense: highspy.ObjSense) -> tuple
     """Optimise the sum of `cols` (cost 1 on each); (objective, primal solution or None if unbounded)."""
     h.changeColsCost(len(cols), cols.astype(np.int32), np.ones(len(cols)))
     h.changeObjectiveSense(sense)
-    h.run()
+    run(h)
     out: tuple[float, np.ndarray | None] | None
     st = h.getModelStatus()  # read before the model changes again: a change resets the status
     if st not in (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kUnbounded,
@@ -159,7 +159,7 @@ def _solve(h: highspy.Highs, cols: np.ndarray, sense: highspy.ObjSense) -> tuple
         # a warm start can end without a verdict: solve again from scratch, without presolve
         h.clearSolver()
         h.setOptionValue("presolve", "off")
-        h.run()
+        run(h)
         h.setOptionValue("presolve", "choose")
         st = h.getModelStatus()
     if st == highspy.HighsModelStatus.kOptimal:
@@ -256,6 +256,31 @@ def _component_task(task: ComponentTask) -> tuple[dict[int, CellBound], int]:
     out: dict[int, CellBound] = {}
     lps = _bound_component(h, targets, col, value, thr, both, out, lower)
     return out, lps
+
+
+def run(h: highspy.Highs) -> None:
+    """h.run(), loud where HiGHS refuses to solve. It refuses an instance whose thread count differs
+    from its thread pool's (new_highs asks for 1; an instance made otherwise that ran first in this
+    process set up a pool of another size): the pool is then shut down once and the instance run
+    again, so that a refusal never passes for a verdict on the tables."""
+    if h.run() != highspy.HighsStatus.kError:
+        return
+    highspy.Highs.resetGlobalScheduler(True)
+    if h.run() == highspy.HighsStatus.kError:
+        raise RuntimeError("HiGHS refused to solve a linear program (status: error); nothing was published")
+
+
+def receive(conn: Any, first: int) -> Any:
+    """The next message to a forked helper process from its first process (pid `first`), or None once
+    that process is gone: at end of file, or when this process has another parent (a killed first
+    process may leave a copy of its end open in another child, so end of file alone is not enough)."""
+    try:
+        while not conn.poll(1.0):
+            if os.getppid() != first:
+                return None
+        return conn.recv()
+    except (OSError, EOFError):
+        return None
 
 
 def fork_safe() -> None:

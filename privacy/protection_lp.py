@@ -54,6 +54,7 @@ deterministic.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import highspy
@@ -350,7 +351,7 @@ class Component:
         # the model as arrays in one call: filling a HighsLp attribute by attribute costs about 8 times as much
         self.h.passModel(blocks * k, len(rows), blocks * nnz, COLWISE, MINIMIZE, 0.0, c, lower, upper,
                          row_lo, row_hi, start, index, data, np.zeros(blocks * k, dtype=np.int32))
-        self.h.run()
+        _audit.run(self.h)
         self.lps += 1
         status = self.h.getModelStatus()
         if status != highspy.HighsModelStatus.kOptimal:
@@ -374,8 +375,9 @@ class Ahead:
         import multiprocessing as mp
 
         ctx = mp.get_context("fork")
+        _audit.fork_safe()
         self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_ahead_loop, args=(comp, child), daemon=True)
+        self.process = ctx.Process(target=_ahead_loop, args=(comp, os.getpid(), self.conn, child), daemon=True)
         self.process.start()
         child.close()
         self.sent = (comp.suppressed.copy(), comp.candidate.copy())  # the pattern as the process has it
@@ -403,18 +405,23 @@ class Ahead:
             self.conn.close()
 
 
-def _ahead_loop(comp: Component, conn: Any) -> None:
+def _ahead_loop(comp: Component, first: int, first_end: Any, conn: Any) -> None:
+    first_end.close()  # the first process's end: with it closed here, its death ends this loop (end of file)
     comp.ahead = None
-    while True:
-        task = conn.recv()
-        if task is None:
-            break
-        i, (suppressed, candidate), widen = task
-        comp.suppressed[suppressed] = ~comp.suppressed[suppressed]
-        comp.candidate[candidate] = ~comp.candidate[candidate]
-        before = comp.lps
-        conn.send((comp._find(i, widen), comp.lps - before))
-    conn.close()
+    try:
+        while True:
+            task = _audit.receive(conn, first)
+            if task is None:
+                break
+            i, (suppressed, candidate), widen = task
+            comp.suppressed[suppressed] = ~comp.suppressed[suppressed]
+            comp.candidate[candidate] = ~comp.candidate[candidate]
+            before = comp.lps
+            conn.send((comp._find(i, widen), comp.lps - before))
+    except (OSError, EOFError):  # the first process is gone
+        pass
+    finally:
+        conn.close()
 
 
 def _infeasible(ray: tuple[np.ndarray, np.ndarray], rows: np.ndarray, lower: np.ndarray, upper: np.ndarray,

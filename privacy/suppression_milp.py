@@ -40,6 +40,7 @@ over, from nothing and from the last pattern; the lighter result is kept.
 
 from __future__ import annotations
 
+import os
 from typing import Any, cast
 
 import highspy
@@ -56,6 +57,7 @@ MAX_ROUNDS = 40
 LP_BUDGET = 10  # witness LPs per unsafe cell, over all rounds
 MIP_MAX_NODES = 2_000
 MIP_REL_GAP = 0.01
+FEASIBLE = int(highspy.SolutionStatus.kSolutionStatusFeasible)  # HiGHS's primal_solution_status
 PARTNER_UNSAFE = 1_000  # a component with this many unsafe cells gets a second process (`Partner`)
 
 Cut = tuple[np.ndarray, np.ndarray, float]  # (columns, coefficients, right-hand side): coef @ x >= rhs
@@ -180,7 +182,7 @@ class Separator:
         multipliers (None if unbounded)."""
         ks = np.asarray(ks, dtype=np.int32)
         h.changeColsCost(len(ks), ks, np.ones(len(ks)))
-        h.run()
+        _audit.run(h)
         self.lps += 1
         status = h.getModelStatus()
         h.changeColsCost(len(ks), ks, np.zeros(len(ks)))
@@ -274,7 +276,7 @@ class Blocks:
         that meets every cut so far (None: some block has no pattern that meets its cuts)."""
         touched = set()
         for cols, coef, rhs in cuts:
-            if not len(cols):  # no cell that may be hidden can help: no pattern meets it
+            if coef.sum() < rhs - TOL:  # not even hiding every cell it names meets it (an empty cut too)
                 return None
             k = len(self.cuts)
             self.cuts.append((cols, coef, rhs))
@@ -324,11 +326,12 @@ class Blocks:
                     int(sum(len(c[0]) for c in cuts)), starts,
                     np.searchsorted(block, np.concatenate([c[0] for c in cuts])).astype(np.int32),
                     np.concatenate([c[1] for c in cuts]))
-        if mip.run() == highspy.HighsStatus.kError:  # pragma: no cover - a solver that did not run
-            raise RuntimeError("the 0/1 program of a block could not be solved (HiGHS: error)")
+        _audit.run(mip)
         if mip.getModelStatus() == highspy.HighsModelStatus.kInfeasible:
             return None
         found: np.ndarray = np.asarray(mip.getSolution().col_value) > 0.5
+        if mip.getInfo().primal_solution_status != FEASIBLE:  # a limit reached before any pattern was found:
+            found = np.ones(m, dtype=bool)  # hide them all, which meets every cut (checked in `solve`)
         return found
 
 
@@ -344,7 +347,7 @@ class Partner:
         ctx = mp.get_context("fork")
         fork_safe()
         self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_partner_loop, args=(sep, program, child), daemon=True)
+        self.process = ctx.Process(target=_partner_loop, args=(sep, program, os.getpid(), self.conn, child), daemon=True)
         self.process.start()
         child.close()
 
@@ -370,21 +373,28 @@ class Partner:
             self.conn.close()
 
 
-def _partner_loop(sep: Separator, program: Blocks, conn: Any) -> None:
+def _partner_loop(sep: Separator, program: Blocks, first: int, first_end: Any, conn: Any) -> None:
+    first_end.close()  # the first process's end: with it closed here, its death ends this loop (end of file)
     sep.partner = program.partner = None
-    while True:
-        message = conn.recv()
-        if message is None:
-            break
-        try:
-            if message[0] == "cuts":
-                _, x, fixed, known, items = message
-                conn.send([sep._component_cuts(item, x, fixed, known) for item in items])
-            else:
-                conn.send([program._solve_block(block, cuts) for block, cuts in message[1]])
-        except Exception as exc:  # pragma: no cover - raised again in the first process
-            conn.send(exc)
-    conn.close()
+    try:
+        while True:
+            message = _audit.receive(conn, first)
+            if message is None:
+                break
+            try:
+                if message[0] == "cuts":
+                    _, x, fixed, known, items = message
+                    conn.send([sep._component_cuts(item, x, fixed, known) for item in items])
+                else:
+                    conn.send([program._solve_block(block, cuts) for block, cuts in message[1]])
+            except (OSError, EOFError):
+                raise
+            except Exception as exc:  # pragma: no cover - raised again in the first process
+                conn.send(exc)
+    except (OSError, EOFError):  # the first process is gone
+        pass
+    finally:
+        conn.close()
 
 
 def optimise_component(task: dict[str, Any]) -> dict[str, Any]:

@@ -143,3 +143,89 @@ def test_a_partner_process_gives_the_pattern_one_process_gives(monkeypatch):
     assert together[0] == alone[0] and together[1]["lps"] == alone[1]["lps"]
     assert [(list(m), list(d)) for m, d in together[1]["witnesses"]] == \
         [(list(m), list(d)) for m, d in alone[1]["witnesses"]]
+
+
+def test_a_block_whose_program_stops_before_any_pattern_hides_all_its_cells(monkeypatch):
+    monkeypatch.setattr(milp, "MIP_MAX_NODES", 0)
+    made = milp.new_highs
+
+    def no_search():  # no presolve, no heuristics: at the node limit HiGHS has no pattern at all
+        h = made()
+        h.setOptionValue("presolve", "off")
+        h.setOptionValue("mip_heuristic_effort", 0.0)
+        return h
+
+    monkeypatch.setattr(milp, "new_highs", no_search)
+    rng = np.random.default_rng(7)
+    weight = rng.uniform(1, 3, 30)
+    cuts = [(np.sort(rng.choice(30, 6, replace=False)), rng.uniform(0.2, 1, 6), 1.5) for _ in range(40)]
+    chosen = milp.Blocks(weight).solve(cuts)
+    x = np.zeros(30, dtype=bool)
+    x[chosen] = True
+    assert all(coef @ x[cols] >= rhs - 1e-9 for cols, coef, rhs in cuts)  # not the all-zero non-answer
+
+
+def test_a_helper_process_ends_when_the_first_process_is_gone():
+    from types import SimpleNamespace
+
+    from privacy.protection_lp import Ahead
+
+    for make in (lambda: milp.Partner(SimpleNamespace(), milp.Blocks(np.ones(3))),
+                 lambda: Ahead(SimpleNamespace(suppressed=np.zeros(3, dtype=bool), candidate=np.zeros(3, dtype=bool)))):
+        helper = make()
+        helper.conn.close()  # as when the first process dies
+        helper.process.join(timeout=20)
+        assert not helper.process.is_alive()
+
+
+def test_a_solver_refused_for_its_thread_count_is_run_again_not_taken_as_a_verdict():
+    import highspy
+
+    from privacy.audit import run
+
+    def model(h):
+        h.setOptionValue("output_flag", False)
+        h.addVars(2, np.zeros(2), np.full(2, 5.0))
+        h.changeColsCost(2, np.arange(2, dtype=np.int32), np.array([-1.0, -1.0]))
+        h.addRows(1, np.array([-np.inf]), np.array([7.0]), 2, np.array([0], dtype=np.int32),
+                  np.arange(2, dtype=np.int32), np.ones(2))
+        return h
+
+    other = model(highspy.Highs())
+    other.setOptionValue("threads", 2)  # a pool of two threads, made by someone else first
+    other.run()
+    ours = model(milp.new_highs())
+    assert ours.run() == highspy.HighsStatus.kError  # what a bare run() would have returned
+    run(ours)
+    assert ours.getModelStatus() == highspy.HighsModelStatus.kOptimal and ours.getInfo().objective_function_value == -7
+
+
+def test_a_partner_ends_when_its_first_process_is_killed():
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    code = ("import time\nfrom types import SimpleNamespace\nimport numpy as np\nimport privacy.suppression_milp as m\n"
+            "p = m.Partner(SimpleNamespace(), m.Blocks(np.ones(3)))\nprint(p.process.pid, flush=True)\ntime.sleep(120)\n")
+    first = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+                             cwd=Path(__file__).resolve().parents[2])
+    pid = int(first.stdout.readline())
+    first.send_signal(signal.SIGKILL)  # no clean-up runs: the partner must notice by itself
+    first.wait()
+
+    def alive() -> bool:
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+        except FileNotFoundError:
+            return False
+
+    deadline = time.monotonic() + 20
+    while alive() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    still = alive()
+    if still:
+        os.kill(pid, signal.SIGKILL)
+    assert not still
