@@ -109,13 +109,16 @@ class Separator:
         known = np.zeros(self.n, dtype=bool)
         for _, lifts, _ in self.witnesses:
             known[lifts] = True
-        todo = [int(p) for p in order if not known[p]]
+        todo: dict[int, list[int]] = {}  # per component, in the order of its first unsafe cell: its cells to do
+        for p in order:
+            if not known[p]:
+                todo.setdefault(int(comp_of[p]), []).append(int(p))
         work = []  # per component: its cells, rows, row bounds, matrix, and unsafe cells without a witness
-        for comp in dict.fromkeys(comp_of[todo]):  # components in the order of their first unsafe cell
+        for comp, mine in todo.items():
             rows = comps.rows(comp)
             sub = Af[rows][:, comps.cols(comp)]
             work.append((cols_all[comps.cols(comp)], rows, np.where(self.le[rows], -INF, -fixed_part[rows]),
-                         -fixed_part[rows], sub, [p for p in todo if comp_of[p] == comp]))
+                         -fixed_part[rows], sub, mine))
         done: list[tuple[list[Cut], list[Any], int] | None] = [None] * len(work)
         theirs = self._share([len(w[5]) * len(w[0]) for w in work]) if self.partner is not None else []
         if self.partner is not None and theirs:
