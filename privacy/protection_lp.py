@@ -36,7 +36,7 @@ it (a Farkas ray: a combination of the relations that no table within the bounds
 Before the wider look's LP is solved, those multipliers are tried on it: where they prove
 it infeasible too (checked in full, with a margin: `_infeasible`), it has no witness and is
 not solved. Only LPs without a witness are skipped, so pattern and witnesses are those of
-solving every look (on the country 17,430 of 146,990 LPs: the multipliers settled 40 % of
+solving every look (on the country 17,429 of 146,990 LPs: the multipliers settled 40 % of
 the wider looks that followed a look without witness).
 
 Both cores: in a large component a second process (`Ahead`, forked with the component)
