@@ -286,7 +286,9 @@ def receive(conn: Any, first: int) -> Any:
 def fork_safe() -> None:
     """Call before forking a process that may solve a MIP: HiGHS's MIP hands work to a pool of threads
     that a forked child does not have (it waited for them for good, 2026-12-04), so the pool is shut
-    down here and each process starts its own when it needs one."""
+    down here and each process starts its own when it needs one. Not for a process in which another thread
+    is solving at the same moment (wijksignaal protects one release per process: a regional run's gemeenten
+    are separate flow runs)."""
     highspy.Highs.resetGlobalScheduler(True)
 
 
