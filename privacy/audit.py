@@ -270,19 +270,6 @@ def run(h: highspy.Highs) -> None:
         raise RuntimeError("HiGHS refused to solve a linear program (status: error); nothing was published")
 
 
-def receive(conn: Any, first: int) -> Any:
-    """The next message to a forked helper process from its first process (pid `first`), or None once
-    that process is gone: at end of file, or when this process has another parent (a killed first
-    process may leave a copy of its end open in another child, so end of file alone is not enough)."""
-    try:
-        while not conn.poll(1.0):
-            if os.getppid() != first:
-                return None
-        return conn.recv()
-    except (OSError, EOFError):
-        return None
-
-
 def fork_safe() -> None:
     """Call before forking a process that may solve a MIP: HiGHS's MIP hands work to a pool of threads
     that a forked child does not have (it waited for them for good, 2026-12-04), so the pool is shut
@@ -290,6 +277,67 @@ def fork_safe() -> None:
     is solving at the same moment (wijksignaal protects one release per process: a regional run's gemeenten
     are separate flow runs)."""
     highspy.Highs.resetGlobalScheduler(True)
+
+
+class Helper:
+    """A forked helper process that answers each message from this process (its first) with
+    `answer(message)`, in order: `send`, then `recv` the answer; an exception `answer` raises is sent
+    back and raised by `recv`. It ends when told (`close`), and by itself once its first process is
+    gone: that process's end of the pipe is closed in the child, and its pid is watched (a killed
+    first process may leave a copy of its end open in another child, so end of file alone is not
+    enough)."""
+
+    def __init__(self, answer: Callable[[Any], Any]) -> None:
+        import multiprocessing as mp
+
+        ctx = mp.get_context("fork")
+        fork_safe()
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=_serve, args=(answer, os.getpid(), self.conn, child), daemon=True)
+        self.process.start()
+        child.close()
+
+    def send(self, message: Any) -> None:
+        self.conn.send(message)
+
+    def recv(self) -> Any:
+        out = self.conn.recv()
+        if isinstance(out, BaseException):
+            raise out
+        return out
+
+    def close(self) -> None:
+        try:
+            self.conn.send(None)
+            self.process.join(timeout=5)
+        except (OSError, EOFError):  # the process is gone already
+            pass
+        finally:
+            if self.process.is_alive():  # pragma: no cover - it ends when told to
+                self.process.kill()
+                self.process.join()
+            self.conn.close()
+
+
+def _serve(answer: Callable[[Any], Any], first: int, first_end: Any, conn: Any) -> None:
+    first_end.close()  # the first process's end: with it closed here, its death ends this loop (end of file)
+    try:
+        while True:
+            while not conn.poll(1.0):
+                if os.getppid() != first:
+                    return
+            message = conn.recv()
+            if message is None:
+                return
+            try:
+                reply = answer(message)
+            except Exception as exc:  # pragma: no cover - raised again in the first process
+                reply = exc
+            conn.send(reply)
+    except (OSError, EOFError):  # the first process is gone
+        pass
+    finally:
+        conn.close()
 
 
 def _mark_worker() -> None:

@@ -54,7 +54,7 @@ deterministic.
 
 from __future__ import annotations
 
-import os
+from functools import partial
 from typing import Any
 
 import highspy
@@ -366,62 +366,33 @@ class Component:
         return cols[moved], d[moved], cols[np.abs(beyond) > TOL]
 
 
-class Ahead:
+class Ahead(_audit.Helper):
     """A forked process with a copy of the component that finds the witness of the cells sent to
     it (with the pattern as it stands: suppressed and candidate cells), one at a time, in order,
     and says how many LPs it took."""
 
     def __init__(self, comp: Component) -> None:
-        import multiprocessing as mp
-
-        ctx = mp.get_context("fork")
-        _audit.fork_safe()
-        self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_ahead_loop, args=(comp, os.getpid(), self.conn, child), daemon=True)
-        self.process.start()
-        child.close()
+        super().__init__(partial(_ahead_answer, comp))
         self.sent = (comp.suppressed.copy(), comp.candidate.copy())  # the pattern as the process has it
 
     def submit(self, i: int, suppressed: np.ndarray, candidate: np.ndarray, widen: bool) -> None:
         """Cell i, and where the pattern changed since the last cell sent (a few cells, not the whole)."""
         flips = tuple(np.flatnonzero(new != old) for new, old in zip((suppressed, candidate), self.sent))
         self.sent = (suppressed.copy(), candidate.copy())
-        self.conn.send((i, flips, widen))
+        self.send((i, flips, widen))
 
     def result(self) -> tuple[Witness | None, int]:
-        out: tuple[Witness | None, int] = self.conn.recv()
+        out: tuple[Witness | None, int] = self.recv()
         return out
 
-    def close(self) -> None:
-        try:
-            self.conn.send(None)
-            self.process.join(timeout=5)
-        except (OSError, EOFError):
-            pass
-        finally:
-            if self.process.is_alive():
-                self.process.kill()
-                self.process.join()
-            self.conn.close()
 
-
-def _ahead_loop(comp: Component, first: int, first_end: Any, conn: Any) -> None:
-    first_end.close()  # the first process's end: with it closed here, its death ends this loop (end of file)
-    comp.ahead = None
-    try:
-        while True:
-            task = _audit.receive(conn, first)
-            if task is None:
-                break
-            i, (suppressed, candidate), widen = task
-            comp.suppressed[suppressed] = ~comp.suppressed[suppressed]
-            comp.candidate[candidate] = ~comp.candidate[candidate]
-            before = comp.lps
-            conn.send((comp._find(i, widen), comp.lps - before))
-    except (OSError, EOFError):  # the first process is gone
-        pass
-    finally:
-        conn.close()
+def _ahead_answer(comp: Component, task: tuple[int, tuple[np.ndarray, np.ndarray], bool]
+                  ) -> tuple[Witness | None, int]:
+    i, (suppressed, candidate), widen = task
+    comp.suppressed[suppressed] = ~comp.suppressed[suppressed]
+    comp.candidate[candidate] = ~comp.candidate[candidate]
+    before = comp.lps
+    return comp._find(i, widen), comp.lps - before
 
 
 def _infeasible(ray: tuple[np.ndarray, np.ndarray], rows: np.ndarray, lower: np.ndarray, upper: np.ndarray,

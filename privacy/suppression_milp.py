@@ -40,7 +40,8 @@ over, from nothing and from the last pattern; the lighter result is kept.
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable
+from functools import partial
 from typing import Any, cast
 
 import highspy
@@ -48,7 +49,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 
 from . import audit as _audit
-from .audit import INF, fork_safe, new_highs
+from .audit import INF, new_highs
 from .protection_lp import Component, _ranges
 from .relations import components
 
@@ -119,34 +120,17 @@ class Separator:
             sub = Af[rows][:, comps.cols(comp)]
             work.append((cols_all[comps.cols(comp)], rows, np.where(self.le[rows], -INF, -fixed_part[rows]),
                          -fixed_part[rows], sub, mine))
-        done: list[tuple[list[Cut], list[Any], int] | None] = [None] * len(work)
-        theirs = self._share([len(w[5]) * len(w[0]) for w in work]) if self.partner is not None else []
-        if self.partner is not None and theirs:
-            self.partner.send(("cuts", x, fixed, known, [work[i] for i in theirs]))
-        for i in sorted(set(range(len(work))) - set(theirs)):
-            done[i] = self._component_cuts(work[i], x, fixed, known)
-        if self.partner is not None and theirs:
-            for i, res in zip(theirs, self.partner.recv()):
-                done[i] = res
+        if self.partner is not None:
+            done = self.partner.share("cuts", work, [len(w[5]) * len(w[0]) for w in work], (x, fixed, known),
+                                      lambda item: self._component_cuts(item, x, fixed, known))
+        else:
+            done = [self._component_cuts(item, x, fixed, known) for item in work]
         out = []
-        for cuts, witnesses, lps in cast("list[tuple[list[Cut], list[Any], int]]", done):  # in component order
+        for cuts, witnesses, lps in done:  # in component order
             out += cuts
             self.witnesses += witnesses
             self.lps += lps
         return out
-
-    @staticmethod
-    def _share(costs: list[int]) -> list[int]:
-        """The work items for the partner: the costliest first, each to whichever side has less so far
-        (deterministic); the partner's in their order."""
-        load = [0, 0]
-        theirs = []
-        for i in sorted(range(len(costs)), key=lambda i: (-costs[i], i)):
-            side = int(load[1] < load[0])
-            load[side] += costs[i]
-            if side:
-                theirs.append(i)
-        return sorted(theirs)
 
     def _component_cuts(self, item: tuple[Any, ...], x: np.ndarray, fixed: np.ndarray, known: np.ndarray
                         ) -> tuple[list[Cut], list[Any], int]:
@@ -297,16 +281,12 @@ class Blocks:
             ks = sorted(self.cuts_of[root])
             block = np.unique(np.concatenate([self.cuts[k][0] for k in ks]))
             items.append((block, [self.cuts[k] for k in ks]))
-        found: list[np.ndarray | None] = [None] * len(items)
-        theirs = Separator._share([len(b) * len(c) for b, c in items]) if self.partner is not None else []
-        if self.partner is not None and theirs:
-            self.partner.send(("blocks", [items[i] for i in theirs]))
-        for i in sorted(set(range(len(items))) - set(theirs)):
-            found[i] = self._solve_block(*items[i])
-        if self.partner is not None and theirs:
-            for i, res in zip(theirs, self.partner.recv()):
-                found[i] = res
-            self.solves += len(theirs)
+        if self.partner is not None:
+            found = self.partner.share("blocks", items, [len(b) * len(c) for b, c in items], (),
+                                       lambda item: self._solve_block(*item))
+            self.solves += self.partner.theirs
+        else:
+            found = [self._solve_block(*item) for item in items]
         for (block, _), chosen in zip(items, found):
             if chosen is None:
                 return None
@@ -338,66 +318,51 @@ class Blocks:
         return found
 
 
-class Partner:
+class Partner(_audit.Helper):
     """A forked process with a copy of the separator and the program: it separates the components
     and solves the blocks sent to it, so that a round uses both cores. It computes what this process
     would have (the same LPs, from a solver cleared per component; the same block programs), and the
     results are taken in the same order: cuts, witnesses, pattern and counts are those of one process."""
 
     def __init__(self, sep: Separator, program: Blocks) -> None:
-        import multiprocessing as mp
+        super().__init__(partial(_partner_answer, sep, program))
+        self.theirs = 0  # how many items of the last `share` the partner did
 
-        ctx = mp.get_context("fork")
-        fork_safe()
-        self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_partner_loop, args=(sep, program, os.getpid(), self.conn, child), daemon=True)
-        self.process.start()
-        child.close()
-
-    def send(self, message: tuple[Any, ...]) -> None:
-        self.conn.send(message)
-
-    def recv(self) -> list[Any]:
-        out = self.conn.recv()
-        if isinstance(out, BaseException):
-            raise out
-        return cast("list[Any]", out)
-
-    def close(self) -> None:
-        try:
-            self.conn.send(None)
-            self.process.join(timeout=5)
-        except (OSError, EOFError):  # pragma: no cover - the process is gone already
-            pass
-        finally:
-            if self.process.is_alive():  # pragma: no cover - it ends when told to
-                self.process.kill()
-                self.process.join()
-            self.conn.close()
+    def share(self, kind: str, items: list[Any], costs: list[int], args: tuple[Any, ...],
+              here: Callable[[Any], Any]) -> list[Any]:
+        """[here(item) for item in items], the partner taking its share (`_share`) of the costs:
+        `kind` and `args` tell it what to compute. Results in the order of `items`."""
+        theirs = _share(costs)
+        if theirs:
+            self.send((kind, args, [items[i] for i in theirs]))
+        out: list[Any] = [None] * len(items)
+        for i in sorted(set(range(len(items))) - set(theirs)):
+            out[i] = here(items[i])
+        if theirs:
+            for i, res in zip(theirs, self.recv()):
+                out[i] = res
+        self.theirs = len(theirs)
+        return out
 
 
-def _partner_loop(sep: Separator, program: Blocks, first: int, first_end: Any, conn: Any) -> None:
-    first_end.close()  # the first process's end: with it closed here, its death ends this loop (end of file)
-    sep.partner = program.partner = None
-    try:
-        while True:
-            message = _audit.receive(conn, first)
-            if message is None:
-                break
-            try:
-                if message[0] == "cuts":
-                    _, x, fixed, known, items = message
-                    conn.send([sep._component_cuts(item, x, fixed, known) for item in items])
-                else:
-                    conn.send([program._solve_block(block, cuts) for block, cuts in message[1]])
-            except (OSError, EOFError):
-                raise
-            except Exception as exc:  # pragma: no cover - raised again in the first process
-                conn.send(exc)
-    except (OSError, EOFError):  # the first process is gone
-        pass
-    finally:
-        conn.close()
+def _share(costs: list[int]) -> list[int]:
+    """The items for the partner: the costliest first, each to whichever side has less so far
+    (deterministic); the partner's in their order."""
+    load = [0, 0]
+    theirs = []
+    for i in sorted(range(len(costs)), key=lambda i: (-costs[i], i)):
+        side = int(load[1] < load[0])
+        load[side] += costs[i]
+        if side:
+            theirs.append(i)
+    return sorted(theirs)
+
+
+def _partner_answer(sep: Separator, program: Blocks, message: tuple[str, tuple[Any, ...], list[Any]]) -> list[Any]:
+    kind, args, items = message
+    if kind == "cuts":
+        return [sep._component_cuts(item, *args) for item in items]
+    return [program._solve_block(*item) for item in items]
 
 
 def optimise_component(task: dict[str, Any]) -> dict[str, Any]:
