@@ -419,6 +419,34 @@ def checked_witnesses(cells: pd.DataFrame, rels: list[Relation], thresholds: dic
     return out
 
 
+def bound_rests_on(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str, int], cell: int) -> list[int]:
+    """The published cells whose values the attacker's largest value of suppressed `cell` rests on
+    (ids, in order): the cells of the relations whose multipliers in the LP of that maximum are not
+    zero. With those multipliers the relations add up to the bound, so a privacy officer can follow
+    it from these cells; another set of cells may give the same bound. Empty for an unbounded cell."""
+    published_low, published_high = published_bounds(cells)
+    hidden = (cells.status == "suppressed").to_numpy()
+    free = hidden | (~hidden & (published_low < published_high))
+    _, floor = protection_targets(cells, thresholds)
+    lower = np.where(hidden, floor, published_low)[free]
+    upper = np.where(hidden, INF, published_high)[free]
+    A, le, _ = relation_matrix(cells, rels)
+    rhs = -(A[:, ~free] @ cells.value.to_numpy(dtype=float)[~free])
+    Af = A[:, free].tocsr()
+    comps = components(Af)
+    col = int(np.flatnonzero(cells.index[free] == cell)[0])
+    members, rows = comps.cols(comps.label[col]), comps.rows(comps.label[col])
+    h = lp_model(lower[members], upper[members], Af[rows][:, members], np.where(le, -INF, rhs)[rows], rhs[rows])
+    h.changeColCost(int(comps.local[col]), 1.0)
+    h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+    run(h)
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return []
+    used = rows[np.abs(np.asarray(h.getSolution().row_dual)) > 1e-9]
+    published = set(cells.index[~free])
+    return sorted({c for r in used for c in rels[r].cells if c in published})
+
+
 def audit(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str, int], *, both: bool = True,
           touched: set[int] | None = None, previous: AuditResult | None = None,
           witnesses: list[tuple[np.ndarray, np.ndarray]] | None = None) -> AuditResult:

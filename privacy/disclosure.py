@@ -40,7 +40,7 @@ import pandas as pd
 from . import cellkey, rounding
 from .atoms import ATOM_TABLE, MEMBER_BOUNDS, PERSONS_SHARED, Atoms, atom_cells, group_cells, group_relations, showable
 from .atoms import relations as atom_relations
-from .audit import audit
+from .audit import audit, bound_rests_on
 from .earlier import match
 from .group import group_zeros, phantom_atoms
 from .relations import Relation, build, check
@@ -154,15 +154,32 @@ def _pinned_by_earlier(primary: pd.DataFrame, known: pd.Series, rels: list[Relat
     pins a small cell below the threshold: no pattern of this release can undo that. Asked only once
     protection failed: a release whose audit passes has no such cell (its audit holds the known cells
     as published)."""
-    pinned = audit(known_before(primary, known), rels, thresholds, both=False).failing
+    view = known_before(primary, known)
+    pinned = audit(view, rels, thresholds, both=False).failing
     if pinned:
-        first = primary.loc[min(b.cell for b in pinned)]
+        first = min(b.cell for b in pinned)
         raise PinnedByEarlier(
             f"{len(pinned)} small cell(s) are already shown to be below the threshold by what earlier releases "
-            f"of this gemeente published (first: {first.table} {first.level} {first.area_code} {first.category}); "
+            f"of this gemeente published (first: {_name(primary, first)}{_through(view, known, rels, thresholds, first)}); "
             "no release of this period can protect them. Keep the earlier release as this period's "
             "publication, and change the rule from the next period on",
             sorted(set(primary.area_code[[b.cell for b in pinned]]))) from exc
+
+
+def _name(cells: pd.DataFrame, cell: int) -> str:
+    c = cells.loc[cell]
+    return f"{c.table} {c.level} {c.area_code} {c.category}"
+
+
+def _through(view: pd.DataFrame, known: pd.Series, rels: list[Relation], thresholds: dict[str, int], cell: int,
+             shown: int = 3) -> str:
+    """Which cells of earlier releases the bound on `cell` rests on (audit.bound_rests_on), for the message: the
+    privacy officer can follow the bound from them. Empty where it rests on none (this release's zeros only)."""
+    earlier = [c for c in bound_rests_on(view, rels, thresholds, cell) if known.loc[c]]
+    if not earlier:
+        return ""
+    more = f" and {len(earlier) - shown} more" if len(earlier) > shown else ""
+    return ", bounded through their " + ", ".join(_name(view, c) for c in earlier[:shown]) + more
 
 
 def known_before(primary: pd.DataFrame, known: pd.Series) -> pd.DataFrame:

@@ -335,5 +335,7 @@ def test_the_group_of_parts_is_protected_not_a_part_another_month_pins():
     assert summary["audit"]["provably_below_threshold"] == 0 and summary["audit"]["small_atoms_audited"] == 1
     assert "groep=som(delen)" in summary["relations"]["kinds"]
     # without parts, the part of 3 is a small atom of its own that the other month pins at 3: refused
-    with pytest.raises(disclosure.PinnedByEarlier):
+    with pytest.raises(disclosure.PinnedByEarlier) as refused:
         disclosure.protect(t, BUURTEN, thr, atoms=Atoms(frame, members), known_elsewhere=known)
+    # the message names the other month's cell that the bound rests on, for the privacy officer to follow
+    assert "(first: (atom) buurt BU1 huishouden, bounded through their u@2026-09 buurt BU1 totaal); " in str(refused.value)

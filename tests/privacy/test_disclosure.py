@@ -26,6 +26,21 @@ def test_primary_suppression_alone_is_recoverable_and_the_audit_says_so():
     assert result.summary()["small_cells_exactly_recoverable"] == 1 and not result.summary()["passed"]
 
 
+def test_the_cells_a_bound_rests_on_are_those_of_its_relations_and_none_when_it_is_unbounded():
+    from privacy.audit import bound_rests_on
+
+    cells = primary_suppression(table({"BU1": (3, 40), "BU2": (20, 30), "BU3": (25, 25)}), {"t": 10})
+    rels = build(cells, BUURTEN)
+    (small,) = audit(cells, rels, {"t": 10}).bounds
+    named = {(r.area_code, r.category) for r in cells.loc[bound_rests_on(cells, rels, {"t": 10}, small)].itertuples()}
+    assert named == {("BU1", "totaal"), ("BU1", "b")}  # a = totaal - b
+    hidden = cells.assign(status=["suppressed" if r.area_code == "BU1" else r.status for r in cells.itertuples()])
+    rests = cells.loc[bound_rests_on(hidden, build(hidden, BUURTEN), {"t": 10}, small)]
+    assert list(zip(rests.area_code, rests.category)) == [("BU2", "a"), ("BU3", "a"), ("WK1", "a")]  # wijk - others
+    free = cells.assign(status="suppressed")  # nothing published: nothing bounds it
+    assert bound_rests_on(free, build(free, BUURTEN), {"t": 10}, small) == []
+
+
 def test_protection_makes_every_small_cell_reach_the_threshold():
     cells = table({"BU1": (3, 40), "BU2": (20, 30), "BU3": (25, 25)})
     protected, summary = protect(cells, BUURTEN, {"t": 10})

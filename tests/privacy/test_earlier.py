@@ -70,7 +70,8 @@ def test_a_small_cell_an_earlier_primary_only_release_gave_away_is_refused_befor
     release_folder(tmp_path, "GM1-2026-10-leaky", leaky)
     with pytest.raises(ProtectionFailed, match=r"^1 small cell\(s\) are already shown to be below the threshold by "
                                                r"what earlier releases of this gemeente published \(first: t buurt "
-                                               r"BU1 a\); no release of this period can protect them. Keep the "
+                                               r"BU1 a, bounded through their t buurt BU1 totaal, t buurt BU1 b\); "
+                                               r"no release of this period can protect them. Keep the "
                                                r"earlier release as this period's publication, and change the rule "
                                                r"from the next period on$"):
         protect(cells, BUURTEN, {"t": 10}, earlier=published_before(tmp_path, "GM1"))
