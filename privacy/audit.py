@@ -49,7 +49,7 @@ import pandas as pd
 from scipy.sparse import csr_matrix
 
 from .atoms import MEMBER_BOUNDS, PERSONS_SHARED
-from .relations import Relation, components, relation_matrix
+from .relations import Components, Relation, components, relation_matrix
 
 INF = highspy.kHighsInf
 WORKERS = min(2, os.cpu_count() or 1)
@@ -419,31 +419,51 @@ def checked_witnesses(cells: pd.DataFrame, rels: list[Relation], thresholds: dic
     return out
 
 
+@dataclass
+class AttackerLP:
+    """The attacker's LP over every unknown cell of a release (`free`: suppressed, or published as an
+    interval): a variable per such cell within [lower, upper], a row per relation with the published
+    cells moved into [row_lo, row_hi] (Af: relations x free cells), and its linked components."""
+
+    free: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    Af: csr_matrix
+    row_lo: np.ndarray
+    row_hi: np.ndarray
+    comps: Components
+    target: np.ndarray
+
+    @classmethod
+    def of(cls, cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str, int]) -> AttackerLP:
+        published_low, published_high = published_bounds(cells)
+        hidden = (cells.status == "suppressed").to_numpy()
+        interval = ~hidden & (published_low < published_high)  # rounded: the attacker knows an interval
+        free = hidden | interval
+        target, floor = protection_targets(cells, thresholds)
+        A, le, _ = relation_matrix(cells, rels)
+        rhs = -(A[:, ~free] @ cells.value.to_numpy(dtype=float)[~free])
+        Af = A[:, free].tocsr()
+        return cls(free, np.where(interval, published_low, floor)[free], np.where(interval, published_high, INF)[free],
+                   Af, np.where(le, -INF, rhs), rhs, components(Af), target)
+
+
 def bound_rests_on(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str, int], cell: int) -> list[int]:
     """The published cells whose values the attacker's largest value of suppressed `cell` rests on
     (ids, in order): the cells of the relations whose multipliers in the LP of that maximum are not
     zero. With those multipliers the relations add up to the bound, so a privacy officer can follow
     it from these cells; another set of cells may give the same bound. Empty for an unbounded cell."""
-    published_low, published_high = published_bounds(cells)
-    hidden = (cells.status == "suppressed").to_numpy()
-    free = hidden | (~hidden & (published_low < published_high))
-    _, floor = protection_targets(cells, thresholds)
-    lower = np.where(hidden, floor, published_low)[free]
-    upper = np.where(hidden, INF, published_high)[free]
-    A, le, _ = relation_matrix(cells, rels)
-    rhs = -(A[:, ~free] @ cells.value.to_numpy(dtype=float)[~free])
-    Af = A[:, free].tocsr()
-    comps = components(Af)
-    col = int(np.flatnonzero(cells.index[free] == cell)[0])
-    members, rows = comps.cols(comps.label[col]), comps.rows(comps.label[col])
-    h = lp_model(lower[members], upper[members], Af[rows][:, members], np.where(le, -INF, rhs)[rows], rhs[rows])
-    h.changeColCost(int(comps.local[col]), 1.0)
+    lp = AttackerLP.of(cells, rels, thresholds)
+    col = int(np.flatnonzero(cells.index[lp.free] == cell)[0])
+    members, rows = lp.comps.cols(lp.comps.label[col]), lp.comps.rows(lp.comps.label[col])
+    h = lp_model(lp.lower[members], lp.upper[members], lp.Af[rows][:, members], lp.row_lo[rows], lp.row_hi[rows])
+    h.changeColCost(int(lp.comps.local[col]), 1.0)
     h.changeObjectiveSense(highspy.ObjSense.kMaximize)
     run(h)
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return []
     used = rows[np.abs(np.asarray(h.getSolution().row_dual)) > 1e-9]
-    published = set(cells.index[~free])
+    published = set(cells.index[~lp.free])
     return sorted({c for r in used for c in rels[r].cells if c in published})
 
 
@@ -458,26 +478,14 @@ def audit(cells: pd.DataFrame, rels: list[Relation], thresholds: dict[str, int],
     LPs are unchanged."""
     t0 = time.perf_counter()
     result = AuditResult()
-    published_low, published_high = published_bounds(cells)
-    hidden = (cells.status == "suppressed").to_numpy()
-    interval = ~hidden & (published_low < published_high)  # rounded: the attacker knows an interval
-    suppressed = cells.index[hidden]
+    suppressed = cells.index[(cells.status == "suppressed").to_numpy()]
     if len(suppressed) == 0:
         return result
-    free = hidden | interval
+    lp = AttackerLP.of(cells, rels, thresholds)
+    free, lower, upper, Af, row_lo, row_hi, target = lp.free, lp.lower, lp.upper, lp.Af, lp.row_lo, lp.row_hi, lp.target
     var = {c: k for k, c in enumerate(cells.index[free])}  # the LP's variables
     value = dict(zip(cells.index, cells.value))
-    target, floor = protection_targets(cells, thresholds)
-    lower = np.where(interval, published_low, floor)[free]
-    upper = np.where(interval, published_high, INF)[free]
-
-    # rows of the LP: each relation over the unknown cells, the published ones moved to the right
-    A, le, _ = relation_matrix(cells, rels)
-    rhs = -(A[:, ~free] @ cells.value.to_numpy(dtype=float)[~free])
-    Af = A[:, free].tocsr()
-    row_lo, row_hi = np.where(le, -INF, rhs), rhs
-
-    comps = components(Af)  # unknown cells linked through a shared relation
+    comps = lp.comps  # unknown cells linked through a shared relation
     label = comps.label
     result.components = comps.count
 
