@@ -7,7 +7,7 @@ Per month, oldest first, as a gemeente would work: the month's release with its 
 (`run`), the lists filled in (pipelines/synth/outcomes.py, synthetic), the outcomes imported
 (`wijksignaal outcomes`), then the month's monitor release (`run --monitor`; a refused one is
 reported, and the month keeps its first release; a refused first release is reported too, and
-its month has no lists and no monitor). Plain stage functions, no Prefect. Prints seconds per step and the gemeente's published monitor figures;
+its month has no lists and no monitor). Plain stage functions, no Prefect. Prints seconds per step and the gemeente's published monitor figures (for the country, also in how many gemeenten each is published and their sum);
 writes them as JSON next to the work directory.
 """
 
@@ -129,10 +129,16 @@ def main() -> None:
             value=("value", "sum"), status=("status", lambda x: "published" if (x == "published").all() else "suppressed"))
         d = read_record(rel.folder)["disclosure"]  # the run record: audit.json withholds the counts (rule C1)
         mon = tables.table.str.startswith("monitor:")
+        shown = gem[gem.status == "published"].groupby(["table", "category"]).value.agg(["size", "sum"])
+        rows_of = gem.groupby(["table", "category"]).size()  # the gemeenten a figure has a row for
+        n_gem = gem.area_code.nunique()
         step.update({
             "households": int(g.value[("stapeling", "totaal")]),
             **{f"{t.split(':')[1]}:{c}": (None if g.status[(t, c)] != "published" else int(g.value[(t, c)]))
                for t, c in FIGURES},
+            # several gemeenten (the country): in how many a figure is published, and the sum of those
+            **({f"{t.split(':')[1]}:{c} published in": f"{int(shown['size'].get((t, c), 0))} of {int(rows_of.get((t, c), 0))} gemeenten, "
+                f"sum {int(shown['sum'].get((t, c), 0))}" for t, c in FIGURES} if n_gem > 1 else {}),
             "monitor_cells": int(mon.sum()), "monitor_suppressed": int((mon & (tables.status == "suppressed")).sum()),
             "secondary": d["secondary_suppression"]["cells"], "provable": d["audit"]["provably_below_threshold"],
         })
