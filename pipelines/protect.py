@@ -5,6 +5,7 @@ ranks, rounding and earlier publications)."""
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -13,6 +14,7 @@ from pydantic import ValidationError
 from pipelines.monitor.indicators import prepare_monitor
 from pipelines.publish.audit import base_fingerprint
 from pipelines.select.selections import LoadedSelection, parse_selection
+from pipelines.settings import CONFIG_DIR
 from pipelines.tabulate import Tabulation, tabulate
 from privacy import disclosure
 from privacy.disclosure import PinnedByEarlier
@@ -149,6 +151,36 @@ def _what_earlier_published(run: Run, tab: Tabulation, earlier: list[EarlierRele
                                    "cells_without_a_definition_to_relate": unknown}
 
 
+# the definitions a reader of the register sees, besides the selections: the catalogue of fields a selection may
+# name (sources.yaml) and the problem domains (domains.yaml and its SQL files)
+DEFINITION_FILES = ("sources.yaml", "domains.yaml", "domains/*.sql")
+
+
+def names_no_place(config_dir: Path) -> bool:
+    """Whether no definition can name a place: the run's catalogue and domains are the shipped ones
+    (byte for byte), whose fields and domains read no buurt, wijk, address or residence (a selection
+    can only name catalogue fields). Then a combination of facts one household shows is possible in
+    every buurt of the gemeente (tabulate.possible_parts)."""
+    def files(root: Path) -> dict[str, bytes]:
+        return {str(f.relative_to(root)): f.read_bytes() for pattern in DEFINITION_FILES
+                for f in sorted(root.glob(pattern))}
+    return files(config_dir) == files(CONFIG_DIR)
+
+
+def possible_elsewhere(run: Run) -> bool:
+    """Whether the DPIA takes parts that a household elsewhere shows possible as possible (its
+    `disclosure.earlier_months_parts`), where no definition names a place; a choice that cannot
+    apply is said in the log, and the parts are then taken as empty as in the data."""
+    if run.dpia.disclosure.earlier_months_parts != "possible_elsewhere":
+        return False
+    if names_no_place(run.config_dir):
+        return True
+    log.warning("config/dpia.yaml disclosure.earlier_months_parts: possible_elsewhere does not apply: the catalogue "
+                "(sources.yaml) or the domains are not the shipped ones, so a definition might name a place; the "
+                "parts are taken as empty as in the data")
+    return False
+
+
 def tabulate_release(run: Run, withheld: tuple[str, ...] = ()) -> Tabulation:
     """The release's tables (pipeline.stage_tabulate); with the month's monitor when it has one,
     not published for the gemeenten `withheld` (withhold_monitor)."""
@@ -157,7 +189,7 @@ def tabulate_release(run: Run, withheld: tuple[str, ...] = ()) -> Tabulation:
         monitor = prepare_monitor(run, con, withheld)
         return tabulate(con, run.period, run.selections, run.domains.ids, cell_keys=any(
             p.cell_key is not None for p in run.dpia.purposes.values()), other=other_definitions(run, run.earlier()),
-            monitor=monitor)
+            monitor=monitor, possible_elsewhere=possible_elsewhere(run))
     finally:
         con.close()
 

@@ -87,6 +87,25 @@ month's, a set that no definition names and neither month's audit protects. The 
 published cells are known exactly (as what they count over this month's households); what those
 months suppressed is not taken as known (`parts`, `group_cells`, `group_relations` below).
 
+**Parts: possible, not empty.** Which parts are empty is taken from the data, as for atoms. That
+is pessimistic, and for parts it refused monitors that no reader could attack: in a run of monitors
+from August (Hengelo), every bound that refused September's rested on one August cell of exactly 10
+and on two small groups of September that the data put wholly inside it; nothing in the definitions
+does. With the DPIA's `disclosure.earlier_months_parts: possible_elsewhere` (default:
+`empty_as_in_the_data`, as before), and where no definition names a place (pipelines/protect.py,
+`names_no_place`: the catalogue and the domains are the shipped ones; the triage has no condition on a
+place, and every buurt has a wijkteam), a combination of facts that one household of the gemeente has is
+one the definitions allow in every buurt. So a group's part without one earlier month's flags (the
+other months' as they are), or without any, that the data leave empty here but a household elsewhere
+in the gemeente has, is added as a part of 0 (`possible`: their number; pipelines/tabulate,
+`possible_parts`). Such a household has no person in a person selection (its person group's persons
+are not modelled), and so has the added part, unless its person group is one whose persons are
+modelled, which it then shares. Adding a part the definitions allow only widens the tables the audit
+allows towards those a reader must allow, never beyond them. It gives up what the default grants the
+attacker beyond DESIGN.md's reader, that every empty part is known to be empty, as the monitor's floor
+of 0 gives up that every other part is known to be non-empty ("Floors"): a choice for the privacy
+officer, which audit.json states.
+
 Whatever a reader of the definitions can write down as a linear relation between
 cells of this release holds on the atoms, so an audit over atoms is sound for any
 selection the language can express, with no rule per pair of selections.
@@ -155,6 +174,7 @@ class Atoms:
     max_household_size: int = 1
     person_bounds: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["group", "atoms", "low", "high"]))
     parts: np.ndarray | None = None
+    possible: int = 0  # parts of 0 added as possible ("Parts: possible, not empty")
 
     @cached_property
     def tables(self) -> frozenset[str]:
@@ -170,7 +190,7 @@ class Atoms:
                                      members.get(k, np.zeros(n_new, dtype=bool))]) for k in keys}
         parts = None if self.parts is None else np.concatenate([self.parts, np.full(n_new, -1, dtype=np.int64)])
         return Atoms(pd.concat([self.frame, frame], ignore_index=True), merged, self.max_household_size,
-                     self.person_bounds, parts)
+                     self.person_bounds, parts, self.possible)
 
 
 def thresholds_of(atoms: Atoms, thresholds: dict[str, int]) -> np.ndarray:

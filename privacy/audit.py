@@ -107,7 +107,7 @@ class AuditResult:
 
     def summary(self, atoms_at_least_one: bool = True,
                 zeros_hidden: AbstractSet[tuple[str, str]] = frozenset(), persons_shared: bool = False,
-                member_bounds: bool = False) -> dict[str, Any]:
+                member_bounds: bool = False, possible_parts: bool = False) -> dict[str, Any]:
         """For audit.json. `atoms_at_least_one`: whether the audit bounded every non-empty atom by 1
         (0 in a release with the vroegsignalering monitor); `zeros_hidden`: (table, level) whose zeros
         are suppressed too (disclosure.primary_suppression); `persons_shared`: whether some person group
@@ -129,7 +129,10 @@ class AuditResult:
                                "difference each other",
                                "which atoms are empty (a non-empty atom is >= 1)" if atoms_at_least_one else
                                "which atoms are empty, not that the others are non-empty (floor 0: a release with the "
-                               "vroegsignalering monitor)",
+                               "vroegsignalering monitor)" + (
+                                   "; except parts with earlier months' facts that a household elsewhere in the "
+                                   "gemeente shows possible, taken as possibly non-empty (no definition names a "
+                                   "place: privacy/atoms.py, Parts: possible, not empty)" if possible_parts else ""),
                                "a household has 1 to the largest household's number of persons"
                                + (f", and, {MEMBER_BOUNDS}" if member_bounds else ""),
                                "suppressed cells are >= 1 (zeros are published), a suppressed stapeling 0 >= 0 "

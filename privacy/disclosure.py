@@ -383,7 +383,8 @@ def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, in
                 "never used as secondary suppressions; a cell published earlier with another value is not used",
     }
     summary["audit"] = result.summary(at_least_one, zeros_hidden, persons_shared=bool(shared),
-                                      member_bounds=atoms is not None and len(atoms.person_bounds) > 0)
+                                      member_bounds=atoms is not None and len(atoms.person_bounds) > 0,
+                                      possible_parts=atoms is not None and atoms.possible > 0)
     if atoms is not None:
         groups = int((primary.table.loc[list(result.bounds)] == ATOM_TABLE).sum())
         summary["audit"]["suppressed_unsafe_cells_audited"] -= groups

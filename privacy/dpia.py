@@ -98,6 +98,12 @@ class Disclosure(Strict):
     group_disclosure: Literal["protect", "publish"] = Field(
         default="protect", description="protect: hide and protect a zero that would show every household of an area "
                                        "has a problem domain (privacy/group.py); publish: publish it")
+    earlier_months_parts: Literal["empty_as_in_the_data", "possible_elsewhere"] = Field(
+        default="empty_as_in_the_data",
+        description="a monitor release beside earlier months' monitors: empty_as_in_the_data: the attacker is taken to "
+                    "know which combinations of this month's and the earlier months' facts are empty; "
+                    "possible_elsewhere: not those that a household elsewhere in the gemeente has (only where no "
+                    "definition names a place; privacy/atoms.py, Parts: possible, not empty)")
 
 
 class DpiaRules(Strict):

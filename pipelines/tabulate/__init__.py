@@ -193,13 +193,15 @@ def _members(frame: pd.DataFrame, domains: tuple[str, ...], house: list[str], pe
 
 def tabulate(con: duckdb.DuckDBPyConnection, period: str, selections: list[LoadedSelection],
              domains: tuple[str, ...], cell_keys: bool = False, other: dict[str, LoadedSelection] | None = None,
-             monitor: Monitor | None = None) -> Tabulation:
+             monitor: Monitor | None = None, possible_elsewhere: bool = False) -> Tabulation:
     """All tables of a period from their atoms; `domains`: the ids of the problem domains, in
     order (domains.py). cell_keys=True adds `rk`, each cell's sum of record keys
     (privacy/cellkey.py), which is never published. `other`: selections of earlier releases of
     this period with other definitions (table name -> selection), tabulated into
     `other_definitions` and part of the atoms. `monitor` (monitor/indicators.py, its facts
-    registered as monitor_households): the month's monitor tables `monitor:*`, at its levels."""
+    registered as monitor_households): the month's monitor tables `monitor:*`, at its levels.
+    `possible_elsewhere`: no definition names a place, so a part that a household elsewhere in the
+    gemeente shows possible is added where the data leave it empty (possible_parts)."""
     t0 = time.perf_counter()
     buurten = con.execute("SELECT * FROM buurten ORDER BY buurtcode").df()
     named = [(f"selectie:{s.selection.id}", s) for s in sorted(selections, key=lambda s: s.selection.id)]
@@ -216,6 +218,11 @@ def tabulate(con: duckdb.DuckDBPyConnection, period: str, selections: list[Loade
     groups = hh[pkey].assign(group=first).drop_duplicates(pkey)
     group_p = pp[pkey].merge(groups, on=pkey, how="left")["group"].to_numpy(dtype=np.int64)
     group_h = np.where(np.isin(first, group_p), first, -1)
+    possible = 0
+    if monitor is not None and monitor.before and possible_elsewhere:
+        extra, extra_group = possible_parts(hh, group_h, monitor, buurten, pkey, groups, group_p)
+        hh, group_h = pd.concat([hh, extra], ignore_index=True), np.concatenate([group_h, extra_group])
+        possible = len(extra)
     frame = pd.concat([hh.assign(unit="huishouden", group=group_h), pp.assign(unit="persoon", group=group_p)],
                       ignore_index=True)
     members = _members(frame, domains, house, person)
@@ -230,7 +237,7 @@ def tabulate(con: duckdb.DuckDBPyConnection, period: str, selections: list[Loade
     floor = np.full(len(frame), ATOM_FLOOR if monitor is None else MONITOR_FLOOR)
     atom_set = Atoms(frame[["buurtcode", "unit", "group"]].assign(
         value=frame.n.astype("int64"), floor=floor, rk=frame.rk.fillna(0).astype("int64")),
-        members, int(largest), bounds, parts_of(frame, monitor))
+        members, int(largest), bounds, parts_of(frame, monitor), possible)
 
     def long(table: str, categories: tuple[str, ...]) -> pd.DataFrame:
         counted = pd.concat([frame[members[(table, c)]].assign(category=c) for c in categories])
@@ -264,6 +271,46 @@ def tabulate(con: duckdb.DuckDBPyConnection, period: str, selections: list[Loade
     before_cells = pd.concat(before, ignore_index=True) if before else pd.DataFrame(columns=cells.columns)
     return Tabulation(cells, atom_set, other_cells, monitor.summary() if monitor is not None else None,
                       before_cells)
+
+
+def possible_parts(hh: pd.DataFrame, group_h: np.ndarray, monitor: Monitor, buurten: pd.DataFrame,
+                   pkey: list[str], groups: pd.DataFrame, group_p: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+    """Household atoms of 0 to add as parts (privacy/atoms.py, "Parts: possible, not empty"), and their
+    person groups.
+
+    A group of this release's definitions is a buurt and every predicate but the earlier months'
+    flags. For each of its parts, the combinations without the flags of one earlier month (the
+    other months' as they are) and without any earlier month's flag are added as parts of 0 where
+    the data leave them empty but a household elsewhere in the same gemeente, with the same
+    predicates, has that combination and no person in a person selection (its person group's
+    persons are not modelled). That household shows the definitions allow the combination; with no
+    definition naming a place, it may lie in this buurt too. The part's persons are those of its
+    person group where that group's are modelled, else none is in a person selection, as for the
+    household that shows it possible."""
+    before = [n for n, _, _ in monitor.before_flags()]
+    month = np.array([int(n[1:].split("_")[0]) for n in before])  # b<k>_<j>: earlier month k
+    own = [c for c in hh.columns if c not in before and c not in ("buurtcode", "n", "rk")]
+    flags = hh[before].fillna(False).astype(bool).to_numpy()
+    gemeente = hh.buurtcode.map(buurten.set_index("buurtcode").gemeentecode).to_numpy()
+    pattern = hh[own].astype(str).groupby(own, sort=False, dropna=False).ngroup().to_numpy()
+    present = {(b, p, f.tobytes()) for b, p, f in zip(hh.buurtcode, pattern, flags)}
+    unmodelled = np.flatnonzero(group_h < 0)
+    shown = {(gemeente[i], pattern[i], flags[i].tobytes()) for i in unmodelled}
+    added: dict[tuple[str, int, bytes], tuple[int, np.ndarray]] = {}
+    for i in np.flatnonzero(flags.any(axis=1)):  # a part with some earlier month's flag
+        for cleared in [month == k for k in np.unique(month[flags[i]])] + [np.ones(len(before), dtype=bool)]:
+            f = flags[i] & ~cleared
+            key = (hh.buurtcode[i], pattern[i], f.tobytes())
+            if key not in present and key not in added and (gemeente[i], pattern[i], f.tobytes()) in shown:
+                added[key] = (i, f)
+    rows = [i for i, _ in added.values()]
+    extra = hh.loc[rows].assign(n=0, rk=0).reset_index(drop=True)
+    if rows:
+        extra[before] = np.array([f for _, f in added.values()])
+    modelled = set(group_p.tolist())
+    found = extra[pkey].merge(groups, on=pkey, how="left")["group"].to_numpy()
+    group = np.array([int(g) if g == g and int(g) in modelled else -1 for g in found], dtype=np.int64)
+    return extra, group
 
 
 def parts_of(frame: pd.DataFrame, monitor: Monitor | None) -> np.ndarray | None:

@@ -1,3 +1,4 @@
+import numpy as np
 import pandas as pd
 
 from pipelines.link.domains import combinaties
@@ -119,3 +120,72 @@ def test_person_bounds_per_group_and_union_of_patterns_and_refused_beyond_the_li
     per = pp.assign(hid="a")
     with pytest.raises(ProtectionFailed, match="nothing was published"):
         person_bounds(per, pp, np.zeros(len(pp), dtype=np.int64), groups, ["buurtcode"], names, offset=0, largest=20)
+
+
+def _possible(rows, group_h, gemeenten):
+    """possible_parts over household atoms `rows` (buurtcode, x, b0_0, b1_0, n) with flags b0_0 (an earlier
+    month 0) and b1_0 (month 1); `gemeenten`: buurt -> gemeente."""
+    from types import SimpleNamespace
+
+    from pipelines.tabulate import possible_parts
+
+    hh = pd.DataFrame(rows, columns=["buurtcode", "x", "b0_0", "b1_0", "n"]).assign(rk=0)
+    monitor = SimpleNamespace(before_flags=lambda: [("b0_0", "", []), ("b1_0", "", [])])
+    pkey = ["buurtcode", "x", "b0_0", "b1_0"]
+    groups = hh[pkey].assign(group=range(len(hh)))
+    buurten = pd.DataFrame({"buurtcode": list(gemeenten), "gemeentecode": list(gemeenten.values())})
+    group_p = np.array([g for g in group_h if g >= 0], dtype=np.int64)
+    return possible_parts(hh, np.array(group_h), monitor, buurten, pkey, groups, group_p)
+
+
+def test_a_part_the_data_leave_empty_is_added_as_0_where_a_household_elsewhere_in_the_gemeente_has_it():
+    gemeenten = {"BU1": "GM1", "BU2": "GM1", "BU3": "GM2"}
+    rows = [("BU1", True, True, True, 1),    # earlier flags of both months: a part without either is possible
+            ("BU2", True, False, True, 1),   # shows: no flag of month 0, month 1's as they are
+            ("BU2", True, False, False, 1),  # shows: no earlier flag at all
+            ("BU3", False, True, False, 1)]  # another gemeente: shows nothing for GM1
+    extra, group = _possible(rows, [-1, -1, -1, -1], gemeenten)
+    assert extra[["buurtcode", "x", "b0_0", "b1_0", "n"]].values.tolist() == [
+        ["BU1", True, False, True, 0], ["BU1", True, False, False, 0]]
+    assert group.tolist() == [-1, -1]  # their persons: none in a person selection, as for BU2's households
+    # a household whose persons are modelled (one is in a person selection) shows nothing of that kind
+    extra, _ = _possible(rows, [-1, 1, 2, -1], gemeenten)
+    assert extra.empty
+    # nor does a household of another gemeente, nor one with other predicates of this release
+    extra, _ = _possible([("BU1", True, True, False, 1), ("BU3", True, False, False, 1), ("BU2", False, False, False, 1)],
+                         [-1, -1, -1], gemeenten)
+    assert extra.empty
+
+
+def test_parts_are_added_only_where_no_definition_names_a_place(tmp_path):
+    import shutil
+
+    from pipelines.protect import names_no_place
+    from pipelines.settings import CONFIG_DIR
+
+    config = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, config)
+    assert names_no_place(config)
+    (config / "domains" / "wmo.sql").write_text((CONFIG_DIR / "domains" / "wmo.sql").read_text() + "\n-- changed\n")
+    assert not names_no_place(config)  # a domain of its own: it might read the buurt
+
+
+def test_the_dpia_chooses_whether_parts_shown_elsewhere_are_possible_and_a_choice_that_cannot_apply_is_said(
+        tmp_path, caplog):
+    import shutil
+    from types import SimpleNamespace
+
+    from pipelines.protect import possible_elsewhere
+    from pipelines.settings import CONFIG_DIR
+    from privacy.dpia import Disclosure
+
+    assert Disclosure().earlier_months_parts == "empty_as_in_the_data"  # the default: as before
+    chosen = Disclosure(earlier_months_parts="possible_elsewhere")
+    assert not possible_elsewhere(SimpleNamespace(dpia=SimpleNamespace(disclosure=Disclosure()), config_dir=CONFIG_DIR))
+    assert possible_elsewhere(SimpleNamespace(dpia=SimpleNamespace(disclosure=chosen), config_dir=CONFIG_DIR))
+    config = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, config)
+    (config / "domains.yaml").write_text((CONFIG_DIR / "domains.yaml").read_text() + "\n# changed\n")
+    with caplog.at_level("WARNING", logger="wijksignaal"):
+        assert not possible_elsewhere(SimpleNamespace(dpia=SimpleNamespace(disclosure=chosen), config_dir=config))
+    assert "possible_elsewhere does not apply: the catalogue (sources.yaml) or the domains are not the shipped" in caplog.text
