@@ -356,3 +356,36 @@ def test_three_monitors_in_a_row_are_published_and_the_attacker_holding_all_thre
     found = provable(release, tab.cells, tab.atoms, run.buurten(), thresholds(run, tab.cells), extra_published=extra,
                      atom_floor=0.0, zeros_hidden=monitor_zeros_hidden(tab.cells), parts=tab.atoms.parts)
     assert found == []
+
+
+def test_with_parts_shown_possible_elsewhere_the_third_monitor_is_protected_for_that_attacker(monitor_series):
+    """privacy/atoms.py, "Parts: possible, not empty": with the DPIA's earlier_months_parts: possible_elsewhere
+    the third month's tabulation adds parts of 0 that households elsewhere show possible; the protection
+    then leaves an attacker who takes them as possible (and every other empty part as known) nothing, and
+    audit.json's attacker_knows says the attacker is not taken to know they are empty."""
+    import dataclasses
+
+    import numpy as np
+
+    august, september, october = monitor_series["periods"]
+    run = prepare(monitor_series["settings"], {"period": october, "monitor": True})
+    disclosure = run.dpia.disclosure.model_copy(update={"earlier_months_parts": "possible_elsewhere"})
+    run = dataclasses.replace(run, dpia=run.dpia.model_copy(update={"disclosure": disclosure}))
+    tab = stage_tabulate(run)
+    assert tab.atoms.possible > 0
+    households = np.flatnonzero((tab.atoms.frame.unit == "huishouden").to_numpy())
+    possible = np.zeros(len(tab.atoms.frame), dtype=bool)
+    possible[households[-tab.atoms.possible:]] = True  # appended after the household atoms the data hold
+    assert (tab.atoms.frame.value.to_numpy()[possible] == 0).all() and (tab.atoms.parts[possible] >= 0).all()
+    protected, summary = stage_protect(run, tab)  # (not published)
+    assert summary["audit"]["passed"]
+    assert any("a household elsewhere in the gemeente shows possible" in k for k in summary["audit"]["attacker_knows"])
+    key = ["table", "level", "area_code", "category"]
+    release = tab.cells[key].merge(protected[key + ["status", "value"]], on=key, how="left").set_index(tab.cells.index)
+    release.loc[release.status == "suppressed", "value"] = pd.NA
+    first = read_tables((run.work_dir / "releases" / monitor_series["first"] / "tables.csv").read_bytes())
+    extra = pd.concat([first[first.status == "published"], tab.before.assign(status="published")], ignore_index=True)
+    found = provable(release, tab.cells, tab.atoms, run.buurten(), thresholds(run, tab.cells), extra_published=extra,
+                     atom_floor=0.0, zeros_hidden=monitor_zeros_hidden(tab.cells), parts=tab.atoms.parts,
+                     possible=possible)
+    assert found == []

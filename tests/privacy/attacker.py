@@ -39,7 +39,7 @@ def _atoms_of(cells: pd.DataFrame, atoms, buurten: pd.DataFrame) -> list[np.ndar
 def provable(published: pd.DataFrame, truth: pd.DataFrame, atoms, buurten: pd.DataFrame,
              thresholds: dict[str, int], extra_published: pd.DataFrame | None = None,
              atom_floor: float = 1.0, zeros_hidden: frozenset | set = frozenset(),
-             parts: np.ndarray | None = None) -> list[dict]:
+             parts: np.ndarray | None = None, possible: np.ndarray | None = None) -> list[dict]:
     """Suppressed cells of `published` (status, value as in tables.csv; same index as `truth`,
     the unprotected values) that the attacker proves to lie below their threshold.
     `extra_published`: cells published elsewhere (earlier releases), same columns, whose
@@ -47,7 +47,9 @@ def provable(published: pd.DataFrame, truth: pd.DataFrame, atoms, buurten: pd.Da
     (1: that it is non-empty, more than a reader can know; 0: only what the published cells say).
     `zeros_hidden`: (table, level) whose zeros are suppressed too: a suppressed cell there may be 0.
     `parts`: per atom, the group of the release's own definitions it is a part of (-1: its own group),
-    where atoms are split by other months' definitions too: then the groups are attacked, not the parts."""
+    where atoms are split by other months' definitions too: then the groups are attacked, not the parts.
+    `possible`: atoms of 0 that the definitions allow (a household elsewhere has the combination:
+    privacy/atoms.py, "Parts: possible, not empty"), not known to be empty."""
     f = atoms.frame
     n = len(f)
     pub = published[published.status == "published"]
@@ -55,20 +57,20 @@ def provable(published: pd.DataFrame, truth: pd.DataFrame, atoms, buurten: pd.Da
         pub = pd.concat([pub, extra_published[extra_published.status == "published"]], ignore_index=True)
     sup = published[published.status == "suppressed"]
     rows, cols, b_eq = [], [], []
-    for k, (parts, v) in enumerate(zip(_atoms_of(pub, atoms, buurten), pub.value)):
-        rows += [k] * len(parts)
-        cols += list(parts)
+    for k, (members, v) in enumerate(zip(_atoms_of(pub, atoms, buurten), pub.value)):
+        rows += [k] * len(members)
+        cols += list(members)
         b_eq.append(float(v))
     a_eq = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(b_eq), n)).tocsr()
     ub_rows, ub_cols, ub_vals, b_ub = [], [], [], []
     sup_parts = _atoms_of(sup, atoms, buurten)
     k = 0
-    for parts, cat, table, level in zip(sup_parts, sup.category, sup.table, sup.level):
+    for members, cat, table, level in zip(sup_parts, sup.category, sup.table, sup.level):
         # zeros are published, but for a stapeling 0 and where zeros are hidden
         floor = 0.0 if (table, cat) == ("stapeling", "0") or (table, level) in zeros_hidden else 1.0
-        ub_rows += [k] * len(parts)
-        ub_cols += list(parts)
-        ub_vals += [-1.0] * len(parts)
+        ub_rows += [k] * len(members)
+        ub_cols += list(members)
+        ub_vals += [-1.0] * len(members)
         b_ub.append(-floor)
         k += 1
     persons = np.flatnonzero((f.unit == "persoon").to_numpy())
@@ -96,18 +98,19 @@ def provable(published: pd.DataFrame, truth: pd.DataFrame, atoms, buurten: pd.Da
             k += 1
     a_ub = coo_matrix((ub_vals, (ub_rows, ub_cols)), shape=(k, n)).tocsr()
     lower = np.where(f.value.to_numpy() > 0, atom_floor, 0.0)  # the attacker knows which atoms are empty
-    upper = np.where(f.value.to_numpy() > 0, BIG, 0.0)  # bounded, so HiGHS never has to tell unbounded from infeasible
+    open_ = f.value.to_numpy() > 0 if possible is None else (f.value.to_numpy() > 0) | possible
+    upper = np.where(open_, BIG, 0.0)  # bounded, so HiGHS never has to tell unbounded from infeasible
     bounds = list(zip(lower, upper))
     x = f.value.to_numpy(dtype=float)  # the truth must satisfy everything the attacker knows
     assert np.allclose(a_eq @ x, b_eq), pub[~np.isclose(a_eq @ x, b_eq)].head()
     assert (a_ub @ x <= np.asarray(b_ub) + 1e-9).all() if k else True
     out = []
-    for (idx, row), parts in zip(sup.iterrows(), sup_parts):
+    for (idx, row), members in zip(sup.iterrows(), sup_parts):
         value, thr = int(truth.value[idx]), thresholds[row.table]
         if not 0 < value < thr:
             continue
         c = np.zeros(n)
-        c[parts] = -1.0  # maximise the cell
+        c[members] = -1.0  # maximise the cell
         res = linprog(c, A_ub=a_ub if k else None, b_ub=b_ub if k else None, A_eq=a_eq, b_eq=b_eq, bounds=bounds,
                       method="highs")
         assert res.status == 0, res.message  # the truth is feasible, every atom is bounded
