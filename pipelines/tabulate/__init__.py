@@ -293,14 +293,15 @@ def possible_parts(hh: pd.DataFrame, group_h: np.ndarray, monitor: Monitor, buur
     flags = hh[before].fillna(False).astype(bool).to_numpy()
     gemeente = hh.buurtcode.map(buurten.set_index("buurtcode").gemeentecode).to_numpy()
     pattern = hh[own].astype(str).groupby(own, sort=False, dropna=False).ngroup().to_numpy()
-    present = {(b, p, f.tobytes()) for b, p, f in zip(hh.buurtcode, pattern, flags)}
+    buurt = hh.buurtcode.to_numpy()
+    present = {(b, p, f.tobytes()) for b, p, f in zip(buurt, pattern, flags)}
     unmodelled = np.flatnonzero(group_h < 0)
     shown = {(gemeente[i], pattern[i], flags[i].tobytes()) for i in unmodelled}
     added: dict[tuple[str, int, bytes], tuple[int, np.ndarray]] = {}
     for i in np.flatnonzero(flags.any(axis=1)):  # a part with some earlier month's flag
         for cleared in [month == k for k in np.unique(month[flags[i]])] + [np.ones(len(before), dtype=bool)]:
             f = flags[i] & ~cleared
-            key = (hh.buurtcode[i], pattern[i], f.tobytes())
+            key = (buurt[i], pattern[i], f.tobytes())
             if key not in present and key not in added and (gemeente[i], pattern[i], f.tobytes()) in shown:
                 added[key] = (i, f)
     rows = [i for i, _ in added.values()]
