@@ -1,6 +1,9 @@
 """Synthetic outcomes: the signal lists of a month filled in as wijkteams might (the demo's monitor,
-benchmarks and tests). Each row's values come from the case's own reference and a seed, so the
-same lists and seed give the same workbooks.
+benchmarks and tests). Each row's values come from a seed and the row's address (one case per
+address and month), or its reference where the list shows no address: the same lists and seed
+give the same workbooks, and the same outcomes whatever the keys (the reference is keyed with
+the vault's key, the address is synthetic data), so that a benchmark or test run twice imports
+the same outcomes.
 
 The shares follow the order of magnitude the Divosa Monitor Vroegsignalering Schulden reports
 (jaarrapportage 2021: 17 % of meldingen reached contact, 21 % of those accepted help; most
@@ -30,9 +33,10 @@ def _draws(reference: str, seed: int, n: int = 6) -> list[float]:
     return [int.from_bytes(digest[4 * i:4 * i + 4], "big") / 2**32 for i in range(n)]
 
 
-def outcome(reference: str, period: str, seed: int) -> dict:
-    """The fill-in values of one list row (empty dict: not filled in)."""
-    u = _draws(reference, seed)
+def outcome(draw_from: str, period: str, seed: int) -> dict:
+    """The fill-in values of one list row (empty dict: not filled in), drawn from `draw_from` (its
+    address, or its reference) and the seed."""
+    u = _draws(draw_from, seed)
     start = period_bounds(period, 1)["period_end"] + timedelta(days=1)
     if u[0] < 0.08:
         return {}  # not filled in yet
@@ -64,7 +68,8 @@ def fill_lists(folder: Path, period: str, seed: int = 1, out: Path | None = None
             ref = ws.cell(r, col["zaak"]).value
             if not ref:
                 continue
-            for name, value in outcome(str(ref), period, seed).items():
+            address = "|".join(str(ws.cell(r, col[c]).value or "") for c in ("adres", "plaats"))
+            for name, value in outcome(address if address.strip("|") else str(ref), period, seed).items():
                 ws.cell(r, col[name]).value = value if not isinstance(value, date) else value.strftime("%d-%m-%Y")
         target = (out or folder) / path.name
         target.parent.mkdir(parents=True, exist_ok=True)
