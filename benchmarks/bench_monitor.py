@@ -6,8 +6,8 @@
 Per month, oldest first, as a gemeente would work: the month's release with its signal lists
 (`run`), the lists filled in (pipelines/synth/outcomes.py, synthetic), the outcomes imported
 (`wijksignaal outcomes`), then the month's monitor release (`run --monitor`; a refused one is
-reported, and the month keeps its first release; a refused first release is reported too, and
-its month has no lists and no monitor). Plain stage functions, no Prefect. Prints seconds per step and the gemeente's published monitor figures (for the country, also in how many gemeenten each is published and their sum);
+reported, and the month keeps its first release; a refused first release is reported too, and its
+lists are made all the same, filled in and imported, and its monitor tried). Plain stage functions, no Prefect. Prints seconds per step and the gemeente's published monitor figures (for the country, also in how many gemeenten each is published and their sum);
 writes them as JSON next to the work directory.
 """
 
@@ -59,8 +59,9 @@ def timed_release(settings: Path, overrides: dict) -> tuple[object, dict]:
         accounts = stage("ingest", lambda: {s: p.stage_ingest(run, s) for s in run.source_ids})
         linking = stage("link", p.stage_link, run)
         retention = stage("retention", p.stage_retention, run)
-        tab = stage("tabulate", p.stage_tabulate, run)
-        protected, protection = stage("protect", p.stage_protect, run, tab, accounts)
+        with p.lists_even_if_refused(lambda: stage("outreach", p.stage_outreach, run)):
+            tab = stage("tabulate", p.stage_tabulate, run)
+            protected, protection = stage("protect", p.stage_protect, run, tab, accounts)
         release = stage("publish", p.stage_publish, run, protected, accounts, linking, protection, retention,
                         tab.monitor)
         stage("outreach", p.stage_outreach, run)
@@ -95,11 +96,8 @@ def main() -> None:
         t = time.perf_counter()
         try:
             _, step["run_stages_s"] = timed_release(settings, {"period": period})
-        except ProtectionFailed as exc:  # no release, so no lists to fill in nor a monitor of them
+        except ProtectionFailed as exc:  # no release; its lists are made all the same (pipeline.RefusedListsMade)
             step["run_refused"] = str(exc)
-            rows.append(step)
-            print(json.dumps(step, ensure_ascii=False), flush=True)
-            continue
         step["run_s"] = round(time.perf_counter() - t, 1)
         run = prepare(settings, {"period": period})
         t = time.perf_counter()

@@ -698,8 +698,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: internal error ({type(exc).__name__}); nothing was published. Run again with -v for "
                   "the traceback and report it", file=sys.stderr)
             return EXIT_INTERNAL
+        from pipelines.pipeline import RefusedListsMade
+
+        made = cause.lists_line if isinstance(cause, RefusedListsMade) else None  # what was done, not an error
         for line in lines:
-            print(f"error: {line}", file=sys.stderr)
+            print(line if line == made else f"error: {line}", file=sys.stderr)
         if args.command in ("run", "demo"):
             print("nothing was published", file=sys.stderr)
         return EXIT_PROBLEM

@@ -27,6 +27,10 @@ def problems(exc: BaseException) -> list[str]:
                 "cleaned by the next run"]
     if isinstance(exc, QualityGateFailed):
         return [str(g) for g in exc.failed]
+    from pipelines.pipeline import RefusedListsMade
+
+    if isinstance(exc, RefusedListsMade):
+        return [str(exc.refused), *([exc.lists_line] if exc.lists_line else [])]
     if isinstance(exc, (SourceFileError, KeyFileError, AccountingError, LoadSqlError, ContractError, PublishRefused,
                         ProtectionFailed, MonitorError)):
         return [str(exc)]

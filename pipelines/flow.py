@@ -198,8 +198,9 @@ def _stages(settings_file: str, overrides: dict) -> dict:
     accounts = {s: ingest_task(settings_file, overrides, s) for s in pipeline.source_ids(settings_file, overrides)}
     linking = link_task(settings_file, overrides)
     retention = retention_task(settings_file, overrides)  # past-term rows and files go before tabulate reads
-    cells = tabulate_task(settings_file, overrides)
-    protected, protection = protect_task(settings_file, overrides, cells, accounts)
+    with pipeline.lists_even_if_refused(lambda: outreach_task(settings_file, overrides)):
+        cells = tabulate_task(settings_file, overrides)
+        protected, protection = protect_task(settings_file, overrides, cells, accounts)
     result = publish_task(settings_file, overrides, protected, accounts, linking, protection, retention, cells.monitor)
     outreach = outreach_task(settings_file, overrides)
     return {**result, "outreach": {"lists": [{k: v for k, v in x.items() if k != "files"} for x in outreach["lists"]]}}

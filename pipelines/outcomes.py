@@ -7,7 +7,7 @@ regional flow reads them):
 | --- | --- | --- |
 | Completed / `Completed` | published | - |
 | Completed / `Warnings` | published, with quality-gate warnings (exit code 3) | - |
-| Failed / `Failed` | a problem in data or configuration: nothing published | no: it fails the same way until someone fixes it |
+| Failed / `Failed` | a problem in data or configuration, or a release the protection refuses: nothing published (a refused release's signal lists are made all the same, and its message says so) | no: it fails the same way until someone fixes it |
 | Failed / `Internal` | a bug: nothing published; the message names only the exception's type | no |
 | Failed / `Transient` | the work directory is busy, a connection was lost | yes |
 | Failed / `NotCollected` | published in its work directory, but the copy to the region's collection failed | no |

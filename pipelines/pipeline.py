@@ -52,6 +52,7 @@ from privacy.dpia import DpiaRules
 from privacy.earlier import EarlierRelease, releases
 from privacy.pseudonymise import load_or_create_key, pads
 from privacy.redact import mask_file_name
+from privacy.secondary import ProtectionFailed
 from privacy.vault import ensure_vault_key, log_access, read_vault_key, who, write_vault
 
 log = logging.getLogger("wijksignaal")
@@ -425,6 +426,41 @@ def stage_outreach(run: Run) -> dict:
     return run_outreach(run)
 
 
+class RefusedListsMade(ProtectionFailed):
+    """Nothing published (tabulation or protection refused the release), and the month's signal
+    lists made all the same: they serve the vroeg-eropaf purpose, are no publication, and do not
+    wait for tables that can be published."""
+
+    def __init__(self, refused: ProtectionFailed, outreach: dict):
+        super().__init__(str(refused))
+        self.refused, self.outreach = refused, outreach
+
+    @property
+    def lists_line(self) -> str | None:
+        """One line on the lists made (counts and the folder; no identity), or None when no selection asks
+        for a list."""
+        lists, period = self.outreach.get("lists", []), self.outreach.get("period")
+        if lists:
+            made = "; ".join(f"{x['selection']}: {x['cases']} case(s) on {len(x['files']) // 2} list(s)" for x in lists)
+            return f"the signal lists of {period} were made all the same (outreach/{period} in the work directory): {made}"
+        if period:  # the stage said why it made none
+            return self.outreach.get("reason")
+        return None
+
+
+@contextmanager
+def lists_even_if_refused(make_lists):
+    """A release refused by tabulation or protection still gets its month's signal lists
+    (`make_lists()`, the outreach stage): the wijkteams' work does not wait for the public tables."""
+    try:
+        yield
+    except ProtectionFailed as exc:
+        if isinstance(exc, RefusedListsMade):
+            raise
+        log.warning("release refused; making the month's signal lists all the same")
+        raise RefusedListsMade(exc, make_lists()) from exc
+
+
 @contextmanager
 def private_files(work_dir: Path, leave: Path | None = None):
     """Everything a run writes in its work directory (warehouse and its WAL, temporary files,
@@ -455,8 +491,9 @@ def _stages(run: Run) -> Release:
     accounts = {s: stage_ingest(run, s) for s in run.source_ids}
     linking = stage_link(run)
     retention = stage_retention(run)
-    tab = stage_tabulate(run)
-    protected, protection = stage_protect(run, tab, accounts)
+    with lists_even_if_refused(lambda: stage_outreach(run)):
+        tab = stage_tabulate(run)
+        protected, protection = stage_protect(run, tab, accounts)
     release = stage_publish(run, protected, accounts, linking, protection, retention, tab.monitor)
     stage_outreach(run)
     return release

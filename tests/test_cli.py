@@ -266,6 +266,25 @@ def test_through_prefect_a_gate_error_is_one_line_and_warnings_exit_3(prefect_se
                             "loaded row holds 'Ja' (sources.yaml values); check how the export writes it\n")
 
 
+def test_a_refused_run_prints_the_refusal_as_an_error_and_the_lists_made_as_what_was_done(
+        prefect_server, sources, key_file, tmp_path, capfd, monkeypatch):
+    import pipelines.pipeline as pipeline
+    from privacy.secondary import ProtectionFailed
+
+    def refuse(*args, **kwargs):
+        raise ProtectionFailed("2 small cell(s) are already shown to be below the threshold")
+
+    monkeypatch.setattr(pipeline, "protect", refuse)
+    settings = write_settings(tmp_path / "run", sources, key_file)
+    capfd.readouterr()
+    assert main(["run", "--config", str(settings)]) == 1
+    assert capfd.readouterr().err.endswith(
+        "error: 2 small cell(s) are already shown to be below the threshold\n"
+        "the signal lists of 2026-10 were made all the same (outreach/2026-10 in the work directory): "
+        "verse-achterstand-zorg-energie: 35 case(s) on 4 list(s)\n"
+        "nothing was published\n")
+
+
 # -- delivery and feedback (pipelines/monitor/delivery.py, feedback.py) ------------------------------------------
 
 

@@ -47,6 +47,27 @@ def test_flow_publishes_and_prefect_holds_no_personal_data(prefect_server, sourc
     assert not nine_digit_numbers(text) & source_bsns  # Prefect's own ids are UUIDs too
 
 
+def test_a_refused_release_fails_the_flow_and_its_message_names_the_lists_made(prefect_server, sources, key_file,
+                                                                                tmp_path, monkeypatch):
+    import pipelines.pipeline as pipeline
+    from pipelines.flow import release_flow
+    from privacy.secondary import ProtectionFailed
+
+    def refuse(*args, **kwargs):
+        raise ProtectionFailed("2 small cell(s) are already shown to be below the threshold")
+
+    monkeypatch.setattr(pipeline, "protect", refuse)
+    settings = write_settings(tmp_path / "run", sources, key_file)
+    state = release_flow(str(settings), "2026-10", return_state=True)
+    assert (state.type.value, state.name) == ("FAILED", "Failed")
+    assert state.message == (
+        "2 small cell(s) are already shown to be below the threshold\n"
+        "the signal lists of 2026-10 were made all the same (outreach/2026-10 in the work directory): "
+        "verse-achterstand-zorg-energie: 35 case(s) on 4 list(s)")
+    assert not (tmp_path / "run" / "work" / "releases").exists() or not any((tmp_path / "run" / "work" / "releases").iterdir())
+    assert len(list((tmp_path / "run" / "work" / "outreach" / "2026-10" / "verse-achterstand-zorg-energie").glob("*.xlsx"))) == 4
+
+
 HOSTILE = {"buurt": "123456782", "uitkering": "111222333", "productcode": "987654321"}
 
 

@@ -56,3 +56,47 @@ def test_quarantined_rows_are_counted_in_the_release(sources_copy, key_file, tmp
     quarantine = (tmp_path / "run" / "work" / "quarantine" / "2026-10" / "wmo.csv").read_text(encoding="utf-8")
     assert quarantine.splitlines()[1] == ("wmo,wmo.csv,3,productcategorie-codelijst,productcategorie,"
                                           "not met: productcategorie is a code of iWmo codelijst WMO022 (01-18)")
+
+
+def _refuse(*args, **kwargs):
+    from privacy.secondary import ProtectionFailed
+
+    raise ProtectionFailed("2 small cell(s) are already shown to be below the threshold")
+
+
+@pytest.mark.parametrize("refuser", ["stage_tabulate", "protect"])
+def test_a_refused_release_still_gives_the_wijkteams_their_signal_lists(release, sources, key_file, tmp_path,
+                                                                       monkeypatch, refuser):
+    """The lists serve the vroeg-eropaf purpose and are no publication: a release that tabulation or
+    protection refuses publishes nothing, and the month's lists are made all the same (the same lists as
+    the session release's, from the same sources and keys); the message says both."""
+    import pipelines.pipeline as pipeline
+    from pipelines import failures
+    from privacy.secondary import ProtectionFailed
+
+    monkeypatch.setattr(pipeline, refuser, _refuse)
+    with pytest.raises(pipeline.RefusedListsMade) as info:
+        run_all(write_settings(tmp_path / "run", sources, key_file))
+    assert isinstance(info.value, ProtectionFailed)  # whoever catches a refusal still does
+    assert failures.problems(info.value) == [
+        "2 small cell(s) are already shown to be below the threshold",
+        "the signal lists of 2026-10 were made all the same (outreach/2026-10 in the work directory): "
+        "verse-achterstand-zorg-energie: 35 case(s) on 4 list(s)"]
+    work = tmp_path / "run" / "work"
+    assert _nothing_published(work)
+    ours, theirs = (w / "outreach" / "2026-10" / "verse-achterstand-zorg-energie" for w in (work, release["work"]))
+    pages = sorted(p.name for p in ours.glob("*.html"))
+    assert len(pages) == 4 and pages == sorted(p.name for p in theirs.glob("*.html"))
+    for name in pages:
+        assert (ours / name).read_bytes() == (theirs / name).read_bytes(), name
+
+
+def test_a_refusal_without_signal_lists_says_only_the_refusal(sources, key_file, tmp_path, monkeypatch):
+    import pipelines.pipeline as pipeline
+    from pipelines import failures
+
+    monkeypatch.setattr(pipeline, "protect", _refuse)
+    monkeypatch.setattr(pipeline, "stage_outreach", lambda run: {"lists": [], "reason": "no selection asks for signal_list"})
+    with pytest.raises(pipeline.RefusedListsMade) as info:
+        run_all(write_settings(tmp_path / "run", sources, key_file))
+    assert failures.problems(info.value) == ["2 small cell(s) are already shown to be below the threshold"]
