@@ -77,6 +77,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=20261001)
     ap.add_argument("--work", type=Path)
     ap.add_argument("--sources", type=Path, help="source extracts made before (synth): not generated again")
+    ap.add_argument("--config-dir", type=Path, help="a config folder other than the shipped one (another dpia.yaml, say)")
     args = ap.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="bench-monitor-"))
     shutil.rmtree(work, ignore_errors=True)
@@ -88,7 +89,8 @@ def main() -> None:
     synth_s = time.perf_counter() - t0
     settings = work / "gemeente.yaml"
     settings.write_text(f"gemeente: {args.gemeente}\nperiod: '{args.period}'\nsources_dir: {sources}\n"
-                        f"work_dir: {work / 'work'}\nkey_file: {work / 'keys' / 'pseudonym.key'}\n", encoding="utf-8")
+                        f"work_dir: {work / 'work'}\nkey_file: {work / 'keys' / 'pseudonym.key'}\n"
+                        + (f"config_dir: {args.config_dir.resolve()}\n" if args.config_dir else ""), encoding="utf-8")
     months = list(pd.period_range(end=args.period, periods=args.months, freq="M").strftime("%Y-%m"))
     rows = []
     for period in months:
