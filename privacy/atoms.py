@@ -97,7 +97,7 @@ does. With the DPIA's `disclosure.earlier_months_parts: possible_elsewhere` (def
 place, and every buurt has a wijkteam), a combination of facts that one household of the gemeente has is
 one the definitions allow in every buurt. So a group's part without one earlier month's flags (the
 other months' as they are), or without any, that the data leave empty here but a household elsewhere
-in the gemeente has, is added as a part of 0 (`possible`: their number; pipelines/tabulate,
+in the gemeente has, is added as a part of 0 (`possible`: which atoms they are; pipelines/tabulate,
 `possible_parts`). Such a household has no person in a person selection (its person group's persons
 are not modelled), and so has the added part, unless its person group is one whose persons are
 modelled, which it then shares. Adding a part the definitions allow only widens the tables the audit
@@ -174,7 +174,7 @@ class Atoms:
     max_household_size: int = 1
     person_bounds: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["group", "atoms", "low", "high"]))
     parts: np.ndarray | None = None
-    possible: int = 0  # parts of 0 added as possible ("Parts: possible, not empty")
+    possible: np.ndarray | None = None  # per atom: a part of 0 added as possible ("Parts: possible, not empty")
 
     @cached_property
     def tables(self) -> frozenset[str]:
@@ -189,8 +189,9 @@ class Atoms:
         merged = {k: np.concatenate([self.members.get(k, np.zeros(n_old, dtype=bool)),
                                      members.get(k, np.zeros(n_new, dtype=bool))]) for k in keys}
         parts = None if self.parts is None else np.concatenate([self.parts, np.full(n_new, -1, dtype=np.int64)])
+        possible = None if self.possible is None else np.concatenate([self.possible, np.zeros(n_new, dtype=bool)])
         return Atoms(pd.concat([self.frame, frame], ignore_index=True), merged, self.max_household_size,
-                     self.person_bounds, parts, self.possible)
+                     self.person_bounds, parts, possible)
 
 
 def thresholds_of(atoms: Atoms, thresholds: dict[str, int]) -> np.ndarray:

@@ -384,7 +384,8 @@ def protect(cells: pd.DataFrame, buurten: pd.DataFrame, thresholds: dict[str, in
     }
     summary["audit"] = result.summary(at_least_one, zeros_hidden, persons_shared=bool(shared),
                                       member_bounds=atoms is not None and len(atoms.person_bounds) > 0,
-                                      possible_parts=atoms is not None and atoms.possible > 0)
+                                      possible_parts=atoms is not None and atoms.possible is not None
+                                      and bool(atoms.possible.any()))
     if atoms is not None:
         groups = int((primary.table.loc[list(result.bounds)] == ATOM_TABLE).sum())
         summary["audit"]["suppressed_unsafe_cells_audited"] -= groups

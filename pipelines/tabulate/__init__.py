@@ -218,13 +218,17 @@ def tabulate(con: duckdb.DuckDBPyConnection, period: str, selections: list[Loade
     groups = hh[pkey].assign(group=first).drop_duplicates(pkey)
     group_p = pp[pkey].merge(groups, on=pkey, how="left")["group"].to_numpy(dtype=np.int64)
     group_h = np.where(np.isin(first, group_p), first, -1)
-    possible = 0
+    added = 0
     if monitor is not None and monitor.before and possible_elsewhere:
         extra, extra_group = possible_parts(hh, group_h, monitor, buurten, pkey, groups, group_p)
         hh, group_h = pd.concat([hh, extra], ignore_index=True), np.concatenate([group_h, extra_group])
-        possible = len(extra)
+        added = len(extra)
     frame = pd.concat([hh.assign(unit="huishouden", group=group_h), pp.assign(unit="persoon", group=group_p)],
                       ignore_index=True)
+    # the parts of 0 just added: after the household atoms the data hold, before the person atoms
+    possible = np.zeros(len(frame), dtype=bool) if added else None
+    if possible is not None:
+        possible[len(hh) - added:len(hh)] = True
     members = _members(frame, domains, house, person)
     hh_unit = (frame.unit == "huishouden").to_numpy()
     for key, col in (monitor.column_of().items() if monitor is not None else ()):
