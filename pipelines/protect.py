@@ -18,7 +18,7 @@ from pipelines.settings import CONFIG_DIR
 from pipelines.tabulate import Tabulation, tabulate
 from privacy import disclosure
 from privacy.disclosure import PinnedByEarlier
-from privacy.earlier import KEY, EarlierRelease, protect_against
+from privacy.earlier import KEY, EarlierRelease, protect_against, releases
 from privacy.secondary import ProtectionFailed
 
 if TYPE_CHECKING:
@@ -225,6 +225,30 @@ def _protect(run: Run, tab: Tabulation, cells: pd.DataFrame, t: dict[str, int], 
     return protected, summary
 
 
+EARLIER_MONTHS_RULE = (
+    "the releases of earlier months of this gemeente, and what this release's audit relates of them to its own "
+    "cells. Their tables count many of the same households, and the windows of the definitions over the signals "
+    "overlap this month's (the achterstand's months, a selection's within_months, a case carried over, opeenvolgend), "
+    "so a reader can relate them to this release. The audit relates only the monitor cells an earlier month "
+    "published, and only in a release with the monitor while that month's facts are stored (rule R2): "
+    "'monitor cells'; everything else they published is not related: 'nothing' (README, Monitor vroegsignalering, "
+    "Across months)")
+
+
+def earlier_months(run: Run, tab: Tabulation) -> list[dict]:
+    """Per earlier month with a release of this gemeente (oldest first): its releases, and what this
+    release's audit relates of them (EARLIER_MONTHS_RULE). Only months before this one, so that a
+    later month's releases never change this month's."""
+    related = {e["period"] for e in (tab.monitor or {}).get("earlier_months", [])}
+    by_period: dict[str, list[str]] = {}
+    for r in releases(run.release_dirs, run.settings.gemeente):
+        period = r.audit.get("period")
+        if period is not None and period < run.period:
+            by_period.setdefault(period, []).append(r.release_id)
+    return [{"period": p, "releases": sorted(ids), "related": "monitor cells" if p in related else "nothing"}
+            for p, ids in sorted(by_period.items())]
+
+
 def _refused(run: Run, tab: Tabulation, exc: ProtectionFailed) -> ProtectionFailed:
     """The refusal of a release; one that would add the month's monitor says so."""
     if tab.monitor is None or tab.monitor.get("frozen_by"):
@@ -242,7 +266,8 @@ def protect(run: Run, tab: Tabulation, accounts: dict[str, dict] | None = None
     same inputs and rules as an earlier release (known from `accounts`) is protected as that
     one was, and reproduces it (privacy/earlier.py)."""
     persons = {f"selectie:{s.selection.id}" for s in run.selections if s.selection.unit == "persoon"}
-    base = base_fingerprint(run, accounts, monitor=tab.monitor) if accounts is not None else None
+    months = earlier_months(run, tab)
+    base = base_fingerprint(run, accounts, monitor=tab.monitor, earlier_months=months) if accounts is not None else None
     against = protect_against(run.earlier(), base)
     withheld: tuple[str, ...] = ()
     while True:
@@ -274,6 +299,7 @@ def protect(run: Run, tab: Tabulation, accounts: dict[str, dict] | None = None
     summary["earlier_releases"].update(unmatched)
     summary["earlier_releases"]["read_from"] = ["<work>/releases"] + (
         ["published_dir (the publication register)"] if run.settings.published_dir else [])
+    summary["earlier_releases"]["earlier_months"] = {"rule": EARLIER_MONTHS_RULE, "months": months}
     summary["additive_before_protection"] = True
     summary["threshold_min"] = min(t.values())
     summary["statement_nl"] = (

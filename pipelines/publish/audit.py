@@ -56,11 +56,12 @@ def _inputs(accounts: dict[str, dict]) -> list[dict]:
     return [dict(source=s, **f) for s, a in accounts.items() for f in a["files"]]
 
 
-def base_fingerprint(run: Run, accounts: dict[str, dict], rules: dict | None = None, monitor: dict | None = None
-                     ) -> str:
+def base_fingerprint(run: Run, accounts: dict[str, dict], rules: dict | None = None, monitor: dict | None = None,
+                     earlier_months: list | None = None) -> str:
     """A hash of everything that shapes a release except the earlier releases it is protected
-    against: inputs, rules, settings, software, and the monitor's facts (`monitor`: its summary,
-    monitor/indicators.py) when it has one."""
+    against: inputs, rules, settings, software, the monitor's facts (`monitor`: its summary,
+    monitor/indicators.py) when it has one, and the earlier months' releases its audit.json lists
+    (`earlier_months`: protect.earlier_months)."""
     fingerprint = {"inputs": [(i["source"], i["name"], i["sha256"]) for i in _inputs(accounts)],
                    "rules": rules or rules_of(run),
                    "settings": {"gemeente": run.settings.gemeente, "period": run.period,
@@ -70,6 +71,8 @@ def base_fingerprint(run: Run, accounts: dict[str, dict], rules: dict | None = N
         fingerprint["monitor"] = monitor["facts_sha256"]
         if monitor.get("earlier_months"):  # what the audit took as known of earlier months (Across months)
             fingerprint["monitor_earlier_months"] = monitor["earlier_months"]
+    if earlier_months:
+        fingerprint["earlier_months"] = earlier_months
     return hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode("utf-8")).hexdigest()
 
 

@@ -358,6 +358,27 @@ def monitor_series(sources, key_file, tmp_path_factory):
     return {"settings": settings, "release": rel, "first": first.release_id, "periods": TREND_PERIODS}
 
 
+def test_every_release_lists_the_earlier_months_and_what_its_audit_relates_of_them(monitor_series):
+    """Every line true, and none missing: a month's first release relates nothing of the earlier months' releases,
+    its monitor release only their monitor cells; audit.json says so per month, with the releases."""
+    august, september, october = monitor_series["periods"]
+    folder = monitor_series["release"].folder.parent
+    audits = {p.name: json.loads((p / "audit.json").read_text(encoding="utf-8")) for p in sorted(folder.iterdir())}
+    of = {m: sorted(rid for rid, a in audits.items() if a["period"] == m) for m in (august, september, october)}
+    assert [len(of[m]) for m in of] == [2, 2, 2]  # per month a first release and a monitor release
+
+    def listed(release_id):
+        e = audits[release_id]["disclosure"]["earlier_releases"]["earlier_months"]
+        assert e["rule"].startswith("the releases of earlier months of this gemeente, and what this release's audit")
+        return e["months"]
+
+    assert listed(of[august][0]) == listed(of[august][1]) == []
+    assert listed(monitor_series["first"]) == [{"period": m, "releases": of[m], "related": "nothing"}
+                                               for m in (august, september)]
+    assert listed(monitor_series["release"].release_id) == [{"period": m, "releases": of[m], "related": "monitor cells"}
+                                                            for m in (august, september)]
+
+
 def test_three_monitors_in_a_row_are_published_and_the_attacker_holding_all_three_proves_nothing(monitor_series):
     """README, "Monitor vroegsignalering", Across months. Before the earlier months' monitors were part of the
     audit, an attacker holding three consecutive monthly monitors bounded the third month's achterstand by the
