@@ -51,9 +51,13 @@ def disk_full(exc: BaseException) -> bool:
 
 
 def cause(exc: BaseException) -> BaseException:
-    """Prefect may wrap a task's exception; the one we raised is then its cause."""
+    """Prefect may wrap a task's exception; the one we raised is then its cause. A context that
+    was suppressed (`raise ... from None`) is not followed: the exception stands for itself."""
     from pipelines.workdir import WorkDirBusy
 
-    while not problems(exc) and not isinstance(exc, WorkDirBusy) and (exc.__cause__ or exc.__context__) is not None:
-        exc = exc.__cause__ or exc.__context__
+    while not problems(exc) and not isinstance(exc, WorkDirBusy):
+        behind = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+        if behind is None:
+            break
+        exc = behind
     return exc

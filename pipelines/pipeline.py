@@ -426,6 +426,9 @@ def stage_outreach(run: Run) -> dict:
     return run_outreach(run)
 
 
+LISTS_MADE = "the signal lists of "  # how the line on lists made after a refusal begins (cli, region: not an error)
+
+
 class RefusedListsMade(ProtectionFailed):
     """Nothing published (tabulation or protection refused the release), and the month's signal
     lists made all the same: they serve the vroeg-eropaf purpose, are no publication, and do not
@@ -442,7 +445,7 @@ class RefusedListsMade(ProtectionFailed):
         lists, period = self.outreach.get("lists", []), self.outreach.get("period")
         if lists:
             made = "; ".join(f"{x['selection']}: {x['cases']} case(s) on {len(x['files']) // 2} list(s)" for x in lists)
-            return f"the signal lists of {period} were made all the same (outreach/{period} in the work directory): {made}"
+            return f"{LISTS_MADE}{period} were made all the same (outreach/{period} in the work directory): {made}"
         if period:  # the stage said why it made none
             return self.outreach.get("reason")
         return None
@@ -457,8 +460,12 @@ def lists_even_if_refused(make_lists):
     except ProtectionFailed as exc:
         if isinstance(exc, RefusedListsMade):
             raise
-        log.warning("release refused; making the month's signal lists all the same")
-        raise RefusedListsMade(exc, make_lists()) from exc
+        log.warning("release refused (%s); making the month's signal lists all the same", exc)
+        try:
+            made = make_lists()
+        except Exception as failed:  # its own failure: never read as the refusal it follows (failures.cause)
+            raise failed from None
+        raise RefusedListsMade(exc, made) from exc
 
 
 @contextmanager

@@ -324,6 +324,7 @@ def lines(results: list[GemeenteResult]) -> tuple[list[str], list[str]]:
     """(stdout lines, stderr lines) for `wijksignaal region`: per gemeente what it published;
     per failed gemeente one `error:` line per problem; per warning a `warning:` line."""
     from pipelines.outcomes import UNCOLLECTED, WARNINGS
+    from pipelines.pipeline import LISTS_MADE
 
     out, err = [], []
     for r in results:
@@ -339,7 +340,8 @@ def lines(results: list[GemeenteResult]) -> tuple[list[str], list[str]]:
                 err.extend(f"warning: {who}: {line}" for line in o.lines[1:])
         else:
             out.append(f"{who}: failed, nothing published{tried}")
-            err.extend(f"error: {who}: {line}" for line in o.lines)
+            # a refused release's lists made all the same (pipeline.RefusedListsMade) are what was done, not an error
+            err.extend(f"{who}: {line}" if line.startswith(LISTS_MADE) else f"error: {who}: {line}" for line in o.lines)
     return out, err
 
 

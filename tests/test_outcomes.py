@@ -139,6 +139,20 @@ def test_exit_code_and_lines_of_a_regional_run():
     ])
 
 
+def test_a_refused_gemeente_of_a_regional_run_says_its_lists_were_made_but_not_as_an_error():
+    from pipelines.pipeline import RefusedListsMade
+
+    made = {"period": "2026-10", "lists": [{"selection": "verse-achterstand-zorg-energie", "cases": 35,
+                                            "files": ["a.html", "a.xlsx"]}]}
+    refused = RefusedListsMade(ProtectionFailed("2 small cell(s) are already shown to be below the threshold"), made)
+    o = failure(refused)
+    assert o.kind == "problem" and not o.retry
+    assert lines([GemeenteResult("GM0164", "Hengelo", (o,))]) == (["GM0164 Hengelo: failed, nothing published"], [
+        "error: GM0164 Hengelo: 2 small cell(s) are already shown to be below the threshold",
+        "GM0164 Hengelo: the signal lists of 2026-10 were made all the same (outreach/2026-10 in the work directory): "
+        "verse-achterstand-zorg-energie: 35 case(s) on 1 list(s)"])
+
+
 # --- collecting release folders -------------------------------------------------------------
 
 

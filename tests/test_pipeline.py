@@ -100,3 +100,18 @@ def test_a_refusal_without_signal_lists_says_only_the_refusal(sources, key_file,
     with pytest.raises(pipeline.RefusedListsMade) as info:
         run_all(write_settings(tmp_path / "run", sources, key_file))
     assert failures.problems(info.value) == ["2 small cell(s) are already shown to be below the threshold"]
+
+
+def test_a_failure_while_making_the_lists_is_its_own_not_the_refusal():
+    """A bug in the outreach stage after a refusal is an internal error (exit 70), not read as the refusal
+    (exit 1) through its context."""
+    from pipelines import failures
+    from pipelines.pipeline import lists_even_if_refused
+
+    def broken():
+        raise KeyError("lists")
+
+    with pytest.raises(KeyError) as info:
+        with lists_even_if_refused(broken):
+            _refuse()
+    assert failures.cause(info.value) is info.value and failures.problems(info.value) == []
