@@ -170,7 +170,10 @@ config_dir: config           # sources.yaml (file names, columns, values), dpia.
 selections_dir: selections   # one YAML file per selection
 published_dir: published     # the publication register: the folder releases go out from
 # key_file: ~/.config/wijksignaal/pseudonym.key   # created on first use; never inside this folder
+# vault_key_file: ~/.config/wijksignaal/pseudonym.vault.key   # the identity vault's own key (names and addresses for
+#                            signal lists); created on first use; never the key above, never inside this folder
 # achterstand_lookback_months: 3
+# validation_chunk_rows: 2000000   # rows per Great Expectations validation (memory against speed; at least 10000)
 # quality_gates:             # change a source's gates (see config/contracts/<source>.yaml)
 #   wmo:
 #     quarantined_share: {{warning_above: 0.02, error_above: 0.2}}
@@ -498,6 +501,16 @@ def cmd_setup(args) -> int:
     return EXIT_OK
 
 
+def _verbose_everywhere(p: argparse.ArgumentParser) -> None:
+    """`-v` also after the verb (`wijksignaal run --config x -v`, as the messages suggest), not only before it."""
+    for action in p._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for verb in action.choices.values():
+                verb.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                                  help="tracebacks and debug logs")
+                _verbose_everywhere(verb)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="wijksignaal", description=__doc__.split("\n")[0])
     p.add_argument("-v", "--verbose", action="store_true")
@@ -596,6 +609,7 @@ def parser() -> argparse.ArgumentParser:
     fb.add_argument("--period", type=period_arg, help="YYYY-MM (default: the settings' period)")
     fb.set_defaults(func=cmd_feedback)
     _many_gemeenten_parsers(sub)
+    _verbose_everywhere(p)
     return p
 
 

@@ -352,7 +352,8 @@ class Settings(Strict):
     achterstand_lookback_months: int = Field(
         default=3, ge=1, le=12, description="a household counts as in arrears if a vroegsignaal arrived in this many months up to the period end"
     )
-    validation_chunk_rows: int = Field(default=2_000_000, ge=10_000)
+    validation_chunk_rows: int = Field(default=2_000_000, ge=10_000, description="rows of a source validated "
+                                       "by Great Expectations at a time (memory against speed)")
     quality_gates: dict[str, GatesOverride] = Field(
         default_factory=dict, description="per source, changes to the quality gates its contract declares")
 

@@ -455,3 +455,13 @@ def test_delivery_and_feedback_without_a_warehouse_usage_and_busy(sources, key_f
             os.close(fd)
         assert capsys.readouterr().err == (f"error: work directory {(tmp_path / 'work').resolve()} is in use by "
                                            f"another wijksignaal {describe(info)}; try again when it has finished\n")
+
+
+@pytest.mark.parametrize("argv", [["-v", "check"], ["check", "-v"], ["ledger", "-v", "verify", "--work", "w"],
+                                  ["ledger", "verify", "--work", "w", "--verbose"]])
+def test_verbose_before_or_after_the_verb(argv):
+    """The messages say `wijksignaal run --config <its settings> -v`: -v works after the verb too."""
+    from pipelines.cli import parser
+
+    assert parser().parse_args(argv).verbose is True
+    assert parser().parse_args([a for a in argv if a not in ("-v", "--verbose")]).verbose is False
