@@ -27,6 +27,10 @@ def problems(exc: BaseException) -> list[str]:
                 "cleaned by the next run"]
     if isinstance(exc, QualityGateFailed):
         return [str(g) for g in exc.failed]
+    from pipelines.ingest.readers import SourceFilesError
+
+    if isinstance(exc, SourceFilesError):
+        return [str(e) for e in exc.errors]
     from pipelines.pipeline import RefusedListsMade
 
     if isinstance(exc, RefusedListsMade):

@@ -24,7 +24,7 @@ from pipelines.ingest import ingest_source, with_identity, write_quarantine
 from pipelines.ingest.contracts import peildatum
 from pipelines.ingest.gates import QualityGateFailed
 from pipelines.ingest.gates import evaluate as evaluate_gates
-from pipelines.ingest.readers import preflight
+from pipelines.ingest.readers import SourceFileError, SourceFilesError, preflight, raise_all
 from pipelines.link import link, load_buurten
 from pipelines.link.domains import Domains, load_domains
 from pipelines.monitor.indicators import no_cases, prepare_monitor, store_snapshot
@@ -235,8 +235,16 @@ def source_ids(settings_file: Path | str, overrides: dict | None = None) -> tupl
 def stage_preflight(run: Run) -> dict[str, list[str]]:
     """Every source file exists and has its columns, checked before the warehouse is touched:
     a run that would stop halfway stops here instead."""
-    return {s: [mask_file_name(p.name) for p in preflight(s, read_as(run, s), run.sources_dir)]
-            for s in run.source_ids}  # a Prefect task result: file names with BSN-like digit runs masked
+    files, errors = {}, []
+    for s in run.source_ids:  # every source checked, every problem named (SourceFilesError)
+        try:
+            files[s] = [mask_file_name(p.name) for p in preflight(s, read_as(run, s), run.sources_dir)]
+        except SourceFileError as exc:
+            errors.append(exc)
+        except SourceFilesError as exc:
+            errors.extend(exc.errors)
+    raise_all(errors)
+    return files  # a Prefect task result: file names with BSN-like digit runs masked
 
 
 def read_as(run: Run, source: str) -> Source:

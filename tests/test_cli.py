@@ -465,3 +465,17 @@ def test_verbose_before_or_after_the_verb(argv):
 
     assert parser().parse_args(argv).verbose is True
     assert parser().parse_args([a for a in argv if a not in ("-v", "--verbose")]).verbose is False
+
+
+def test_check_names_every_source_file_that_cannot_be_read(sources_copy, key_file, tmp_path, capsys):
+    """`check --config` (and a run's preflight) names every unreadable file, not only the first."""
+    (sources_copy / "wmo.csv").unlink()
+    brp = sources_copy / "brp.csv"
+    brp.write_bytes(brp.read_bytes().replace(b"Buurtcode", b"Wijk", 1))
+    settings = write_settings(tmp_path / "run", sources_copy, key_file)
+    assert main(["check", "--config", str(settings)]) == 1
+    err = capsys.readouterr().err
+    lines = err.splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith(f"error: source 'brp', file {brp}: missing column(s) 'Buurtcode' (the header has")
+    assert lines[1] == f"error: source 'wmo', file {sources_copy}/wmo.csv: file not found"

@@ -76,6 +76,26 @@ class SourceFileError(Exception):
         return _source_file_error, (self.source, self.file, self.problem)
 
 
+class SourceFilesError(Exception):
+    """Several source files that cannot be read (the preflight checks them all): each one's
+    SourceFileError, in order."""
+
+    def __init__(self, errors: list[SourceFileError]):
+        self.errors = list(errors)
+        super().__init__(f"{len(self.errors)} source file(s) cannot be read: " + "; ".join(map(str, self.errors)))
+
+    def __reduce__(self):
+        return SourceFilesError, (self.errors,)
+
+
+def raise_all(errors: list[SourceFileError]) -> None:
+    """Raise the one error, or all of them together; nothing when there are none."""
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise SourceFilesError(errors)
+
+
 def _source_file_error(source: str, masked: str, problem: str) -> SourceFileError:
     error = SourceFileError.__new__(SourceFileError)
     error.source, error.file, error.problem = source, masked, problem
@@ -568,7 +588,8 @@ def preflight(name: str, source: Source, sources_dir: Path) -> list[Path]:
     the sources folder; its header decodes and names the mapped columns and it has no bare
     CR (CSV: one pass over the bytes); it starts as a JSON object (DDAS)."""
     files = source_files(name, source, sources_dir)
-    for path in files:
+    errors: list[SourceFileError] = []
+    for path in files:  # every file checked, every problem named
         try:
             if source.format == "csv":
                 _check_columns(name, path, source, _read_header(name, path, source))
@@ -580,8 +601,11 @@ def preflight(name: str, source: Source, sources_dir: Path) -> list[Path]:
                 if not head.startswith(b"{"):
                     raise SourceFileError(name, path, "is not a DDAS Uitwisselmodel: the file does not start with "
                                           "a JSON object")
+        except SourceFileError as exc:
+            errors.append(exc)
         except OSError as exc:
-            raise _unopenable(name, path, exc) from None
+            errors.append(_unopenable(name, path, exc))
+    raise_all(errors)
     return files
 
 
