@@ -15,7 +15,9 @@ Two kinds of file are read back (`read_file`), then imported into the warehouse 
   vendored v1.2 schema (pipelines/ingest/ddas.py: everything but the zaken as a file, each
   vroegsignaalzaak on its own, messages without values). A zaak is linked to its case by its
   signal IDs, pseudonymised with the run's key exactly as at ingest (`'vs:' || ID`); every ID
-  must belong to one and the same case. Its month is the month of the newest linked signal.
+  must belong to one and the same case. Its month is the month of the newest linked signal. A
+  zaak without a pick-up date, contact attempt or end result (a case system's delivery lists every
+  matched case) is counted as not filled in and imported as nothing, as a list's empty row is.
 
 **Rules** beyond the schema (a row or zaak that breaks one is quarantined, with every rule it
 breaks, to `<work>/quarantine/<period>/uitkomsten.csv`: file, its SHA-256, row, rule, message;
@@ -475,6 +477,9 @@ def read_ddas(path: Path, con: duckdb.DuckDBPyConnection, key: bytes) -> Parsed:
         if problems:
             for rule, message in problems:
                 parsed.rejected.append(Rejected(period, where, rule, message))
+            continue
+        if opgepakt is None and not contacts and not z.get("resultaat"):  # nothing registered yet: as a list's empty
+            parsed.empty += 1  # row, not filled in and imported as nothing (it never clears what was imported before)
             continue
         parsed.outcomes.append(Outcome(cases.pop(), period, opgepakt, z.get("resultaat"), contacts, n))
     return parsed

@@ -299,6 +299,22 @@ def test_a_ddas_vroegsignaalzaak_links_by_its_pseudonymised_signal_ids(work, sig
     assert (again.imported, again.unchanged) == (0, 1) and dump(work["work"]) == tables
 
 
+def test_a_ddas_zaak_with_nothing_registered_is_not_filled_in_and_clears_nothing(work, signals, tmp_path):
+    """A case system's delivery lists every matched case; one with no pick-up date, contact attempt or end
+    result is counted as not filled in, as a list's empty row is, and leaves what was imported before."""
+    case_id, sigs = signals["cases"][0]
+    (first,) = run_import(work["work"], [ddas_file(tmp_path, [zaak([i for i, _ in sigs])])], signals["key"])
+    assert first.imported == 1
+    tables = dump(work["work"])
+    bare = {k: v for k, v in zaak([i for i, _ in sigs]).items() if k not in ("resultaat", "datumOpgepakt",
+                                                                            "contactpogingen")}
+    later = tmp_path / "later"
+    later.mkdir()
+    (r,) = run_import(work["work"], [ddas_file(later, [bare])], signals["key"])
+    assert (r.imported, r.unchanged, r.empty, r.quarantined) == (0, 0, 1, 0)
+    assert dump(work["work"]) == tables
+
+
 def _ddas_case(signals, rule):
     (_, s1), (_, s2) = signals["cases"][0], signals["cases"][1]
     ids = [i for i, _ in s1]
