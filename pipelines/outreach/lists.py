@@ -225,11 +225,52 @@ def _write(path: Path, data: bytes) -> None:
     path.chmod(0o600)
 
 
+KEPT = ".ingevuld"  # `<team>.ingevuld.xlsx`: a list filled in where it was made, kept when the lists are made again
+
+
+def filled_in(path: Path) -> bool:
+    """Whether a list's fill-in columns hold anything (read with openpyxl, in memory only: its names and
+    addresses go nowhere)."""
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True)
+    except Exception:  # not a workbook we can read: keep it rather than lose what it may hold
+        return True
+    try:
+        ws = wb["Lijst"] if "Lijst" in wb.sheetnames else None
+        if ws is None:
+            return True
+        rows = ws.iter_rows(values_only=True)
+        head = [str(h or "").replace(" ", "_") for h in next(rows, ())]
+        cols = [i for i, h in enumerate(head) if h in FILL_IN]
+        return any(any(r[i] not in (None, "") for i in cols if i < len(r)) for r in rows)
+    finally:
+        wb.close()
+
+
+def _keep(path: Path) -> Path:
+    """A filled-in list moved aside under a name no later list takes (`<team>.ingevuld[-N].xlsx`)."""
+    n, target = 1, path.with_name(f"{path.stem}{KEPT}.xlsx")
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{path.stem}{KEPT}-{n}.xlsx")
+    path.rename(target)
+    return target
+
+
 def write_lists(folder: Path, period: str, gemeente: str, selection: dict, teams: dict[str, str], cases: list[dict],
                 choices: dict[str, list[str]]) -> list[Path]:
-    """Per team with cases, `<team>.html` and `<team>.xlsx` in `folder`; the folder is replaced whole."""
+    """Per team with cases, `<team>.html` and `<team>.xlsx` in `folder`, replacing the lists made before;
+    a list that was filled in where it lies is kept (`<team>.ingevuld.xlsx`), never overwritten."""
     if folder.exists():
         for p in folder.iterdir():
+            if KEPT in p.name:
+                continue
+            if p.suffix == ".xlsx" and filled_in(p):
+                log.warning("outreach: %s was filled in where it was made: kept as %s (import it with wijksignaal "
+                            "outcomes; fill in a copy next time)", p.name, _keep(p).name)
+                continue
             p.unlink()
     written = []
     for team in sorted({c["team"] for c in cases}):

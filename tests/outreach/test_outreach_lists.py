@@ -299,3 +299,38 @@ def test_the_country_run_makes_one_list_per_gemeente():
     assert {k: t.wijken for k, t in teams.teams.teams.items()} == {"gm0164": ["WK016400"],
                                                                    "gm0363": ["WK036300", "WK036301"]}
     assert note == "the country run (gemeente NL): one list per gemeente, team = gemeente"
+
+
+def test_a_list_filled_in_where_it_was_made_is_kept_when_the_lists_are_made_again(release, sources, key_file, tmp_path):
+    """Making the month's lists again (a re-run, `run --monitor`) replaces them, but never a list a wijkteam
+    filled in where it lies: that one is kept beside the new one, byte for byte, and found again by intake."""
+    import shutil
+
+    from pipelines.outreach.lists import filled_in, run_outreach
+    from pipelines.pipeline import prepare
+    from pipelines.synth.outcomes import fill_lists
+
+    shutil.copytree(release["work"], tmp_path / "work", ignore=shutil.ignore_patterns(".lock"))
+    run = prepare(write_settings(tmp_path, sources, key_file))
+    folder = run.work_dir / "outreach" / "2026-10" / SELECTION
+    made = sorted(folder.glob("*.xlsx"))
+    assert len(made) == 4 and not any(filled_in(p) for p in made)
+    (team,) = fill_lists(folder, "2026-10", seed=3, out=tmp_path / "filled")[:1]
+    shutil.copy(team, folder / team.name)  # filled in where it lies
+    edited = (folder / team.name).read_bytes()
+    assert filled_in(folder / team.name)
+    run_outreach(run)
+    kept = folder / f"{team.stem}.ingevuld.xlsx"
+    assert kept.read_bytes() == edited
+    assert sorted(p.name for p in folder.glob("*.xlsx")) == sorted([*(p.name for p in made), kept.name])
+    assert not filled_in(folder / team.name)  # the new list, to fill in again
+    run_outreach(run)  # again: nothing new filled in, so nothing more kept
+    assert sorted(p.name for p in folder.glob("*.xlsx")) == sorted([*(p.name for p in made), kept.name])
+    from pipelines.monitor.intake import import_files
+
+    con = duckdb.connect(str(run.warehouse))
+    try:
+        (r,) = import_files(con, run.work_dir, [kept], None, run.vault_key(create=False))
+    finally:
+        con.close()
+    assert r.imported > 0 and r.quarantined == 0  # its team is found by its cases
