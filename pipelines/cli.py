@@ -153,7 +153,11 @@ def _check_config(args) -> int:
     if errors:
         print(f"{errors} quality gate(s) would refuse the run", file=sys.stderr)
         return EXIT_PROBLEM
-    print(f"OK: configuration valid; {len(run.selections)} selection(s); source files readable")
+    from pipelines.select.selections import LIST_SUFFIX
+
+    lists = sum(s.selection.id.endswith(LIST_SUFFIX) for s in run.selections)
+    print(f"OK: configuration valid; {len(run.selections) - lists} selection(s)"
+          f"{f', with {lists} signal list(s) and their public count' if lists else ''}; source files readable")
     return EXIT_OK
 
 

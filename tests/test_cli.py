@@ -479,3 +479,10 @@ def test_check_names_every_source_file_that_cannot_be_read(sources_copy, key_fil
     assert len(lines) == 2
     assert lines[0].startswith(f"error: source 'brp', file {brp}: missing column(s) 'Buurtcode' (the header has")
     assert lines[1] == f"error: source 'wmo', file {sources_copy}/wmo.csv: file not found"
+
+
+def test_check_config_counts_the_selections_as_check_does(sources, key_file, tmp_path, capsys):
+    settings = write_settings(tmp_path / "run", sources, key_file)
+    assert main(["check", "--config", str(settings), "--sample", "100"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "OK: configuration valid; 5 selection(s), with 1 signal list(s) and their public count; source files readable")
