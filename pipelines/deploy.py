@@ -162,6 +162,9 @@ def setup_commands(loaded: LoadedRegion | None, home: str = DEFAULT_HOME, host: 
         ]
         return lines
     r = loaded.region
+    if len({g.pool for g in r.gemeenten} | {r.pool}) > 1 and host in ("127.0.0.1", "localhost", "::1"):
+        lines[2:2] = ["#    (workers on other machines reach a server on 127.0.0.1 only through a tunnel: give "
+                      "--host 0.0.0.0, or this machine's address, and let only the region's machines through)"]
     by_pool: dict[str, list[str]] = {}
     for g in r.gemeenten:
         by_pool.setdefault(g.pool, []).append(g.gemeente + (f" (queue {g.queue})" if g.queue else ""))

@@ -174,3 +174,12 @@ def test_setup_for_one_gemeente_expands_the_home_folder(capsys, monkeypatch, tmp
                       "server start --host 127.0.0.1 --port 4200")
     assert "prefect worker start --pool wijksignaal --type process --limit 2" in out
     assert "wijksignaal deploy --config gemeente.yaml --pool wijksignaal --cron '0 2 3 * *'" in out
+
+
+def test_setup_for_a_region_of_several_machines_says_a_loopback_server_is_out_of_their_reach(tmp_path, capsys):
+    p = write(tmp_path, GOOD)
+    assert main(["setup", "--region", str(p)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1].endswith("prefect server start --host 127.0.0.1 --port 4200")
+    assert out[2] == ("#    (workers on other machines reach a server on 127.0.0.1 only through a tunnel: give --host "
+                      "0.0.0.0, or this machine's address, and let only the region's machines through)")
