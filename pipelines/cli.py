@@ -96,8 +96,8 @@ def _warnings(result: dict) -> int:
 
 def cmd_run(args) -> int:
     result = _run_flow(Path(args.config), args.period, args.sources, args.work, args.monitor)
-    print(f"published {result['release_id']}\n  {result['folder']}/tables.csv\n  {result['folder']}/audit.json\n"
-          f"  {result['folder']}/report.html")
+    print(f"published {result['release_id']}\n  {result['folder']}/tables.csv\n  {result['folder']}/tables.xlsx\n"
+          f"  {result['folder']}/audit.json\n  {result['folder']}/report.html")
     return _warnings(result)
 
 
