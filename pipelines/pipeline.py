@@ -446,6 +446,9 @@ class RefusedListsMade(ProtectionFailed):
         super().__init__(str(refused))
         self.refused, self.outreach = refused, outreach
 
+    def __reduce__(self):  # a Prefect state may carry it (pickled)
+        return RefusedListsMade, (self.refused, self.outreach)
+
     @property
     def lists_line(self) -> str | None:
         """One line on the lists made (counts and the folder; no identity), or None when no selection asks

@@ -111,6 +111,9 @@ class PinnedByEarlier(ProtectionFailed):
         super().__init__(message)
         self.areas = areas
 
+    def __reduce__(self) -> tuple[type, tuple[str, list[str]]]:  # a Prefect state may carry it (pickled)
+        return PinnedByEarlier, (str(self), self.areas)
+
 
 def _secondary(primary: pd.DataFrame, rels: list[Relation], thresholds: dict[str, int], method: str,
                steps: tuple[int, int] | None, known: pd.Series) -> tuple[pd.DataFrame, Any, dict[str, Any], bool]:

@@ -257,3 +257,22 @@ def test_collecting_is_retried_on_an_unreachable_share_only():
     assert collect_task.retries == 2
     assert _is_oserror(Failed(data=OSError(errno.EHOSTDOWN, "Host is down", "/mnt/regio")))
     assert not _is_oserror(Failed(data=CollectRefused("already collected with other contents")))
+
+
+def test_the_exceptions_a_state_may_carry_survive_pickling():
+    """Prefect may pickle a failed state's exception: ours come back whole, with their problems."""
+    import pickle
+
+    from pipelines import failures
+    from pipelines.ingest.readers import SourceFilesError
+    from pipelines.pipeline import RefusedListsMade
+    from privacy.disclosure import PinnedByEarlier
+
+    made = {"period": "2026-10", "lists": [{"selection": "s", "cases": 3, "files": ["a.html", "a.xlsx"]}]}
+    for exc in (PinnedByEarlier("1 small cell(s) are already shown to be below the threshold", ["BU01640200"]),
+                RefusedListsMade(PinnedByEarlier("pinned", ["BU01640200"]), made),
+                SourceFilesError([SourceFileError("wmo", "/s/wmo.csv", "file not found"),
+                                  SourceFileError("brp", "/s/brp.csv", "file not found")])):
+        again = pickle.loads(pickle.dumps(exc))
+        assert type(again) is type(exc) and failures.problems(again) == failures.problems(exc) != []
+    assert pickle.loads(pickle.dumps(RefusedListsMade(PinnedByEarlier("pinned", ["B"]), made))).refused.areas == ["B"]
