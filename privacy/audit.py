@@ -174,6 +174,9 @@ def _solve(h: highspy.Highs, cols: np.ndarray, sense: highspy.ObjSense) -> tuple
     h.changeColsCost(len(cols), cols.astype(np.int32), np.zeros(len(cols)))
     if out is not None:
         return out
+    if st == highspy.HighsModelStatus.kIterationLimit:
+        raise RuntimeError("a disclosure audit LP ran out of simplex iterations every time it was solved (audit.run); "
+                           "nothing was published")
     raise RuntimeError(f"disclosure audit LP ended in state {h.modelStatusToString(st)}: the published tables "
                        "are inconsistent with their relations")
 
