@@ -54,6 +54,8 @@ deterministic.
 
 from __future__ import annotations
 
+import logging
+import time
 from functools import partial
 from typing import Any
 
@@ -69,6 +71,9 @@ EPS_COST = 1e-3  # cost of moving an already suppressed cell: prefer short witne
 TOL = 1e-7
 NEAR, WIDER = 2, 4  # relation steps around a cell: first try, and where hiding more is needed
 AHEAD_CELLS, AHEAD_UNSAFE = 1_000, 100  # a component this large (cells, unsafe cells) gets a second process
+PROGRESS_SECONDS = 60.0  # a protection that takes longer says every minute how far it is (log, counts only)
+
+log = logging.getLogger("wijksignaal.protect")
 
 Witness = tuple[np.ndarray, np.ndarray, np.ndarray]  # (columns it moves, their deviations, columns to suppress)
 
@@ -165,7 +170,12 @@ class Component:
         unprotected: list[int] = []
         order = np.asarray(order, dtype=np.int64)
         k = 0
+        started = last = time.monotonic()
         while k < len(order) and not self.stopped:
+            if time.monotonic() - last >= PROGRESS_SECONDS:  # a long protection says it is alive (counts only)
+                last = time.monotonic()
+                log.info("protection of a component of %d cells: %d of %d unsafe cells taken, %d LPs, %.0f s",
+                         self.n, k, len(order), self.lps, last - started)
             i = int(order[k])
             k += 1
             if covered[i]:

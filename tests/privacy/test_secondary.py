@@ -287,3 +287,17 @@ def test_a_wider_look_proved_infeasible_by_a_narrower_one_changes_nothing_but_th
     assert with_stats["lps"] == without_stats["lps"] - sum(proved)
     for (c1, d1), (c2, d2) in zip(with_stats["witnesses"], without_stats["witnesses"], strict=True):
         assert list(c1) == list(c2) and np.allclose(d1, d2)
+
+
+def test_a_long_protection_says_how_far_it_is(monkeypatch, caplog):
+    """Every PROGRESS_SECONDS the protection logs counts (never a value): here every cell, as the clock is set to 0."""
+    import logging
+
+    import privacy.protection_lp as protection_lp
+
+    monkeypatch.setattr(protection_lp, "PROGRESS_SECONDS", 0.0)
+    cells = primary_suppression(table({"BU1": (3, 40), "BU2": (4, 30), "BU3": (25, 25)}), {"t": 10})
+    with caplog.at_level(logging.INFO, logger="wijksignaal.protect"):
+        lp_secondary(cells, build(cells, BUURTEN), {"t": 10}, method="greedy")
+    said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("protection of a component")]
+    assert said and all(" unsafe cells taken, " in m and m.endswith(" s") for m in said)
