@@ -140,7 +140,9 @@ def build_audit(run: Run, accounts: dict[str, dict], linking: dict, protection: 
     bounds = period_bounds(run.period, run.settings.achterstand_lookback_months)
     synthetic = (run.sources_dir / "synth_manifest.json").exists()
     gemeente = run.settings.gemeente
-    base = base_fingerprint(run, accounts, the_rules, monitor)
+    # the same base protect.protect matched earlier releases by: with the earlier months it lists
+    base = base_fingerprint(run, accounts, the_rules, monitor,
+                            protection["earlier_releases"].get("earlier_months", {}).get("months"))
     against = protection["earlier_releases"]["releases"]
     rid = this_release_id(run, base, against)
     section, monitor_tables = monitor_section(run, monitor, rid) if monitor is not None else (None, {})
@@ -149,7 +151,8 @@ def build_audit(run: Run, accounts: dict[str, dict], linking: dict, protection: 
         "release_id": rid,
         "fingerprint": {"base": base, "protected_against": against,
                         "rule": "release_id = gemeente-period-hash(base, protected_against); base = hash(inputs, rules, "
-                                "settings, software)"},
+                                "settings, software, the monitor's facts and the earlier months' releases listed in "
+                                "disclosure.earlier_releases.earlier_months)"},
         "gemeente": {"code": gemeente, "name": geography.gemeente_name(gemeente), "buurten": int(len(b)),
                      "wijken": int(b.wijkcode.nunique())},
         "period": run.period,

@@ -379,6 +379,17 @@ def test_every_release_lists_the_earlier_months_and_what_its_audit_relates_of_th
                                                             for m in (august, september)]
 
 
+def test_a_re_run_beside_earlier_months_reproduces_its_release(monitor_series):
+    """The base a release is matched by (protect.protect) is the base its audit.json records, earlier months
+    included: so a re-run of the third month's monitor release is protected against the same releases and is
+    the same release, byte for byte."""
+    again = run_all(monitor_series["settings"], {"period": monitor_series["periods"][-1], "monitor": True})
+    ours = monitor_series["release"]
+    assert again.release_id == ours.release_id
+    for name in ("tables.csv", "audit.json"):
+        assert (again.folder / name).read_bytes() == (ours.folder / name).read_bytes(), name
+
+
 def test_three_monitors_in_a_row_are_published_and_the_attacker_holding_all_three_proves_nothing(monitor_series):
     """README, "Monitor vroegsignalering", Across months. Before the earlier months' monitors were part of the
     audit, an attacker holding three consecutive monthly monitors bounded the third month's achterstand by the
