@@ -18,7 +18,7 @@ from pipelines.settings import CONFIG_DIR
 from pipelines.tabulate import Tabulation, tabulate
 from privacy import disclosure
 from privacy.disclosure import PinnedByEarlier
-from privacy.earlier import KEY, EarlierRelease, protect_against, releases
+from privacy.earlier import KEY, EarlierRelease, by_earlier_month, protect_against
 from privacy.secondary import ProtectionFailed
 
 if TYPE_CHECKING:
@@ -240,13 +240,8 @@ def earlier_months(run: Run, tab: Tabulation) -> list[dict]:
     release's audit relates of them (EARLIER_MONTHS_RULE). Only months before this one, so that a
     later month's releases never change this month's."""
     related = {e["period"] for e in (tab.monitor or {}).get("earlier_months", [])}
-    by_period: dict[str, list[str]] = {}
-    for r in releases(run.release_dirs, run.settings.gemeente):
-        period = r.audit.get("period")
-        if period is not None and period < run.period:
-            by_period.setdefault(period, []).append(r.release_id)
-    return [{"period": p, "releases": sorted(ids), "related": "monitor cells" if p in related else "nothing"}
-            for p, ids in sorted(by_period.items())]
+    return [{"period": p, "releases": [r.release_id for r in rs], "related": "monitor cells" if p in related else "nothing"}
+            for p, rs in by_earlier_month(run.release_dirs, run.settings.gemeente, run.period).items()]
 
 
 def _refused(run: Run, tab: Tabulation, exc: ProtectionFailed) -> ProtectionFailed:

@@ -85,6 +85,16 @@ def releases(folders: list[Path], gemeente: str, period: str | None = None) -> l
     return [found[k] for k in sorted(found)]
 
 
+def by_earlier_month(folders: list[Path], gemeente: str, period: str) -> dict[str, list[EarlierRelease]]:
+    """The releases of `gemeente` in `folders` for the months before `period`, per month, oldest first."""
+    out: dict[str, list[EarlierRelease]] = {}
+    for r in releases(folders, gemeente):
+        month = r.audit.get("period")
+        if month is not None and month < period:
+            out.setdefault(month, []).append(r)
+    return dict(sorted(out.items()))
+
+
 def protect_against(candidates: list[EarlierRelease], base: str | None) -> list[EarlierRelease]:
     """The releases a release with base fingerprint `base` is protected against (module docstring)."""
     ids = {r.release_id for r in candidates}

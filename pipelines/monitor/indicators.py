@@ -50,7 +50,7 @@ import duckdb
 from pipelines.monitor.intake import missing_tables
 from pipelines.monitor.sql import sql
 from pipelines.settings import DDAS_SCHEMAS
-from privacy.earlier import releases
+from privacy.earlier import by_earlier_month
 
 if TYPE_CHECKING:
     from pipelines.pipeline import Run
@@ -359,14 +359,13 @@ def earlier_monitors(run: Run, con: duckdb.DuckDBPyConnection, found: tuple[Indi
 
     if missing_tables(con, ["monitor_snapshots"]):
         return ()
-    by_period: dict[str, list] = {}
-    for r in releases(run.release_dirs, run.settings.gemeente):
-        period = r.audit.get("period")
-        if period is not None and period < run.period and r.audit.get("monitor"):
-            by_period.setdefault(period, []).append(r)
+    by_period: dict[str, list] = {}  # the earlier months with a monitor release, oldest first
+    for month, rs in by_earlier_month(run.release_dirs, run.settings.gemeente, run.period).items():
+        if any(r.audit.get("monitor") for r in rs):
+            by_period[month] = [r for r in rs if r.audit.get("monitor")]
     known = {(i.table, i.category) for i in found}
     out = []
-    for period in sorted(by_period):
+    for period in by_period:
         fixed = frozen_release(con, period, {r.release_id for r in by_period[period]})
         if fixed is None:  # its facts were deleted with the month's cases at the end of rule R2's term
             continue
