@@ -716,11 +716,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: internal error ({type(exc).__name__}); nothing was published. Run again with -v for "
                   "the traceback and report it", file=sys.stderr)
             return EXIT_INTERNAL
-        from pipelines.pipeline import RefusedListsMade
+        from pipelines.pipeline import RefusedListsMade, is_lists_line
 
-        made = cause.lists_line if isinstance(cause, RefusedListsMade) else None  # what was done, not an error
-        for line in lines:
-            print(line if line == made else f"error: {line}", file=sys.stderr)
+        lists = isinstance(cause, RefusedListsMade)
+        for line in lines:  # the lists made after a refusal are what was done, not an error
+            print(line if lists and is_lists_line(line) else f"error: {line}", file=sys.stderr)
         if args.command in ("run", "demo"):
             print("nothing was published", file=sys.stderr)
         return EXIT_PROBLEM

@@ -28,7 +28,7 @@ from pipelines.ingest.readers import SourceFileError, SourceFilesError, prefligh
 from pipelines.link import link, load_buurten
 from pipelines.link.domains import Domains, load_domains
 from pipelines.monitor.indicators import no_cases, prepare_monitor, store_snapshot
-from pipelines.outreach.lists import SIGNAL_LIST, run_outreach
+from pipelines.outreach.lists import NO_LISTS, SIGNAL_LIST, run_outreach
 from pipelines.protect import protect, tabulate_release
 from pipelines.publish import Release, publish, recover_and_verify
 from pipelines.publish.audit import build_audit
@@ -434,7 +434,13 @@ def stage_outreach(run: Run) -> dict:
     return run_outreach(run)
 
 
-LISTS_MADE = "the signal lists of "  # how the line on lists made after a refusal begins (cli, region: not an error)
+LISTS_MADE = "the signal lists of "  # how the line on lists made after a refusal begins
+
+
+def is_lists_line(line: str) -> bool:
+    """Whether a line of a refusal's message says what became of the lists (RefusedListsMade.lists_line:
+    made, or why none were): what was done, not an error (the CLI's and the region's lines)."""
+    return line.startswith((LISTS_MADE, NO_LISTS))
 
 
 class RefusedListsMade(ProtectionFailed):
@@ -469,8 +475,6 @@ def lists_even_if_refused(make_lists):
     try:
         yield
     except ProtectionFailed as exc:
-        if isinstance(exc, RefusedListsMade):
-            raise
         log.warning("release refused (%s); making the month's signal lists all the same", exc)
         try:
             made = make_lists()

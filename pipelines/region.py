@@ -324,7 +324,7 @@ def lines(results: list[GemeenteResult]) -> tuple[list[str], list[str]]:
     """(stdout lines, stderr lines) for `wijksignaal region`: per gemeente what it published;
     per failed gemeente one `error:` line per problem; per warning a `warning:` line."""
     from pipelines.outcomes import UNCOLLECTED, WARNINGS
-    from pipelines.pipeline import LISTS_MADE
+    from pipelines.pipeline import is_lists_line
 
     out, err = [], []
     for r in results:
@@ -341,7 +341,7 @@ def lines(results: list[GemeenteResult]) -> tuple[list[str], list[str]]:
         else:
             out.append(f"{who}: failed, nothing published{tried}")
             # a refused release's lists made all the same (pipeline.RefusedListsMade) are what was done, not an error
-            err.extend(f"{who}: {line}" if line.startswith(LISTS_MADE) else f"error: {who}: {line}" for line in o.lines)
+            err.extend(f"{who}: {line}" if is_lists_line(line) else f"error: {who}: {line}" for line in o.lines)
     return out, err
 
 

@@ -151,6 +151,10 @@ def test_a_refused_gemeente_of_a_regional_run_says_its_lists_were_made_but_not_a
         "error: GM0164 Hengelo: 2 small cell(s) are already shown to be below the threshold",
         "GM0164 Hengelo: the signal lists of 2026-10 were made all the same (outreach/2026-10 in the work directory): "
         "verse-achterstand-zorg-energie: 35 case(s) on 1 list(s)"])
+    why = "no signal lists for 2026-09: the cases of 2026-10 are matched already"  # an earlier month: none made, and why
+    later = failure(RefusedListsMade(ProtectionFailed("pinned"), {"period": "2026-09", "lists": [], "reason": why}))
+    assert lines([GemeenteResult("GM0164", "Hengelo", (later,))])[1] == [
+        "error: GM0164 Hengelo: pinned", f"GM0164 Hengelo: {why}"]
 
 
 # --- collecting release folders -------------------------------------------------------------

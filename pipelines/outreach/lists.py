@@ -225,6 +225,7 @@ def _write(path: Path, data: bytes) -> None:
     path.chmod(0o600)
 
 
+NO_LISTS = "no signal lists for "  # how the reason begins when the stage makes none (pipeline.is_lists_line)
 KEPT = ".ingevuld"  # `<team>.ingevuld.xlsx`: a list filled in where it was made, kept when the lists are made again
 
 
@@ -339,7 +340,7 @@ def run_outreach(run: Any) -> dict:
             log.warning("%s", note)
         later = newest_matched(con)
         if later is not None and later > run.period:
-            why = (f"no signal lists for {run.period}: the cases of {later} are matched already, and the lists of a "
+            why = (f"{NO_LISTS}{run.period}: the cases of {later} are matched already, and the lists of a "
                    "month are made while it is the newest (matching an earlier month again would change the cases "
                    "later lists were built on)")
             log.warning("%s", why)

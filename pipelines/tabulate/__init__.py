@@ -225,9 +225,9 @@ def tabulate(con: duckdb.DuckDBPyConnection, period: str, selections: list[Loade
         added = len(extra)
     frame = pd.concat([hh.assign(unit="huishouden", group=group_h), pp.assign(unit="persoon", group=group_p)],
                       ignore_index=True)
-    # the parts of 0 just added: after the household atoms the data hold, before the person atoms
-    possible = np.zeros(len(frame), dtype=bool) if added else None
-    if possible is not None:
+    possible = None  # the parts of 0 just added: after the household atoms the data hold, before the person atoms
+    if added:
+        possible = np.zeros(len(frame), dtype=bool)
         possible[len(hh) - added:len(hh)] = True
     members = _members(frame, domains, house, person)
     hh_unit = (frame.unit == "huishouden").to_numpy()
